@@ -1,0 +1,59 @@
+// Package lease holds DHCPv4 leases: an in-memory store indexed by address,
+// by (hardware address, subnet) and by (client identifier, subnet), persisted
+// in Kea 2.2's memfile CSV format.
+//
+// The package knows nothing about packets or configuration. Writers are the
+// DHCP engine, the HA service (partner updates) and the control socket's lease
+// commands; all of them go through the same Store so that every change is
+// appended to the lease file before it becomes visible.
+package lease
+
+import (
+	"net"
+	"net/netip"
+)
+
+// State is Kea's lease state column.
+type State uint32
+
+// Lease states as Kea 2.2 writes them (memfile.md §8).
+const (
+	StateDefault          State = 0 // assigned (or expired, not yet reclaimed)
+	StateDeclined         State = 1 // quarantined after DHCPDECLINE
+	StateExpiredReclaimed State = 2 // reclaimed, kept for affinity
+)
+
+// Lease is one DHCPv4 lease, the unit of the lease file and of the lease
+// commands. Values stored in a Store are never mutated in place: readers get
+// copies, writers hand in new values.
+type Lease struct {
+	Addr          netip.Addr
+	HWAddr        net.HardwareAddr // empty when unknown (declined leases)
+	ClientID      []byte           // option 61 data including the type byte; nil when absent
+	ValidLifetime uint32           // seconds; 0 in the file means "deleted"
+	CLTT          int64            // client last transaction time, Unix seconds
+	SubnetID      uint32
+	FqdnFwd       bool
+	FqdnRev       bool
+	Hostname      string
+	State         State
+	UserContext   string // compact JSON map, or "" for none
+}
+
+// Expire is the Unix time at which the lease expires (Kea's "expire" column).
+func (l *Lease) Expire() int64 { return l.CLTT + int64(l.ValidLifetime) }
+
+// Expired reports whether the lease has expired at Unix time now.
+func (l *Lease) Expired(now int64) bool { return l.Expire() <= now }
+
+// Clone returns a deep copy.
+func (l *Lease) Clone() *Lease {
+	c := *l
+	if l.HWAddr != nil {
+		c.HWAddr = append(net.HardwareAddr(nil), l.HWAddr...)
+	}
+	if l.ClientID != nil {
+		c.ClientID = append([]byte(nil), l.ClientID...)
+	}
+	return &c
+}

@@ -1,0 +1,29 @@
+package dhcp
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
+
+	"github.com/xdhcp/xdhcp/userspace/packet"
+)
+
+// Request is a decoded DHCPv4 message plus what the I/O layer knows about
+// how it arrived. The engine never sees a socket.
+type Request struct {
+	Msg     *dhcpv4.DHCPv4
+	Iface   string     // receiving interface name
+	IfIndex int        // receiving interface index
+	IfAddr  netip.Addr // receiving interface's IPv4 address (default server identifier)
+	Src     netip.AddrPort
+	Dst     netip.Addr // datagram destination: broadcast or one of our addresses
+	Len     int        // DHCP payload length in bytes
+	Time    time.Time  // receive time (for queue-delay accounting); zero if unknown
+}
+
+// Reply is the engine's answer and where it must go.
+type Reply struct {
+	Msg  *dhcpv4.DHCPv4
+	Dest packet.Destination
+}

@@ -1,0 +1,91 @@
+package packet
+
+import (
+	"net"
+	"net/netip"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
+)
+
+// DHCP ports.
+const (
+	ServerPort = 67
+	ClientPort = 68
+)
+
+// DestKind says how a reply reaches its client (RFC 2131 §4.1).
+type DestKind uint8
+
+// Reply destinations.
+const (
+	DestRelay     DestKind = iota + 1 // unicast to the relay agent at giaddr:67
+	DestClientIP                      // unicast to ciaddr:68 (client has a configured address)
+	DestL2Unicast                     // IP yiaddr:68 to MAC chaddr, without ARP
+	DestBroadcast                     // 255.255.255.255:68, Ethernet broadcast
+)
+
+func (k DestKind) String() string {
+	switch k {
+	case DestRelay:
+		return "relay"
+	case DestClientIP:
+		return "client-ip"
+	case DestL2Unicast:
+		return "l2-unicast"
+	case DestBroadcast:
+		return "broadcast"
+	}
+	return "unknown"
+}
+
+// Destination is the addressing decision for one reply.
+type Destination struct {
+	Kind DestKind
+	IP   netip.Addr       // IP destination
+	Port uint16           // UDP destination port
+	MAC  net.HardwareAddr // L2 destination for DestL2Unicast (chaddr); nil otherwise
+}
+
+// Broadcast4 is the limited broadcast address.
+var Broadcast4 = netip.AddrFrom4([4]byte{255, 255, 255, 255})
+
+// ReplyDestination applies RFC 2131 §4.1 to a request and its reply:
+//
+//	giaddr set                   → relay giaddr:67 (NAKs too; the relay broadcasts)
+//	NAK, no giaddr               → broadcast
+//	ciaddr set                   → unicast ciaddr:68
+//	broadcast flag set           → broadcast
+//	otherwise                    → yiaddr:68 at chaddr (L2 unicast, no ARP)
+//
+// A reply with no yiaddr to unicast to (or a chaddr that is not Ethernet)
+// is broadcast.
+func ReplyDestination(req, resp *dhcpv4.DHCPv4) Destination {
+	if gi, ok := addr4(req.GatewayIPAddr); ok {
+		return Destination{Kind: DestRelay, IP: gi, Port: ServerPort}
+	}
+	bcast := Destination{Kind: DestBroadcast, IP: Broadcast4, Port: ClientPort}
+	if resp.MessageType() == dhcpv4.MessageTypeNak {
+		return bcast
+	}
+	if ci, ok := addr4(req.ClientIPAddr); ok {
+		return Destination{Kind: DestClientIP, IP: ci, Port: ClientPort}
+	}
+	if req.IsBroadcast() {
+		return bcast
+	}
+	yi, ok := addr4(resp.YourIPAddr)
+	if !ok || len(req.ClientHWAddr) != 6 {
+		return bcast
+	}
+	return Destination{Kind: DestL2Unicast, IP: yi, Port: ClientPort, MAC: req.ClientHWAddr}
+}
+
+// addr4 converts a 4-byte IP, reporting false for nil or 0.0.0.0.
+func addr4(ip net.IP) (netip.Addr, bool) {
+	ip4 := ip.To4()
+	if ip4 == nil {
+		return netip.Addr{}, false
+	}
+	a := netip.AddrFrom4([4]byte(ip4))
+	return a, !a.IsUnspecified()
+}

@@ -1,0 +1,251 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"syscall"
+	"time"
+
+	"golang.org/x/net/ipv4"
+	"golang.org/x/sys/unix"
+
+	"github.com/xdhcp/xdhcp/userspace/dhcp"
+	"github.com/xdhcp/xdhcp/userspace/packet"
+	"github.com/xdhcp/xdhcp/userspace/stats"
+)
+
+// udpListener is one UDP socket bound to 0.0.0.0:Port for every configured
+// interface. IP_PKTINFO tells it the receiving interface and destination
+// of each datagram; datagrams from other interfaces are ignored.
+type udpListener struct {
+	s      *Server
+	conn   *net.UDPConn
+	pc     *ipv4.PacketConn
+	ifaces map[int]ifaceInfo
+	shard  *stats.Shard // the read loop's own (oversized datagrams)
+	free   chan []byte  // recycled read buffers
+	done   chan struct{}
+	send   SendFunc // l.sendReply, bound once
+}
+
+// listenUDP resolves the interfaces and opens the socket.
+func listenUDP(s *Server) (*udpListener, error) {
+	specs, err := parseInterfaces(s.cfg.Interfaces)
+	if err != nil {
+		return nil, err
+	}
+	ifaces, err := resolveInterfaces(specs)
+	if err != nil {
+		return nil, err
+	}
+	for _, info := range ifaces {
+		if !info.addr.IsValid() {
+			s.log.Warn().Str("iface", info.name).Msg("interface has no IPv4 address; replies leave with a kernel-chosen source")
+		}
+	}
+	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
+		return setSocketOptions(c, s.cfg.ReceiveBuffer)
+	}}
+	addr := net.JoinHostPort("0.0.0.0", strconv.Itoa(int(s.cfg.Port)))
+	pconn, err := lc.ListenPacket(context.Background(), "udp4", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	conn := pconn.(*net.UDPConn)
+	pc := ipv4.NewPacketConn(conn)
+	if err := pc.SetControlMessage(ipv4.FlagInterface|ipv4.FlagDst, true); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("enable IP_PKTINFO on %s: %w", addr, err)
+	}
+	l := &udpListener{
+		s:      s,
+		conn:   conn,
+		pc:     pc,
+		ifaces: ifaces,
+		shard:  s.reg.NewShard(),
+		free:   make(chan []byte, 4*s.cfg.BatchSize+s.cfg.PacketQueueSize),
+		done:   make(chan struct{}),
+	}
+	l.send = l.sendReply
+	return l, nil
+}
+
+// setSocketOptions sets SO_REUSEADDR, SO_BROADCAST and a large receive
+// buffer (SO_RCVBUFFORCE needs CAP_NET_ADMIN; SO_RCVBUF is capped by
+// net.core.rmem_max).
+func setSocketOptions(c syscall.RawConn, rcvbuf int) error {
+	var serr error
+	err := c.Control(func(fd uintptr) {
+		if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); serr != nil {
+			serr = fmt.Errorf("set SO_REUSEADDR: %w", serr)
+			return
+		}
+		if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_BROADCAST, 1); serr != nil {
+			serr = fmt.Errorf("set SO_BROADCAST: %w", serr)
+			return
+		}
+		if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, rcvbuf) != nil {
+			if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, rcvbuf); serr != nil {
+				serr = fmt.Errorf("set SO_RCVBUF %d: %w", rcvbuf, serr)
+			}
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("socket control: %w", err)
+	}
+	return serr
+}
+
+// getBuf returns a read buffer, recycled when possible.
+func (l *udpListener) getBuf() []byte {
+	select {
+	case b := <-l.free:
+		return b
+	default:
+		return make([]byte, readBufferSize)
+	}
+}
+
+// putBuf recycles a read buffer (Packet.Release).
+func (l *udpListener) putBuf(b []byte) {
+	select {
+	case l.free <- b[:cap(b)]:
+	default:
+	}
+}
+
+// readLoop reads batches of datagrams and submits them until stopReading.
+func (l *udpListener) readLoop() {
+	defer close(l.done)
+	flags := ipv4.FlagInterface | ipv4.FlagDst
+	msgs := make([]ipv4.Message, l.s.cfg.BatchSize)
+	for i := range msgs {
+		msgs[i].Buffers = [][]byte{l.getBuf()}
+		msgs[i].OOB = ipv4.NewControlMessage(flags)
+	}
+	release := l.putBuf
+	var cm ipv4.ControlMessage
+	for {
+		n, err := l.pc.ReadBatch(msgs, 0)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) || errors.Is(err, ErrStopped) || isTimeout(err) {
+				return
+			}
+			if n := l.s.cells.readErrs.Value(); n%1000 == 0 {
+				l.s.log.Warn().Err(err).Int64("errors", n+1).Msg("udp read")
+			}
+			l.s.cells.readErrs.Add(1)
+			continue
+		}
+		now := time.Now()
+		for i := range n {
+			m := &msgs[i]
+			cm = ipv4.ControlMessage{}
+			if err := cm.Parse(m.OOB[:m.NN]); err != nil {
+				l.s.cells.readErrs.Add(1)
+				continue
+			}
+			info, ok := l.ifaces[cm.IfIndex]
+			if !ok {
+				l.s.cells.ignoredInterface.Add(1)
+				continue
+			}
+			if m.Flags&unix.MSG_TRUNC != 0 {
+				l.shard.Inc(stats.Pkt4Received)
+				l.s.countParseFailure(l.shard, errTruncated)
+				continue
+			}
+			src, _ := m.Addr.(*net.UDPAddr)
+			if src == nil {
+				continue
+			}
+			dst, _ := netip.AddrFromSlice(cm.Dst)
+			buf := m.Buffers[0]
+			p := Packet{
+				Data: buf[:m.N], Iface: info.name, IfIndex: info.index, IfAddr: info.addr,
+				Src: netip.AddrPortFrom(addrFrom(src.IP), uint16(src.Port)), Dst: dst.Unmap(),
+				Time: now, Release: release,
+			}
+			m.Buffers[0] = l.getBuf()
+			l.s.Submit(p, l.send)
+		}
+	}
+}
+
+func addrFrom(ip net.IP) netip.Addr {
+	a, _ := netip.AddrFromSlice(ip)
+	return a.Unmap()
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// stopReading makes the read loop return (a read deadline in the past)
+// while the socket stays open for replies, and waits for it.
+func (l *udpListener) stopReading() {
+	_ = l.conn.SetReadDeadline(time.Unix(1, 0))
+	<-l.done
+}
+
+func (l *udpListener) close() { _ = l.conn.Close() }
+
+// sendReply sends a reply according to reply.Dest (RFC 2131 §4.1):
+//
+//	DestRelay      giaddr:Port, unicast (routed)
+//	DestClientIP   ciaddr:ClientPort, unicast (routed)
+//	DestBroadcast  255.255.255.255:ClientPort out of the receiving interface
+//	DestL2Unicast  as DestBroadcast: a UDP socket cannot reach an address
+//	               that has no ARP entry, so, like Kea's udp socket type,
+//	               the reply is broadcast instead
+//
+// The source address is the request's destination when that was one of
+// our unicast addresses, otherwise the receiving interface's address.
+func (l *udpListener) sendReply(p *Packet, _ *dhcp.Request, reply *dhcp.Reply) error {
+	var cm ipv4.ControlMessage
+	var to netip.AddrPort
+	switch reply.Dest.Kind {
+	case packet.DestRelay:
+		to = netip.AddrPortFrom(reply.Dest.IP, l.s.cfg.Port)
+	case packet.DestClientIP:
+		to = netip.AddrPortFrom(reply.Dest.IP, l.s.cfg.ClientPort)
+	case packet.DestBroadcast, packet.DestL2Unicast:
+		to = netip.AddrPortFrom(packet.Broadcast4, l.s.cfg.ClientPort)
+		cm.IfIndex = p.IfIndex
+	default:
+		return fmt.Errorf("send reply: unknown destination kind %d", reply.Dest.Kind)
+	}
+	if !to.Addr().Is4() {
+		return fmt.Errorf("send reply: destination %s is not IPv4", to.Addr())
+	}
+	if src := replySource(p); src.IsValid() {
+		s4 := src.As4()
+		cm.Src = net.IP(s4[:])
+	}
+	a4 := to.Addr().As4()
+	dst := &net.UDPAddr{IP: net.IP(a4[:]), Port: int(to.Port())}
+	if _, err := l.pc.WriteTo(reply.Msg.ToBytes(), &cm, dst); err != nil {
+		return fmt.Errorf("send reply to %s via %s: %w", to, p.Iface, err)
+	}
+	return nil
+}
+
+// replySource picks the source address of a reply to p.
+func replySource(p *Packet) netip.Addr {
+	if d := p.Dst; d.Is4() && !d.IsUnspecified() && d != packet.Broadcast4 && !d.IsMulticast() && !isSubnetBroadcast(d, p.IfAddr) {
+		return d
+	}
+	return p.IfAddr
+}
+
+// isSubnetBroadcast is a cheap guard for directed broadcasts: an address
+// ending in .255 that is not the interface's own. (The prefix length is not
+// known here; a wrong guess only changes the source to IfAddr.)
+func isSubnetBroadcast(d, ifAddr netip.Addr) bool {
+	return d != ifAddr && d.As4()[3] == 255
+}

@@ -1,0 +1,276 @@
+package dhcp
+
+import (
+	"net/netip"
+	"sync"
+
+	"github.com/xdhcp/xdhcp/userspace/lease"
+)
+
+// maxTriesPerPool bounds the candidates taken from one pool per request
+// (each comes from the Range's O(log n) search, never a pool scan).
+const maxTriesPerPool = 32
+
+// addrLocks serialise commit decisions per address inside this process, so
+// that two workers never both turn the same expired or free address into a
+// lease.
+type addrLocks [256]sync.Mutex
+
+func (l *addrLocks) lock(a netip.Addr) *sync.Mutex {
+	b := a.As4()
+	m := &l[b[3]^b[2]]
+	m.Lock()
+	return m
+}
+
+// usable reports whether an address holding lease l (nil: none) may be given
+// to this client: free, expired, reclaimed, or already the client's.
+func (x *exchange) usable(l *lease.Lease, s *subnet) bool {
+	if l == nil || l.State == lease.StateExpiredReclaimed || l.Expired(x.now.Unix()) {
+		return true
+	}
+	return l.State == lease.StateDefault && belongsTo(l, x.hw, x.cidFor(s))
+}
+
+// allowedPool returns the pool containing a if the client may allocate from
+// it in the selected subnet's family.
+func (x *exchange) allowedPool(a netip.Addr) *pool {
+	p := x.e.m.poolFor(a)
+	if p == nil || !p.allowed(&x.cls) || !p.sub.allowed(&x.cls) || !x.inFamily(p.sub) {
+		return nil
+	}
+	return p
+}
+
+func (x *exchange) inFamily(s *subnet) bool {
+	if x.sub == nil {
+		return false
+	}
+	if s == x.sub {
+		return true
+	}
+	return x.sub.net != nil && s.net == x.sub.net
+}
+
+// reservedAddr returns the client's reserved address and its subnet, if the
+// reservation applies to the selected subnet's family.
+func (x *exchange) reservedAddr() (netip.Addr, *subnet) {
+	if x.host == nil || !x.host.addr.IsValid() {
+		return netip.Addr{}, nil
+	}
+	s := x.hostSub
+	if s == nil { // global reservation: the family subnet holding the address
+		for _, f := range x.sub.family() {
+			if f.prefix.Contains(x.host.addr) {
+				s = f
+				break
+			}
+		}
+	}
+	if s == nil || !s.allowed(&x.cls) {
+		return netip.Addr{}, nil
+	}
+	return x.host.addr, s
+}
+
+// candidate is an address chosen for a client.
+type candidate struct {
+	addr netip.Addr
+	sub  *subnet
+	pool *pool
+	bit  bool // the offer holds the pool's free bit
+}
+
+// offerAddress chooses the address to offer (Kea's discoverLease4 order):
+// reservation, the client's lease, its outstanding offer, the requested
+// address, then the pools' allocators, then expired leases.
+func (x *exchange) offerAddress() (candidate, bool) {
+	e := x.e
+	now := x.now.Unix()
+	key := x.clientKey(x.sub)
+
+	if a, s := x.reservedAddr(); s != nil {
+		l, _ := e.store.Get(a)
+		if x.usable(l, s) && !e.offers.heldByOther(a, key, now) {
+			return candidate{addr: a, sub: s, pool: e.m.poolFor(a)}, true
+		}
+		e.st.resConflicts.Add(1)
+		s.st.resConflicts.Add(1)
+	}
+	if l, s := x.clientLease(); l != nil {
+		if p := x.allowedPool(l.Addr); p != nil && !x.reservedForOther(s, l.Addr) && !e.offers.heldByOther(l.Addr, key, now) {
+			return candidate{addr: l.Addr, sub: s, pool: p}, true
+		}
+	}
+	if o, ok := e.offers.forClient(key, now); ok {
+		if p := x.allowedPool(o.addr); p != nil {
+			if l, _ := e.store.Get(o.addr); x.usable(l, p.sub) {
+				return candidate{addr: o.addr, sub: p.sub, pool: p, bit: o.pool != nil}, true
+			}
+		}
+	}
+	if hint, ok := ip4(x.req.Msg.RequestedIPAddress()); ok {
+		if p := x.allowedPool(hint); p != nil && !x.reservedForOther(p.sub, hint) && !e.offers.heldByOther(hint, key, now) {
+			l, _ := e.store.Get(hint)
+			if x.usable(l, p.sub) {
+				if p.rng.Take(hint) {
+					return candidate{addr: hint, sub: p.sub, pool: p, bit: true}, true
+				}
+				if l != nil { // the bit is held by the (expired/own) lease
+					return candidate{addr: hint, sub: p.sub, pool: p}, true
+				}
+			}
+		}
+	}
+	if c, ok := x.fromPools(); ok {
+		return c, true
+	}
+	e.sweepOffers(now)
+	if c, ok := x.fromPools(); ok {
+		return c, true
+	}
+	return x.fromExpired(key, now)
+}
+
+// fromPools asks each allowed pool of the family for a free address.
+func (x *exchange) fromPools() (candidate, bool) {
+	e := x.e
+	for _, s := range x.sub.family() {
+		if !s.allowed(&x.cls) {
+			continue
+		}
+		for _, p := range s.pools {
+			if !p.allowed(&x.cls) {
+				continue
+			}
+			for range maxTriesPerPool {
+				a, ok := p.rng.Next()
+				if !ok {
+					break
+				}
+				l, _ := e.store.Get(a)
+				if l != nil && l.State != lease.StateExpiredReclaimed {
+					continue // held by a lease (e.g. an HA partner's): stays taken
+				}
+				if x.reservedForOther(s, a) {
+					continue // reserved addresses stay taken in the Range
+				}
+				if e.offers.heldByOther(a, x.clientKey(x.sub), x.now.Unix()) {
+					p.rng.Free(a) // offered without its bit (expired-lease reuse)
+					continue
+				}
+				return candidate{addr: a, sub: s, pool: p, bit: true}, true
+			}
+		}
+	}
+	return candidate{}, false
+}
+
+// fromExpired reuses an expired lease of an allowed pool (reclaimed on the
+// spot when the REQUEST commits it).
+func (x *exchange) fromExpired(key string, now int64) (candidate, bool) {
+	e := x.e
+	for _, l := range e.store.Expired(now, 256) {
+		p := x.allowedPool(l.Addr)
+		if p == nil || x.reservedForOther(p.sub, l.Addr) || e.offers.heldByOther(l.Addr, key, now) {
+			continue
+		}
+		return candidate{addr: l.Addr, sub: p.sub, pool: p}, true
+	}
+	return candidate{}, false
+}
+
+// recordOffer remembers an offered address for the client's REQUEST.
+func (x *exchange) recordOffer(c candidate) {
+	o := offer{addr: c.addr, key: x.clientKey(x.sub), expires: x.now.Unix() + offerTTL}
+	if c.bit {
+		o.pool = c.pool
+	}
+	if old, replaced := x.e.offers.put(o); replaced {
+		x.e.releaseOfferBit(old)
+	}
+}
+
+// releaseOfferBit gives an offer's free bit back unless a lease now holds
+// the address.
+func (e *Engine) releaseOfferBit(o offer) {
+	if o.pool == nil {
+		return
+	}
+	if l, ok := e.store.Get(o.addr); ok && l.State != lease.StateExpiredReclaimed {
+		return
+	}
+	if r := o.pool.sub.res.byAddr[o.addr]; r != nil {
+		return
+	}
+	o.pool.rng.Free(o.addr)
+}
+
+// sweepOffers drops expired offers and releases their bits.
+func (e *Engine) sweepOffers(now int64) {
+	for _, o := range e.offers.expire(now) {
+		e.releaseOfferBit(o)
+	}
+}
+
+// requestAddress decides the address to ACK for a REQUEST (Kea's
+// requestLease4). ok=false means NAK.
+func (x *exchange) requestAddress() (candidate, *lease.Lease, bool) {
+	e := x.e
+	var requested netip.Addr
+	if a, ok := ip4(x.req.Msg.RequestedIPAddress()); ok {
+		requested = a
+	} else if a, ok := ip4(x.req.Msg.ClientIPAddr); ok {
+		requested = a
+	}
+	resAddr, resSub := x.reservedAddr()
+	if requested.IsValid() {
+		if s := x.familySubnetFor(requested); s != nil && x.reservedForOther(s, requested) {
+			return candidate{}, nil, false
+		}
+	} else if resSub != nil {
+		requested = resAddr
+	}
+	cl, cs := x.clientLease()
+	if !requested.IsValid() && cl != nil {
+		requested = cl.Addr
+	}
+	if !requested.IsValid() {
+		return candidate{}, cl, false
+	}
+	s := x.familySubnetFor(requested)
+	if s == nil {
+		return candidate{}, cl, false
+	}
+	existing, _ := e.store.Get(requested)
+	if existing != nil && !x.usable(existing, s) {
+		return candidate{}, cl, false
+	}
+	if resSub != nil && resAddr != requested {
+		if l, _ := e.store.Get(resAddr); l == nil || l.Expired(x.now.Unix()) {
+			return candidate{}, cl, false // go back to DISCOVER and get the reserved address
+		}
+	}
+	p := e.m.poolFor(requested)
+	if resSub == nil || resAddr != requested {
+		if x.allowedPool(requested) == nil {
+			return candidate{}, cl, false
+		}
+	}
+	_ = cs
+	return candidate{addr: requested, sub: s, pool: p}, cl, true
+}
+
+// familySubnetFor returns the allowed subnet of the selected family whose
+// prefix contains a.
+func (x *exchange) familySubnetFor(a netip.Addr) *subnet {
+	if x.sub == nil {
+		return nil
+	}
+	for _, s := range x.sub.family() {
+		if s.prefix.Contains(a) && s.allowed(&x.cls) {
+			return s
+		}
+	}
+	return nil
+}

@@ -1,0 +1,87 @@
+package dhcp
+
+import (
+	"net"
+	"net/netip"
+	"sync"
+	"testing"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
+)
+
+const benchConfig = `{ "Dhcp4": {
+  "interfaces-config": { "interfaces": [ "eth0" ] },
+  "lease-database": { "type": "memfile", "persist": false },
+  "valid-lifetime": 4000,
+  "option-data": [ { "name": "domain-name-servers", "data": "192.0.2.53" } ],
+  "subnet4": [ { "id": 1, "subnet": "10.0.0.0/8", "interface": "eth0",
+      "pools": [ { "pool": "10.0.0.1 - 10.255.255.254" } ],
+      "option-data": [ { "name": "routers", "data": "10.0.0.1" } ] } ] } }`
+
+func BenchmarkDORA(b *testing.B) {
+	v := newEnv(b, benchConfig)
+	sid := dhcpv4.OptServerIdentifier(ip("192.0.2.1"))
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		hw := net.HardwareAddr{0x02, 0, byte(i >> 24), byte(i >> 16), byte(i >> 8), byte(i)}
+		d, _ := dhcpv4.New(dhcpv4.WithMessageType(dhcpv4.MessageTypeDiscover), dhcpv4.WithHwAddr(hw))
+		off := v.w.Handle(broadcastReq(d))
+		if off == nil {
+			b.Fatal("no offer")
+		}
+		r, _ := dhcpv4.New(dhcpv4.WithMessageType(dhcpv4.MessageTypeRequest), dhcpv4.WithHwAddr(hw),
+			dhcpv4.WithOption(dhcpv4.OptRequestedIPAddress(off.Msg.YourIPAddr)), dhcpv4.WithOption(sid))
+		if ack := v.w.Handle(broadcastReq(r)); ack == nil || ack.Msg.MessageType() != dhcpv4.MessageTypeAck {
+			b.Fatal("no ack")
+		}
+	}
+}
+
+// TestConcurrentDORA runs many workers at once: every client gets an ACK
+// and no address is leased twice.
+func TestConcurrentDORA(t *testing.T) {
+	v := newEnv(t, baseConfig)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	got := map[netip.Addr]int{}
+	acks := 0
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := v.e.NewWorker()
+			for i := range 4 {
+				hw := mac(byte(g*16 + i + 1))
+				m, _ := dhcpv4.New(dhcpv4.WithMessageType(dhcpv4.MessageTypeDiscover), dhcpv4.WithHwAddr(hw))
+				off := w.Handle(broadcastReq(m))
+				if off == nil {
+					continue
+				}
+				r, _ := dhcpv4.New(dhcpv4.WithMessageType(dhcpv4.MessageTypeRequest), dhcpv4.WithHwAddr(hw),
+					dhcpv4.WithOption(dhcpv4.OptRequestedIPAddress(off.Msg.YourIPAddr)),
+					dhcpv4.WithOption(dhcpv4.OptServerIdentifier(ip("192.0.2.1"))))
+				if ack := w.Handle(broadcastReq(r)); ack != nil && ack.Msg.MessageType() == dhcpv4.MessageTypeAck {
+					mu.Lock()
+					got[addrOf(ack.Msg.YourIPAddr)]++
+					acks++
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	// 16 clients, 11 pool addresses.
+	if acks != 11 {
+		t.Errorf("acks = %d, want 11 (pool size)", acks)
+	}
+	for a, n := range got {
+		if n != 1 {
+			t.Errorf("%s leased %d times", a, n)
+		}
+	}
+	if v.store.Count() != acks {
+		t.Errorf("store has %d leases for %d acks", v.store.Count(), acks)
+	}
+}

@@ -1,0 +1,97 @@
+package dhcp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/xdhcp/xdhcp/userspace/lease"
+)
+
+// commit turns candidate c into the client's lease: it renews the client's
+// lease, reuses an expired or reclaimed one (reclaiming it on the spot), or
+// adds a new one; a different lease the client held in the family is then
+// deleted (Kea does the same). It returns the committed lease and the
+// changes to replicate; ok=false means the address was lost to a concurrent
+// allocation (NAK).
+func (x *exchange) commit(c candidate, valid uint32, prev *lease.Lease) (*lease.Lease, []LeaseChange, bool, error) {
+	e := x.e
+	now := x.now.Unix()
+	nl := &lease.Lease{
+		Addr:          c.addr,
+		HWAddr:        append([]byte(nil), x.hw...),
+		ValidLifetime: valid,
+		CLTT:          now,
+		SubnetID:      c.sub.id,
+		Hostname:      x.hostname(),
+	}
+	if len(x.rawCID) > 0 {
+		nl.ClientID = append([]byte(nil), x.rawCID...)
+	}
+	var changes []LeaseChange
+
+	mu := e.locks.lock(c.addr)
+	existing, _ := e.store.Get(c.addr)
+	if existing != nil && !x.usable(existing, c.sub) {
+		mu.Unlock()
+		return nil, nil, false, nil
+	}
+	var err error
+	fresh := existing == nil || !belongsTo(existing, x.hw, x.cidFor(c.sub)) || existing.State != lease.StateDefault
+	if existing != nil {
+		if existing.State != lease.StateExpiredReclaimed && existing.Expired(now) && !belongsTo(existing, x.hw, x.cidFor(c.sub)) {
+			e.countReclaimed(existing)
+		}
+		err = e.store.Update(nl)
+	} else {
+		err = e.store.Add(nl)
+		if errors.Is(err, lease.ErrExists) {
+			// Lost a race (or an HA partner's update landed): the address
+			// is only ours if the lease now there is the client's.
+			if cur, ok := e.store.Get(c.addr); ok && belongsTo(cur, x.hw, x.cidFor(c.sub)) && cur.State == lease.StateDefault {
+				existing, err = cur, e.store.Update(nl)
+			} else {
+				mu.Unlock()
+				return nil, nil, false, nil
+			}
+		}
+	}
+	mu.Unlock()
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("commit lease %s: %w", c.addr, err)
+	}
+	changes = append(changes, LeaseChange{Old: existing, New: nl})
+
+	// The offer for this address is fulfilled; any other offer of the
+	// client is void.
+	e.offers.take(c.addr)
+	if o, ok := e.offers.forClient(x.clientKey(x.sub), now); ok && o.addr != c.addr {
+		if o2, ok := e.offers.take(o.addr); ok {
+			e.releaseOfferBit(o2)
+		}
+	}
+	if prev != nil && prev.Addr != c.addr {
+		if old, derr := e.store.Delete(prev.Addr); derr == nil {
+			changes = append(changes, LeaseChange{Old: old})
+		}
+	}
+	if fresh {
+		e.st.cumulative.Add(1)
+		c.sub.st.cumulative.Add(1)
+	}
+	return nl, changes, true, nil
+}
+
+// sync replicates committed changes to the HA partner before the reply is
+// released; an error means the reply must be dropped.
+func (e *Engine) sync(changes []LeaseChange) error {
+	if e.syncer == nil || len(changes) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), e.syncTO)
+	defer cancel()
+	if err := e.syncer.Sync(ctx, changes); err != nil {
+		return fmt.Errorf("lease update to partner: %w", err)
+	}
+	return nil
+}

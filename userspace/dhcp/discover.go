@@ -1,0 +1,29 @@
+package dhcp
+
+import (
+	"github.com/insomniacslk/dhcp/dhcpv4"
+
+	"github.com/xdhcp/xdhcp/userspace/packet"
+)
+
+// discover answers a DHCPDISCOVER with an OFFER. No lease is written (Kea
+// 2.2): the address is held in the offer table until the REQUEST.
+func (x *exchange) discover() *Reply {
+	x.sub = x.selectSubnet()
+	if x.sub == nil {
+		return x.w.drop(dropNoSubnet)
+	}
+	if !x.classifyLate() {
+		return x.w.drop(dropClass)
+	}
+	c, ok := x.offerAddress()
+	if !ok {
+		x.e.allocFail(x)
+		return x.w.drop(dropNoAddress)
+	}
+	x.recordOffer(c)
+	x.sub, x.pool = c.sub, c.pool
+	r := x.newReply(dhcpv4.MessageTypeOffer)
+	x.fillLease(r, c, x.validLifetime(c.sub))
+	return &Reply{Msg: r, Dest: packet.ReplyDestination(x.req.Msg, r)}
+}

@@ -1,0 +1,155 @@
+// Package dhcp is the DHCPv4 engine: a decoded request plus what the I/O layer
+// knows about it goes in, a reply plus its addressing decision comes out. It
+// selects the subnet, classifies the client, allocates and commits leases,
+// assembles options and lifetimes, and reclaims expired leases, following
+// Kea 2.2's behaviour. It never touches a socket; time and storage are
+// injected.
+package dhcp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
+	"github.com/rs/zerolog"
+
+	"github.com/xdhcp/xdhcp/config"
+	"github.com/xdhcp/xdhcp/userspace/lease"
+	"github.com/xdhcp/xdhcp/userspace/stats"
+)
+
+// LeaseStore is the part of the lease store the engine uses. The concrete
+// implementation is *lease.Store; every mutation must be durable before it
+// returns.
+type LeaseStore interface {
+	Get(addr netip.Addr) (*lease.Lease, bool)
+	GetByHW(hw []byte, subnetID uint32) (*lease.Lease, bool)
+	GetByClientID(cid []byte, subnetID uint32) (*lease.Lease, bool)
+	All() []*lease.Lease
+	Expired(now int64, limit int) []*lease.Lease
+	Add(l *lease.Lease) error
+	Update(l *lease.Lease) error
+	Delete(addr netip.Addr) (*lease.Lease, error)
+}
+
+// ScopeFilter is the HA load-balancing scope check. Scope returns the HA
+// class of the query (e.g. "HA_server1", "" for none), added before any
+// other classification, and whether this server serves it; serve=false
+// drops the query as Kea's HA hook does.
+type ScopeFilter interface {
+	Scope(msg *dhcpv4.DHCPv4) (class string, serve bool)
+}
+
+// LeaseChange is one committed lease change: Old==nil is an addition,
+// New==nil a deletion.
+type LeaseChange struct {
+	Old, New *lease.Lease
+}
+
+// LeaseSyncer sends committed lease changes to the HA partner. It is called
+// after the change is committed and before the reply is returned; an error
+// drops the reply (Kea does not answer when the partner rejects or fails).
+type LeaseSyncer interface {
+	Sync(ctx context.Context, changes []LeaseChange) error
+}
+
+// Deps are the engine's collaborators.
+type Deps struct {
+	Store       LeaseStore       // required
+	Clock       func() time.Time // nil: time.Now
+	Stats       *stats.Registry  // nil: a private registry
+	Logger      zerolog.Logger
+	ScopeFilter ScopeFilter // optional (HA)
+	LeaseSyncer LeaseSyncer // optional (HA)
+	// SyncTimeout bounds one LeaseSyncer call; 0 means 10 s.
+	SyncTimeout time.Duration
+}
+
+// Engine is a compiled configuration plus its allocator state. It is safe
+// for concurrent use by many Workers. A configuration change builds a new
+// Engine over the same store (New rebuilds the allocator from the store).
+type Engine struct {
+	cfg    *config.Dhcp4
+	store  LeaseStore
+	clock  func() time.Time
+	reg    *stats.Registry
+	log    zerolog.Logger
+	scope  ScopeFilter
+	syncer LeaseSyncer
+	syncTO time.Duration
+
+	m      *model
+	offers *offerTable
+	locks  addrLocks
+	st     globalStats
+
+	// reclaimed tracks state-2 leases for FlushReclaimed.
+	reclaimed *reclaimedSet
+	closed    atomic.Bool
+}
+
+// Worker is one packet-processing goroutine's view of the engine: it owns a
+// stats shard. A Worker must be used by one goroutine at a time.
+type Worker struct {
+	e     *Engine
+	shard *stats.Shard
+}
+
+// New compiles cfg into a runtime model and rebuilds the allocator state from
+// the store.
+func New(cfg *config.Config, deps Deps) (*Engine, error) {
+	if cfg == nil || cfg.Dhcp4 == nil {
+		return nil, errors.New("dhcp engine: no Dhcp4 configuration")
+	}
+	return NewFromDhcp4(cfg.Dhcp4, deps)
+}
+
+// NewFromDhcp4 is New for an already extracted Dhcp4 section.
+func NewFromDhcp4(d4 *config.Dhcp4, deps Deps) (*Engine, error) {
+	if deps.Store == nil {
+		return nil, errors.New("dhcp engine: no lease store")
+	}
+	e := &Engine{
+		cfg:       d4,
+		store:     deps.Store,
+		clock:     deps.Clock,
+		reg:       deps.Stats,
+		log:       deps.Logger.With().Str("component", "dhcp").Logger(),
+		scope:     deps.ScopeFilter,
+		syncer:    deps.LeaseSyncer,
+		syncTO:    deps.SyncTimeout,
+		offers:    newOfferTable(),
+		reclaimed: newReclaimedSet(),
+	}
+	if e.clock == nil {
+		e.clock = time.Now
+	}
+	if e.reg == nil {
+		e.reg = stats.New()
+	}
+	if e.syncTO == 0 {
+		e.syncTO = 10 * time.Second
+	}
+	m, err := build(d4, e.reg)
+	if err != nil {
+		return nil, fmt.Errorf("build dhcp engine: %w", err)
+	}
+	e.m = m
+	e.st = newGlobalStats(e.reg)
+	e.loadStore()
+	return e, nil
+}
+
+// NewWorker returns per-worker state with its own stats shard.
+func (e *Engine) NewWorker() *Worker {
+	return &Worker{e: e, shard: e.reg.NewShard()}
+}
+
+// Config returns the Dhcp4 configuration the engine was built from.
+func (e *Engine) Config() *config.Dhcp4 { return e.cfg }
+
+func (e *Engine) now() time.Time { return e.clock() }

@@ -1,0 +1,120 @@
+package dhcp
+
+import (
+	"bytes"
+	"strings"
+	"time"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
+
+	"github.com/xdhcp/xdhcp/userspace/lease"
+)
+
+// exchange is the state of one query while it is processed.
+type exchange struct {
+	e   *Engine
+	w   *Worker
+	req *Request
+	now time.Time
+
+	cls     classSet
+	pkt     *classPacket
+	sub     *subnet // selected subnet; the lease's subnet after allocation
+	pool    *pool   // pool of the assigned address, if any
+	host    *reservation
+	hostSub *subnet // subnet of host (nil for a global reservation)
+
+	hw     []byte // chaddr truncated to hlen
+	rawCID []byte // option 61 data as received (nil if absent)
+
+	levels []*optSet // scratch for optionLevels
+}
+
+func newExchange(w *Worker, req *Request) *exchange {
+	x := &exchange{e: w.e, w: w, req: req, now: w.e.now()}
+	x.hw = req.Msg.ClientHWAddr
+	if len(x.hw) == 0 {
+		x.hw = nil
+	}
+	if cid := req.Msg.Options.Get(dhcpv4.OptionClientIdentifier); len(cid) > 0 {
+		x.rawCID = cid
+	}
+	x.cls.list = make([]string, 0, 8)
+	return x
+}
+
+// cidFor returns the client identifier used to match leases in s: nil when
+// match-client-id is false there.
+func (x *exchange) cidFor(s *subnet) []byte {
+	if s != nil && !s.matchClientID {
+		return nil
+	}
+	return x.rawCID
+}
+
+// belongsTo is Kea's Lease4::belongsToClient: equal client ids match; if
+// either side has no client id, equal hardware addresses match.
+func belongsTo(l *lease.Lease, hw, cid []byte) bool {
+	if len(cid) > 0 && len(l.ClientID) > 0 {
+		return bytes.Equal(cid, l.ClientID)
+	}
+	return len(hw) > 0 && bytes.Equal(hw, l.HWAddr)
+}
+
+// clientLease finds the client's lease in the selected subnet's family:
+// by client id first (if matched), then by hardware address.
+func (x *exchange) clientLease() (*lease.Lease, *subnet) {
+	if x.sub == nil {
+		return nil, nil
+	}
+	st := x.e.store
+	fam := x.sub.family()
+	for _, s := range fam {
+		if !s.allowed(&x.cls) {
+			continue
+		}
+		if cid := x.cidFor(s); len(cid) > 0 {
+			if l, ok := st.GetByClientID(cid, s.id); ok && l.State != lease.StateDeclined {
+				return l, s
+			}
+		}
+	}
+	for _, s := range fam {
+		if !s.allowed(&x.cls) || len(x.hw) == 0 {
+			continue
+		}
+		if l, ok := st.GetByHW(x.hw, s.id); ok && l.State != lease.StateDeclined && belongsTo(l, x.hw, x.cidFor(s)) {
+			return l, s
+		}
+	}
+	return nil, nil
+}
+
+// clientKey identifies the client for the offer table.
+func (x *exchange) clientKey(s *subnet) string {
+	if cid := x.cidFor(s); len(cid) > 0 {
+		return "c" + string(cid)
+	}
+	return "h" + string(x.hw)
+}
+
+// hostname returns the sanitised, lower-cased option 12 (or the reserved
+// hostname), as Kea stores it in the lease.
+func (x *exchange) hostname() string {
+	if x.host != nil && x.host.hostname != "" {
+		return strings.ToLower(x.host.hostname)
+	}
+	h := x.req.Msg.Options.Get(dhcpv4.OptionHostName)
+	if len(h) == 0 {
+		return ""
+	}
+	return x.e.m.sanitizeHostname(string(h))
+}
+
+// sanitizeHostname applies hostname-char-set/replacement and lower-cases.
+func (m *model) sanitizeHostname(h string) string {
+	if m.hostRe != nil {
+		h = m.hostRe.ReplaceAllLiteralString(h, m.hostRepl)
+	}
+	return strings.ToLower(h)
+}

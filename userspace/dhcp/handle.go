@@ -1,0 +1,93 @@
+package dhcp
+
+import (
+	"net/netip"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
+	"github.com/xdhcp/xdhcp/userspace/stats"
+)
+
+// Handle processes one query and returns the reply, or nil to drop it.
+// Every drop is counted under its cause (see dropCause).
+func (w *Worker) Handle(req *Request) *Reply {
+	if req == nil || req.Msg == nil || req.Msg.OpCode != dhcpv4.OpcodeBootRequest {
+		return w.drop(dropBadPacket)
+	}
+	mt := req.Msg.MessageType()
+	switch mt {
+	case dhcpv4.MessageTypeDiscover, dhcpv4.MessageTypeRequest, dhcpv4.MessageTypeRelease,
+		dhcpv4.MessageTypeDecline, dhcpv4.MessageTypeInform:
+	default:
+		return w.drop(dropUnsupported)
+	}
+	if !w.e.acceptServerID(req) {
+		return w.drop(dropNotForUs)
+	}
+	x := newExchange(w, req)
+	if f := w.e.scope; f != nil {
+		class, serve := f.Scope(req.Msg)
+		x.cls.add(class)
+		if !serve {
+			return w.drop(dropHAScope)
+		}
+	}
+	x.initialClasses()
+	x.evalPass(false)
+	if x.cls.has(classDROP) {
+		return w.drop(dropClass)
+	}
+	switch mt {
+	case dhcpv4.MessageTypeDiscover:
+		return x.discover()
+	case dhcpv4.MessageTypeRequest:
+		return x.request()
+	case dhcpv4.MessageTypeRelease:
+		x.release()
+		return nil
+	case dhcpv4.MessageTypeDecline:
+		x.decline()
+		return nil
+	default:
+		return x.inform()
+	}
+}
+
+// acceptServerID is Kea's acceptServerId: a query carrying option 54 is ours
+// only if it names the receiving interface's address, a configured
+// server identifier, or the relay's server-identifier-override (82.11).
+func (e *Engine) acceptServerID(req *Request) bool {
+	b := req.Msg.Options.Get(dhcpv4.OptionServerIdentifier)
+	if len(b) == 0 {
+		return true
+	}
+	if len(b) != 4 {
+		return false
+	}
+	sid := netip.AddrFrom4([4]byte(b))
+	if sid == req.IfAddr || sid == req.Dst || e.m.serverID[sid] {
+		return true
+	}
+	if rai := req.Msg.RelayAgentInfo(); rai != nil {
+		if o := rai.Get(dhcpv4.GenericOptionCode(11)); len(o) == 4 && netip.AddrFrom4([4]byte(o)) == sid {
+			return true
+		}
+	}
+	return false
+}
+
+// classifyLate finishes classification after subnet selection: reservation
+// lookup (KNOWN/UNKNOWN), pass 2, and the DROP check. It reports false when
+// the query must be dropped.
+func (x *exchange) classifyLate() bool {
+	x.lookupHost()
+	x.evalPass(true)
+	return !x.cls.has(classDROP)
+}
+
+func (w *Worker) drop(c dropCause) *Reply {
+	if c.receiveDrop {
+		w.shard.Inc(stats.Pkt4ReceiveDrop)
+	}
+	w.e.st.drops[c.idx].Add(1)
+	return nil
+}

@@ -1,0 +1,107 @@
+package dhcp
+
+import (
+	"net/netip"
+	"sync"
+)
+
+// offerTTL is how long an offered address stays reserved in memory for the
+// client's REQUEST. Kea 2.2 writes no lease on DISCOVER; neither do we.
+const offerTTL = 60 // seconds
+
+// offer is an address promised to a client by an OFFER.
+type offer struct {
+	addr    netip.Addr
+	key     string // client key (see exchange.clientKey)
+	expires int64  // Unix seconds
+	pool    *pool  // non-nil when the offer holds the pool's free bit
+}
+
+// offerTable holds outstanding offers, by address and by client. It makes
+// concurrent DISCOVERs get distinct addresses: an address is offered only
+// after the pool's Range handed it out (Next/Take are atomic).
+type offerTable struct {
+	mu     sync.Mutex
+	byAddr map[netip.Addr]*offer
+	byKey  map[string]*offer
+}
+
+func newOfferTable() *offerTable {
+	return &offerTable{byAddr: map[netip.Addr]*offer{}, byKey: map[string]*offer{}}
+}
+
+// forClient returns the client's live offer.
+func (t *offerTable) forClient(key string, now int64) (offer, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	o := t.byKey[key]
+	if o == nil || o.expires <= now {
+		return offer{}, false
+	}
+	return *o, true
+}
+
+// heldByOther reports whether a is offered to another client and not expired.
+func (t *offerTable) heldByOther(a netip.Addr, key string, now int64) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	o := t.byAddr[a]
+	return o != nil && o.key != key && o.expires > now
+}
+
+// put records an offer, replacing the client's previous one. It returns the
+// replaced offer (whose bit the caller must release) if any.
+func (t *offerTable) put(o offer) (old offer, replaced bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if prev := t.byKey[o.key]; prev != nil && prev.addr != o.addr {
+		delete(t.byAddr, prev.addr)
+		old, replaced = *prev, true
+	}
+	if prev := t.byAddr[o.addr]; prev != nil && prev.key != o.key {
+		delete(t.byKey, prev.key)
+	}
+	p := &o
+	t.byAddr[o.addr] = p
+	t.byKey[o.key] = p
+	return old, replaced
+}
+
+// take removes the offer of a (the address is being committed) and returns it.
+func (t *offerTable) take(a netip.Addr) (offer, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	o := t.byAddr[a]
+	if o == nil {
+		return offer{}, false
+	}
+	delete(t.byAddr, a)
+	if t.byKey[o.key] == o {
+		delete(t.byKey, o.key)
+	}
+	return *o, true
+}
+
+// expire removes offers that expired at or before now and returns them.
+func (t *offerTable) expire(now int64) []offer {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []offer
+	for a, o := range t.byAddr {
+		if o.expires <= now {
+			delete(t.byAddr, a)
+			if t.byKey[o.key] == o {
+				delete(t.byKey, o.key)
+			}
+			out = append(out, *o)
+		}
+	}
+	return out
+}
+
+// len returns the number of outstanding offers.
+func (t *offerTable) len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.byAddr)
+}

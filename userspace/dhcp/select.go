@@ -1,0 +1,94 @@
+package dhcp
+
+import (
+	"net"
+	"net/netip"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
+	"github.com/xdhcp/xdhcp/userspace/packet"
+)
+
+// raiLinkSelection is option 82 sub-option 5 (RFC 3527).
+const raiLinkSelection = 5
+
+// selectSubnet implements config-surface.md §9: link selection / subnet
+// selection options, relay addresses, giaddr, ciaddr, source, interface.
+func (x *exchange) selectSubnet() *subnet {
+	m := x.e.m
+	msg := x.req.Msg
+	// 1. link-selection (82.5), else subnet-selection (118).
+	if sel, ok := linkSelection(msg); ok {
+		return m.firstContaining(sel, &x.cls)
+	}
+	gi, relayed := ip4(msg.GatewayIPAddr)
+	// 2. relay address lists.
+	if relayed {
+		for _, s := range m.subnets {
+			if containsAddr(s.relays, gi) && s.allowed(&x.cls) {
+				return s
+			}
+		}
+		return m.firstContaining(gi, &x.cls)
+	}
+	bcast := x.req.Dst == packet.Broadcast4
+	if ci, ok := ip4(msg.ClientIPAddr); ok && !bcast {
+		return m.firstContaining(ci, &x.cls)
+	}
+	if src := x.req.Src.Addr(); src.Is4() && !src.IsUnspecified() && !bcast {
+		return m.firstContaining(src, &x.cls)
+	}
+	if x.req.Iface != "" {
+		for _, s := range m.subnets {
+			if s.iface == x.req.Iface && s.allowed(&x.cls) {
+				return s
+			}
+		}
+	}
+	if x.req.IfAddr.Is4() {
+		return m.firstContaining(x.req.IfAddr, &x.cls)
+	}
+	return nil
+}
+
+// firstContaining returns the first allowed subnet whose prefix contains a.
+func (m *model) firstContaining(a netip.Addr, cls *classSet) *subnet {
+	for _, s := range m.subnets {
+		if s.prefix.Contains(a) && s.allowed(cls) {
+			return s
+		}
+	}
+	return nil
+}
+
+// linkSelection returns the address of option 82.5 (exactly 4 bytes) or
+// option 118.
+func linkSelection(msg *dhcpv4.DHCPv4) (netip.Addr, bool) {
+	if rai := msg.RelayAgentInfo(); rai != nil {
+		if b := rai.Get(dhcpv4.GenericOptionCode(raiLinkSelection)); len(b) == 4 {
+			return netip.AddrFrom4([4]byte(b)), true
+		}
+	}
+	if b := msg.Options.Get(dhcpv4.OptionSubnetSelection); len(b) == 4 {
+		return netip.AddrFrom4([4]byte(b)), true
+	}
+	return netip.Addr{}, false
+}
+
+// ip4 converts a header address, reporting false for nil or 0.0.0.0.
+func ip4(ip net.IP) (netip.Addr, bool) {
+	v := ip.To4()
+	if v == nil {
+		return netip.Addr{}, false
+	}
+	a := netip.AddrFrom4([4]byte(v))
+	return a, !a.IsUnspecified()
+}
+
+func containsAddr(list []netip.Addr, a netip.Addr) bool {
+	for _, x := range list {
+		if x == a {
+			return true
+		}
+	}
+	return false
+}

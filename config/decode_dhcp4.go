@@ -1,0 +1,111 @@
+package config
+
+var dhcp4Keys = keys(append(append([]string{
+	"echo-client-id", "decline-probation-period", "ip-reservations-unique",
+	"early-global-reservations-lookup", "host-reservation-identifiers", "sanity-checks",
+	"interfaces-config", "lease-database", "expired-leases-processing", "multi-threading",
+	"control-socket", "hooks-libraries", "client-classes", "option-def", "option-data",
+	"shared-networks", "subnet4", "reservations", "loggers",
+}, scopeKeys...), unimplKeys(scopeUnimpl, globalUnimpl)...)...)
+
+// decodeDhcp4 fills a Dhcp4 from its map node.
+func (d *decoder) decodeDhcp4(n *Node) *Dhcp4 {
+	o := d.object(n, "Dhcp4", "Dhcp4", dhcp4Keys)
+	dh := &Dhcp4{
+		Pos:                           n.Pos,
+		Scope:                         d.scope(o),
+		EchoClientID:                  o.bool("echo-client-id", true),
+		DeclineProbationPeriod:        o.u32("decline-probation-period", 86400),
+		ServerTag:                     o.str("server-tag", ""),
+		IPReservationsUnique:          o.bool("ip-reservations-unique", true),
+		EarlyGlobalReservationsLookup: o.bool("early-global-reservations-lookup", false),
+		HostReservationIdentifiers:    o.strList("host-reservation-identifiers"),
+		UserContext:                   o.userContext(),
+		Comment:                       o.comment(),
+	}
+	if d.err != nil {
+		return nil
+	}
+	applyScopeDefaults(&dh.Scope)
+	d.checkUnimpl(o, "Dhcp4", scopeUnimpl, globalUnimpl)
+	if o.get("host-reservation-identifiers") == nil {
+		dh.HostReservationIdentifiers = []string{IDHWAddress, IDDUID, IDCircuitID, IDClientID}
+	}
+	for i, id := range dh.HostReservationIdentifiers {
+		switch id {
+		case IDHWAddress, IDDUID, IDCircuitID, IDClientID, IDFlexID:
+		default:
+			d.fail(o.get("host-reservation-identifiers").List[i].Pos, "host-reservation-identifiers", "invalid host reservation identifier '%s'", id)
+			return nil
+		}
+	}
+	dh.SanityChecks = d.sanityChecks(o.get("sanity-checks"))
+	dh.InterfacesConfig = d.interfacesConfig(o.get("interfaces-config"))
+	dh.LeaseDatabase = d.leaseDatabase(o.get("lease-database"))
+	dh.ExpiredLeasesProcessing = d.expiredLeases(o.get("expired-leases-processing"))
+	dh.MultiThreading = d.multiThreading(o.get("multi-threading"))
+	dh.ControlSocket = d.controlSocket(o.get("control-socket"))
+	dh.Loggers = d.loggers(o.list("loggers"))
+	dh.XDHCP = d.xdhcp(o.get("user-context"))
+	d.hooks(o.list("hooks-libraries"), dh)
+	if d.err != nil {
+		return nil
+	}
+
+	dh.Defs = newStdDefs()
+	dh.OptionDef = d.optionDefs(o.list("option-def"), dh.Defs)
+	dh.ClientClasses = d.clientClasses(o.list("client-classes"), dh.Defs)
+	dh.OptionData = d.optionData(o.list("option-data"), dh.Defs)
+	dh.Reservations = d.reservations(o.list("reservations"), nil, dh.Defs, dh.IPReservationsUnique)
+	dh.SharedNetworks = d.sharedNetworks(o.list("shared-networks"), dh.Defs, dh)
+	dh.Subnet4 = d.subnets(o.list("subnet4"), dh.Defs, nil, dh)
+	if d.err != nil {
+		return nil
+	}
+	d.assignSubnetIDs(dh)
+	d.checkTeePercents(dh)
+	if d.err != nil {
+		return nil
+	}
+	return dh
+}
+
+// AllSubnets returns every subnet (shared networks first, then top-level
+// subnet4, each in file order), the order in which Kea numbers them.
+func (c *Dhcp4) AllSubnets() []*Subnet4 {
+	var out []*Subnet4
+	for _, sn := range c.SharedNetworks {
+		out = append(out, sn.Subnet4...)
+	}
+	return append(out, c.Subnet4...)
+}
+
+// assignSubnetIDs numbers subnets without an id from 1 in Kea's order and
+// refuses clashes.
+func (d *decoder) assignSubnetIDs(dh *Dhcp4) {
+	used := map[uint32]bool{}
+	next := uint32(1)
+	for _, s := range dh.AllSubnets() {
+		if s.ID == 0 {
+			s.ID = next
+			next++
+		}
+		if used[s.ID] {
+			d.fail(s.Pos, "id", "ID of the new IPv4 subnet '%d' is already in use", s.ID)
+			return
+		}
+		used[s.ID] = true
+	}
+}
+
+// checkTeePercents checks 0 < t1-percent < t2-percent < 1 on the values each
+// subnet actually uses.
+func (d *decoder) checkTeePercents(dh *Dhcp4) {
+	for _, s := range dh.AllSubnets() {
+		r := dh.Resolve(s)
+		if *r.T1Percent >= *r.T2Percent {
+			d.fail(s.Pos, "t1-percent", "t1-percent: %g is invalid, it must be less than t2-percent: %g", *r.T1Percent, *r.T2Percent)
+			return
+		}
+	}
+}

@@ -1,0 +1,173 @@
+package config
+
+import "strings"
+
+var interfacesKeys = keys(append([]string{"interfaces", "dhcp-socket-type", "outbound-interface"},
+	unimplKeys(interfacesUnimpl)...)...)
+
+func (d *decoder) interfacesConfig(n *Node) InterfacesConfig {
+	ic := InterfacesConfig{DHCPSocketType: "raw", OutboundInterface: "same-as-inbound", ReDetect: true, ServiceSocketsRetryWaitTime: 5000}
+	if n == nil {
+		return ic
+	}
+	o := d.object(n, "interfaces-config", "interfaces-config", interfacesKeys)
+	ic.Pos = n.Pos
+	ic.Interfaces = o.strList("interfaces")
+	ic.DHCPSocketType = o.str("dhcp-socket-type", "raw")
+	ic.OutboundInterface = o.str("outbound-interface", "same-as-inbound")
+	ic.ReDetect = o.bool("re-detect", true)
+	ic.ServiceSocketsRequireAll = o.bool("service-sockets-require-all", false)
+	ic.ServiceSocketsRetryWaitTime = o.u32("service-sockets-retry-wait-time", 5000)
+	ic.ServiceSocketsMaxRetries = o.u32("service-sockets-max-retries", 0)
+	if d.err != nil {
+		return ic
+	}
+	d.checkUnimpl(o, "interfaces-config", interfacesUnimpl)
+	if ic.DHCPSocketType != "raw" && ic.DHCPSocketType != "udp" {
+		d.fail(n.Get("dhcp-socket-type").Pos, "dhcp-socket-type", "syntax error, unexpected constant string, expecting raw or udp")
+	}
+	if ic.OutboundInterface != "same-as-inbound" && ic.OutboundInterface != "use-routing" {
+		d.fail(n.Get("outbound-interface").Pos, "outbound-interface", "syntax error, unexpected constant string, expecting same-as-inbound or use-routing")
+	}
+	return ic
+}
+
+var leaseDBKeys = keys(append([]string{"type", "name", "persist", "lfc-interval", "max-row-errors"},
+	unimplKeys(leaseDBUnimpl)...)...)
+
+func (d *decoder) leaseDatabase(n *Node) LeaseDatabase {
+	ld := LeaseDatabase{Type: "memfile", Persist: true, LFCInterval: 3600, Name: DefaultLeaseFile}
+	if n == nil {
+		return ld
+	}
+	o := d.object(n, "lease-database", "lease-database", leaseDBKeys)
+	ld.Pos = n.Pos
+	ld.Type = o.str("type", "")
+	ld.Name = o.str("name", DefaultLeaseFile)
+	ld.Persist = o.bool("persist", true)
+	ld.LFCInterval = o.u32("lfc-interval", 3600)
+	ld.MaxRowErrors = o.u32("max-row-errors", 0)
+	if d.err != nil {
+		return ld
+	}
+	d.checkUnimpl(o, "lease-database", leaseDBUnimpl)
+	switch {
+	case n.Get("type") == nil:
+		d.fail(n.Pos, "type", "mandatory 'type' parameter missing in lease-database")
+	case ld.Type != "memfile":
+		d.fail(n.Get("type").Pos, "type", "lease-database type '%s' is not supported by xdhcp (only memfile)", ld.Type)
+	}
+	return ld
+}
+
+var expiredKeys = keys("reclaim-timer-wait-time", "flush-reclaimed-timer-wait-time", "hold-reclaimed-time",
+	"max-reclaim-leases", "max-reclaim-time", "unwarned-reclaim-cycles")
+
+func (d *decoder) expiredLeases(n *Node) ExpiredLeasesProcessing {
+	e := ExpiredLeasesProcessing{ReclaimTimerWaitTime: 10, FlushReclaimedTimerWaitTime: 25,
+		HoldReclaimedTime: 3600, MaxReclaimLeases: 100, MaxReclaimTime: 250, UnwarnedReclaimCycles: 5}
+	if n == nil {
+		return e
+	}
+	o := d.object(n, "expired-leases-processing", "expired-leases-processing", expiredKeys)
+	e.Pos = n.Pos
+	e.ReclaimTimerWaitTime = o.u32("reclaim-timer-wait-time", e.ReclaimTimerWaitTime)
+	e.FlushReclaimedTimerWaitTime = o.u32("flush-reclaimed-timer-wait-time", e.FlushReclaimedTimerWaitTime)
+	e.HoldReclaimedTime = o.u32("hold-reclaimed-time", e.HoldReclaimedTime)
+	e.MaxReclaimLeases = o.u32("max-reclaim-leases", e.MaxReclaimLeases)
+	e.MaxReclaimTime = o.u32("max-reclaim-time", e.MaxReclaimTime)
+	e.UnwarnedReclaimCycles = o.u32("unwarned-reclaim-cycles", e.UnwarnedReclaimCycles)
+	return e
+}
+
+func (d *decoder) multiThreading(n *Node) MultiThreading {
+	m := MultiThreading{PacketQueueSize: 64}
+	if n == nil {
+		return m
+	}
+	o := d.object(n, "multi-threading", "multi-threading", keys("enable-multi-threading", "thread-pool-size", "packet-queue-size"))
+	m.Pos = n.Pos
+	m.EnableMultiThreading = o.bool("enable-multi-threading", false)
+	m.ThreadPoolSize = o.u32("thread-pool-size", 0)
+	m.PacketQueueSize = o.u32("packet-queue-size", 64)
+	return m
+}
+
+func (d *decoder) controlSocket(n *Node) *ControlSocket {
+	if n == nil {
+		return nil
+	}
+	o := d.object(n, "control-socket", "control-socket", keys("socket-type", "socket-name"))
+	cs := &ControlSocket{Pos: n.Pos, SocketType: o.str("socket-type", ""), SocketName: o.str("socket-name", "")}
+	if d.err != nil {
+		return nil
+	}
+	if cs.SocketType != "unix" {
+		d.fail(n.Pos, "socket-type", "unsupported 'socket-type' '%s' not 'unix'", cs.SocketType)
+	}
+	if cs.SocketName == "" {
+		d.fail(n.Pos, "socket-name", "'socket-name' parameter is required in control-socket")
+	}
+	return cs
+}
+
+func (d *decoder) sanityChecks(n *Node) SanityChecks {
+	sc := SanityChecks{LeaseChecks: "warn"}
+	if n == nil {
+		return sc
+	}
+	o := d.object(n, "sanity-checks", "sanity-checks", keys("lease-checks"))
+	sc.LeaseChecks = o.str("lease-checks", "warn")
+	switch sc.LeaseChecks {
+	case "none", "warn", "fix", "fix-del", "del":
+	default:
+		if d.err == nil {
+			d.fail(n.Get("lease-checks").Pos, "lease-checks", "Unsupported lease-checks value: %s, supported values are: none, warn, fix, fix-del, del", sc.LeaseChecks)
+		}
+	}
+	return sc
+}
+
+var severities = keys("FATAL", "ERROR", "WARN", "INFO", "DEBUG", "NONE")
+
+func (d *decoder) loggers(list []*Node) []*Logger {
+	var out []*Logger
+	for _, n := range list {
+		o := d.object(n, "loggers", "loggers", keys("name", "severity", "debuglevel", "output_options", "output-options"))
+		l := &Logger{Pos: n.Pos, Name: o.str("name", ""), Severity: o.str("severity", "INFO"),
+			UserContext: o.userContext(), Comment: o.comment()}
+		if dl, ok := o.intIn("debuglevel", 0, 99); ok {
+			l.DebugLevel = int(dl)
+		}
+		if d.err != nil {
+			return nil
+		}
+		if n.Get("output_options") != nil && n.Get("output-options") != nil {
+			d.fail(n.Get("output-options").Pos, "output-options", "duplicate output-options entries in loggers map (output_options also given)")
+			return nil
+		}
+		if l.Name != "kea-dhcp4" && !strings.HasPrefix(l.Name, "kea-dhcp4.") {
+			d.fail(n.Pos, "name", "logger name '%s' must start with kea-dhcp4", l.Name)
+			return nil
+		}
+		if !severities[l.Severity] {
+			d.fail(n.Get("severity").Pos, "severity", "unknown severity value '%s'", l.Severity)
+			return nil
+		}
+		opts := o.list("output_options")
+		if opts == nil {
+			opts = o.list("output-options")
+		}
+		for _, on := range opts {
+			oo := d.object(on, "output-options", "output-options", keys("output", "flush", "maxsize", "maxver", "pattern"))
+			lo := LoggerOutput{Output: oo.str("output", ""), Flush: oo.bool("flush", true),
+				MaxSize: uint64(oo.u32("maxsize", 10240000)), MaxVer: int(oo.u32("maxver", 1)), Pattern: oo.str("pattern", "")}
+			if d.err == nil && lo.Output == "" {
+				d.fail(on.Pos, "output", "mandatory 'output' parameter missing in output-options")
+			}
+			l.OutputOptions = append(l.OutputOptions, lo)
+		}
+		out = append(out, l)
+	}
+	return out
+}

@@ -1,0 +1,304 @@
+package config
+
+import (
+	"net/netip"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"time"
+)
+
+// Hook library base names xdhcp implements natively.
+const (
+	HookHA        = "libdhcp_ha.so"
+	HookLeaseCmds = "libdhcp_lease_cmds.so"
+)
+
+// hooks decodes hooks-libraries into dh.HooksLibraries, dh.HA, dh.LeaseCmds.
+func (d *decoder) hooks(list []*Node, dh *Dhcp4) {
+	for _, n := range list {
+		o := d.object(n, "hooks-libraries", "hooks-libraries", keys("library", "parameters"))
+		lib := o.str("library", "")
+		params := o.typed("parameters", KindMap)
+		if d.err != nil {
+			return
+		}
+		if n.Get("library") == nil {
+			d.fail(n.Pos, "library", "mandatory 'library' parameter missing in hooks-libraries")
+			return
+		}
+		h := HookLibrary{Pos: n.Pos, Library: lib}
+		if params != nil {
+			h.Parameters, _ = params.Any().(map[string]any)
+		}
+		switch filepath.Base(lib) {
+		case HookLeaseCmds:
+			dh.LeaseCmds = true
+		case HookHA:
+			if dh.HA != nil {
+				d.fail(n.Pos, "library", "%s is loaded twice", HookHA)
+				return
+			}
+			if params == nil {
+				d.fail(n.Pos, "parameters", "%s needs parameters with a high-availability list", HookHA)
+				return
+			}
+			dh.HA = d.ha(params)
+		default:
+			d.fail(n.Get("library").Pos, "library", "hooks library %q is not supported by xdhcp (only %s and %s are built in)", lib, HookHA, HookLeaseCmds)
+			return
+		}
+		dh.HooksLibraries = append(dh.HooksLibraries, h)
+	}
+}
+
+var haKeys = keys("this-server-name", "mode", "heartbeat-delay", "max-response-delay", "max-ack-delay",
+	"max-unacked-clients", "delayed-updates-limit", "send-lease-updates", "sync-leases", "sync-timeout",
+	"sync-page-limit", "wait-backup-ack", "restrict-commands", "require-client-certs", "trust-anchor",
+	"cert-file", "key-file", "multi-threading", "state-machine", "peers")
+
+var haPeerKeys = keys("name", "url", "role", "auto-failover", "basic-auth-user", "basic-auth-password",
+	"basic-auth-password-file", "trust-anchor", "cert-file", "key-file")
+
+func ms(v int64) time.Duration { return time.Duration(v) * time.Millisecond }
+
+// msIn reads a millisecond value in [0, hi].
+func (o *obj) msIn(key string, def, hi int64) time.Duration {
+	if v, ok := o.intIn(key, 0, hi); ok {
+		return ms(v)
+	}
+	return ms(def)
+}
+
+// ha decodes and checks the libdhcp_ha.so parameters.
+func (d *decoder) ha(params *Node) *HAConfig {
+	po := d.object(params, "parameters", "libdhcp_ha.so parameters", keys("high-availability"))
+	rels := po.list("high-availability")
+	if d.err != nil {
+		return nil
+	}
+	if len(rels) != 1 {
+		d.fail(params.Pos, "high-availability", "high-availability must list exactly one relationship, got %d", len(rels))
+		return nil
+	}
+	n := rels[0]
+	o := d.object(n, "high-availability", "high-availability", haKeys)
+	h := &HAConfig{
+		Pos:                n.Pos,
+		ThisServerName:     o.str("this-server-name", ""),
+		Mode:               o.str("mode", ""),
+		HeartbeatDelay:     o.msIn("heartbeat-delay", 10000, 65535),
+		MaxResponseDelay:   o.msIn("max-response-delay", 60000, 65535),
+		MaxAckDelay:        o.msIn("max-ack-delay", 10000, 65535),
+		MaxUnackedClients:  o.u32("max-unacked-clients", 10),
+		SendLeaseUpdates:   o.bool("send-lease-updates", true),
+		SyncLeases:         o.bool("sync-leases", true),
+		SyncTimeout:        o.msIn("sync-timeout", 60000, 1<<32-1),
+		SyncPageLimit:      o.u32("sync-page-limit", 10000),
+		WaitBackupAck:      o.bool("wait-backup-ack", false),
+		RestrictCommands:   o.bool("restrict-commands", false),
+		RequireClientCerts: o.bool("require-client-certs", true),
+		TrustAnchor:        o.str("trust-anchor", ""),
+		CertFile:           o.str("cert-file", ""),
+		KeyFile:            o.str("key-file", ""),
+	}
+	if d.err != nil {
+		return nil
+	}
+	switch h.Mode {
+	case HALoadBalancing, HAHotStandby, HAPassiveBackup:
+	case "":
+		d.fail(n.Pos, "mode", "'mode' parameter is required in high-availability")
+		return nil
+	default:
+		d.fail(n.Get("mode").Pos, "mode", "unsupported value '%s' for mode parameter", h.Mode)
+		return nil
+	}
+	if h.ThisServerName == "" {
+		d.fail(n.Pos, "this-server-name", "'this-server-name' parameter is required in high-availability")
+		return nil
+	}
+	defLimit := int64(0)
+	if h.Mode == HALoadBalancing {
+		defLimit = 100
+	}
+	h.DelayedUpdatesLimit = uint32(defLimit)
+	if v, ok := o.intIn("delayed-updates-limit", 0, 1<<32-1); ok {
+		h.DelayedUpdatesLimit = uint32(v)
+		if h.Mode != HALoadBalancing && v != 0 {
+			d.fail(n.Get("delayed-updates-limit").Pos, "delayed-updates-limit", "'delayed-updates-limit' must be set to 0 in the %s mode", h.Mode)
+		}
+	}
+	if h.WaitBackupAck && h.Mode != HAPassiveBackup {
+		d.fail(n.Get("wait-backup-ack").Pos, "wait-backup-ack", "'wait-backup-ack' must be false in the %s mode", h.Mode)
+	}
+	if !tlsAllOrNone(h.TrustAnchor, h.CertFile, h.KeyFile) {
+		d.fail(n.Pos, "trust-anchor", "trust-anchor, cert-file and key-file must be given all or none")
+	}
+	if mt := o.get("multi-threading"); mt != nil {
+		mo := d.object(mt, "multi-threading", "high-availability multi-threading",
+			keys("enable-multi-threading", "http-dedicated-listener", "http-listener-threads", "http-client-threads"))
+		h.MultiThreading = HAMultiThreading{
+			EnableMultiThreading:  mo.bool("enable-multi-threading", false),
+			HTTPDedicatedListener: mo.bool("http-dedicated-listener", false),
+			HTTPListenerThreads:   mo.u32("http-listener-threads", 0),
+			HTTPClientThreads:     mo.u32("http-client-threads", 0),
+		}
+	}
+	h.StateMachine = d.haStates(o.get("state-machine"))
+	h.Peers = d.haPeers(o.list("peers"), h)
+	if d.err != nil {
+		return nil
+	}
+	d.checkHAPeers(n, h)
+	return h
+}
+
+var haStateNames = keys("backup", "communication-recovery", "hot-standby", "load-balancing",
+	"in-maintenance", "partner-down", "partner-in-maintenance", "passive-backup", "ready",
+	"syncing", "terminated", "waiting")
+
+func (d *decoder) haStates(n *Node) []HAStateConfig {
+	if n == nil {
+		return nil
+	}
+	o := d.object(n, "state-machine", "state-machine", keys("states"))
+	var out []HAStateConfig
+	seen := map[string]bool{}
+	for _, sn := range o.list("states") {
+		so := d.object(sn, "states", "state-machine states", keys("state", "pause"))
+		s := HAStateConfig{State: so.str("state", ""), Pause: so.str("pause", "never")}
+		if d.err != nil {
+			return nil
+		}
+		if !haStateNames[s.State] {
+			d.fail(sn.Pos, "state", "unknown HA state '%s'", s.State)
+			return nil
+		}
+		if s.Pause != "always" && s.Pause != "once" && s.Pause != "never" {
+			d.fail(sn.Pos, "pause", "unsupported value '%s' of 'pause' parameter", s.Pause)
+			return nil
+		}
+		if seen[s.State] {
+			d.fail(sn.Pos, "state", "duplicated configuration for the '%s' state", s.State)
+			return nil
+		}
+		seen[s.State] = true
+		out = append(out, s)
+	}
+	return out
+}
+
+func tlsAllOrNone(a, b, c string) bool {
+	n := 0
+	for _, s := range []string{a, b, c} {
+		if s != "" {
+			n++
+		}
+	}
+	return n == 0 || n == 3
+}
+
+func (d *decoder) haPeers(list []*Node, h *HAConfig) []*HAPeer {
+	var out []*HAPeer
+	seen := map[string]bool{}
+	for _, n := range list {
+		o := d.object(n, "peers", "peers", haPeerKeys)
+		p := &HAPeer{
+			Pos:                   n.Pos,
+			Name:                  o.str("name", ""),
+			URL:                   o.str("url", ""),
+			Role:                  o.str("role", ""),
+			AutoFailover:          o.bool("auto-failover", true),
+			BasicAuthUser:         o.str("basic-auth-user", ""),
+			BasicAuthPassword:     o.str("basic-auth-password", ""),
+			BasicAuthPasswordFile: o.str("basic-auth-password-file", ""),
+			TrustAnchor:           o.str("trust-anchor", ""),
+			CertFile:              o.str("cert-file", ""),
+			KeyFile:               o.str("key-file", ""),
+		}
+		if d.err != nil {
+			return nil
+		}
+		switch {
+		case p.Name == "":
+			d.fail(n.Pos, "name", "peer name must not be empty")
+		case seen[p.Name]:
+			d.fail(n.Pos, "name", "peer with name '%s' already specified", p.Name)
+		case p.Role != RolePrimary && p.Role != RoleSecondary && p.Role != RoleStandby && p.Role != RoleBackup:
+			d.fail(n.Pos, "role", "unsupported value '%s' for role parameter", p.Role)
+		case p.BasicAuthPassword != "" && p.BasicAuthPasswordFile != "":
+			d.fail(n.Pos, "basic-auth-password", "only one of basic-auth-password and basic-auth-password-file parameter can be configured")
+		case !tlsAllOrNone(p.TrustAnchor, p.CertFile, p.KeyFile):
+			d.fail(n.Pos, "trust-anchor", "trust-anchor, cert-file and key-file must be given all or none")
+		}
+		if d.err != nil {
+			return nil
+		}
+		seen[p.Name] = true
+		host, port, err := parsePeerURL(p.URL, p.TrustAnchor != "" || h.TrustAnchor != "")
+		if err != "" {
+			d.fail(n.Pos, "url", "invalid URL '%s' for server %s: %s", p.URL, p.Name, err)
+			return nil
+		}
+		p.Host, p.Port = host, port
+		out = append(out, p)
+	}
+	return out
+}
+
+// parsePeerURL requires http(s)://<literal IP>[:port]/.
+func parsePeerURL(raw string, tls bool) (netip.Addr, uint16, string) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return netip.Addr{}, 0, "not a valid URL"
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return netip.Addr{}, 0, "scheme must be http or https"
+	}
+	if tls && u.Scheme != "https" {
+		return netip.Addr{}, 0, "TLS is configured, so the scheme must be https"
+	}
+	a, err := netip.ParseAddr(u.Hostname())
+	if err != nil {
+		return netip.Addr{}, 0, "host must be a literal IP address"
+	}
+	port := uint16(80)
+	if u.Scheme == "https" {
+		port = 443
+	}
+	if ps := u.Port(); ps != "" {
+		v, err := strconv.ParseUint(ps, 10, 16)
+		if err != nil || v == 0 {
+			return netip.Addr{}, 0, "invalid port"
+		}
+		port = uint16(v)
+	}
+	return a, port, ""
+}
+
+// checkHAPeers applies Kea's role rules.
+func (d *decoder) checkHAPeers(n *Node, h *HAConfig) {
+	if h.This() == nil {
+		d.fail(n.Pos, "this-server-name", "no peer configuration specified for the '%s'", h.ThisServerName)
+		return
+	}
+	roles := map[string]int{}
+	for _, p := range h.Peers {
+		roles[p.Role]++
+	}
+	switch h.Mode {
+	case HALoadBalancing:
+		if roles[RolePrimary] != 1 || roles[RoleSecondary] != 1 || roles[RoleStandby] != 0 {
+			d.fail(n.Pos, "peers", "load-balancing requires exactly one primary and one secondary server and no standby server")
+		}
+	case HAHotStandby:
+		if roles[RolePrimary] != 1 || roles[RoleStandby] != 1 || roles[RoleSecondary] != 0 {
+			d.fail(n.Pos, "peers", "hot-standby requires exactly one primary and one standby server and no secondary server")
+		}
+	case HAPassiveBackup:
+		if roles[RolePrimary] != 1 || roles[RoleSecondary]+roles[RoleStandby] != 0 {
+			d.fail(n.Pos, "peers", "passive-backup requires exactly one primary server and backup servers only")
+		}
+	}
+}

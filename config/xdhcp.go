@@ -1,0 +1,60 @@
+package config
+
+import (
+	"net"
+	"strconv"
+)
+
+var xdhcpKeys = keys("datapath", "bpf-pin-path", "prometheus", "control-socket-mode", "afxdp")
+
+// xdhcp decodes Dhcp4.user-context.xdhcp; other user-context content is free.
+func (d *decoder) xdhcp(uc *Node) XDHCP {
+	x := XDHCP{Datapath: DatapathAuto, ControlSocketMode: 0o600}
+	n := uc.Get("xdhcp")
+	if n == nil || d.err != nil {
+		return x
+	}
+	o := d.object(n, "xdhcp", "user-context xdhcp", xdhcpKeys)
+	x.Pos = n.Pos
+	x.Datapath = o.str("datapath", DatapathAuto)
+	x.BPFPinPath = o.str("bpf-pin-path", "")
+	if d.err != nil {
+		return x
+	}
+	switch x.Datapath {
+	case DatapathAuto, DatapathXDP, DatapathXDPNative, DatapathXDPGeneric, DatapathUDP:
+	default:
+		d.fail(n.Get("datapath").Pos, "datapath", "datapath must be one of auto, xdp, xdp-native, xdp-generic, udp, got %q", x.Datapath)
+		return x
+	}
+	if m := o.typed("control-socket-mode", KindString); m != nil {
+		v, err := strconv.ParseUint(m.Str, 8, 32)
+		if err != nil || v > 0o777 {
+			d.fail(m.Pos, "control-socket-mode", "control-socket-mode must be an octal file mode like \"0600\", got %q", m.Str)
+			return x
+		}
+		x.ControlSocketMode = uint32(v)
+	}
+	if p := o.get("prometheus"); p != nil {
+		po := d.object(p, "prometheus", "user-context xdhcp prometheus", keys("listen"))
+		x.Prometheus.Listen = po.str("listen", "")
+		if d.err == nil && x.Prometheus.Listen != "" {
+			if _, _, err := net.SplitHostPort(x.Prometheus.Listen); err != nil {
+				d.fail(p.Get("listen").Pos, "listen", "prometheus listen must be host:port: %v", err)
+			}
+		}
+	}
+	if a := o.get("afxdp"); a != nil {
+		ao := d.object(a, "afxdp", "user-context xdhcp afxdp", keys("frame-count", "frame-size", "queues"))
+		if v, ok := ao.intIn("frame-count", 0, 1<<24); ok {
+			x.AFXDP.FrameCount = int(v)
+		}
+		if v, ok := ao.intIn("frame-size", 0, 65536); ok {
+			x.AFXDP.FrameSize = int(v)
+		}
+		if v, ok := ao.intIn("queues", 0, 4096); ok {
+			x.AFXDP.Queues = int(v)
+		}
+	}
+	return x
+}

@@ -1,0 +1,521 @@
+//go:build ignore
+
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * xdhcp_xdp: the XDP half of xdhcp's DHCPv4 fast path.
+ *
+ *   not IPv4/UDP:67, fragments, IP options, bad L2-L4 headers -> XDP_PASS
+ *   DHCP the kernel cannot decide for certain                  -> AF_XDP
+ *   Kea-load-balanced type (1,3,4,7,8), partner's hash bucket  -> XDP_DROP
+ *   everything else                                            -> AF_XDP
+ *
+ * "AF_XDP" is bpf_redirect_map(&xdhcp_xsks, rx_queue_index, XDP_PASS): with
+ * no socket bound on the queue the packet goes to the kernel stack (and the
+ * UDP fallback socket) instead. The kernel only drops what it can prove is
+ * the partner's: the key and hash are exactly Kea 2.2's (see
+ * /work/shared/spec/lb-hash.md and ha/lbhash, the Go twin). Every packet is
+ * counted once at the single exit in xdhcp_xdp (see xdhcp.h).
+ *
+ * Kernel: needs the open-coded iterator kfuncs bpf_iter_num_* (Linux 6.4)
+ * and BTF. Parsing the options with a plain bounded loop over 32+ options
+ * exceeds the verifier's 1M-instruction budget. Here the loops use
+ * bpf_iter_num and keep their loop-carried state in a per-CPU map
+ * (xdhcp_scratch), which the verifier does not track, so it checks each
+ * loop body once (~3.6k instructions processed in all on Linux 6.18).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "xdhcp.h"
+
+char __license[] SEC("license") = "Dual BSD/GPL";
+
+#define ETH_P_IP 0x0800
+#define ETH_P_8021Q 0x8100
+#define ETH_P_8021AD 0x88A8
+#define VLAN_MAX_DEPTH 2
+#define IP_MF_OFFSET 0x3fff /* MF flag | fragment offset */
+#define DHCP_SERVER_PORT 67
+
+/* BOOTP/DHCP layout (RFC 2131 §2), offsets from the start of the UDP payload. */
+#define BOOTP_OP 0
+#define BOOTP_HLEN 2
+#define BOOTP_CHADDR 28
+#define BOOTP_CHADDR_LEN 16
+#define BOOTP_COOKIE 236
+#define DHCP_OPTIONS 240
+#define BOOTREQUEST 1
+
+#define OPT_PAD 0
+#define OPT_OVERLOAD 52
+#define OPT_MSG_TYPE 53
+#define OPT_CLIENT_ID 61
+#define OPT_END 255
+
+/*
+ * Option walk limits. OPT_ITER_MAX option headers (pads count one each) and
+ * an options area of at most OPT_AREA_MAX bytes: a normal client message has
+ * well under 64 options in under 1500 bytes. Anything beyond is redirected
+ * as uncertain, never dropped. The masks keep offsets provably bounded for
+ * the verifier (barrier_var stops clang 14 from dropping them).
+ */
+#define OPT_ITER_MAX 512
+#define OPT_AREA_MAX 2048
+#define OPT_OFF_MASK (OPT_AREA_MAX - 1)
+#define PKT_OFF_MASK 0xfff /* every absolute offset used below is < 4096 */
+
+/* Open-coded iterator kfuncs (Linux 6.4); bpftool 7.1's vmlinux.h lacks the prototypes. */
+extern int bpf_iter_num_new(struct bpf_iter_num *it, int start, int end) __ksym;
+extern int *bpf_iter_num_next(struct bpf_iter_num *it) __ksym;
+extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __ksym;
+
+/*
+ * Loop-carried state of the option walk, in the per-CPU map xdhcp_scratch.
+ * Every access is volatile (SCAN_GET/SCAN_SET) so clang cannot keep a field
+ * in a register across iterations, where the verifier would track it.
+ */
+struct xdhcp_scan {
+	__u32 busy; /* set while a walk runs on this CPU: a nested run (e.g. a
+		     * BPF_PROG_TEST_RUN interrupted by a softirq) sees it and
+		     * redirects as uncertain instead of sharing the state */
+	__u32 off; /* next option, from the start of the options area */
+	__u32 cid_off; /* option 61 data, from the start of the options area */
+	__u32 cid_len;
+	__u32 type; /* option 53 value */
+	__u32 has_type; /* option 53 seen */
+	__u32 has_cid; /* option 61 seen */
+	/* a repeated option 53 or 61 (RFC 3396 concatenation, parser-dependent),
+	 * option 52 overload (53/61 may sit in sname/file), or an option 53 of
+	 * the wrong length */
+	__u32 uncertain;
+	__u32 end; /* enum xdhcp_scan_end */
+};
+
+#define SCAN_GET(s, f) (*(volatile __u32 *)&(s)->f)
+#define SCAN_SET(s, f, v) (*(volatile __u32 *)&(s)->f = (v))
+
+/* xdhcp_stats: per-CPU packet counters indexed by enum xdhcp_stat. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XDHCP_STAT_MAX);
+	__type(key, __u32); /* enum xdhcp_stat; array map keys must be plain u32 in BTF */
+	__type(value, __u64);
+} xdhcp_stats SEC(".maps");
+
+/* xdhcp_buckets: RFC 3074 hash -> 1 if this server serves that bucket. Written by HA. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XDHCP_BUCKETS);
+	__type(key, __u32);
+	__type(value, __u8);
+} xdhcp_buckets SEC(".maps");
+
+/* xdhcp_xsks: rx_queue_index -> AF_XDP socket. */
+struct {
+	__uint(type, BPF_MAP_TYPE_XSKMAP);
+	__uint(max_entries, XDHCP_MAX_QUEUES);
+	__type(key, __u32);
+	__type(value, __u32);
+} xdhcp_xsks SEC(".maps");
+
+/*
+ * xdhcp_scratch: the option walk's loop-carried state (one per CPU). Kept
+ * in a map, not on the stack, so the verifier cannot track the option
+ * offset: it then verifies the loop body once instead of once per
+ * iteration (a stack offset is marked precise by the packet pointer
+ * arithmetic and never converges). See struct xdhcp_scan.busy for nesting.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xdhcp_scan);
+} xdhcp_scratch SEC(".maps");
+
+/* RFC 3074 §6 mixing table (lb-hash.md §2; ha/lbhash.Table). */
+static const __u8 lb_table[256] = {
+	251, 175, 119, 215, 81,  14,  79,  191, 103, 49,  181, 143, 186, 157, 0,   232,
+	31,  32,  55,  60,  152, 58,  17,  237, 174, 70,  160, 144, 220, 90,  57,  223,
+	59,  3,   18,  140, 111, 166, 203, 196, 134, 243, 124, 95,  222, 179, 197, 65,
+	180, 48,  36,  15,  107, 46,  233, 130, 165, 30,  123, 161, 209, 23,  97,  16,
+	40,  91,  219, 61,  100, 10,  210, 109, 250, 127, 22,  138, 29,  108, 244, 67,
+	207, 9,   178, 204, 74,  98,  126, 249, 167, 116, 34,  77,  193, 200, 121, 5,
+	20,  113, 71,  35,  128, 13,  182, 94,  25,  226, 227, 199, 75,  27,  41,  245,
+	230, 224, 43,  225, 177, 26,  155, 150, 212, 142, 218, 115, 241, 73,  88,  105,
+	39,  114, 62,  255, 192, 201, 145, 214, 168, 158, 221, 148, 154, 122, 12,  84,
+	82,  163, 44,  139, 228, 236, 205, 242, 217, 11,  187, 146, 159, 64,  86,  239,
+	195, 42,  106, 198, 118, 112, 184, 172, 87,  2,   173, 117, 176, 229, 247, 253,
+	137, 185, 99,  164, 102, 147, 45,  66,  231, 52,  141, 211, 194, 206, 246, 238,
+	56,  110, 78,  248, 63,  240, 189, 93,  92,  51,  53,  183, 19,  171, 72,  50,
+	33,  104, 101, 69,  8,   252, 83,  120, 76,  135, 85,  54,  202, 125, 188, 213,
+	96,  235, 136, 208, 162, 129, 190, 132, 156, 38,  47,  1,   7,   254, 24,  4,
+	216, 131, 89,  21,  28,  133, 37,  153, 149, 80,  170, 68,  6,   169, 234, 151,
+};
+
+struct xdhcp_vlan {
+	__be16 tci;
+	__be16 proto;
+};
+
+/* Internal verdict before the redirect is attempted. */
+enum xdhcp_act {
+	XS_ACT_PASS,
+	XS_ACT_DROP,
+	XS_ACT_REDIRECT,
+};
+
+/* Result of the option walk. */
+enum xdhcp_scan_end {
+	XS_SCAN_RUNNING = 0,
+	XS_SCAN_DONE, /* end option, or end of the options area */
+	XS_SCAN_TRUNCATED, /* an option runs past the payload */
+	XS_SCAN_UNCERTAIN, /* too many options or too large an area */
+};
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *c = bpf_map_lookup_elem(&xdhcp_stats, &idx);
+
+	/* Per-CPU value and XDP runs with softirqs off: no atomics needed. */
+	if (c)
+		*c += 1;
+}
+
+/*
+ * count_verdict counts one packet and its verdict. Not inlined on purpose:
+ * its prototype puts enum xdhcp_stat into the object's BTF, where bpf2go
+ * (-type xdhcp_stat) and datapath.go (stat names) read it.
+ */
+static __noinline void count_verdict(enum xdhcp_stat stat)
+{
+	count(XDHCP_STAT_RX_TOTAL);
+	count(stat);
+}
+
+/*
+ * scan_options walks the len-byte options area that starts base bytes into
+ * the packet and returns what it found in *out (out->end says how the walk
+ * ended).
+ */
+static __always_inline void scan_options(void *data, void *data_end, __u32 base, __u32 len,
+					 struct xdhcp_scan *out)
+{
+	struct xdhcp_scan *s;
+	struct bpf_iter_num it;
+	__u32 zero = 0;
+	int *i;
+
+	out->end = XS_SCAN_UNCERTAIN;
+	if (len > OPT_AREA_MAX)
+		return;
+	s = bpf_map_lookup_elem(&xdhcp_scratch, &zero);
+	if (!s || SCAN_GET(s, busy))
+		return;
+	SCAN_SET(s, busy, 1);
+	SCAN_SET(s, off, 0);
+	SCAN_SET(s, cid_off, 0);
+	SCAN_SET(s, cid_len, 0);
+	SCAN_SET(s, type, 0);
+	SCAN_SET(s, has_type, 0);
+	SCAN_SET(s, has_cid, 0);
+	SCAN_SET(s, uncertain, 0);
+	SCAN_SET(s, end, XS_SCAN_RUNNING);
+
+	bpf_iter_num_new(&it, 0, OPT_ITER_MAX);
+	while ((i = bpf_iter_num_next(&it))) {
+		__u32 off = SCAN_GET(s, off);
+		__u8 *p;
+		__u32 olen;
+		__u8 code;
+
+		if (off >= len) {
+			SCAN_SET(s, end, XS_SCAN_DONE);
+			break;
+		}
+		/* len <= OPT_AREA_MAX, so the masks never change a value; they
+		 * bound it for the verifier. */
+		barrier_var(base);
+		p = data + (base & PKT_OFF_MASK) + (off & OPT_OFF_MASK);
+		if ((void *)(p + 1) > data_end) {
+			SCAN_SET(s, end, XS_SCAN_TRUNCATED);
+			break;
+		}
+		code = p[0];
+		if (code == OPT_PAD) {
+			SCAN_SET(s, off, off + 1);
+			continue;
+		}
+		if (code == OPT_END) {
+			SCAN_SET(s, end, XS_SCAN_DONE);
+			break;
+		}
+		if (off + 2 > len || (void *)(p + 2) > data_end) {
+			SCAN_SET(s, end, XS_SCAN_TRUNCATED);
+			break;
+		}
+		olen = p[1];
+		if (off + 2 + olen > len) {
+			SCAN_SET(s, end, XS_SCAN_TRUNCATED);
+			break;
+		}
+		if (code == OPT_MSG_TYPE) {
+			if (SCAN_GET(s, has_type) || olen != 1)
+				SCAN_SET(s, uncertain, 1);
+			SCAN_SET(s, has_type, 1);
+			if ((void *)(p + 3) > data_end) {
+				SCAN_SET(s, end, XS_SCAN_TRUNCATED);
+				break;
+			}
+			SCAN_SET(s, type, p[2]);
+		} else if (code == OPT_CLIENT_ID) {
+			if (SCAN_GET(s, has_cid))
+				SCAN_SET(s, uncertain, 1);
+			SCAN_SET(s, has_cid, 1);
+			SCAN_SET(s, cid_off, off + 2);
+			SCAN_SET(s, cid_len, olen);
+		} else if (code == OPT_OVERLOAD) {
+			SCAN_SET(s, uncertain, 1);
+		}
+		SCAN_SET(s, off, off + 2 + olen);
+	}
+	bpf_iter_num_destroy(&it);
+
+	out->end = SCAN_GET(s, end);
+	if (out->end == XS_SCAN_RUNNING) /* OPT_ITER_MAX option headers and no end */
+		out->end = XS_SCAN_UNCERTAIN;
+	out->cid_off = SCAN_GET(s, cid_off);
+	out->cid_len = SCAN_GET(s, cid_len);
+	out->type = SCAN_GET(s, type);
+	out->has_type = SCAN_GET(s, has_type);
+	out->has_cid = SCAN_GET(s, has_cid);
+	out->uncertain = SCAN_GET(s, uncertain);
+	SCAN_SET(s, busy, 0);
+}
+
+/*
+ * lb_hash computes RFC 3074 loadb_p_hash over the len (1..255) packet bytes
+ * at off, as Kea does: start at len, last byte first. Returns -1 if the key
+ * is not inside the packet.
+ */
+static __always_inline int lb_hash(void *data, void *data_end, __u32 off, __u32 len)
+{
+	struct bpf_iter_num it;
+	__u32 h = len & 0xff;
+	int ret = 0;
+	int *n;
+
+	bpf_iter_num_new(&it, 0, len & 0xff);
+	while ((n = bpf_iter_num_next(&it))) {
+		__u32 idx = len - 1 - (__u32)*n;
+		__u8 *p;
+
+		barrier_var(idx);
+		barrier_var(off);
+		p = data + (off & PKT_OFF_MASK) + (idx & 0xff);
+
+		if ((void *)(p + 1) > data_end) {
+			ret = -1;
+			break;
+		}
+		h = lb_table[(h ^ *p) & 0xff];
+	}
+	bpf_iter_num_destroy(&it);
+	return ret < 0 ? ret : (int)h;
+}
+
+static __always_inline int balanced(__u32 type)
+{
+	/* DISCOVER, REQUEST, DECLINE, RELEASE, INFORM (ha/lbhash.Balanced) */
+	return type == 1 || type == 3 || type == 4 || type == 7 || type == 8;
+}
+
+/* classify_dhcp decides for a UDP datagram to port 67 whose payload starts dhcp bytes into the packet. */
+static __always_inline enum xdhcp_act classify_dhcp(void *data, void *data_end, __u32 dhcp, __u32 dhcp_len,
+					      enum xdhcp_stat *stat)
+{
+	struct xdhcp_scan s = {};
+	__u8 *b = data + dhcp;
+	__u32 key_off, key_len;
+	__u32 bucket;
+	__u8 *serve;
+	int h;
+
+	if (dhcp_len < DHCP_OPTIONS || (void *)(b + DHCP_OPTIONS) > data_end) {
+		*stat = XDHCP_STAT_REDIRECT_TRUNCATED;
+		return XS_ACT_REDIRECT;
+	}
+	if (b[BOOTP_OP] != BOOTREQUEST) {
+		*stat = XDHCP_STAT_REDIRECT_NOT_REQUEST;
+		return XS_ACT_REDIRECT;
+	}
+	/* No DHCP cookie: plain BOOTP or garbage, user space decides. */
+	if (b[BOOTP_COOKIE] != 99 || b[BOOTP_COOKIE + 1] != 130 || b[BOOTP_COOKIE + 2] != 83 ||
+	    b[BOOTP_COOKIE + 3] != 99) {
+		*stat = XDHCP_STAT_REDIRECT_UNCERTAIN;
+		return XS_ACT_REDIRECT;
+	}
+
+	scan_options(data, data_end, dhcp + DHCP_OPTIONS, dhcp_len - DHCP_OPTIONS, &s);
+	if (s.end == XS_SCAN_TRUNCATED) {
+		*stat = XDHCP_STAT_REDIRECT_TRUNCATED;
+		return XS_ACT_REDIRECT;
+	}
+	/* Too many options, too large an area, or see struct xdhcp_scan.uncertain. */
+	if (s.end != XS_SCAN_DONE || s.uncertain) {
+		*stat = XDHCP_STAT_REDIRECT_UNCERTAIN;
+		return XS_ACT_REDIRECT;
+	}
+	if (!s.has_type || !balanced(s.type)) {
+		*stat = XDHCP_STAT_REDIRECT_NOT_BALANCED;
+		return XS_ACT_REDIRECT;
+	}
+
+	if (s.has_cid) {
+		/* Kea falls back to chaddr on an empty option 61, but its option
+		 * parser may reject one first (not lab-tested): user space decides. */
+		if (s.cid_len == 0) {
+			*stat = XDHCP_STAT_REDIRECT_UNCERTAIN;
+			return XS_ACT_REDIRECT;
+		}
+		key_off = dhcp + DHCP_OPTIONS + s.cid_off;
+		key_len = s.cid_len;
+	} else {
+		key_len = b[BOOTP_HLEN];
+		if (key_len == 0) {
+			*stat = XDHCP_STAT_REDIRECT_NO_IDENT;
+			return XS_ACT_REDIRECT;
+		}
+		/* Kea pads chaddr with zeros up to hlen > 16 (source reading, not lab-tested). */
+		if (key_len > BOOTP_CHADDR_LEN) {
+			*stat = XDHCP_STAT_REDIRECT_UNCERTAIN;
+			return XS_ACT_REDIRECT;
+		}
+		key_off = dhcp + BOOTP_CHADDR;
+	}
+
+	h = lb_hash(data, data_end, key_off, key_len);
+	if (h < 0) {
+		*stat = XDHCP_STAT_REDIRECT_TRUNCATED;
+		return XS_ACT_REDIRECT;
+	}
+	bucket = (__u32)h;
+	serve = bpf_map_lookup_elem(&xdhcp_buckets, &bucket);
+	if (serve && *serve) {
+		*stat = XDHCP_STAT_REDIRECT_OURS;
+		return XS_ACT_REDIRECT;
+	}
+	if (!serve) { /* cannot happen: 256 entries */
+		*stat = XDHCP_STAT_REDIRECT_UNCERTAIN;
+		return XS_ACT_REDIRECT;
+	}
+	*stat = XDHCP_STAT_DROP_PARTNER;
+	return XS_ACT_DROP;
+}
+
+static __always_inline enum xdhcp_act classify(struct xdp_md *ctx, enum xdhcp_stat *stat)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip;
+	struct udphdr *udp;
+	__u32 off = sizeof(*eth);
+	__u32 udp_len;
+	__be16 proto;
+
+	if ((void *)(eth + 1) > data_end) {
+		*stat = XDHCP_STAT_PASS_MALFORMED;
+		return XS_ACT_PASS;
+	}
+	proto = eth->h_proto;
+#pragma unroll
+	for (int i = 0; i < VLAN_MAX_DEPTH; i++) {
+		struct xdhcp_vlan *tag;
+
+		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD))
+			break;
+		tag = data + off;
+		if ((void *)(tag + 1) > data_end) {
+			*stat = XDHCP_STAT_PASS_MALFORMED;
+			return XS_ACT_PASS;
+		}
+		proto = tag->proto;
+		off += sizeof(*tag);
+	}
+	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
+		*stat = XDHCP_STAT_PASS_VLAN_DEPTH;
+		return XS_ACT_PASS;
+	}
+	if (proto != bpf_htons(ETH_P_IP)) {
+		*stat = XDHCP_STAT_PASS_NOT_IP;
+		return XS_ACT_PASS;
+	}
+
+	ip = data + off;
+	if ((void *)(ip + 1) > data_end || ip->version != 4 || ip->ihl < 5 ||
+	    bpf_ntohs(ip->tot_len) < ip->ihl * 4) {
+		*stat = XDHCP_STAT_PASS_MALFORMED;
+		return XS_ACT_PASS;
+	}
+	if (ip->protocol != IPPROTO_UDP) {
+		*stat = XDHCP_STAT_PASS_NOT_UDP;
+		return XS_ACT_PASS;
+	}
+	if (ip->frag_off & bpf_htons(IP_MF_OFFSET)) {
+		*stat = XDHCP_STAT_PASS_FRAGMENT;
+		return XS_ACT_PASS;
+	}
+	/* IP options are rare on DHCP; the stack and the UDP socket handle them. */
+	if (ip->ihl != 5) {
+		*stat = XDHCP_STAT_PASS_IP_OPTIONS;
+		return XS_ACT_PASS;
+	}
+	off += sizeof(*ip);
+
+	udp = data + off;
+	if ((void *)(udp + 1) > data_end) {
+		*stat = XDHCP_STAT_PASS_MALFORMED;
+		return XS_ACT_PASS;
+	}
+	if (udp->dest != bpf_htons(DHCP_SERVER_PORT)) {
+		*stat = XDHCP_STAT_PASS_NOT_DHCP_PORT;
+		return XS_ACT_PASS;
+	}
+	udp_len = bpf_ntohs(udp->len);
+	if (udp_len < sizeof(*udp)) {
+		*stat = XDHCP_STAT_PASS_MALFORMED;
+		return XS_ACT_PASS;
+	}
+	/* A DHCP datagram cut short (UDP length beyond the frame): user space decides. */
+	if ((void *)udp + udp_len > data_end) {
+		*stat = XDHCP_STAT_REDIRECT_TRUNCATED;
+		return XS_ACT_REDIRECT;
+	}
+	off += sizeof(*udp);
+	return classify_dhcp(data, data_end, off, udp_len - sizeof(*udp), stat);
+}
+
+SEC("xdp")
+int xdhcp_xdp(struct xdp_md *ctx)
+{
+	enum xdhcp_stat stat = XDHCP_STAT_PASS_MALFORMED;
+	enum xdhcp_act act = classify(ctx, &stat);
+	int verdict;
+
+	switch (act) {
+	case XS_ACT_DROP:
+		verdict = XDP_DROP;
+		break;
+	case XS_ACT_REDIRECT:
+		/* XDP_REDIRECT if a socket is bound on this queue, else XDP_PASS. */
+		verdict = bpf_redirect_map(&xdhcp_xsks, ctx->rx_queue_index, XDP_PASS);
+		if (verdict != XDP_REDIRECT)
+			count(XDHCP_STAT_NO_SOCKET);
+		break;
+	default:
+		verdict = XDP_PASS;
+	}
+	count_verdict(stat);
+	return verdict;
+}

@@ -1,0 +1,442 @@
+// Package leasecmds implements the commands of Kea's lease_cmds hook
+// (lease4-add, lease4-get, lease4-get-all, lease4-get-page,
+// lease4-get-by-hw-address, lease4-get-by-client-id, lease4-get-by-hostname,
+// lease4-update, lease4-del, lease4-wipe) on top of the lease store, with
+// Kea 2.2's arguments, result codes and texts (control-api.md §5,
+// ha-protocol.md §4.2-4.5). The same handlers serve the control socket and
+// the HA peer listener.
+package leasecmds
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/xdhcp/xdhcp/userspace/control"
+	"github.com/xdhcp/xdhcp/userspace/lease"
+)
+
+// Store is what the commands need from the lease store (lease.Store).
+type Store interface {
+	Get(addr netip.Addr) (*lease.Lease, bool)
+	GetByHW(hw []byte, subnetID uint32) (*lease.Lease, bool)
+	GetByClientID(cid []byte, subnetID uint32) (*lease.Lease, bool)
+	FindByHW(hw []byte) []*lease.Lease
+	FindByClientID(cid []byte) []*lease.Lease
+	FindByHostname(name string) []*lease.Lease
+	All() []*lease.Lease
+	BySubnet(id uint32) []*lease.Lease
+	Page(after netip.Addr, limit int) []*lease.Lease
+	Add(l *lease.Lease) error
+	Put(l *lease.Lease) (added bool, err error)
+	Update(l *lease.Lease) error
+	Delete(addr netip.Addr) (*lease.Lease, error)
+}
+
+// Subnets answers questions about the running configuration's subnets.
+type Subnets interface {
+	// Subnet returns the prefix and valid lifetime of subnet id.
+	Subnet(id uint32) (prefix netip.Prefix, validLifetime uint32, ok bool)
+	// SubnetFor returns the id of the subnet whose prefix contains addr.
+	SubnetFor(addr netip.Addr) (id uint32, ok bool)
+}
+
+// Commands holds the dependencies of the lease commands.
+type Commands struct {
+	Store   Store
+	Subnets Subnets
+	Now     func() time.Time
+}
+
+// Names lists the commands Register adds.
+var Names = []string{
+	"lease4-add", "lease4-get", "lease4-get-all", "lease4-get-page",
+	"lease4-get-by-hw-address", "lease4-get-by-client-id", "lease4-get-by-hostname",
+	"lease4-update", "lease4-del", "lease4-wipe",
+}
+
+// Register adds the lease commands to d.
+func (c *Commands) Register(d *control.Dispatcher) {
+	h := map[string]control.Handler{
+		"lease4-add":               c.add,
+		"lease4-get":               c.get,
+		"lease4-get-all":           c.getAll,
+		"lease4-get-page":          c.getPage,
+		"lease4-get-by-hw-address": c.getByHW,
+		"lease4-get-by-client-id":  c.getByClientID,
+		"lease4-get-by-hostname":   c.getByHostname,
+		"lease4-update":            c.update,
+		"lease4-del":               c.del,
+		"lease4-wipe":              c.wipe,
+	}
+	for _, n := range Names {
+		d.Register(n, h[n])
+	}
+}
+
+// Unregister removes the lease commands from d (lease_cmds unloaded).
+func Unregister(d *control.Dispatcher) {
+	for _, n := range Names {
+		d.Unregister(n)
+	}
+}
+
+func (c *Commands) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+// leaseArgs is the lease JSON accepted by lease4-add and lease4-update.
+type leaseArgs struct {
+	lease.JSON
+	ForceCreate bool   `json:"force-create"`
+	Comment     string `json:"comment"`
+}
+
+// parseLease turns lease4-add / lease4-update arguments into a Lease with
+// the subnet checks of Kea's lease_cmds.
+func (c *Commands) parseLease(req *control.Request) (*lease.Lease, bool, *control.Response) {
+	var a leaseArgs
+	if r := control.DecodeArgs(req, &a); r != nil {
+		return nil, false, r
+	}
+	if a.IPAddress == "" {
+		r := control.Error("missing parameter 'ip-address' (<wire>:0:0)")
+		return nil, false, &r
+	}
+	addr, err := netip.ParseAddr(a.IPAddress)
+	if err != nil || !addr.Is4() {
+		r := control.Error("Non-IPv4 address specified: %s", a.IPAddress)
+		return nil, false, &r
+	}
+	if a.SubnetID == 0 {
+		id, ok := c.Subnets.SubnetFor(addr)
+		if !ok {
+			r := control.Error("subnet-id not specified and failed to find a subnet for address %s", a.IPAddress)
+			return nil, false, &r
+		}
+		a.SubnetID = id
+	}
+	prefix, valid, ok := c.Subnets.Subnet(a.SubnetID)
+	if !ok {
+		r := control.Error("Invalid subnet-id: No IPv4 subnet with subnet-id=%d currently configured.", a.SubnetID)
+		return nil, false, &r
+	}
+	if !prefix.Contains(addr) {
+		r := control.Error("The address %s does not belong to subnet %s, subnet-id=%d", addr, prefix, a.SubnetID)
+		return nil, false, &r
+	}
+	if a.Comment != "" {
+		if a.UserContext, err = mergeComment(a.UserContext, a.Comment); err != nil {
+			r := control.Error("%v", err)
+			return nil, false, &r
+		}
+	}
+	l, err := lease.FromJSON(&a.JSON, c.now().Unix(), valid)
+	if err != nil {
+		r := control.Error("%v", err)
+		return nil, false, &r
+	}
+	return l, a.ForceCreate, nil
+}
+
+// mergeComment puts comment into the user context, as Kea does.
+func mergeComment(uc json.RawMessage, comment string) (json.RawMessage, error) {
+	m := map[string]any{}
+	if len(uc) > 0 && string(uc) != "null" {
+		if err := json.Unmarshal(uc, &m); err != nil {
+			return nil, errors.New("user context is not a map")
+		}
+	}
+	m["comment"] = comment
+	return json.Marshal(m)
+}
+
+func (c *Commands) add(_ context.Context, req *control.Request) control.Response {
+	l, _, r := c.parseLease(req)
+	if r != nil {
+		return *r
+	}
+	if err := c.Store.Add(l); err != nil {
+		if errors.Is(err, lease.ErrExists) {
+			return control.Error("IPv4 lease already exists.")
+		}
+		return control.Error("%v", err)
+	}
+	return control.OK(fmt.Sprintf("Lease for address %s, subnet-id %d added.", l.Addr, l.SubnetID), nil)
+}
+
+func (c *Commands) update(_ context.Context, req *control.Request) control.Response {
+	l, force, r := c.parseLease(req)
+	if r != nil {
+		return *r
+	}
+	if force {
+		added, err := c.Store.Put(l)
+		if err != nil {
+			return control.Error("%v", err)
+		}
+		if added {
+			return control.OK("IPv4 lease added.", nil)
+		}
+		return control.OK("IPv4 lease updated.", nil)
+	}
+	if err := c.Store.Update(l); err != nil {
+		if errors.Is(err, lease.ErrNotFound) {
+			return control.Error("failed to update the lease with address %s - no such lease", l.Addr)
+		}
+		return control.Error("%v", err)
+	}
+	return control.OK("IPv4 lease updated.", nil)
+}
+
+// identArgs is the lookup part of lease4-get and lease4-del.
+type identArgs struct {
+	IPAddress      string `json:"ip-address"`
+	IdentifierType string `json:"identifier-type"`
+	Identifier     string `json:"identifier"`
+	SubnetID       uint32 `json:"subnet-id"`
+	UpdateDDNS     *bool  `json:"update-ddns"`
+}
+
+// lookup finds the lease named by lease4-get / lease4-del arguments.
+func (c *Commands) lookup(req *control.Request) (*lease.Lease, bool, *control.Response) {
+	var a identArgs
+	if r := control.DecodeArgs(req, &a); r != nil {
+		return nil, false, r
+	}
+	fail := func(format string, v ...any) (*lease.Lease, bool, *control.Response) {
+		r := control.Error(format, v...)
+		return nil, false, &r
+	}
+	if a.IPAddress != "" {
+		addr, err := netip.ParseAddr(a.IPAddress)
+		if err != nil || !addr.Is4() {
+			return fail("Invalid IPv4 address specified: %s", a.IPAddress)
+		}
+		l, ok := c.Store.Get(addr)
+		return l, ok, nil
+	}
+	if a.IdentifierType == "" || a.Identifier == "" {
+		return fail("Parameters missing or are incorrect. You must specify either ip-address or (identifier-type, identifier and subnet-id).")
+	}
+	if a.SubnetID == 0 {
+		return fail("missing parameter 'subnet-id'")
+	}
+	id, err := lease.ParseHex(a.Identifier)
+	if err != nil {
+		return fail("invalid identifier %q: %v", a.Identifier, err)
+	}
+	switch a.IdentifierType {
+	case "hw-address":
+		l, ok := c.Store.GetByHW(id, a.SubnetID)
+		return l, ok, nil
+	case "client-id":
+		l, ok := c.Store.GetByClientID(id, a.SubnetID)
+		return l, ok, nil
+	case "duid":
+		return fail("Query by duid is not allowed in v4.")
+	}
+	return fail("Incorrect identifier type: %s, the only supported values are: address, hw-address, duid", a.IdentifierType)
+}
+
+func (c *Commands) get(_ context.Context, req *control.Request) control.Response {
+	l, ok, r := c.lookup(req)
+	if r != nil {
+		return *r
+	}
+	if !ok {
+		return control.Empty("Lease not found.", nil)
+	}
+	return control.OK("IPv4 lease found.", lease.ToJSON(l))
+}
+
+func (c *Commands) del(_ context.Context, req *control.Request) control.Response {
+	l, ok, r := c.lookup(req)
+	if r != nil {
+		return *r
+	}
+	if !ok {
+		return control.Empty("IPv4 lease not found.", nil)
+	}
+	if _, err := c.Store.Delete(l.Addr); err != nil {
+		if errors.Is(err, lease.ErrNotFound) {
+			return control.Empty("IPv4 lease not found.", nil)
+		}
+		return control.Error("%v", err)
+	}
+	return control.OK("IPv4 lease deleted.", nil)
+}
+
+// leaseList is the "leases" result of the get-all family.
+func leaseList(ls []*lease.Lease) control.Response {
+	out := make([]lease.JSON, len(ls))
+	for i, l := range ls {
+		out[i] = lease.ToJSON(l)
+	}
+	args := map[string]any{"leases": out}
+	text := fmt.Sprintf("%d IPv4 lease(s) found.", len(ls))
+	if len(ls) == 0 {
+		return control.Empty(text, args)
+	}
+	return control.OK(text, args)
+}
+
+func (c *Commands) getAll(_ context.Context, req *control.Request) control.Response {
+	if !req.HasArguments() {
+		return leaseList(c.Store.All())
+	}
+	var a struct {
+		Subnets *[]uint32 `json:"subnets"`
+	}
+	if r := control.DecodeArgs(req, &a); r != nil {
+		return *r
+	}
+	if a.Subnets == nil {
+		return leaseList(c.Store.All())
+	}
+	var ls []*lease.Lease
+	for _, id := range *a.Subnets {
+		ls = append(ls, c.Store.BySubnet(id)...)
+	}
+	return leaseList(ls)
+}
+
+func (c *Commands) getPage(_ context.Context, req *control.Request) control.Response {
+	var a struct {
+		From  *string `json:"from"`
+		Limit *int64  `json:"limit"`
+	}
+	if r := control.DecodeArgs(req, &a); r != nil {
+		return *r
+	}
+	if a.From == nil {
+		return control.Error("'from' parameter is mandatory")
+	}
+	if a.Limit == nil {
+		return control.Error("'limit' parameter is mandatory")
+	}
+	if *a.Limit <= 0 {
+		return control.Error("page size of the retrieved leases must not be 0")
+	}
+	var after netip.Addr
+	if *a.From != "start" {
+		addr, err := netip.ParseAddr(*a.From)
+		if err != nil || !addr.Is4() {
+			return control.Error("'from' parameter value %s is not an IPv4 address", *a.From)
+		}
+		after = addr
+	}
+	ls := c.Store.Page(after, int(*a.Limit))
+	out := make([]lease.JSON, len(ls))
+	for i, l := range ls {
+		out[i] = lease.ToJSON(l)
+	}
+	args := map[string]any{"leases": out, "count": len(ls)}
+	text := fmt.Sprintf("%d IPv4 lease(s) found.", len(ls))
+	if len(ls) == 0 {
+		return control.Empty(text, args)
+	}
+	return control.OK(text, args)
+}
+
+// byKey decodes a single string argument named key.
+func byKey(req *control.Request, key string) (string, *control.Response) {
+	var a map[string]json.RawMessage
+	if r := control.DecodeArgs(req, &a); r != nil {
+		return "", r
+	}
+	raw, ok := a[key]
+	if !ok {
+		r := control.Error("'%s' parameter not specified", key)
+		return "", &r
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		r := control.Error("'%s' parameter must be a string", key)
+		return "", &r
+	}
+	return s, nil
+}
+
+func (c *Commands) getByHW(_ context.Context, req *control.Request) control.Response {
+	s, r := byKey(req, "hw-address")
+	if r != nil {
+		return *r
+	}
+	hw, err := lease.ParseHex(s)
+	if err != nil || len(hw) == 0 {
+		return control.Error("invalid hw-address %q", s)
+	}
+	return leaseList(c.Store.FindByHW(hw))
+}
+
+func (c *Commands) getByClientID(_ context.Context, req *control.Request) control.Response {
+	s, r := byKey(req, "client-id")
+	if r != nil {
+		return *r
+	}
+	cid, err := lease.ParseHex(s)
+	if err != nil || len(cid) == 0 {
+		return control.Error("invalid client-id %q", s)
+	}
+	return leaseList(c.Store.FindByClientID(cid))
+}
+
+func (c *Commands) getByHostname(_ context.Context, req *control.Request) control.Response {
+	s, r := byKey(req, "hostname")
+	if r != nil {
+		return *r
+	}
+	if s == "" {
+		return control.Error("'hostname' parameter is empty")
+	}
+	return leaseList(c.Store.FindByHostname(strings.ToLower(s)))
+}
+
+func (c *Commands) wipe(_ context.Context, req *control.Request) control.Response {
+	var a struct {
+		SubnetID *uint32 `json:"subnet-id"`
+	}
+	if req.HasArguments() {
+		if r := control.DecodeArgs(req, &a); r != nil {
+			return *r
+		}
+	}
+	var victims []*lease.Lease
+	var which string
+	if a.SubnetID != nil && *a.SubnetID != 0 {
+		victims = c.Store.BySubnet(*a.SubnetID)
+		which = fmt.Sprint(*a.SubnetID)
+	} else {
+		victims = c.Store.All()
+		seen := map[uint32]bool{}
+		var ids []string
+		for _, l := range victims {
+			if !seen[l.SubnetID] {
+				seen[l.SubnetID] = true
+				ids = append(ids, fmt.Sprint(l.SubnetID))
+			}
+		}
+		which = strings.Join(ids, " ")
+	}
+	n := 0
+	for _, l := range victims {
+		if _, err := c.Store.Delete(l.Addr); err == nil {
+			n++
+		} else if !errors.Is(err, lease.ErrNotFound) {
+			return control.Error("deleted %d IPv4 lease(s) before failing: %v", n, err)
+		}
+	}
+	text := fmt.Sprintf("Deleted %d IPv4 lease(s) from subnet(s) %s", n, which)
+	if n == 0 {
+		return control.Empty(text, nil)
+	}
+	return control.OK(text, nil)
+}

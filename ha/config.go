@@ -1,0 +1,195 @@
+package ha
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Modes of an HA relationship (only load-balancing is implemented).
+const (
+	ModeLoadBalancing = "load-balancing"
+	ModeHotStandby    = "hot-standby"
+	ModePassiveBackup = "passive-backup"
+)
+
+// Peer roles.
+const (
+	RolePrimary   = "primary"
+	RoleSecondary = "secondary"
+	RoleStandby   = "standby"
+	RoleBackup    = "backup"
+)
+
+// Config is one libdhcp_ha.so relationship (ha-protocol.md §10). The config
+// package parses Kea's JSON into its own struct; cmd/xdhcpd converts. Use
+// DefaultConfig for Kea's defaults: the zero value is not a valid config.
+type Config struct {
+	ThisServerName      string        // required; must name one of Peers
+	Mode                string        // required; only ModeLoadBalancing is supported
+	HeartbeatDelay      time.Duration // Kea default 10 s; 0 disables heartbeats
+	MaxResponseDelay    time.Duration // Kea default 60 s
+	MaxAckDelay         time.Duration // Kea default 10 s
+	MaxUnackedClients   uint32        // Kea default 10; 0 = partner-down as soon as interrupted
+	DelayedUpdatesLimit uint32        // Kea default 100 in load-balancing; 0 disables communication-recovery
+	SendLeaseUpdates    bool          // Kea default true
+	SyncLeases          bool          // Kea default true
+	SyncTimeout         time.Duration // Kea default 60 s (page timeout and dhcp-disable max-period)
+	SyncPageLimit       uint32        // Kea default 10000
+	WaitBackupAck       bool          // Kea default false; must be false in load-balancing
+	RestrictCommands    bool          // Kea default false: listener accepts only the HA commands
+	RequireClientCerts  bool          // Kea default true (TLS; TLS is not supported here)
+	TrustAnchor         string        // TLS, unsupported: must be empty
+	CertFile            string        // TLS, unsupported: must be empty
+	KeyFile             string        // TLS, unsupported: must be empty
+	MultiThreading      MultiThreading
+	StateMachine        []StatePause // per-state pause settings
+	Peers               []Peer       // required; one primary and one secondary, any number of backups
+}
+
+// MultiThreading is high-availability[].multi-threading. Kea 2.2 defaults
+// are all false/0; xdhcpd always runs its own listener, so these only size
+// the client (ClientThreads connections, 0 = 1).
+type MultiThreading struct {
+	Enable                bool
+	HTTPDedicatedListener bool
+	HTTPListenerThreads   uint32
+	HTTPClientThreads     uint32
+}
+
+// StatePause is one state-machine.states[] entry.
+type StatePause struct {
+	State string // state name, e.g. "waiting"
+	Pause string // "always", "once" or "never" (default)
+}
+
+// Peer is one peers[] entry.
+type Peer struct {
+	Name              string // unique
+	URL               string // http://<literal IP>:<port>/
+	Role              string // primary, secondary or backup
+	AutoFailover      bool   // Kea default true
+	BasicAuthUser     string // sent when talking to this peer; enforced by our listener when this is us
+	BasicAuthPassword string
+	TrustAnchor       string // TLS, unsupported: must be empty
+	CertFile          string
+	KeyFile           string
+}
+
+// DefaultConfig returns a Config holding Kea 2.2's defaults for
+// load-balancing; set ThisServerName and Peers before use.
+func DefaultConfig() Config {
+	return Config{
+		Mode:                ModeLoadBalancing,
+		HeartbeatDelay:      10 * time.Second,
+		MaxResponseDelay:    60 * time.Second,
+		MaxAckDelay:         10 * time.Second,
+		MaxUnackedClients:   10,
+		DelayedUpdatesLimit: 100,
+		SendLeaseUpdates:    true,
+		SyncLeases:          true,
+		SyncTimeout:         60 * time.Second,
+		SyncPageLimit:       10000,
+		RequireClientCerts:  true,
+	}
+}
+
+// Validate checks the relationship the way Kea's HA config parser does for
+// the features this package implements.
+func (c *Config) Validate() error {
+	if c.Mode != ModeLoadBalancing {
+		return fmt.Errorf("ha mode %q is not supported (only %q)", c.Mode, ModeLoadBalancing)
+	}
+	if c.WaitBackupAck {
+		return errors.New("wait-backup-ack must be false in load-balancing mode")
+	}
+	if c.TrustAnchor != "" || c.CertFile != "" || c.KeyFile != "" {
+		return errors.New("ha tls is not supported")
+	}
+	if c.SyncPageLimit == 0 {
+		return errors.New("sync-page-limit must be positive")
+	}
+	for _, sp := range c.StateMachine {
+		if _, ok := parseState(sp.State); !ok {
+			return fmt.Errorf("state-machine: unknown state %q", sp.State)
+		}
+		switch sp.Pause {
+		case "", "never", "always", "once":
+		default:
+			return fmt.Errorf("state-machine: invalid pause %q for state %q", sp.Pause, sp.State)
+		}
+	}
+	var primaries, secondaries int
+	names := map[string]bool{}
+	for i := range c.Peers {
+		p := &c.Peers[i]
+		if p.Name == "" {
+			return fmt.Errorf("peer %d: name is required", i)
+		}
+		if names[p.Name] {
+			return fmt.Errorf("peer %q: duplicate name", p.Name)
+		}
+		names[p.Name] = true
+		if _, _, err := peerHostPort(p.URL); err != nil {
+			return fmt.Errorf("peer %q: %w", p.Name, err)
+		}
+		if p.TrustAnchor != "" || p.CertFile != "" || p.KeyFile != "" {
+			return fmt.Errorf("peer %q: tls is not supported", p.Name)
+		}
+		switch p.Role {
+		case RolePrimary:
+			primaries++
+		case RoleSecondary:
+			secondaries++
+		case RoleBackup:
+		default:
+			return fmt.Errorf("peer %q: role %q is invalid in load-balancing mode", p.Name, p.Role)
+		}
+	}
+	if primaries != 1 || secondaries != 1 {
+		return errors.New("load-balancing requires exactly one primary and one secondary peer")
+	}
+	if !names[c.ThisServerName] {
+		return fmt.Errorf("this-server-name %q does not name a peer", c.ThisServerName)
+	}
+	if c.peer(c.ThisServerName).Role == RoleBackup {
+		return errors.New("backup servers are not supported")
+	}
+	return nil
+}
+
+func (c *Config) peer(name string) *Peer {
+	for i := range c.Peers {
+		if c.Peers[i].Name == name {
+			return &c.Peers[i]
+		}
+	}
+	return nil
+}
+
+// peerHostPort parses a peer URL: http scheme, literal IP host, port
+// (default 80). It returns the host (no port) and "host:port".
+func peerHostPort(raw string) (host, hostport string, err error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", "", fmt.Errorf("parse url %q: %w", raw, err)
+	}
+	if u.Scheme != "http" {
+		return "", "", fmt.Errorf("url %q: scheme must be http", raw)
+	}
+	h := u.Hostname()
+	if _, err := netip.ParseAddr(h); err != nil {
+		return "", "", fmt.Errorf("url %q: host must be a literal ip address", raw)
+	}
+	port := u.Port()
+	if port == "" {
+		port = "80"
+	}
+	if strings.Contains(h, ":") {
+		return h, "[" + h + "]:" + port, nil
+	}
+	return h, h + ":" + port, nil
+}

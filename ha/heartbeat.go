@@ -1,0 +1,149 @@
+package ha
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// heartbeatArgs is the arguments of an ha-heartbeat reply (§4.1).
+type heartbeatArgs struct {
+	State             string   `json:"state"`
+	DateTime          string   `json:"date-time"`
+	Scopes            []string `json:"scopes"`
+	UnsentUpdateCount uint64   `json:"unsent-update-count"`
+}
+
+// loop sends a heartbeat heartbeat-delay after the previous one completed
+// and runs the state machine after each heartbeat and on every kick.
+func (s *Service) loop(ctx context.Context) {
+	var timer *time.Timer
+	var tc <-chan time.Time
+	arm := func() {
+		if s.cfg.HeartbeatDelay <= 0 || s.State() == StateTerminated.String() {
+			tc = nil
+			return
+		}
+		if timer == nil {
+			timer = time.NewTimer(s.cfg.HeartbeatDelay)
+		} else {
+			timer.Reset(s.cfg.HeartbeatDelay)
+		}
+		tc = timer.C
+	}
+	arm()
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tc:
+			s.heartbeat(ctx)
+			s.runModel(ctx)
+			arm()
+		case <-s.kick:
+			s.runModel(ctx)
+			if tc == nil {
+				arm()
+			}
+		}
+	}
+}
+
+// heartbeat sends one ha-heartbeat and records the outcome.
+func (s *Service) heartbeat(ctx context.Context) {
+	a, err := s.client.expect(ctx, "ha-heartbeat", nil, requestTimeout, 0)
+	var hb heartbeatArgs
+	var st State
+	var pt time.Time
+	if err == nil {
+		st, pt, hb, err = parseHeartbeat(a)
+	}
+	if ctx.Err() != nil {
+		return
+	}
+	s.recordHeartbeat(hb, st, pt, err)
+}
+
+// parseHeartbeat validates a heartbeat reply's arguments.
+func parseHeartbeat(a answer) (State, time.Time, heartbeatArgs, error) {
+	var hb heartbeatArgs
+	if len(a.Args) == 0 {
+		return 0, time.Time{}, hb, errors.New("heartbeat reply has no arguments")
+	}
+	if err := json.Unmarshal(a.Args, &hb); err != nil {
+		// scopes and the count are optional: retry with the mandatory keys only.
+		var min struct {
+			State    string `json:"state"`
+			DateTime string `json:"date-time"`
+		}
+		if err2 := json.Unmarshal(a.Args, &min); err2 != nil {
+			return 0, time.Time{}, hb, fmt.Errorf("decode heartbeat arguments: %w", err)
+		}
+		hb = heartbeatArgs{State: min.State, DateTime: min.DateTime}
+	}
+	st, ok := parseState(hb.State)
+	if !ok {
+		return 0, time.Time{}, hb, fmt.Errorf("partner reported invalid state %q", hb.State)
+	}
+	pt, err := http.ParseTime(hb.DateTime)
+	if err != nil {
+		return 0, time.Time{}, hb, fmt.Errorf("partner reported invalid date-time %q: %w", hb.DateTime, err)
+	}
+	return st, pt, hb, nil
+}
+
+// recordHeartbeat applies a heartbeat result: on success it refreshes the
+// contact time, the partner's state, scopes, unsent count and clock skew and
+// clears the unacked-client table; on failure the partner is unavailable.
+func (s *Service) recordHeartbeat(hb heartbeatArgs, st State, partnerTime time.Time, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	notified := s.syncNotified
+	s.syncNotified = false
+	if err != nil {
+		s.log.Warn().Err(err).Str("partner", s.partner.Name).Msg("ha heartbeat failed")
+		s.partnerState = StateUnavailable
+		if notified {
+			// The partner finished syncing but is gone again: serve alone.
+			s.deps.DHCP.EnableDHCP("ha-partner")
+		}
+		return
+	}
+	now := s.now()
+	s.lastPoke.Store(now.UnixNano())
+	s.inTouch = true
+	s.partnerState = st
+	if hb.Scopes != nil {
+		s.partnerScopes = hb.Scopes
+	}
+	s.partnerUnsent[0], s.partnerUnsent[1] = s.partnerUnsent[1], hb.UnsentUpdateCount
+	s.skew = partnerTime.Sub(now.Truncate(time.Second))
+	if abs(s.skew) > 30*time.Second && now.Sub(s.lastSkewWarn) >= 60*time.Second {
+		s.lastSkewWarn = now
+		s.log.Warn().Float64("skew_seconds", s.skew.Seconds()).Msg("ha high clock skew with partner")
+	}
+	s.det.reset()
+}
+
+func abs(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
+
+// markPartnerUnavailable records a failed command to the partner.
+func (s *Service) markPartnerUnavailable() {
+	s.mu.Lock()
+	s.partnerState = StateUnavailable
+	s.mu.Unlock()
+	s.kickModel()
+}

@@ -1,0 +1,257 @@
+package ha
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/xdhcp/xdhcp/userspace/lease"
+)
+
+// LeaseStore is what the HA service needs from the lease store
+// (userspace/lease.Store implements it).
+type LeaseStore interface {
+	Get(addr netip.Addr) (*lease.Lease, bool)
+	Put(l *lease.Lease) (added bool, err error)
+	Delete(addr netip.Addr) (*lease.Lease, error)
+	Page(after netip.Addr, limit int) []*lease.Lease
+	All() []*lease.Lease
+}
+
+// SubnetChecker answers subnet questions for lease4-update/lease4-add
+// received from the partner; the wiring implements it from the engine config.
+type SubnetChecker interface {
+	// Subnet returns the prefix and valid lifetime of subnet id.
+	Subnet(id uint32) (prefix netip.Prefix, validLifetime uint32, ok bool)
+	// SubnetFor returns the id of the subnet whose prefix contains addr.
+	SubnetFor(addr netip.Addr) (id uint32, ok bool)
+}
+
+// DHCPService switches the DHCP service per origin ("user", "ha-partner"),
+// as Kea's network state does: the service runs only when no origin has it
+// disabled. A positive maxPeriod re-enables that origin after the period.
+// Implementations must not call back into the HA Service.
+type DHCPService interface {
+	DisableDHCP(maxPeriod time.Duration, origin string)
+	EnableDHCP(origin string)
+}
+
+// BucketSetter receives the 256-entry bucket table: serve[h] is true when
+// this server answers queries whose RFC 3074 hash is h. The XDP loader
+// implements it.
+type BucketSetter interface {
+	SetBuckets(serve [256]bool) error
+}
+
+// Deps are the collaborators of a Service. Leases, Subnets and DHCP are
+// required; Buckets may be nil (no XDP filter).
+type Deps struct {
+	Leases  LeaseStore
+	Subnets SubnetChecker
+	DHCP    DHCPService
+	Buckets BucketSetter
+	Logger  zerolog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// CoreStatus, when set, supplies the non-HA keys of status-get answered
+	// by the peer listener (pid, uptime, ...).
+	CoreStatus func() map[string]any
+}
+
+// Service is one HA relationship: state machine, heartbeats, lease updates
+// and the peer listener.
+type Service struct {
+	cfg     Config
+	deps    Deps
+	log     zerolog.Logger
+	now     func() time.Time
+	this    *Peer
+	partner *Peer
+	active  [2]*Peer // primary, secondary
+	client  *peerClient
+
+	// scopeBits is the hot-path copy of the served scopes: bit 0 primary,
+	// bit 1 secondary, bit 2 DHCP service enabled by the state.
+	scopeBits atomic.Uint32
+	// lastPoke is the unix-nano time of the last successful heartbeat (or
+	// start), read on the hot path.
+	lastPoke atomic.Int64
+
+	mu             sync.Mutex
+	state          State
+	prevState      State // state before in-maintenance / partner-in-maintenance
+	served         [2]bool
+	paused         bool
+	pausedOnce     map[State]bool
+	maintCanceled  bool
+	maintFailover  bool // partner-down entered through ha-maintenance-start
+	partnerState   State
+	partnerScopes  []string
+	inTouch        bool
+	partnerUnsent  [2]uint64 // previous, current unsent-update-count of the partner
+	unsent         uint64    // our unsent-update-count
+	skew           time.Duration
+	lastSkewWarn   time.Time
+	syncNotified   bool // ha-sync-complete-notify received in partner-down
+	backlog        []update
+	overflowed     bool
+	lastTransition time.Time
+
+	det detector
+
+	kick    chan struct{}
+	runMu   sync.Mutex // serialises runModel
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	srv     *http.Server
+	ln      net.Listener
+	started bool
+}
+
+// New validates cfg and builds a stopped Service in the waiting state.
+func New(cfg Config, deps Deps) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("ha config: %w", err)
+	}
+	if deps.Leases == nil || deps.Subnets == nil || deps.DHCP == nil {
+		return nil, errors.New("ha: leases, subnets and dhcp dependencies are required")
+	}
+	s := &Service{cfg: cfg, deps: deps, now: deps.Now, kick: make(chan struct{}, 1),
+		pausedOnce: map[State]bool{}}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.log = deps.Logger.With().Str("component", "ha").Logger()
+	s.this = s.cfg.peer(cfg.ThisServerName)
+	for i := range s.cfg.Peers {
+		p := &s.cfg.Peers[i]
+		switch p.Role {
+		case RolePrimary:
+			s.active[0] = p
+		case RoleSecondary:
+			s.active[1] = p
+		}
+	}
+	if s.active[0] == s.this {
+		s.partner = s.active[1]
+	} else {
+		s.partner = s.active[0]
+	}
+	conns := int(cfg.MultiThreading.HTTPClientThreads)
+	if conns < 1 {
+		conns = 1
+	}
+	c, err := newPeerClient(s.partner, conns, false)
+	if err != nil {
+		return nil, err
+	}
+	s.client = c
+	s.det.maxAck = cfg.MaxAckDelay
+	s.det.reset()
+	s.lastPoke.Store(s.now().UnixNano())
+	s.mu.Lock()
+	s.partnerScopes = []string{}
+	s.transitionLocked(StateWaiting)
+	s.mu.Unlock()
+	return s, nil
+}
+
+// Start binds the peer listener on this server's URL and starts the
+// heartbeat/state-machine loop. The first heartbeat goes out after
+// heartbeat-delay, as in Kea.
+func (s *Service) Start(ctx context.Context) error {
+	_, addr, err := peerHostPort(s.this.URL)
+	if err != nil {
+		return fmt.Errorf("ha listener: %w", err)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("ha listener on %s: %w", addr, err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve is Start with a caller-provided listener (tests, socket activation).
+func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
+	s.mu.Lock()
+	if s.started {
+		s.mu.Unlock()
+		_ = ln.Close()
+		return errors.New("ha: already started")
+	}
+	s.started = true
+	s.mu.Unlock()
+	ctx, cancel := context.WithCancel(ctx)
+	s.cancel = cancel
+	s.ln = ln
+	s.srv = s.newHTTPServer(ctx)
+	s.lastPoke.Store(s.now().UnixNano())
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error().Err(err).Msg("ha listener stopped")
+		}
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.loop(ctx)
+	}()
+	s.log.Info().Str("listen", ln.Addr().String()).Str("this", s.this.Name).
+		Str("partner", s.partner.Name).Msg("ha service started")
+	return nil
+}
+
+// Addr returns the listener address (nil before Start).
+func (s *Service) Addr() net.Addr {
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+// Stop stops the loop and the listener and waits for both goroutines.
+func (s *Service) Stop() {
+	if s.cancel == nil {
+		return
+	}
+	s.cancel()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := s.srv.Shutdown(ctx); err != nil {
+		_ = s.srv.Close()
+	}
+	s.wg.Wait()
+	s.client.close()
+}
+
+// State returns the current state name.
+func (s *Service) State() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state.String()
+}
+
+// PartnerState returns the last known partner state name ("" before contact,
+// "unavailable" after a failure).
+func (s *Service) PartnerState() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.partnerState.String()
+}
+
+// kickModel asks the loop to run the state machine soon.
+func (s *Service) kickModel() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}

@@ -1,0 +1,171 @@
+package ha
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/xdhcp/xdhcp/userspace/lease"
+)
+
+// LeaseChange is one committed lease change of a DHCP exchange: Old == nil
+// is an add, New == nil a delete, both set an update (a different address in
+// New means the client moved: the old lease is deleted at the partner).
+type LeaseChange struct {
+	Old, New *lease.Lease
+}
+
+// update is one lease4-update or lease4-del to the partner.
+type update struct {
+	del   bool
+	lease *lease.Lease
+}
+
+func (u update) command() string {
+	if u.del {
+		return "lease4-del"
+	}
+	return "lease4-update"
+}
+
+// args renders the HA JSON of the lease: expire instead of cltt, and
+// force-create on lease4-update.
+func (u update) args() any {
+	j := lease.ToHAJSON(u.lease)
+	if u.del {
+		return j
+	}
+	return struct {
+		lease.JSON
+		ForceCreate bool `json:"force-create"`
+	}{j, true}
+}
+
+// ErrUpdateFailed wraps every failed lease update: the engine must drop the
+// reply of the exchange.
+var ErrUpdateFailed = errors.New("ha lease update failed")
+
+// Sync is the engine's hook after a lease commit and before the reply is
+// released (Kea's leases4_committed): depending on the state it sends the
+// changes to the partner (deletions first) and waits for the answers,
+// queues them (communication-recovery) or counts them as unsent. A non-nil
+// error means the reply must be dropped; the partner is then marked
+// unavailable and the state machine re-runs.
+func (s *Service) Sync(ctx context.Context, changes []LeaseChange) error {
+	if !s.cfg.SendLeaseUpdates || len(changes) == 0 {
+		return nil
+	}
+	ops := make([]update, 0, len(changes)+1)
+	for _, c := range changes {
+		if c.Old != nil && (c.New == nil || c.New.Addr != c.Old.Addr) {
+			ops = append(ops, update{del: true, lease: c.Old})
+		}
+	}
+	for _, c := range changes {
+		if c.New != nil {
+			ops = append(ops, update{lease: c.New})
+		}
+	}
+	if len(ops) == 0 {
+		return nil
+	}
+	s.mu.Lock()
+	switch updatePolicyFor(s.state) {
+	case updateQueue:
+		for _, op := range ops {
+			if uint32(len(s.backlog)) >= s.cfg.DelayedUpdatesLimit {
+				s.overflowed = true
+				break
+			}
+			s.backlog = append(s.backlog, op)
+		}
+		s.mu.Unlock()
+		return nil
+	case updateUnsent:
+		s.unsent++
+		if s.unsent == 0 {
+			s.unsent = 1
+		}
+		s.mu.Unlock()
+		return nil
+	}
+	s.mu.Unlock()
+	for _, op := range ops {
+		if err := s.send(ctx, op); err != nil {
+			s.log.Warn().Err(err).Str("ip", op.lease.Addr.String()).Msg("ha lease update failed")
+			s.markPartnerUnavailable()
+			return fmt.Errorf("%w: %w", ErrUpdateFailed, err)
+		}
+	}
+	return nil
+}
+
+// send delivers one update on the persistent client; result 3 is success.
+func (s *Service) send(ctx context.Context, op update) error {
+	_, err := s.client.expect(ctx, op.command(), op.args(), requestTimeout, 0, 3)
+	return err
+}
+
+// doRecover leaves communication-recovery once the partner is back: replay
+// the backlog oldest first, or (overflow / replay failure) send ha-reset and
+// go to waiting.
+func (s *Service) doRecover(ctx context.Context) bool {
+	failed := false
+	for i := 0; ; i++ {
+		s.mu.Lock()
+		if s.state != StateCommunicationRecovery {
+			s.mu.Unlock()
+			return true
+		}
+		if s.overflowed || len(s.backlog) == 0 || i > int(s.cfg.DelayedUpdatesLimit)*2+16 {
+			s.mu.Unlock()
+			break
+		}
+		op := s.backlog[0]
+		s.mu.Unlock()
+		if err := s.send(ctx, op); err != nil {
+			s.log.Warn().Err(err).Msg("ha sending lease update backlog failed")
+			failed = true
+			break
+		}
+		s.mu.Lock()
+		if len(s.backlog) > 0 {
+			s.backlog = s.backlog[1:]
+		}
+		s.mu.Unlock()
+	}
+	s.mu.Lock()
+	overflowed := s.overflowed
+	s.mu.Unlock()
+	if !failed && !overflowed {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.state != StateCommunicationRecovery {
+			return true
+		}
+		s.transitionLocked(StateLoadBalancing)
+		return true
+	}
+	if err := s.sendReset(ctx); err != nil {
+		s.log.Warn().Err(err).Msg("ha-reset to partner failed")
+		s.markPartnerUnavailable()
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state == StateCommunicationRecovery {
+		s.transitionLocked(StateWaiting)
+	}
+	return true
+}
+
+// sendReset sends ha-reset on a temporary connection.
+func (s *Service) sendReset(ctx context.Context) error {
+	c, err := newPeerClient(s.partner, 1, true)
+	if err != nil {
+		return err
+	}
+	defer c.close()
+	_, err = c.expect(ctx, "ha-reset", nil, requestTimeout, 0)
+	return err
+}

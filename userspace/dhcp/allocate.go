@@ -36,7 +36,7 @@ func (x *exchange) usable(l *lease.Lease, s *subnet) bool {
 // it in the selected subnet's family.
 func (x *exchange) allowedPool(a netip.Addr) *pool {
 	p := x.e.m.poolFor(a)
-	if p == nil || !p.allowed(&x.cls) || !p.sub.allowed(&x.cls) || !x.inFamily(p.sub) {
+	if p == nil || !p.allowed(x.cls) || !p.sub.allowed(x.cls) || !x.inFamily(p.sub) {
 		return nil
 	}
 	return p
@@ -67,7 +67,7 @@ func (x *exchange) reservedAddr() (netip.Addr, *subnet) {
 			}
 		}
 	}
-	if s == nil || !s.allowed(&x.cls) {
+	if s == nil || !s.allowed(x.cls) {
 		return netip.Addr{}, nil
 	}
 	return x.host.addr, s
@@ -136,11 +136,11 @@ func (x *exchange) offerAddress() (candidate, bool) {
 func (x *exchange) fromPools() (candidate, bool) {
 	e := x.e
 	for _, s := range x.sub.family() {
-		if !s.allowed(&x.cls) {
+		if !s.allowed(x.cls) {
 			continue
 		}
 		for _, p := range s.pools {
-			if !p.allowed(&x.cls) {
+			if !p.allowed(x.cls) {
 				continue
 			}
 			for range maxTriesPerPool {
@@ -268,7 +268,7 @@ func (x *exchange) familySubnetFor(a netip.Addr) *subnet {
 		return nil
 	}
 	for _, s := range x.sub.family() {
-		if s.prefix.Contains(a) && s.allowed(&x.cls) {
+		if s.prefix.Contains(a) && s.allowed(x.cls) {
 			return s
 		}
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 
+	"github.com/xdhcp/xdhcp/userspace/classify"
 	"github.com/xdhcp/xdhcp/userspace/lease"
 )
 
@@ -17,8 +18,8 @@ type exchange struct {
 	req *Request
 	now time.Time
 
-	cls     classSet
-	pkt     *classPacket
+	cls     *classify.Set
+	pkt     *classify.Packet
 	sub     *subnet // selected subnet; the lease's subnet after allocation
 	pool    *pool   // pool of the assigned address, if any
 	host    *reservation
@@ -39,7 +40,7 @@ func newExchange(w *Worker, req *Request) *exchange {
 	if cid := req.Msg.Options.Get(dhcpv4.OptionClientIdentifier); len(cid) > 0 {
 		x.rawCID = cid
 	}
-	x.cls.list = make([]string, 0, 8)
+	x.cls = w.e.m.classes.cl.NewSet()
 	return x
 }
 
@@ -70,7 +71,7 @@ func (x *exchange) clientLease() (*lease.Lease, *subnet) {
 	st := x.e.store
 	fam := x.sub.family()
 	for _, s := range fam {
-		if !s.allowed(&x.cls) {
+		if !s.allowed(x.cls) {
 			continue
 		}
 		if cid := x.cidFor(s); len(cid) > 0 {
@@ -80,7 +81,7 @@ func (x *exchange) clientLease() (*lease.Lease, *subnet) {
 		}
 	}
 	for _, s := range fam {
-		if !s.allowed(&x.cls) || len(x.hw) == 0 {
+		if !s.allowed(x.cls) || len(x.hw) == 0 {
 			continue
 		}
 		if l, ok := st.GetByHW(x.hw, s.id); ok && l.State != lease.StateDeclined && belongsTo(l, x.hw, x.cidFor(s)) {

@@ -26,14 +26,14 @@ func (w *Worker) Handle(req *Request) *Reply {
 	x := newExchange(w, req)
 	if f := w.e.scope; f != nil {
 		class, serve := f.Scope(req.Msg)
-		x.cls.add(class)
+		if class != "" {
+			x.cls.Add(class)
+		}
 		if !serve {
 			return w.drop(dropHAScope)
 		}
 	}
-	x.initialClasses()
-	x.evalPass(false)
-	if x.cls.has(classDROP) {
+	if !x.classifyEarly() {
 		return w.drop(dropClass)
 	}
 	switch mt {
@@ -80,8 +80,7 @@ func (e *Engine) acceptServerID(req *Request) bool {
 // the query must be dropped.
 func (x *exchange) classifyLate() bool {
 	x.lookupHost()
-	x.evalPass(true)
-	return !x.cls.has(classDROP)
+	return x.classifyKnown()
 }
 
 func (w *Worker) drop(c dropCause) *Reply {

@@ -11,7 +11,7 @@ import (
 // a client-requested lifetime (option 51) is clamped to [min, max].
 func (x *exchange) validLifetime(s *subnet) uint32 {
 	valid, lo, hi := s.lt.valid, s.lt.min, s.lt.max
-	for _, name := range x.cls.list {
+	for name := range x.cls.All() {
 		d := x.e.m.classes.byName[name]
 		if d == nil || d.valid == nil {
 			continue

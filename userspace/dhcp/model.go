@@ -7,6 +7,8 @@ import (
 	"sort"
 
 	"github.com/xdhcp/xdhcp/userspace/alloc"
+
+	"github.com/xdhcp/xdhcp/userspace/classify"
 )
 
 // model is a configuration compiled for the hot path: every inherited value
@@ -88,12 +90,12 @@ type lifetimes struct {
 }
 
 // allowed reports whether a client in cls may use the subnet.
-func (s *subnet) allowed(cls *classSet) bool {
-	return (s.class == "" || cls.has(s.class)) && (s.netCls == "" || cls.has(s.netCls))
+func (s *subnet) allowed(cls *classify.Set) bool {
+	return (s.class == "" || cls.Has(s.class)) && (s.netCls == "" || cls.Has(s.netCls))
 }
 
 // allowed reports whether a client in cls may use the pool.
-func (p *pool) allowed(cls *classSet) bool { return p.class == "" || cls.has(p.class) }
+func (p *pool) allowed(cls *classify.Set) bool { return p.class == "" || cls.Has(p.class) }
 
 // family returns the subnets the allocator may use once s is selected: s
 // first, then the other subnets of its shared network in id order.

@@ -70,7 +70,7 @@ func (x *exchange) optionLevels() []*optSet {
 	if x.sub != nil {
 		lv = append(lv, &x.sub.opts, &x.sub.netOpts)
 	}
-	for _, name := range x.cls.list {
+	for name := range x.cls.All() {
 		if c := x.e.m.classes.byName[name]; c != nil {
 			lv = append(lv, &c.opts)
 		}

@@ -94,7 +94,7 @@ func (x *exchange) setFixedFields(r *dhcpv4.DHCPv4) {
 		}
 		r.ServerHostName, r.BootFileName = s.sname, s.file
 	}
-	for _, name := range x.cls.list {
+	for name := range x.cls.All() {
 		d := x.e.m.classes.byName[name]
 		if d == nil {
 			continue

@@ -122,7 +122,7 @@ func (x *exchange) lookupHost() {
 	circuit := circuitID(x.req.Msg)
 	if x.sub != nil {
 		for _, s := range x.sub.family() {
-			if !s.resInSubnet || !s.allowed(&x.cls) {
+			if !s.resInSubnet || !s.allowed(x.cls) {
 				continue
 			}
 			if r := s.res.find(m.resIDs, x.hw, x.rawCID, circuit); r != nil {
@@ -135,14 +135,6 @@ func (x *exchange) lookupHost() {
 				x.host = r
 			}
 		}
-	}
-	if x.host != nil {
-		x.cls.add(classKNOWN)
-		for _, c := range x.host.classes {
-			x.cls.add(c)
-		}
-	} else {
-		x.cls.add(classUNKNOWN)
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/xdhcp/xdhcp/userspace/packet"
+
+	"github.com/xdhcp/xdhcp/userspace/classify"
 )
 
 // raiLinkSelection is option 82 sub-option 5 (RFC 3527).
@@ -18,40 +20,40 @@ func (x *exchange) selectSubnet() *subnet {
 	msg := x.req.Msg
 	// 1. link-selection (82.5), else subnet-selection (118).
 	if sel, ok := linkSelection(msg); ok {
-		return m.firstContaining(sel, &x.cls)
+		return m.firstContaining(sel, x.cls)
 	}
 	gi, relayed := ip4(msg.GatewayIPAddr)
 	// 2. relay address lists.
 	if relayed {
 		for _, s := range m.subnets {
-			if containsAddr(s.relays, gi) && s.allowed(&x.cls) {
+			if containsAddr(s.relays, gi) && s.allowed(x.cls) {
 				return s
 			}
 		}
-		return m.firstContaining(gi, &x.cls)
+		return m.firstContaining(gi, x.cls)
 	}
 	bcast := x.req.Dst == packet.Broadcast4
 	if ci, ok := ip4(msg.ClientIPAddr); ok && !bcast {
-		return m.firstContaining(ci, &x.cls)
+		return m.firstContaining(ci, x.cls)
 	}
 	if src := x.req.Src.Addr(); src.Is4() && !src.IsUnspecified() && !bcast {
-		return m.firstContaining(src, &x.cls)
+		return m.firstContaining(src, x.cls)
 	}
 	if x.req.Iface != "" {
 		for _, s := range m.subnets {
-			if s.iface == x.req.Iface && s.allowed(&x.cls) {
+			if s.iface == x.req.Iface && s.allowed(x.cls) {
 				return s
 			}
 		}
 	}
 	if x.req.IfAddr.Is4() {
-		return m.firstContaining(x.req.IfAddr, &x.cls)
+		return m.firstContaining(x.req.IfAddr, x.cls)
 	}
 	return nil
 }
 
 // firstContaining returns the first allowed subnet whose prefix contains a.
-func (m *model) firstContaining(a netip.Addr, cls *classSet) *subnet {
+func (m *model) firstContaining(a netip.Addr, cls *classify.Set) *subnet {
 	for _, s := range m.subnets {
 		if s.prefix.Contains(a) && s.allowed(cls) {
 			return s

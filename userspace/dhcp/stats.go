@@ -104,7 +104,7 @@ func (e *Engine) allocFail(x *exchange) {
 	for _, s := range x.sub.family() {
 		for _, p := range s.pools {
 			pools++
-			if p.allowed(&x.cls) && s.allowed(&x.cls) {
+			if p.allowed(x.cls) && s.allowed(x.cls) {
 				allowed++
 			}
 		}

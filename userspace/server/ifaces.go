@@ -44,6 +44,8 @@ type ifaceInfo struct {
 	name  string
 	index int
 	addr  netip.Addr // IPv4 address for replies; invalid if it has none
+	// loopback interfaces get a socket bound to addr instead of the device
+	loopback bool
 }
 
 // resolveInterfaces maps each configured interface's index to its name and
@@ -77,7 +79,7 @@ func resolveInterfaces(specs []ifaceSpec) (map[int]ifaceInfo, error) {
 		if !ok {
 			return nil, fmt.Errorf("interface %q: %w", sp.name, errNoSuchInterface)
 		}
-		info := ifaceInfo{name: ifc.Name, index: ifc.Index, addr: firstIPv4(&ifc)}
+		info := ifaceInfo{name: ifc.Name, index: ifc.Index, addr: firstIPv4(&ifc), loopback: ifc.Flags&net.FlagLoopback != 0}
 		if sp.addr.IsValid() {
 			if !hasAddr(&ifc, sp.addr) {
 				return nil, fmt.Errorf("interface %q: address %s is not configured on it", sp.name, sp.addr)

@@ -117,7 +117,7 @@ func (s *Server) Start(ctx context.Context) error {
 		go s.run(w)
 	}
 	if s.udp != nil {
-		go s.udp.readLoop()
+		s.udp.start()
 	}
 	go func() {
 		select {

@@ -18,21 +18,31 @@ import (
 	"github.com/xdhcp/xdhcp/userspace/stats"
 )
 
-// udpListener is one UDP socket bound to 0.0.0.0:Port for every configured
-// interface. IP_PKTINFO tells it the receiving interface and destination
-// of each datagram; datagrams from other interfaces are ignored.
+// udpListener serves the configured interfaces with one UDP socket each,
+// as Kea does: a loopback interface gets a socket bound to its address (so
+// that a relay on the same host, perfdhcp for instance, can bind its own
+// address on port 67), any other interface a socket bound to 0.0.0.0:Port
+// with SO_BINDTODEVICE, which also receives broadcasts. IP_PKTINFO tells
+// each read the receiving interface and destination.
 type udpListener struct {
 	s      *Server
-	conn   *net.UDPConn
-	pc     *ipv4.PacketConn
+	socks  []*udpSocket
+	byIf   map[int]*udpSocket // receiving interface → the socket replies leave by
 	ifaces map[int]ifaceInfo
-	shard  *stats.Shard // the read loop's own (oversized datagrams)
+	shard  *stats.Shard // the read loops' own (oversized datagrams)
 	free   chan []byte  // recycled read buffers
-	done   chan struct{}
-	send   SendFunc // l.sendReply, bound once
+	send   SendFunc     // l.sendReply, bound once
 }
 
-// listenUDP resolves the interfaces and opens the socket.
+// udpSocket is one interface's socket.
+type udpSocket struct {
+	conn *net.UDPConn
+	pc   *ipv4.PacketConn
+	addr string
+	done chan struct{}
+}
+
+// listenUDP resolves the interfaces and opens their sockets.
 func listenUDP(s *Server) (*udpListener, error) {
 	specs, err := parseInterfaces(s.cfg.Interfaces)
 	if err != nil {
@@ -42,18 +52,45 @@ func listenUDP(s *Server) (*udpListener, error) {
 	if err != nil {
 		return nil, err
 	}
+	l := &udpListener{
+		s:      s,
+		byIf:   make(map[int]*udpSocket, len(ifaces)),
+		ifaces: ifaces,
+		shard:  s.reg.NewShard(),
+		free:   make(chan []byte, 4*s.cfg.BatchSize+s.cfg.PacketQueueSize),
+	}
+	l.send = l.sendReply
 	for _, info := range ifaces {
 		if !info.addr.IsValid() {
 			s.log.Warn().Str("iface", info.name).Msg("interface has no IPv4 address; replies leave with a kernel-chosen source")
 		}
+		sock, err := openUDPSocket(info, s.cfg)
+		if err != nil {
+			l.close()
+			return nil, err
+		}
+		l.socks = append(l.socks, sock)
+		l.byIf[info.index] = sock
+	}
+	return l, nil
+}
+
+// openUDPSocket opens the socket serving one interface.
+func openUDPSocket(info ifaceInfo, cfg Config) (*udpSocket, error) {
+	host, device := "0.0.0.0", info.name
+	if info.loopback {
+		if !info.addr.IsValid() {
+			return nil, fmt.Errorf("loopback interface %s has no IPv4 address to bind", info.name)
+		}
+		host, device = info.addr.String(), ""
 	}
 	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
-		return setSocketOptions(c, s.cfg.ReceiveBuffer)
+		return setSocketOptions(c, cfg.ReceiveBuffer, device)
 	}}
-	addr := net.JoinHostPort("0.0.0.0", strconv.Itoa(int(s.cfg.Port)))
+	addr := net.JoinHostPort(host, strconv.Itoa(int(cfg.Port)))
 	pconn, err := lc.ListenPacket(context.Background(), "udp4", addr)
 	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+		return nil, fmt.Errorf("listen on %s (%s): %w", addr, info.name, err)
 	}
 	conn := pconn.(*net.UDPConn)
 	pc := ipv4.NewPacketConn(conn)
@@ -61,25 +98,21 @@ func listenUDP(s *Server) (*udpListener, error) {
 		conn.Close()
 		return nil, fmt.Errorf("enable IP_PKTINFO on %s: %w", addr, err)
 	}
-	l := &udpListener{
-		s:      s,
-		conn:   conn,
-		pc:     pc,
-		ifaces: ifaces,
-		shard:  s.reg.NewShard(),
-		free:   make(chan []byte, 4*s.cfg.BatchSize+s.cfg.PacketQueueSize),
-		done:   make(chan struct{}),
-	}
-	l.send = l.sendReply
-	return l, nil
+	return &udpSocket{conn: conn, pc: pc, addr: addr + "%" + info.name, done: make(chan struct{})}, nil
 }
 
-// setSocketOptions sets SO_REUSEADDR, SO_BROADCAST and a large receive
+// setSocketOptions sets SO_REUSEADDR, SO_BROADCAST, a large receive
 // buffer (SO_RCVBUFFORCE needs CAP_NET_ADMIN; SO_RCVBUF is capped by
-// net.core.rmem_max).
-func setSocketOptions(c syscall.RawConn, rcvbuf int) error {
+// net.core.rmem_max) and, when device is set, SO_BINDTODEVICE.
+func setSocketOptions(c syscall.RawConn, rcvbuf int, device string) error {
 	var serr error
 	err := c.Control(func(fd uintptr) {
+		if device != "" {
+			if serr = unix.SetsockoptString(int(fd), unix.SOL_SOCKET, unix.SO_BINDTODEVICE, device); serr != nil {
+				serr = fmt.Errorf("set SO_BINDTODEVICE %s: %w", device, serr)
+				return
+			}
+		}
 		if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); serr != nil {
 			serr = fmt.Errorf("set SO_REUSEADDR: %w", serr)
 			return
@@ -118,9 +151,17 @@ func (l *udpListener) putBuf(b []byte) {
 	}
 }
 
-// readLoop reads batches of datagrams and submits them until stopReading.
-func (l *udpListener) readLoop() {
-	defer close(l.done)
+// start runs one read loop per socket.
+func (l *udpListener) start() {
+	for _, sock := range l.socks {
+		go l.readLoop(sock)
+	}
+}
+
+// readLoop reads batches of datagrams from sock and submits them until
+// stopReading.
+func (l *udpListener) readLoop(sock *udpSocket) {
+	defer close(sock.done)
 	flags := ipv4.FlagInterface | ipv4.FlagDst
 	msgs := make([]ipv4.Message, l.s.cfg.BatchSize)
 	for i := range msgs {
@@ -130,7 +171,7 @@ func (l *udpListener) readLoop() {
 	release := l.putBuf
 	var cm ipv4.ControlMessage
 	for {
-		n, err := l.pc.ReadBatch(msgs, 0)
+		n, err := sock.pc.ReadBatch(msgs, 0)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) || errors.Is(err, ErrStopped) || isTimeout(err) {
 				return
@@ -186,14 +227,22 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// stopReading makes the read loop return (a read deadline in the past)
-// while the socket stays open for replies, and waits for it.
+// stopReading makes the read loops return (a read deadline in the past)
+// while the sockets stay open for replies, and waits for them.
 func (l *udpListener) stopReading() {
-	_ = l.conn.SetReadDeadline(time.Unix(1, 0))
-	<-l.done
+	for _, sock := range l.socks {
+		_ = sock.conn.SetReadDeadline(time.Unix(1, 0))
+	}
+	for _, sock := range l.socks {
+		<-sock.done
+	}
 }
 
-func (l *udpListener) close() { _ = l.conn.Close() }
+func (l *udpListener) close() {
+	for _, sock := range l.socks {
+		_ = sock.conn.Close()
+	}
+}
 
 // sendReply sends a reply according to reply.Dest (RFC 2131 §4.1):
 //
@@ -229,7 +278,11 @@ func (l *udpListener) sendReply(p *Packet, _ *dhcp.Request, reply *dhcp.Reply) e
 	}
 	a4 := to.Addr().As4()
 	dst := &net.UDPAddr{IP: net.IP(a4[:]), Port: int(to.Port())}
-	if _, err := l.pc.WriteTo(reply.Msg.ToBytes(), &cm, dst); err != nil {
+	sock := l.byIf[p.IfIndex]
+	if sock == nil {
+		return fmt.Errorf("send reply: no socket for interface %s", p.Iface)
+	}
+	if _, err := sock.pc.WriteTo(reply.Msg.ToBytes(), &cm, dst); err != nil {
 		return fmt.Errorf("send reply to %s via %s: %w", to, p.Iface, err)
 	}
 	return nil

@@ -1,0 +1,578 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/xdhcp/xdhcp/config"
+	"github.com/xdhcp/xdhcp/userspace/control"
+	"github.com/xdhcp/xdhcp/userspace/dhcp"
+	"github.com/xdhcp/xdhcp/userspace/lease"
+	"github.com/xdhcp/xdhcp/userspace/leasecmds"
+	"github.com/xdhcp/xdhcp/userspace/logging"
+	"github.com/xdhcp/xdhcp/userspace/metrics"
+	"github.com/xdhcp/xdhcp/userspace/servercmds"
+	"github.com/xdhcp/xdhcp/userspace/stats"
+)
+
+// options are the command-line settings.
+type options struct {
+	serverPort, clientPort int
+	debug                  bool
+	stderr                 io.Writer
+}
+
+// engineSet is one configuration's engine and its per-worker state.
+type engineSet struct {
+	e       *dhcp.Engine
+	workers []*dhcp.Worker
+	cancel  context.CancelFunc // stops the engine's reclamation loop
+}
+
+// daemon wires the packages into a running server. It holds no DHCP logic.
+type daemon struct {
+	path string
+	opt  options
+	logs *logging.Set
+	log  zerolog.Logger
+	reg  *stats.Registry
+	sw   *servercmds.Switch
+	disp *control.Dispatcher
+
+	mu       sync.Mutex // serialises (re)configuration
+	cfg      *config.Config
+	store    *lease.Store
+	engine   atomic.Pointer[engineSet]
+	nworkers int
+	ctrl     *control.Server
+	prom     *metrics.Server
+	data     *dataPath
+	ha       *haRuntime
+
+	ctx      context.Context // the run context, for loops started by a reload
+	started  time.Time
+	reloaded time.Time
+	shutdown chan int
+
+	disabledDrops *stats.Cell
+}
+
+// newDaemon loads the configuration and opens what must exist before
+// serving: loggers, the lease store, the engine and the control socket.
+func newDaemon(path string, opt options) (*daemon, error) {
+	cfg, warnings, err := config.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	d := &daemon{
+		path:     path,
+		opt:      opt,
+		cfg:      cfg,
+		reg:      stats.New(),
+		sw:       servercmds.NewSwitch(),
+		disp:     control.NewDispatcher(),
+		started:  time.Now(),
+		reloaded: time.Now(),
+		shutdown: make(chan int, 1),
+	}
+	d.disabledDrops = d.reg.Cell("pkt4-dropped-service-disabled")
+	switch cfg.Dhcp4.XDHCP.Datapath {
+	case config.DatapathXDP, config.DatapathXDPNative, config.DatapathXDPGeneric:
+		return nil, fmt.Errorf("user-context.xdhcp.datapath %q: this build has no XDP path; use \"auto\" or \"udp\"", cfg.Dhcp4.XDHCP.Datapath)
+	}
+	if err := d.setupLogging(cfg.Dhcp4); err != nil {
+		return nil, err
+	}
+	for _, w := range warnings {
+		d.log.Warn().Str("at", w.Pos.String()).Msg(w.Msg)
+	}
+	if err := d.openStore(cfg.Dhcp4); err != nil {
+		d.logs.Close()
+		return nil, err
+	}
+	d.nworkers = workerCount(cfg.Dhcp4) + xdpWorkers(cfg.Dhcp4)
+	if err := d.setupHA(cfg.Dhcp4); err != nil {
+		d.store.Close()
+		d.logs.Close()
+		return nil, err
+	}
+	es, err := d.buildEngine(cfg)
+	if err != nil {
+		d.closeHA()
+		d.store.Close()
+		d.logs.Close()
+		return nil, err
+	}
+	d.engine.Store(es)
+	d.registerCommands(cfg.Dhcp4)
+	if cs := cfg.Dhcp4.ControlSocket; cs != nil {
+		mode := os.FileMode(cfg.Dhcp4.XDHCP.ControlSocketMode)
+		d.ctrl, err = control.Listen(cs.SocketName, d.disp, control.Options{Mode: mode, Logger: d.logs.Get(logging.Commands)})
+		if err != nil {
+			d.closeHA()
+			d.store.Close()
+			d.logs.Close()
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// setupLogging applies the loggers section (or -d).
+func (d *daemon) setupLogging(c *config.Dhcp4) error {
+	var entries []logging.Entry
+	for _, l := range c.Loggers {
+		e := logging.Entry{Name: l.Name, Severity: l.Severity, DebugLevel: l.DebugLevel}
+		for _, o := range l.OutputOptions {
+			e.Outputs = append(e.Outputs, logging.Output{Output: o.Output, MaxSize: o.MaxSize, MaxVer: o.MaxVer})
+		}
+		entries = append(entries, e)
+	}
+	if d.opt.debug {
+		entries = []logging.Entry{{Name: logging.Root, Severity: "DEBUG", DebugLevel: 99, Outputs: []logging.Output{{Output: "stdout"}}}}
+	}
+	base := zerolog.New(os.Stdout).Level(zerolog.InfoLevel).With().Timestamp().Logger()
+	logs, err := logging.New(entries, base)
+	if err != nil {
+		return fmt.Errorf("loggers: %w", err)
+	}
+	d.logs = logs
+	d.log = logs.Get(logging.Root)
+	return nil
+}
+
+// openStore opens the memfile lease store.
+func (d *daemon) openStore(c *config.Dhcp4) error {
+	db := c.LeaseDatabase
+	name := db.Name
+	if name == "" {
+		name = config.DefaultLeaseFile
+	}
+	if db.Persist {
+		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			return fmt.Errorf("lease file directory: %w", err)
+		}
+	}
+	store, report, err := lease.Open(lease.Options{
+		Path:         name,
+		Persist:      db.Persist,
+		MaxRowErrors: int(db.MaxRowErrors),
+		LFCInterval:  time.Duration(db.LFCInterval) * time.Second,
+		OnChange:     d.leaseChanged,
+		Logger:       d.logs.Get(logging.Dhcpsrv),
+	})
+	if err != nil {
+		return fmt.Errorf("open lease database: %w", err)
+	}
+	d.store = store
+	if report != nil {
+		d.log.Info().Str("file", name).Int("leases", report.Leases).Int("row-errors", len(report.Errors)).Msg("lease file loaded")
+	}
+	return nil
+}
+
+// leaseChanged is the store's change hook: the engine keeps its allocator
+// and statistics in step with every change, whoever made it.
+func (d *daemon) leaseChanged(old, new *lease.Lease) {
+	if es := d.engine.Load(); es != nil {
+		es.e.LeaseChanged(old, new)
+	}
+}
+
+// workerCount is Kea's thread-pool-size (0 = CPUs), 1 without multi-threading.
+func workerCount(c *config.Dhcp4) int {
+	if !c.MultiThreading.EnableMultiThreading {
+		return 1
+	}
+	if n := int(c.MultiThreading.ThreadPoolSize); n > 0 {
+		return n
+	}
+	return numCPU()
+}
+
+// buildEngine compiles cfg into an engine over the open store.
+func (d *daemon) buildEngine(cfg *config.Config) (*engineSet, error) {
+	deps := dhcp.Deps{
+		Store:  d.store,
+		Stats:  d.reg,
+		Logger: d.logs.Get(logging.Leases),
+	}
+	if d.ha != nil {
+		deps.ScopeFilter = d.ha.scopeFilter()
+		deps.LeaseSyncer = d.ha.leaseSyncer()
+	}
+	e, err := dhcp.New(cfg, deps)
+	if err != nil {
+		return nil, err
+	}
+	es := &engineSet{e: e}
+	for i := 0; i < d.nworkers; i++ {
+		es.workers = append(es.workers, e.NewWorker())
+	}
+	return es, nil
+}
+
+// startReclaim runs the engine's reclamation timers until the engine is
+// replaced or the daemon stops.
+func (d *daemon) startReclaim(es *engineSet) {
+	ctx, cancel := context.WithCancel(d.ctx)
+	es.cancel = cancel
+	go es.e.ReclaimLoop(ctx)
+}
+
+// Handle serves one request on worker w (the server.Handler contract).
+func (d *daemon) Handle(w int, req *dhcp.Request) *dhcp.Reply {
+	if !d.sw.Enabled() {
+		d.disabledDrops.Add(1)
+		return nil
+	}
+	es := d.engine.Load()
+	return es.workers[w%len(es.workers)].Handle(req)
+}
+
+// registerCommands installs the control commands for cfg.
+func (d *daemon) registerCommands(c *config.Dhcp4) {
+	(&servercmds.Commands{Daemon: d, Stats: d.reg, Switch: d.sw}).Register(d.disp)
+	if c.LeaseCmds {
+		lc := &leasecmds.Commands{Store: d.store, Subnets: subnetIndex(c)}
+		lc.Register(d.disp)
+	} else {
+		leasecmds.Unregister(d.disp)
+	}
+	if d.ha != nil {
+		d.ha.registerCommands(d.disp)
+	}
+}
+
+// run serves until the context ends or a shutdown command arrives.
+func (d *daemon) run(ctx context.Context) (int, error) {
+	d.ctx = ctx
+	defer d.close()
+	d.startReclaim(d.engine.Load())
+
+	if d.ctrl != nil {
+		go func() {
+			if err := d.ctrl.Serve(ctx); err != nil {
+				d.log.Error().Err(err).Msg("control socket stopped")
+			}
+		}()
+	}
+	if l := d.cfg.Dhcp4.XDHCP.Prometheus.Listen; l != "" {
+		if err := d.startMetrics(l); err != nil {
+			return 1, err
+		}
+	}
+	dp, err := d.startDataPath(ctx)
+	if err != nil {
+		return 1, err
+	}
+	d.data = dp
+	if err := d.startHA(ctx); err != nil {
+		return 1, err
+	}
+	d.log.Info().Str("config", d.path).Int("workers", d.nworkers).Str("datapath", dp.mode()).Msg("xdhcpd serving")
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			d.log.Info().Msg("signal received, shutting down")
+			return 0, nil
+		case code := <-d.shutdown:
+			d.log.Info().Int("exit-value", code).Msg("shutdown command received")
+			return code, nil
+		case <-hup:
+			if err := d.ConfigReload(); err != nil {
+				d.log.Error().Err(err).Msg("configuration reload refused; the running configuration keeps serving")
+			} else {
+				d.log.Info().Msg("configuration reloaded")
+			}
+		}
+	}
+}
+
+// close stops receiving, finishes in-flight packets, flushes the leases and
+// removes the control socket, in that order.
+func (d *daemon) close() {
+	if d.data != nil {
+		d.data.stop()
+	}
+	d.closeHA()
+	if es := d.engine.Load(); es != nil && es.cancel != nil {
+		es.cancel()
+	}
+	if d.ctrl != nil {
+		d.ctrl.Close()
+	}
+	if d.prom != nil {
+		d.prom.Close()
+	}
+	d.sw.Stop()
+	if err := d.store.Close(); err != nil {
+		d.log.Error().Err(err).Msg("closing the lease file")
+	}
+	d.log.Info().Msg("xdhcpd stopped")
+	d.logs.Close()
+}
+
+// startMetrics serves Prometheus metrics.
+func (d *daemon) startMetrics(addr string) error {
+	c := metrics.New(d.reg.Snapshot)
+	if d.data != nil {
+		d.data.addMetrics(c)
+	}
+	if d.ha != nil {
+		d.ha.addMetrics(c)
+	}
+	s, err := metrics.Listen(addr, c)
+	if err != nil {
+		return err
+	}
+	d.prom = s
+	d.log.Info().Str("listen", s.Addr()).Msg("prometheus metrics")
+	return nil
+}
+
+// --- servercmds.Daemon ---
+
+// parseRaw parses a config-set/config-test argument ({"Dhcp4": ...}).
+func parseRaw(raw json.RawMessage) (*config.Config, error) {
+	cfg, _, err := config.Parse("<command>", raw)
+	return cfg, err
+}
+
+// ConfigGet returns the running configuration.
+func (d *daemon) ConfigGet() map[string]any {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.cfg.Tree()
+}
+
+// ConfigTest checks a configuration, including building an engine from it.
+func (d *daemon) ConfigTest(raw json.RawMessage) error {
+	cfg, err := parseRaw(raw)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.restartOnly(cfg); err != nil {
+		return err
+	}
+	_, err = dhcp.New(cfg, dhcp.Deps{Store: d.store, Stats: stats.New(), Logger: zerolog.Nop()})
+	return err
+}
+
+// ConfigSet applies a configuration.
+func (d *daemon) ConfigSet(raw json.RawMessage) error {
+	cfg, err := parseRaw(raw)
+	if err != nil {
+		return err
+	}
+	return d.apply(cfg)
+}
+
+// ConfigReload re-reads the startup file.
+func (d *daemon) ConfigReload() error {
+	cfg, warnings, err := config.Load(d.path)
+	if err != nil {
+		return err
+	}
+	for _, w := range warnings {
+		d.log.Warn().Str("at", w.Pos.String()).Msg(w.Msg)
+	}
+	return d.apply(cfg)
+}
+
+// apply swaps in a new configuration without dropping leases: a new engine
+// over the same store replaces the old one between two packets. Settings
+// that live outside the engine (sockets, lease file, HA peers) need a
+// restart; a configuration changing them is refused and the old one keeps
+// serving.
+func (d *daemon) apply(cfg *config.Config) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.restartOnly(cfg); err != nil {
+		return err
+	}
+	es, err := d.buildEngine(cfg)
+	if err != nil {
+		return err
+	}
+	old := d.engine.Swap(es)
+	if d.ctx != nil {
+		d.startReclaim(es)
+	}
+	if old != nil && old.cancel != nil {
+		old.cancel()
+	}
+	d.cfg = cfg
+	d.registerCommands(cfg.Dhcp4)
+	d.reloaded = time.Now()
+	return nil
+}
+
+// restartOnly refuses changes that need a restart.
+func (d *daemon) restartOnly(next *config.Config) error {
+	cur, nx := d.cfg.Dhcp4, next.Dhcp4
+	same := func(a, b any) bool {
+		ja, _ := json.Marshal(a)
+		jb, _ := json.Marshal(b)
+		return bytes.Equal(ja, jb)
+	}
+	checks := []struct {
+		name string
+		a, b any
+	}{
+		{"lease-database", stripPos(cur.LeaseDatabase), stripPos(nx.LeaseDatabase)},
+		{"interfaces-config", cur.InterfacesConfig.Interfaces, nx.InterfacesConfig.Interfaces},
+		{"control-socket", socketName(cur), socketName(nx)},
+		{"multi-threading", [2]any{cur.MultiThreading.EnableMultiThreading, cur.MultiThreading.ThreadPoolSize}, [2]any{nx.MultiThreading.EnableMultiThreading, nx.MultiThreading.ThreadPoolSize}},
+		{"high-availability", haShape(cur), haShape(nx)},
+		{"user-context.xdhcp.datapath", cur.XDHCP.Datapath, nx.XDHCP.Datapath},
+	}
+	for _, c := range checks {
+		if !same(c.a, c.b) {
+			return fmt.Errorf("changing %s requires a restart of xdhcpd", c.name)
+		}
+	}
+	return nil
+}
+
+func stripPos(db config.LeaseDatabase) config.LeaseDatabase { db.Pos = config.Pos{}; return db }
+
+func socketName(c *config.Dhcp4) string {
+	if c.ControlSocket == nil {
+		return ""
+	}
+	return c.ControlSocket.SocketName
+}
+
+func haShape(c *config.Dhcp4) any {
+	if c.HA == nil {
+		return nil
+	}
+	h := *c.HA
+	h.Pos = config.Pos{}
+	peers := make([]config.HAPeer, len(h.Peers))
+	for i, p := range h.Peers {
+		peers[i] = *p
+		peers[i].Pos = config.Pos{}
+	}
+	h.Peers = nil
+	return []any{h, peers}
+}
+
+// ConfigWrite writes the running configuration in Kea 2.2's syntax.
+func (d *daemon) ConfigWrite(filename string) (string, int64, error) {
+	if filename == "" {
+		filename = d.path
+	}
+	d.mu.Lock()
+	cfg := d.cfg
+	d.mu.Unlock()
+	var buf bytes.Buffer
+	if err := cfg.WriteKea22(&buf); err != nil {
+		return filename, 0, err
+	}
+	tmp := filename + ".tmp"
+	if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err != nil {
+		return filename, 0, err
+	}
+	if err := os.Rename(tmp, filename); err != nil {
+		return filename, 0, err
+	}
+	return filename, int64(buf.Len()), nil
+}
+
+// Shutdown asks run to return with the exit value.
+func (d *daemon) Shutdown(code int) {
+	select {
+	case d.shutdown <- code:
+	default:
+	}
+}
+
+// Reclaim reclaims every expired lease now.
+func (d *daemon) Reclaim(remove bool) error {
+	_, err := d.engine.Load().e.ReclaimAll(remove)
+	return err
+}
+
+// Status is status-get's arguments.
+func (d *daemon) Status() map[string]any {
+	d.mu.Lock()
+	mt := d.cfg.Dhcp4.MultiThreading
+	d.mu.Unlock()
+	now := time.Now()
+	st := map[string]any{
+		"pid":                     os.Getpid(),
+		"uptime":                  int64(now.Sub(d.started).Seconds()),
+		"reload":                  int64(now.Sub(d.reloaded).Seconds()),
+		"multi-threading-enabled": mt.EnableMultiThreading,
+		"sockets":                 map[string]any{"status": "ready"},
+	}
+	if mt.EnableMultiThreading {
+		st["thread-pool-size"] = d.nworkers
+		st["packet-queue-size"] = mt.PacketQueueSize
+		st["packet-queue-statistics"] = []float64{0, 0, 0}
+		if d.data != nil {
+			st["packet-queue-statistics"] = d.data.queueStats()
+		}
+	}
+	if d.ha != nil {
+		st["high-availability"] = d.ha.status()
+	}
+	return st
+}
+
+// --- leasecmds.Subnets from the configuration ---
+
+type subnetInfo struct {
+	prefix netip.Prefix
+	valid  uint32
+}
+
+// subnets maps subnet ids to what the lease commands check.
+type subnets map[uint32]subnetInfo
+
+func subnetIndex(c *config.Dhcp4) subnets {
+	m := subnets{}
+	for _, s := range c.AllSubnets() {
+		r := c.Resolve(s)
+		m[s.ID] = subnetInfo{prefix: s.Subnet, valid: *r.ValidLifetime}
+	}
+	return m
+}
+
+// Subnet implements leasecmds.Subnets.
+func (m subnets) Subnet(id uint32) (netip.Prefix, uint32, bool) {
+	s, ok := m[id]
+	return s.prefix, s.valid, ok
+}
+
+// SubnetFor implements leasecmds.Subnets.
+func (m subnets) SubnetFor(addr netip.Addr) (uint32, bool) {
+	var best uint32
+	for id, s := range m {
+		if s.prefix.Contains(addr) && (best == 0 || id < best) {
+			best = id
+		}
+	}
+	return best, best != 0
+}

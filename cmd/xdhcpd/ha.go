@@ -1,0 +1,216 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/xdhcp/xdhcp/config"
+	"github.com/xdhcp/xdhcp/ha"
+	"github.com/xdhcp/xdhcp/userspace/control"
+	"github.com/xdhcp/xdhcp/userspace/dhcp"
+	"github.com/xdhcp/xdhcp/userspace/logging"
+	"github.com/xdhcp/xdhcp/userspace/metrics"
+	"github.com/xdhcp/xdhcp/userspace/servercmds"
+)
+
+// haRuntime connects the HA service to the engine, the service switch, the
+// control socket and (when XDP runs) the kernel's bucket map.
+type haRuntime struct {
+	svc     *ha.Service
+	buckets *bucketRelay
+}
+
+// setupHA builds the HA service when libdhcp_ha.so is configured.
+func (d *daemon) setupHA(c *config.Dhcp4) error {
+	if c.HA == nil {
+		return nil
+	}
+	cfg, err := haConfig(c.HA)
+	if err != nil {
+		return err
+	}
+	relay := &bucketRelay{}
+	svc, err := ha.New(cfg, ha.Deps{
+		Leases:     d.store,
+		Subnets:    subnetIndex(c),
+		DHCP:       switchService{d.sw},
+		Buckets:    relay,
+		Logger:     d.logs.Get(logging.HA),
+		CoreStatus: d.coreStatus,
+	})
+	if err != nil {
+		return fmt.Errorf("high availability: %w", err)
+	}
+	d.ha = &haRuntime{svc: svc, buckets: relay}
+	return nil
+}
+
+// haConfig converts the parsed libdhcp_ha.so parameters.
+func haConfig(h *config.HAConfig) (ha.Config, error) {
+	cfg := ha.Config{
+		ThisServerName:      h.ThisServerName,
+		Mode:                h.Mode,
+		HeartbeatDelay:      h.HeartbeatDelay,
+		MaxResponseDelay:    h.MaxResponseDelay,
+		MaxAckDelay:         h.MaxAckDelay,
+		MaxUnackedClients:   h.MaxUnackedClients,
+		DelayedUpdatesLimit: h.DelayedUpdatesLimit,
+		SendLeaseUpdates:    h.SendLeaseUpdates,
+		SyncLeases:          h.SyncLeases,
+		SyncTimeout:         h.SyncTimeout,
+		SyncPageLimit:       h.SyncPageLimit,
+		WaitBackupAck:       h.WaitBackupAck,
+		RestrictCommands:    h.RestrictCommands,
+		RequireClientCerts:  h.RequireClientCerts,
+		TrustAnchor:         h.TrustAnchor,
+		CertFile:            h.CertFile,
+		KeyFile:             h.KeyFile,
+		MultiThreading: ha.MultiThreading{
+			Enable:                h.MultiThreading.EnableMultiThreading,
+			HTTPDedicatedListener: h.MultiThreading.HTTPDedicatedListener,
+			HTTPListenerThreads:   h.MultiThreading.HTTPListenerThreads,
+			HTTPClientThreads:     h.MultiThreading.HTTPClientThreads,
+		},
+	}
+	for _, s := range h.StateMachine {
+		cfg.StateMachine = append(cfg.StateMachine, ha.StatePause{State: s.State, Pause: s.Pause})
+	}
+	for _, p := range h.Peers {
+		pw := p.BasicAuthPassword
+		if p.BasicAuthPasswordFile != "" {
+			b, err := os.ReadFile(p.BasicAuthPasswordFile)
+			if err != nil {
+				return cfg, fmt.Errorf("peer %s: basic-auth-password-file: %w", p.Name, err)
+			}
+			pw = strings.TrimRight(string(b), "\r\n")
+		}
+		cfg.Peers = append(cfg.Peers, ha.Peer{
+			Name: p.Name, URL: p.URL, Role: p.Role, AutoFailover: p.AutoFailover,
+			BasicAuthUser: p.BasicAuthUser, BasicAuthPassword: pw,
+			TrustAnchor: p.TrustAnchor, CertFile: p.CertFile, KeyFile: p.KeyFile,
+		})
+	}
+	return cfg, cfg.Validate()
+}
+
+// startHA starts the peer listener and the state machine.
+func (d *daemon) startHA(ctx context.Context) error {
+	if d.ha == nil {
+		return nil
+	}
+	if err := d.ha.svc.Start(ctx); err != nil {
+		return fmt.Errorf("start high availability: %w", err)
+	}
+	return nil
+}
+
+// closeHA stops the HA service.
+func (d *daemon) closeHA() {
+	if d.ha != nil {
+		d.ha.svc.Stop()
+	}
+}
+
+func (h *haRuntime) scopeFilter() dhcp.ScopeFilter { return h.svc }
+
+func (h *haRuntime) leaseSyncer() dhcp.LeaseSyncer { return syncAdapter{h.svc} }
+
+func (h *haRuntime) status() any { return h.svc.Status() }
+
+// ownedByCore are HA commands whose control-socket form belongs to the core
+// (servercmds, leasecmds); the HA versions serve the peer listener.
+var ownedByCore = map[string]bool{
+	"list-commands": true, "status-get": true, "dhcp-disable": true, "dhcp-enable": true,
+	"lease4-update": true, "lease4-del": true, "lease4-get-page": true, "lease4-get-all": true,
+}
+
+// registerCommands exposes the HA commands (ha-heartbeat, ha-scopes,
+// ha-continue, ha-sync, ha-maintenance-*, ha-reset, ...) on the control socket.
+func (h *haRuntime) registerCommands(disp *control.Dispatcher) {
+	for _, name := range ha.Commands() {
+		if ownedByCore[name] {
+			continue
+		}
+		name := name
+		disp.Register(name, func(ctx context.Context, req *control.Request) control.Response {
+			res, text, args := h.svc.Handle(ctx, name, req.Arguments)
+			return control.Response{Result: res, Text: text, Arguments: args}
+		})
+	}
+}
+
+// addMetrics exports the HA state.
+func (h *haRuntime) addMetrics(c *metrics.Collector) {
+	c.AddState("xdhcp_ha_state", "HA state of this server.", h.svc.State)
+	c.AddState("xdhcp_ha_partner_state", "Last known HA state of the partner.", h.svc.PartnerState)
+}
+
+// coreStatus is status-get without the HA part, for the peer listener.
+func (d *daemon) coreStatus() map[string]any {
+	st := d.Status()
+	delete(st, "high-availability")
+	return st
+}
+
+// syncAdapter gives ha.Service.Sync the engine's LeaseSyncer signature.
+type syncAdapter struct{ svc *ha.Service }
+
+func (a syncAdapter) Sync(ctx context.Context, changes []dhcp.LeaseChange) error {
+	hc := make([]ha.LeaseChange, len(changes))
+	for i, c := range changes {
+		hc[i] = ha.LeaseChange{Old: c.Old, New: c.New}
+	}
+	return a.svc.Sync(ctx, hc)
+}
+
+// switchService lets HA disable and enable DHCP service per origin.
+type switchService struct{ sw *servercmds.Switch }
+
+func (s switchService) DisableDHCP(maxPeriod time.Duration, origin string) {
+	s.sw.Disable(origin, maxPeriod)
+}
+
+func (s switchService) EnableDHCP(origin string) { s.sw.Enable(origin) }
+
+// bucketRelay forwards HA's bucket table to the XDP data path once it
+// exists, replaying the latest table when the data path attaches.
+type bucketRelay struct {
+	mu     sync.Mutex
+	last   *[256]bool
+	target interface{ SetBuckets([256]bool) error }
+}
+
+// SetBuckets implements ha.BucketSetter.
+func (r *bucketRelay) SetBuckets(serve [256]bool) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.last = &serve
+	if r.target == nil {
+		return nil
+	}
+	return r.target.SetBuckets(serve)
+}
+
+// attach starts forwarding to t. Until HA publishes a table, the kernel
+// serves nothing of the balanced types: the HA service starts in waiting.
+func (r *bucketRelay) attach(t interface{ SetBuckets([256]bool) error }) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.target = t
+	if r.last != nil {
+		return t.SetBuckets(*r.last)
+	}
+	return t.SetBuckets([256]bool{})
+}
+
+// detach stops forwarding (the data path is closing).
+func (r *bucketRelay) detach() {
+	r.mu.Lock()
+	r.target = nil
+	r.mu.Unlock()
+}
+

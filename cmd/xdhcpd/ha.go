@@ -213,4 +213,3 @@ func (r *bucketRelay) detach() {
 	r.target = nil
 	r.mu.Unlock()
 }
-

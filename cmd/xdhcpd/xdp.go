@@ -17,8 +17,8 @@ func (d *daemon) startXDP(ctx context.Context, srv *server.Server) (*xdpRuntime,
 	return nil, "this build serves over UDP only: the AF_XDP path is not wired into xdhcpd yet"
 }
 
-func (x *xdpRuntime) mode() string                   { return "" }
-func (x *xdpRuntime) stop()                          {}
+func (x *xdpRuntime) mode() string                    { return "" }
+func (x *xdpRuntime) stop()                           {}
 func (x *xdpRuntime) addMetrics(c *metrics.Collector) {}
 
 // xdpWorkers is how many engine workers the XDP path needs: one per RX queue.

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# make demo: an HA pair in a netns lab (scripts/lab.sh) answering perfdhcp.
+#
+#   PARTNER=xdhcpd (default)  server1 and server2 are both xdhcpd
+#   PARTNER=kea               server1 is real Kea 2.2, server2 is xdhcpd
+#   RATE=2000 SECS=10         perfdhcp's offered DORA rate and duration
+#
+# Prints leases/s, each server's HA state, its packet counters and, on the
+# XDP path, the in-kernel verdict counters. Everything it creates is removed
+# on exit, also on Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lab.sh
+
+PARTNER=${PARTNER:-xdhcpd}
+RATE=${RATE:-2000}
+SECS=${SECS:-10}
+PFX=${LAB_PREFIX:-xdemo-}
+BIN=${XDHCPD:-bin/xdhcpd}
+HOOKS=/usr/lib/x86_64-linux-gnu/kea/hooks
+[[ -x $BIN ]] || { echo "demo: $BIN missing (make build)"; exit 1; }
+[[ $(id -u) -eq 0 ]] || { echo "demo: needs root (network namespaces, XDP)"; exit 1; }
+
+work=$(mktemp -d /tmp/xdhcp-demo.XXXXXX)
+cleanup() {
+	set +e
+	for p in "$work"/*.pid; do [[ -f $p ]] && kill "$(cat "$p")" 2>/dev/null; done
+	sleep 0.5
+	lab_down "$PFX"
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+lab_up "$PFX"
+
+# config NAME -> the HA pair's shared configuration with this-server-name NAME,
+# written in Kea 2.2's syntax so that either server can be real Kea.
+config() {
+	local name=$1
+	cat <<JSON
+{ "Dhcp4": {
+  "interfaces-config": { "interfaces": [ "eth0" ] },
+  "control-socket": { "socket-type": "unix", "socket-name": "$work/$name.sock" },
+  "lease-database": { "type": "memfile", "name": "$work/$name-leases4.csv", "lfc-interval": 0 },
+  "multi-threading": { "enable-multi-threading": true, "thread-pool-size": 2, "packet-queue-size": 256 },
+  "valid-lifetime": 3600,
+  "hooks-libraries": [
+    { "library": "$HOOKS/libdhcp_lease_cmds.so" },
+    { "library": "$HOOKS/libdhcp_ha.so", "parameters": { "high-availability": [ {
+        "this-server-name": "$name", "mode": "load-balancing",
+        "heartbeat-delay": 1000, "max-response-delay": 4000,
+        "max-ack-delay": 2000, "max-unacked-clients": 0,
+        "multi-threading": { "enable-multi-threading": true, "http-dedicated-listener": true,
+                             "http-listener-threads": 2, "http-client-threads": 2 },
+        "peers": [
+          { "name": "server1", "url": "http://$LAB_S1_ADDR:8000/", "role": "primary" },
+          { "name": "server2", "url": "http://$LAB_S2_ADDR:8000/", "role": "secondary" } ] } ] } } ],
+  "subnet4": [ { "id": 1, "subnet": "198.19.0.0/16",
+      "pools": [ { "pool": "198.19.0.10 - 198.19.127.250", "client-class": "HA_server1" },
+                 { "pool": "198.19.128.10 - 198.19.255.250", "client-class": "HA_server2" } ],
+      "relay": { "ip-addresses": [ "$LAB_CLI_ADDR" ] },
+      "option-data": [ { "name": "routers", "data": "198.19.0.1" } ] } ],
+  "loggers": [ { "name": "kea-dhcp4", "output_options": [ { "output": "$work/$name.log" } ], "severity": "WARN" } ]
+} }
+JSON
+}
+
+start() { # start NAME NS KIND
+	local name=$1 ns=$2 kind=$3
+	config "$name" >"$work/$name.json"
+	if [[ $kind == kea ]]; then
+		KEA_PIDFILE_DIR=$work KEA_LOCKFILE_DIR=$work ip netns exec "$ns" kea-dhcp4 -c "$work/$name.json" >"$work/$name.out" 2>&1 &
+	else
+		ip netns exec "$ns" "$BIN" -c "$work/$name.json" >"$work/$name.out" 2>&1 &
+	fi
+	echo $! >"$work/$name.pid"
+}
+
+cmd() { # cmd NAME JSON -> reply
+	printf '%s' "$2" | socat -t 5 - "UNIX-CONNECT:$work/$1.sock" 2>/dev/null || true
+}
+
+ha_state() {
+	cmd "$1" '{"command":"status-get"}' | python3 -c '
+import json,sys
+try:
+    a=json.load(sys.stdin)["arguments"]["high-availability"][0]["ha-servers"]["local"]["state"]
+except Exception:
+    a="(no answer)"
+print(a)'
+}
+
+stat() { # stat NAME STATISTIC
+	cmd "$1" "{\"command\":\"statistic-get\",\"arguments\":{\"name\":\"$2\"}}" | python3 -c '
+import json,sys
+try:
+    v=list(json.load(sys.stdin)["arguments"].values())[0][0][0]
+except Exception:
+    v="-"
+print(v)'
+}
+
+kind1=xdhcpd
+[[ $PARTNER == kea ]] && kind1=kea
+echo "== lab up: server1 ($kind1) on $LAB_S1_ADDR, server2 (xdhcpd) on $LAB_S2_ADDR, perfdhcp relaying from $LAB_CLI_ADDR"
+start server1 "${PFX}s1" "$kind1"
+start server2 "${PFX}s2" xdhcpd
+
+echo -n "== waiting for both servers to reach load-balancing "
+for i in $(seq 60); do
+	s1=$(ha_state server1) s2=$(ha_state server2)
+	[[ $s1 == load-balancing && $s2 == load-balancing ]] && break
+	echo -n .
+	sleep 0.5
+done
+echo " server1: $s1, server2: $s2"
+if [[ $s1 != load-balancing || $s2 != load-balancing ]]; then
+	echo "demo: the pair did not reach load-balancing; logs:"; tail -n 20 "$work"/*.out "$work"/*.log 2>/dev/null
+	exit 1
+fi
+grep -h "data path selected" "$work"/server*.out "$work"/server*.log 2>/dev/null | sed 's/^/   /' || true
+
+echo "== perfdhcp: $RATE DORA/s for $SECS s, 20000 clients, broadcast to both servers"
+set +e
+ip netns exec "${PFX}cli" perfdhcp -4 -l br0 -r "$RATE" -p "$SECS" -R 20000 >"$work/perf.out" 2>&1
+set -e
+python3 - "$work/perf.out" "$SECS" <<'PY'
+import re, sys
+out = open(sys.argv[1]).read(); secs = float(sys.argv[2])
+blocks = {}
+for name in ("DISCOVER-OFFER", "REQUEST-ACK"):
+    m = re.search(r"\*\*\*Statistics for: " + name + r"\*\*\*(.*?)(\*\*\*|$)", out, re.S)
+    if m:
+        b = m.group(1)
+        g = lambda k: int(re.search(k + r": (\d+)", b).group(1))
+        blocks[name] = (g("sent packets"), g("received packets"), g("drops"))
+if "REQUEST-ACK" not in blocks:
+    print(out); sys.exit(1)
+d, r = blocks["DISCOVER-OFFER"], blocks["REQUEST-ACK"]
+print(f"   DISCOVER sent {d[0]}, OFFER received {d[1]}; REQUEST sent {r[0]}, ACK received {r[1]}")
+print(f"   leases/s: {r[1]/secs:.0f}   answered: {100*r[1]/max(d[0],1):.2f}% of exchanges")
+PY
+
+for n in server1 server2; do
+	echo "== $n: HA state $(ha_state $n); received $(stat $n pkt4-received), ACKs sent $(stat $n pkt4-ack-sent), dropped as partner's $(stat $n pkt4-dropped-ha-scope)"
+	x=$(cmd "$n" '{"command":"xdp-stats-get"}')
+	if [[ $x == *'"result": 0'* || $x == *'"result":0'* ]]; then
+		echo "$x" | python3 -c '
+import json,sys
+a=json.load(sys.stdin)["arguments"]
+print("   in-kernel (XDP) counters: " + ", ".join(f"{k}={v}" for k,v in sorted(a.get("bpf",{}).items()) if v))'
+	fi
+done

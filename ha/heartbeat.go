@@ -22,6 +22,21 @@ type heartbeatArgs struct {
 func (s *Service) loop(ctx context.Context) {
 	var timer *time.Timer
 	var tc <-chan time.Time
+	// watch fires when communication becomes interrupted (max-response-delay
+	// after the last successful heartbeat), to switch the bucket table.
+	watch := time.NewTimer(time.Hour)
+	defer watch.Stop()
+	rearmWatch := func() {
+		s.mu.Lock()
+		s.refreshBucketsLocked()
+		s.mu.Unlock()
+		d := s.cfg.MaxResponseDelay - s.now().Sub(time.Unix(0, s.lastPoke.Load())) + time.Millisecond
+		if d <= 0 {
+			d = time.Hour // already interrupted: a heartbeat success re-arms
+		}
+		watch.Reset(d)
+	}
+	rearmWatch()
 	arm := func() {
 		if s.cfg.HeartbeatDelay <= 0 || s.State() == StateTerminated.String() {
 			tc = nil
@@ -48,11 +63,15 @@ func (s *Service) loop(ctx context.Context) {
 			s.heartbeat(ctx)
 			s.runModel(ctx)
 			arm()
+			rearmWatch()
 		case <-s.kick:
 			s.runModel(ctx)
 			if tc == nil {
 				arm()
 			}
+			rearmWatch()
+		case <-watch.C:
+			rearmWatch()
 		}
 	}
 }
@@ -115,6 +134,7 @@ func (s *Service) recordHeartbeat(hb heartbeatArgs, st State, partnerTime time.T
 			// The partner finished syncing but is gone again: serve alone.
 			s.deps.DHCP.EnableDHCP("ha-partner")
 		}
+		s.refreshBucketsLocked()
 		return
 	}
 	now := s.now()
@@ -131,6 +151,7 @@ func (s *Service) recordHeartbeat(hb heartbeatArgs, st State, partnerTime time.T
 		s.log.Warn().Float64("skew_seconds", s.skew.Seconds()).Msg("ha high clock skew with partner")
 	}
 	s.det.reset()
+	s.refreshBucketsLocked()
 }
 
 func abs(d time.Duration) time.Duration {

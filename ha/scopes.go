@@ -43,13 +43,43 @@ func (s *Service) scopesForState(st State) [2]bool {
 func (s *Service) setScopesLocked(sv [2]bool) {
 	s.served = sv
 	s.publishLocked()
+	s.pushBucketsLocked()
+}
+
+// pushBucketsLocked pushes the bucket table for the served scopes, or every
+// bucket while communication with the partner is interrupted: the XDP filter
+// then hands the partner's queries to user space, where Scope drops them
+// after feeding the unacked-client detector (which would otherwise never see
+// them, and partner-down could only come from time alone). Callers hold s.mu.
+func (s *Service) pushBucketsLocked() {
 	if s.deps.Buckets == nil {
 		return
 	}
-	if err := s.deps.Buckets.SetBuckets(Buckets(sv)); err != nil {
+	t := allBuckets
+	if !s.bucketsAll {
+		t = Buckets(s.served)
+	}
+	if err := s.deps.Buckets.SetBuckets(t); err != nil {
 		s.log.Error().Err(err).Msg("push ha buckets")
 	}
 }
+
+// refreshBucketsLocked re-pushes the bucket table when communication with
+// the partner became interrupted or was restored since the last push.
+// Callers hold s.mu.
+func (s *Service) refreshBucketsLocked() {
+	if in := s.interrupted(); in != s.bucketsAll {
+		s.bucketsAll = in
+		s.pushBucketsLocked()
+	}
+}
+
+var allBuckets = func() (t [256]bool) {
+	for i := range t {
+		t[i] = true
+	}
+	return t
+}()
 
 // publishLocked refreshes scopeBits from served and the state.
 func (s *Service) publishLocked() {

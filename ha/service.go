@@ -106,6 +106,9 @@ type Service struct {
 	lastTransition time.Time
 
 	det detector
+	// bucketsAll: the pushed bucket table is "all buckets" because
+	// communication with the partner is interrupted (refreshBucketsLocked).
+	bucketsAll bool
 
 	kick    chan struct{}
 	runMu   sync.Mutex // serialises runModel

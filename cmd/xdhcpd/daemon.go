@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -71,11 +72,19 @@ type daemon struct {
 }
 
 // newDaemon loads the configuration and opens what must exist before
-// serving: loggers, the lease store, the engine and the control socket.
-func newDaemon(path string, opt options) (*daemon, error) {
+// serving: loggers, the control socket, the lease store, HA and the engine.
+// The control socket comes before the lease file: a second instance started
+// by mistake must fail on the socket of the live one before it opens that
+// instance's lease file for appending. On error everything opened so far is
+// closed again.
+func newDaemon(path string, opt options) (_ *daemon, err error) {
 	cfg, warnings, err := config.Load(path)
 	if err != nil {
 		return nil, err
+	}
+	switch cfg.Dhcp4.XDHCP.Datapath {
+	case config.DatapathXDP, config.DatapathXDPNative, config.DatapathXDPGeneric:
+		return nil, fmt.Errorf("user-context.xdhcp.datapath %q: this build has no XDP path; use \"auto\" or \"udp\"", cfg.Dhcp4.XDHCP.Datapath)
 	}
 	d := &daemon{
 		path:     path,
@@ -89,45 +98,44 @@ func newDaemon(path string, opt options) (*daemon, error) {
 		shutdown: make(chan int, 1),
 	}
 	d.disabledDrops = d.reg.Cell("pkt4-dropped-service-disabled")
-	switch cfg.Dhcp4.XDHCP.Datapath {
-	case config.DatapathXDP, config.DatapathXDPNative, config.DatapathXDPGeneric:
-		return nil, fmt.Errorf("user-context.xdhcp.datapath %q: this build has no XDP path; use \"auto\" or \"udp\"", cfg.Dhcp4.XDHCP.Datapath)
-	}
+	var undo []func()
+	defer func() {
+		if err != nil {
+			for i := len(undo) - 1; i >= 0; i-- {
+				undo[i]()
+			}
+		}
+	}()
+
 	if err := d.setupLogging(cfg.Dhcp4); err != nil {
 		return nil, err
 	}
+	undo = append(undo, func() { d.logs.Close() })
 	for _, w := range warnings {
 		d.log.Warn().Str("at", w.Pos.String()).Msg(w.Msg)
 	}
+	if cs := cfg.Dhcp4.ControlSocket; cs != nil {
+		mode := os.FileMode(cfg.Dhcp4.XDHCP.ControlSocketMode)
+		if d.ctrl, err = control.Listen(cs.SocketName, d.disp, control.Options{Mode: mode, Logger: d.logs.Get(logging.Commands)}); err != nil {
+			return nil, err
+		}
+		undo = append(undo, func() { d.ctrl.Close() })
+	}
 	if err := d.openStore(cfg.Dhcp4); err != nil {
-		d.logs.Close()
 		return nil, err
 	}
+	undo = append(undo, func() { d.store.Close() })
 	d.nworkers = workerCount(cfg.Dhcp4) + xdpWorkers(cfg.Dhcp4)
 	if err := d.setupHA(cfg.Dhcp4); err != nil {
-		d.store.Close()
-		d.logs.Close()
 		return nil, err
 	}
+	undo = append(undo, d.closeHA)
 	es, err := d.buildEngine(cfg)
 	if err != nil {
-		d.closeHA()
-		d.store.Close()
-		d.logs.Close()
 		return nil, err
 	}
 	d.engine.Store(es)
 	d.registerCommands(cfg.Dhcp4)
-	if cs := cfg.Dhcp4.ControlSocket; cs != nil {
-		mode := os.FileMode(cfg.Dhcp4.XDHCP.ControlSocketMode)
-		d.ctrl, err = control.Listen(cs.SocketName, d.disp, control.Options{Mode: mode, Logger: d.logs.Get(logging.Commands)})
-		if err != nil {
-			d.closeHA()
-			d.store.Close()
-			d.logs.Close()
-			return nil, err
-		}
-	}
 	return d, nil
 }
 
@@ -546,6 +554,7 @@ func (d *daemon) Status() map[string]any {
 type subnetInfo struct {
 	prefix netip.Prefix
 	valid  uint32
+	order  int // position in the configuration
 }
 
 // subnets maps subnet ids to what the lease commands check.
@@ -553,11 +562,21 @@ type subnets map[uint32]subnetInfo
 
 func subnetIndex(c *config.Dhcp4) subnets {
 	m := subnets{}
-	for _, s := range c.AllSubnets() {
+	for i, s := range c.AllSubnets() {
 		r := c.Resolve(s)
-		m[s.ID] = subnetInfo{prefix: s.Subnet, valid: *r.ValidLifetime}
+		m[s.ID] = subnetInfo{prefix: s.Subnet, valid: *r.ValidLifetime, order: i}
 	}
 	return m
+}
+
+// SubnetIDs implements leasecmds.SubnetLister: ids in configuration order.
+func (m subnets) SubnetIDs() []uint32 {
+	ids := make([]uint32, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return m[ids[i]].order < m[ids[j]].order })
+	return ids
 }
 
 // Subnet implements leasecmds.Subnets.

@@ -23,7 +23,7 @@ func TestParseRequest(t *testing.T) {
 		{"remote-address tolerated", `{"command":"x","remote-address":"127.0.0.1"}`, "x", ""},
 		{"extra key", `{"command":"x","extra":1}`, "", "Error during command processing: Received command contains unsupported parameter 'extra'"},
 		{"missing command", `{"arguments":{}}`, "", "does not contain mandatory 'command'"},
-		{"command not string", `{"command":5}`, "", "'command' element in command message must be a string"},
+		{"command not string", `{"command":5}`, "", "'command' element in command message is not a string"},
 		{"args scalar", `{"command":"x","arguments":5}`, "", "'arguments' must be a map"},
 		{"not a map", `[1,2]`, "", "the command must be a map"},
 		{"service not list", `{"command":"x","service":"dhcp4"}`, "", "service value must be a list"},

@@ -135,7 +135,7 @@ func ParseRequest(raw []byte) (*Request, *Response) {
 	}
 	req := &Request{}
 	if err := json.Unmarshal(cmdRaw, &req.Command); err != nil {
-		return fail("Error during command processing: 'command' element in command message must be a string")
+		return fail("Error during command processing: 'command' element in command message is not a string")
 	}
 	if a, ok := top["arguments"]; ok {
 		if t := bytes.TrimSpace(a); len(t) == 0 || t[0] != '{' && t[0] != '[' && string(t) != "null" {

@@ -46,6 +46,13 @@ type Server struct {
 	sem  chan struct{}
 	wg   sync.WaitGroup
 	once sync.Once
+
+	// mu guards reading (connections still waiting for their command) and
+	// closing: Close cuts those waits short instead of letting an idle
+	// client delay shutdown by up to IdleTimeout. Kea closes them too.
+	mu      sync.Mutex
+	reading map[*net.UnixConn]struct{}
+	closing bool
 }
 
 // Listen creates the socket at path. A socket file left by a crashed server
@@ -75,7 +82,7 @@ func Listen(path string, d *Dispatcher, opt Options) (*Server, error) {
 		ln.Close()
 		return nil, fmt.Errorf("chmod control socket %s: %w", path, err)
 	}
-	return &Server{path: path, ln: ln, d: d, opt: opt, sem: make(chan struct{}, opt.MaxConns)}, nil
+	return &Server{path: path, ln: ln, d: d, opt: opt, sem: make(chan struct{}, opt.MaxConns), reading: map[*net.UnixConn]struct{}{}}, nil
 }
 
 // removeStale removes path if it is a socket nobody answers on.
@@ -132,6 +139,12 @@ func (s *Server) Close() error {
 	var err error
 	s.once.Do(func() {
 		err = s.ln.Close()
+		s.mu.Lock()
+		s.closing = true
+		for c := range s.reading {
+			_ = c.SetReadDeadline(time.Now())
+		}
+		s.mu.Unlock()
 		s.wg.Wait()
 	})
 	return err
@@ -153,8 +166,24 @@ func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
 	defer c.Close()
 	log := s.opt.Logger
 	_ = c.SetReadDeadline(time.Now().Add(s.opt.IdleTimeout))
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return
+	}
+	s.reading[c] = struct{}{}
+	s.mu.Unlock()
 	cr := &countingReader{r: io.LimitReader(c, s.opt.MaxCommand+1)}
 	raw, resp := readCommand(cr, s.opt.MaxCommand)
+	s.mu.Lock()
+	delete(s.reading, c)
+	closing := s.closing
+	s.mu.Unlock()
+	if resp != nil && closing {
+		// Shutting down: a client that had not sent its command gets no
+		// answer (as from Kea), and does not hold up the exit.
+		return
+	}
 	var out Response
 	if resp != nil {
 		out = *resp

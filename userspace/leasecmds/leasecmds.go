@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"strings"
 	"time"
@@ -43,6 +44,12 @@ type Subnets interface {
 	Subnet(id uint32) (prefix netip.Prefix, validLifetime uint32, ok bool)
 	// SubnetFor returns the id of the subnet whose prefix contains addr.
 	SubnetFor(addr netip.Addr) (id uint32, ok bool)
+}
+
+// SubnetLister is optionally implemented by Subnets: the configured subnet
+// ids in configuration order (lease4-wipe names them all, as Kea does).
+type SubnetLister interface {
+	SubnetIDs() []uint32
 }
 
 // Commands holds the dependencies of the lease commands.
@@ -102,18 +109,50 @@ type leaseArgs struct {
 // parseLease turns lease4-add / lease4-update arguments into a Lease with
 // the subnet checks of Kea's lease_cmds.
 func (c *Commands) parseLease(req *control.Request) (*lease.Lease, bool, *control.Response) {
-	var a leaseArgs
-	if r := control.DecodeArgs(req, &a); r != nil {
-		return nil, false, r
-	}
-	if a.IPAddress == "" {
-		r := control.Error("missing parameter 'ip-address' (<wire>:0:0)")
+	fail := func(format string, v ...any) (*lease.Lease, bool, *control.Response) {
+		r := control.Error(format, v...)
 		return nil, false, &r
+	}
+	if !req.HasArguments() {
+		if req.Command == "lease4-update" {
+			return fail("no parameters specified for lease4-update command")
+		}
+		return fail("no parameters specified for the command")
+	}
+	// Kea's texts for missing and mistyped parameters. It appends the
+	// parameter's position in the command, "(<wire>:line:col)"; xdhcpd
+	// does not track positions in commands and writes 0:0.
+	var m map[string]json.RawMessage
+	if json.Unmarshal(req.Arguments, &m) != nil {
+		return fail("arguments must be a map")
+	}
+	for _, k := range []string{"ip-address", "hw-address"} {
+		v, ok := m[k]
+		if !ok {
+			return fail("missing parameter '%s' (<wire>:0:0)", k)
+		}
+		if t := strings.TrimSpace(string(v)); t == "" || t[0] != '"' {
+			return fail("invalid type specified for parameter '%s' (<wire>:0:0)", k)
+		}
+	}
+	var a leaseArgs
+	if err := json.Unmarshal(req.Arguments, &a); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			f := te.Field
+			if i := strings.LastIndexByte(f, '.'); i >= 0 {
+				f = f[i+1:]
+			}
+			return fail("invalid type specified for parameter '%s' (<wire>:0:0)", f)
+		}
+		return fail("invalid arguments: %v", err)
 	}
 	addr, err := netip.ParseAddr(a.IPAddress)
-	if err != nil || !addr.Is4() {
-		r := control.Error("Non-IPv4 address specified: %s", a.IPAddress)
-		return nil, false, &r
+	if err != nil {
+		return fail("Failed to convert '%s' to address: Failed to convert string to address '%s': Invalid argument(<wire>:0:0)", a.IPAddress, a.IPAddress)
+	}
+	if !addr.Is4() {
+		return fail("Non-IPv4 address specified: %s", a.IPAddress)
 	}
 	if a.SubnetID == 0 {
 		id, ok := c.Subnets.SubnetFor(addr)
@@ -189,7 +228,7 @@ func (c *Commands) update(_ context.Context, req *control.Request) control.Respo
 	}
 	if err := c.Store.Update(l); err != nil {
 		if errors.Is(err, lease.ErrNotFound) {
-			return control.Error("failed to update the lease with address %s - no such lease", l.Addr)
+			return control.Error("failed to update the lease with address %s either because the lease has been deleted or it has changed in the database, in both cases a retry might succeed", l.Addr)
 		}
 		return control.Error("%v", err)
 	}
@@ -207,31 +246,58 @@ type identArgs struct {
 
 // lookup finds the lease named by lease4-get / lease4-del arguments.
 func (c *Commands) lookup(req *control.Request) (*lease.Lease, bool, *control.Response) {
-	var a identArgs
-	if r := control.DecodeArgs(req, &a); r != nil {
-		return nil, false, r
-	}
 	fail := func(format string, v ...any) (*lease.Lease, bool, *control.Response) {
 		r := control.Error(format, v...)
 		return nil, false, &r
 	}
-	if a.IPAddress != "" {
+	// The checks and texts of Kea 2.2's LeaseCmdsImpl::getParameters, in
+	// its order.
+	var m map[string]json.RawMessage
+	if !req.HasArguments() || json.Unmarshal(req.Arguments, &m) != nil {
+		return fail("Parameters missing or are not a map.")
+	}
+	var a identArgs
+	if v, ok := m["ip-address"]; ok {
+		if json.Unmarshal(v, &a.IPAddress) != nil {
+			return fail("'ip-address' is not a string.")
+		}
 		addr, err := netip.ParseAddr(a.IPAddress)
-		if err != nil || !addr.Is4() {
+		if err != nil {
+			return fail("Failed to convert string to address '%s': Invalid argument", a.IPAddress)
+		}
+		if !addr.Is4() {
 			return fail("Invalid IPv4 address specified: %s", a.IPAddress)
 		}
 		l, ok := c.Store.Get(addr)
 		return l, ok, nil
 	}
-	if a.IdentifierType == "" || a.Identifier == "" {
-		return fail("Parameters missing or are incorrect. You must specify either ip-address or (identifier-type, identifier and subnet-id).")
+	v, ok := m["subnet-id"]
+	if !ok {
+		return fail("Mandatory 'subnet-id' parameter missing.")
 	}
-	if a.SubnetID == 0 {
-		return fail("missing parameter 'subnet-id'")
+	if t := strings.TrimSpace(string(v)); json.Unmarshal(v, &a.SubnetID) != nil || strings.ContainsAny(t, ".eE") {
+		return fail("'subnet-id' parameter is not integer.")
+	}
+	if v, ok := m["update-ddns"]; ok {
+		var b bool
+		if json.Unmarshal(v, &b) != nil {
+			return fail("'update-ddns' is not a boolean")
+		}
+	}
+	if v, ok := m["identifier-type"]; !ok || json.Unmarshal(v, &a.IdentifierType) != nil {
+		return fail("No 'ip-address' provided and 'identifier-type' is either missing or not a string.")
+	}
+	if v, ok := m["identifier"]; !ok || json.Unmarshal(v, &a.Identifier) != nil {
+		return fail("No 'ip-address' provided and 'identifier' is either missing or not a string.")
+	}
+	switch a.IdentifierType {
+	case "hw-address", "client-id", "duid":
+	default:
+		return fail("Incorrect identifier type: %s, the only supported values are: address, hw-address, duid", a.IdentifierType)
 	}
 	id, err := lease.ParseHex(a.Identifier)
 	if err != nil {
-		return fail("invalid identifier %q: %v", a.Identifier, err)
+		return fail("'%s' is not a valid string of hexadecimal digits", a.Identifier)
 	}
 	switch a.IdentifierType {
 	case "hw-address":
@@ -292,48 +358,72 @@ func (c *Commands) getAll(_ context.Context, req *control.Request) control.Respo
 	if !req.HasArguments() {
 		return leaseList(c.Store.All())
 	}
-	var a struct {
-		Subnets *[]uint32 `json:"subnets"`
+	var m map[string]json.RawMessage
+	if json.Unmarshal(req.Arguments, &m) != nil {
+		return control.Error("arguments must be a map")
 	}
-	if r := control.DecodeArgs(req, &a); r != nil {
-		return *r
+	raw, ok := m["subnets"]
+	if !ok {
+		return control.Error("'subnets' parameter not specified")
 	}
-	if a.Subnets == nil {
-		return leaseList(c.Store.All())
+	var list []json.RawMessage
+	if json.Unmarshal(raw, &list) != nil {
+		return control.Error("'subnets' parameter must be a list")
+	}
+	ids := make([]uint32, len(list))
+	for i, v := range list {
+		if json.Unmarshal(v, &ids[i]) != nil {
+			return control.Error("listed subnet identifiers must be numbers")
+		}
 	}
 	var ls []*lease.Lease
-	for _, id := range *a.Subnets {
+	for _, id := range ids {
 		ls = append(ls, c.Store.BySubnet(id)...)
 	}
 	return leaseList(ls)
 }
 
 func (c *Commands) getPage(_ context.Context, req *control.Request) control.Response {
-	var a struct {
-		From  *string `json:"from"`
-		Limit *int64  `json:"limit"`
+	// Kea 2.2's checks, texts and order (lease4GetPageHandler).
+	var m map[string]json.RawMessage
+	if !req.HasArguments() || json.Unmarshal(req.Arguments, &m) != nil {
+		return control.Error("no parameters specified for the command")
 	}
-	if r := control.DecodeArgs(req, &a); r != nil {
-		return *r
+	fromRaw, ok := m["from"]
+	if !ok {
+		return control.Error("'from' parameter not specified")
 	}
-	if a.From == nil {
-		return control.Error("'from' parameter is mandatory")
-	}
-	if a.Limit == nil {
-		return control.Error("'limit' parameter is mandatory")
-	}
-	if *a.Limit <= 0 {
-		return control.Error("page size of the retrieved leases must not be 0")
+	var from string
+	if json.Unmarshal(fromRaw, &from) != nil {
+		return control.Error("'from' parameter must be a string")
 	}
 	var after netip.Addr
-	if *a.From != "start" {
-		addr, err := netip.ParseAddr(*a.From)
-		if err != nil || !addr.Is4() {
-			return control.Error("'from' parameter value %s is not an IPv4 address", *a.From)
+	if from != "start" {
+		addr, err := netip.ParseAddr(from)
+		if err != nil {
+			return control.Error("'from' parameter value is neither 'start' keyword nor a valid IPv4 address")
+		}
+		if !addr.Is4() {
+			return control.Error("'from' parameter value %s is not an IPv4 address", from)
 		}
 		after = addr
 	}
-	ls := c.Store.Page(after, int(*a.Limit))
+	limRaw, ok := m["limit"]
+	if !ok {
+		return control.Error("'limit' parameter not specified")
+	}
+	var limit int64
+	if t := strings.TrimSpace(string(limRaw)); json.Unmarshal(limRaw, &limit) != nil || strings.ContainsAny(t, ".eE") {
+		return control.Error("'limit' parameter must be a number")
+	}
+	switch {
+	case limit == 0:
+		return control.Error("page size of retrieved leases must not be 0")
+	case limit < 0 || limit > math.MaxUint32:
+		// Kea casts the value to size_t: a negative limit is huge.
+		return control.Error("page size of retrieved leases must not be greater than %d", uint64(math.MaxUint32))
+	}
+	ls := c.Store.Page(after, int(limit))
 	out := make([]lease.JSON, len(ls))
 	for i, l := range ls {
 		out[i] = lease.ToJSON(l)
@@ -349,8 +439,9 @@ func (c *Commands) getPage(_ context.Context, req *control.Request) control.Resp
 // byKey decodes a single string argument named key.
 func byKey(req *control.Request, key string) (string, *control.Response) {
 	var a map[string]json.RawMessage
-	if r := control.DecodeArgs(req, &a); r != nil {
-		return "", r
+	if !req.HasArguments() || json.Unmarshal(req.Arguments, &a) != nil {
+		r := control.Error("Command arguments missing or a not a map.")
+		return "", &r
 	}
 	raw, ok := a[key]
 	if !ok {
@@ -405,8 +496,12 @@ func (c *Commands) wipe(_ context.Context, req *control.Request) control.Respons
 		SubnetID *uint32 `json:"subnet-id"`
 	}
 	if req.HasArguments() {
-		if r := control.DecodeArgs(req, &a); r != nil {
-			return *r
+		if err := json.Unmarshal(req.Arguments, &a); err != nil {
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) && te.Field == "subnet-id" {
+				return control.Error("invalid type specified for parameter 'subnet-id' (<wire>:0:0)")
+			}
+			return control.Error("arguments must be a map")
 		}
 	}
 	var victims []*lease.Lease
@@ -416,12 +511,19 @@ func (c *Commands) wipe(_ context.Context, req *control.Request) control.Respons
 		which = fmt.Sprint(*a.SubnetID)
 	} else {
 		victims = c.Store.All()
-		seen := map[uint32]bool{}
+		// Kea names every configured subnet, leased or not.
 		var ids []string
-		for _, l := range victims {
-			if !seen[l.SubnetID] {
-				seen[l.SubnetID] = true
-				ids = append(ids, fmt.Sprint(l.SubnetID))
+		if l, ok := c.Subnets.(SubnetLister); ok {
+			for _, id := range l.SubnetIDs() {
+				ids = append(ids, fmt.Sprint(id))
+			}
+		} else {
+			seen := map[uint32]bool{}
+			for _, l := range victims {
+				if !seen[l.SubnetID] {
+					seen[l.SubnetID] = true
+					ids = append(ids, fmt.Sprint(l.SubnetID))
+				}
 			}
 		}
 		which = strings.Join(ids, " ")

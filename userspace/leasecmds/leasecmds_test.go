@@ -70,8 +70,8 @@ func TestLeaseCommands(t *testing.T) {
 		{"get by client-id", `{"command":"lease4-get","arguments":{"identifier-type":"client-id","identifier":"01 0a 0b 0c 0d 0e 0f","subnet-id":1}}`, 0, "IPv4 lease found.", nil},
 		{"get missing", `{"command":"lease4-get","arguments":{"ip-address":"192.0.2.99"}}`, 3, "Lease not found.", nil},
 		{"get bad type", `{"command":"lease4-get","arguments":{"identifier-type":"foo","identifier":"01","subnet-id":1}}`, 1, "Incorrect identifier type: foo", nil},
-		{"get no args", `{"command":"lease4-get"}`, 1, "Missing mandatory 'arguments' parameter.", nil},
-		{"update missing", `{"command":"lease4-update","arguments":{"ip-address":"192.0.2.20","hw-address":"11:22:33:44:55:66"}}`, 1, "no such lease", nil},
+		{"get no args", `{"command":"lease4-get"}`, 1, "Parameters missing or are not a map.", nil},
+		{"update missing", `{"command":"lease4-update","arguments":{"ip-address":"192.0.2.20","hw-address":"11:22:33:44:55:66"}}`, 1, "either because the lease has been deleted", nil},
 		{"update force", `{"command":"lease4-update","arguments":{"ip-address":"192.0.2.20","hw-address":"11:22:33:44:55:66","force-create":true,"subnet-id":1,"expire":1800000600,"valid-lft":600}}`, 0, "IPv4 lease added.", func(t *testing.T, _ control.Response) {
 			l, _ := store.Get(netip.MustParseAddr("192.0.2.20"))
 			if l == nil || l.CLTT != 1_800_000_000 || l.ValidLifetime != 600 {
@@ -95,8 +95,8 @@ func TestLeaseCommands(t *testing.T) {
 		}},
 		{"get-page next", `{"command":"lease4-get-page","arguments":{"from":"192.0.2.10","limit":10}}`, 0, "1 IPv4 lease(s) found.", nil},
 		{"get-page end", `{"command":"lease4-get-page","arguments":{"from":"192.0.2.20","limit":10}}`, 3, "0 IPv4 lease(s) found.", nil},
-		{"get-page zero", `{"command":"lease4-get-page","arguments":{"from":"start","limit":0}}`, 1, "page size of the retrieved leases must not be 0", nil},
-		{"get-page bad from", `{"command":"lease4-get-page","arguments":{"from":"x","limit":1}}`, 1, "'from' parameter value x is not an IPv4 address", nil},
+		{"get-page zero", `{"command":"lease4-get-page","arguments":{"from":"start","limit":0}}`, 1, "page size of retrieved leases must not be 0", nil},
+		{"get-page bad from", `{"command":"lease4-get-page","arguments":{"from":"x","limit":1}}`, 1, "'from' parameter value is neither 'start' keyword nor a valid IPv4 address", nil},
 		{"by hw", `{"command":"lease4-get-by-hw-address","arguments":{"hw-address":"0a:0b:0c:0d:0e:0f"}}`, 0, "1 IPv4 lease(s) found.", nil},
 		{"by client-id", `{"command":"lease4-get-by-client-id","arguments":{"client-id":"01:0a:0b:0c:0d:0e:0f"}}`, 0, "1 IPv4 lease(s) found.", nil},
 		{"by hostname", `{"command":"lease4-get-by-hostname","arguments":{"hostname":"HOST-A"}}`, 0, "1 IPv4 lease(s) found.", nil},

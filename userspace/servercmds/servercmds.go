@@ -9,6 +9,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/xdhcp/xdhcp/userspace/control"
@@ -94,6 +96,39 @@ func (c *Commands) configGet(context.Context, *control.Request) control.Response
 	return control.OK("", c.Daemon.ConfigGet())
 }
 
+// argMap returns a request's arguments as raw values by key. present is
+// false without arguments; isMap is false when they are not a map.
+func argMap(req *control.Request) (m map[string]json.RawMessage, present, isMap bool) {
+	if !req.HasArguments() {
+		return nil, false, false
+	}
+	if err := json.Unmarshal(req.Arguments, &m); err != nil {
+		return nil, true, false
+	}
+	return m, true, true
+}
+
+// kind names a raw JSON value's type as Kea's Element does: "string",
+// "integer", "real", "boolean", "map", "list" or "null".
+func kind(raw json.RawMessage) string {
+	t := strings.TrimSpace(string(raw))
+	switch {
+	case t == "" || t == "null":
+		return "null"
+	case t[0] == '"':
+		return "string"
+	case t[0] == '{':
+		return "map"
+	case t[0] == '[':
+		return "list"
+	case t == "true" || t == "false":
+		return "boolean"
+	case strings.ContainsAny(t, ".eE"):
+		return "real"
+	}
+	return "integer"
+}
+
 // configArg extracts the {"Dhcp4": ...} argument of config-test/config-set.
 func configArg(req *control.Request) (json.RawMessage, *control.Response) {
 	if !req.HasArguments() {
@@ -105,15 +140,26 @@ func configArg(req *control.Request) (json.RawMessage, *control.Response) {
 		r := control.Error("'arguments' parameter expected to be a map")
 		return nil, &r
 	}
+	// Kea checks Dhcp4 first, then the other keys.
+	d4, ok := m["Dhcp4"]
+	if !ok {
+		r := control.Error("Missing mandatory 'Dhcp4' parameter.")
+		return nil, &r
+	}
+	if kind(d4) != "map" {
+		r := control.Error("'Dhcp4' parameter expected to be a map.")
+		return nil, &r
+	}
+	keys := make([]string, 0, len(m))
 	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
 		if k != "Dhcp4" {
 			r := control.Error("Unsupported '%s' parameter.", k)
 			return nil, &r
 		}
-	}
-	if _, ok := m["Dhcp4"]; !ok {
-		r := control.Error("Missing mandatory 'Dhcp4' parameter.")
-		return nil, &r
 	}
 	return req.Arguments, nil
 }
@@ -151,9 +197,15 @@ func (c *Commands) configWrite(_ context.Context, req *control.Request) control.
 	var a struct {
 		Filename string `json:"filename"`
 	}
-	if req.HasArguments() {
-		if r := control.DecodeArgs(req, &a); r != nil {
-			return *r
+	if m, present, isMap := argMap(req); present {
+		if !isMap {
+			return control.Error("arguments must be a map")
+		}
+		if f, ok := m["filename"]; ok {
+			if kind(f) != "string" {
+				return control.Error("passed parameter 'filename' is not a string")
+			}
+			_ = json.Unmarshal(f, &a.Filename)
 		}
 	}
 	name, size, err := c.Daemon.ConfigWrite(a.Filename)
@@ -165,62 +217,54 @@ func (c *Commands) configWrite(_ context.Context, req *control.Request) control.
 }
 
 func (c *Commands) shutdown(_ context.Context, req *control.Request) control.Response {
-	var a struct {
-		ExitValue *int `json:"exit-value"`
-	}
-	if req.HasArguments() {
-		if r := control.DecodeArgs(req, &a); r != nil {
-			return *r
-		}
-	}
 	code := 0
-	if a.ExitValue != nil {
-		code = *a.ExitValue
+	if m, present, isMap := argMap(req); present {
+		if !isMap {
+			return control.Error("Argument must be a map")
+		}
+		if v, ok := m["exit-value"]; ok {
+			if kind(v) != "integer" || json.Unmarshal(v, &code) != nil {
+				return control.Error("parameter 'exit-value' is not an integer")
+			}
+		}
 	}
 	c.Daemon.Shutdown(code)
 	return control.OK("Shutting down.", nil)
 }
 
 func (c *Commands) leasesReclaim(_ context.Context, req *control.Request) control.Response {
-	var a struct {
-		Remove *bool `json:"remove"`
-	}
-	if r := control.DecodeArgs(req, &a); r != nil {
-		return *r
-	}
-	if a.Remove == nil {
+	m, _, _ := argMap(req)
+	v, ok := m["remove"]
+	if !ok {
 		return control.Error("Missing mandatory 'remove' parameter.")
 	}
-	if err := c.Daemon.Reclaim(*a.Remove); err != nil {
+	var remove bool
+	if kind(v) != "boolean" || json.Unmarshal(v, &remove) != nil {
+		return control.Error("'remove' parameter expected to be a boolean.")
+	}
+	if err := c.Daemon.Reclaim(remove); err != nil {
 		return control.Error("Reclamation of expired leases failed: %v", err)
 	}
 	return control.OK("Reclamation of expired leases is complete.", nil)
 }
 
 func (c *Commands) dhcpDisable(_ context.Context, req *control.Request) control.Response {
-	var a struct {
-		MaxPeriod *json.Number `json:"max-period"`
-		Origin    *string      `json:"origin"`
-	}
-	if req.HasArguments() {
-		if r := control.DecodeArgs(req, &a); r != nil {
-			return *r
-		}
-	}
-	origin := OriginUser
-	if a.Origin != nil {
-		origin = *a.Origin
-	}
-	if err := ValidOrigin(origin); err != nil {
-		return control.Error("%v", err)
+	m, present, isMap := argMap(req)
+	if present && !isMap {
+		return control.Error("arguments for the 'dhcp-disable' command must be a map")
 	}
 	var period int64
-	if a.MaxPeriod != nil {
-		p, err := a.MaxPeriod.Int64()
-		if err != nil || p <= 0 {
+	if v, ok := m["max-period"]; ok {
+		if k := kind(v); k != "integer" && k != "real" {
+			return control.Error("'max-period' argument must be a number")
+		}
+		if json.Unmarshal(v, &period) != nil || period <= 0 {
 			return control.Error("'max-period' must be positive integer")
 		}
-		period = p
+	}
+	origin, r := originArg(m)
+	if r != nil {
+		return *r
 	}
 	c.Switch.Disable(origin, time.Duration(period)*time.Second)
 	if period > 0 {
@@ -230,23 +274,49 @@ func (c *Commands) dhcpDisable(_ context.Context, req *control.Request) control.
 }
 
 func (c *Commands) dhcpEnable(_ context.Context, req *control.Request) control.Response {
-	var a struct {
-		Origin *string `json:"origin"`
+	m, present, isMap := argMap(req)
+	if present && !isMap {
+		return control.Error("arguments for the 'dhcp-enable' command must be a map")
 	}
-	if req.HasArguments() {
-		if r := control.DecodeArgs(req, &a); r != nil {
-			return *r
-		}
-	}
-	origin := OriginUser
-	if a.Origin != nil {
-		origin = *a.Origin
-	}
-	if err := ValidOrigin(origin); err != nil {
-		return control.Error("%v", err)
+	origin, r := originArg(m)
+	if r != nil {
+		return *r
 	}
 	c.Switch.Enable(origin)
 	return control.OK("DHCP service successfully enabled", nil)
+}
+
+// originArg reads dhcp-disable/dhcp-enable's optional origin.
+func originArg(m map[string]json.RawMessage) (string, *control.Response) {
+	origin := OriginUser
+	if v, ok := m["origin"]; ok {
+		if kind(v) != "string" {
+			r := control.Error("'origin' argument must be a string")
+			return "", &r
+		}
+		_ = json.Unmarshal(v, &origin)
+	}
+	if err := ValidOrigin(origin); err != nil {
+		r := control.Error("%v", err)
+		return "", &r
+	}
+	return origin, nil
+}
+
+// nameArg reads statistic-get/statistic-reset's mandatory name.
+func nameArg(req *control.Request) (string, *control.Response) {
+	m, _, _ := argMap(req)
+	v, ok := m["name"]
+	if !ok {
+		r := control.Error("Missing mandatory 'name' parameter.")
+		return "", &r
+	}
+	var name string
+	if kind(v) != "string" || json.Unmarshal(v, &name) != nil {
+		r := control.Error("'name' parameter expected to be a string.")
+		return "", &r
+	}
+	return name, nil
 }
 
 // sample renders one statistic in Kea's format: a list of
@@ -257,21 +327,16 @@ func sample(v int64, at time.Time) [][]any {
 }
 
 func (c *Commands) statisticGet(_ context.Context, req *control.Request) control.Response {
-	var a struct {
-		Name *string `json:"name"`
-	}
-	if r := control.DecodeArgs(req, &a); r != nil {
+	name, r := nameArg(req)
+	if r != nil {
 		return *r
 	}
-	if a.Name == nil {
-		return control.Error("Missing mandatory 'name' parameter.")
-	}
 	snap := c.Stats.Snapshot()
-	v, ok := snap[*a.Name]
+	v, ok := snap[name]
 	if !ok {
 		return control.OK("", map[string]any{})
 	}
-	return control.OK("", map[string]any{*a.Name: sample(v, time.Now())})
+	return control.OK("", map[string]any{name: sample(v, time.Now())})
 }
 
 func (c *Commands) statisticGetAll(context.Context, *control.Request) control.Response {
@@ -284,19 +349,14 @@ func (c *Commands) statisticGetAll(context.Context, *control.Request) control.Re
 }
 
 func (c *Commands) statisticReset(_ context.Context, req *control.Request) control.Response {
-	var a struct {
-		Name *string `json:"name"`
-	}
-	if r := control.DecodeArgs(req, &a); r != nil {
+	name, r := nameArg(req)
+	if r != nil {
 		return *r
 	}
-	if a.Name == nil {
-		return control.Error("Missing mandatory 'name' parameter.")
+	if !c.Stats.Reset(name) {
+		return control.Error("No '%s' statistic found", name)
 	}
-	if !c.Stats.Reset(*a.Name) {
-		return control.Error("No '%s' statistic found", *a.Name)
-	}
-	return control.OK(fmt.Sprintf("Statistic '%s' reset.", *a.Name), nil)
+	return control.OK(fmt.Sprintf("Statistic '%s' reset.", name), nil)
 }
 
 func (c *Commands) statisticResetAll(context.Context, *control.Request) control.Response {

@@ -60,7 +60,7 @@ func TestCommands(t *testing.T) {
 			}
 		}},
 		{"config-test no args", `{"command":"config-test"}`, 1, "Missing mandatory 'arguments' parameter.", nil},
-		{"config-test other key", `{"command":"config-test","arguments":{"Dhcp6":{}}}`, 1, "Unsupported 'Dhcp6' parameter.", nil},
+		{"config-test other key", `{"command":"config-test","arguments":{"Dhcp4":{},"Dhcp6":{}}}`, 1, "Unsupported 'Dhcp6' parameter.", nil},
 		{"config-test missing Dhcp4", `{"command":"config-test","arguments":{}}`, 1, "Missing mandatory 'Dhcp4' parameter.", nil},
 		{"config-set", `{"command":"config-set","arguments":{"Dhcp4":{"valid-lifetime":5}}}`, 0, "Configuration successful.", nil},
 		{"config-write default", `{"command":"config-write"}`, 0, "Configuration written to /etc/kea/kea-dhcp4.conf successful", func(t *testing.T, r control.Response) {

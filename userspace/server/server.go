@@ -47,6 +47,9 @@ type Server struct {
 // ErrStopped is returned by Start after Stop.
 var ErrStopped = errors.New("server stopped")
 
+// ErrNoUDP is returned by Send when no UDP listener runs (no interfaces).
+var ErrNoUDP = errors.New("no udp listener")
+
 // New validates cfg and builds the queue and the worker pool; nothing runs
 // and no socket is open until Start.
 func New(cfg Config, h Handler, reg *stats.Registry, log zerolog.Logger) (*Server, error) {
@@ -176,4 +179,19 @@ func (s *Server) Stop() {
 		}
 		s.log.Info().Msg("server stopped")
 	})
+}
+
+// Send sends reply to req's client through the UDP listener, as if req had
+// arrived on it: the AF_XDP path's fallback for replies it cannot send
+// itself (next hop not yet resolved, TX ring full). It fails when no UDP
+// socket serves req's interface.
+func (s *Server) Send(req *dhcp.Request, reply *dhcp.Reply) error {
+	s.mu.Lock()
+	l := s.udp
+	s.mu.Unlock()
+	if l == nil {
+		return ErrNoUDP
+	}
+	p := &Packet{Iface: req.Iface, IfIndex: req.IfIndex, IfAddr: req.IfAddr, Src: req.Src, Dst: req.Dst}
+	return l.sendReply(p, req, reply)
 }

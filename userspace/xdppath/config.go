@@ -1,0 +1,134 @@
+//go:build linux
+
+package xdppath
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/xdhcp/xdhcp/bpf"
+	"github.com/xdhcp/xdhcp/userspace/dhcp"
+	"github.com/xdhcp/xdhcp/userspace/server"
+	"github.com/xdhcp/xdhcp/userspace/stats"
+)
+
+// Mode selects how the XDP program is attached.
+type Mode int
+
+const (
+	// ModeAuto tries native (driver) mode and falls back to generic.
+	ModeAuto Mode = iota
+	// ModeNative attaches in the driver; Open fails if it cannot.
+	ModeNative
+	// ModeGeneric attaches in the stack (skb mode): any interface, slower.
+	ModeGeneric
+)
+
+func (m Mode) String() string {
+	switch m {
+	case ModeAuto:
+		return "auto"
+	case ModeNative:
+		return "native"
+	case ModeGeneric:
+		return "generic"
+	}
+	return fmt.Sprintf("mode(%d)", int(m))
+}
+
+// FallbackFunc sends a reply the XDP path cannot send itself (next hop not
+// resolved yet, route through another interface, TX ring exhausted). The
+// daemon passes the UDP path's sender. It is called from the queue
+// goroutines, concurrently.
+type FallbackFunc func(req *dhcp.Request, reply *dhcp.Reply) error
+
+// Defaults for zero Config fields.
+const (
+	DefaultFrameCount = 4096
+	DefaultFrameSize  = 2048
+	DefaultBatch      = 64
+	DefaultNeighTTL   = 5 * time.Second
+	// defaultNeighRetry is how long an unresolved next hop stays cached as
+	// unknown before the neighbour table is read again.
+	defaultNeighRetry = 50 * time.Millisecond
+	// neighTriggerEvery bounds resolution requests per next hop.
+	neighTriggerEvery = time.Second
+	// pollTimeout bounds how long a queue goroutine waits before it looks
+	// at Stop and flushes leftover TX frames.
+	pollTimeout = 50 * time.Millisecond
+)
+
+// Config describes the data path on one interface.
+type Config struct {
+	// Interface is the interface name (required), resolved in the calling
+	// thread's network namespace.
+	Interface string
+	// Mode is the XDP attach mode; the zero value is ModeAuto.
+	Mode Mode
+	// PinPath is an optional bpffs directory to pin the program's maps in
+	// (see bpf.Options.PinPath).
+	PinPath string
+	// FrameCount and FrameSize size each socket's UMEM (half RX, half TX
+	// frames); 0 = DefaultFrameCount and DefaultFrameSize.
+	FrameCount, FrameSize int
+	// Queues is how many RX queues to serve, from queue 0; 0 = all of the
+	// interface's active queues.
+	Queues int
+	// Batch is the RX batch size; 0 = DefaultBatch.
+	Batch int
+	// Server supplies one server.Worker per queue (required).
+	Server *server.Server
+	// Stats receives the path's drop and fallback cells (required).
+	Stats *stats.Registry
+	// Fallback sends replies the path cannot send (optional; without it
+	// such replies are dropped and counted as send failures).
+	Fallback FallbackFunc
+	// Buckets, if set, is the initial HA bucket table (see
+	// bpf.Datapath.SetBuckets); nil serves every bucket. HA changes it
+	// later through Datapath().SetBuckets.
+	Buckets *[bpf.Buckets]bool
+	// NeighTTL is how long a resolved next-hop MAC is cached; 0 =
+	// DefaultNeighTTL.
+	NeighTTL time.Duration
+	// Logger receives the path's log lines (a "component":"xdp" child).
+	Logger zerolog.Logger
+}
+
+// withDefaults fills zero fields and checks the required ones.
+func (c Config) withDefaults() (Config, error) {
+	var errs []error
+	if c.Interface == "" {
+		errs = append(errs, errors.New("no interface"))
+	}
+	if c.Server == nil {
+		errs = append(errs, errors.New("no server"))
+	}
+	if c.Stats == nil {
+		errs = append(errs, errors.New("no statistics registry"))
+	}
+	if c.Mode < ModeAuto || c.Mode > ModeGeneric {
+		errs = append(errs, fmt.Errorf("unknown mode %d", int(c.Mode)))
+	}
+	if c.Queues < 0 || c.Batch < 0 || c.FrameCount < 0 || c.FrameSize < 0 || c.NeighTTL < 0 {
+		errs = append(errs, errors.New("queues, batch, frame count, frame size and neighbour ttl must not be negative"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return c, fmt.Errorf("xdp path config: %w", err)
+	}
+	if c.FrameCount == 0 {
+		c.FrameCount = DefaultFrameCount
+	}
+	if c.FrameSize == 0 {
+		c.FrameSize = DefaultFrameSize
+	}
+	if c.Batch == 0 {
+		c.Batch = DefaultBatch
+	}
+	if c.NeighTTL == 0 {
+		c.NeighTTL = DefaultNeighTTL
+	}
+	return c, nil
+}

@@ -1,0 +1,341 @@
+//go:build linux
+
+package xdppath
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"github.com/xdhcp/xdhcp/bpf"
+	"github.com/xdhcp/xdhcp/userspace/afxdp"
+	"github.com/xdhcp/xdhcp/userspace/packet"
+	"github.com/xdhcp/xdhcp/userspace/stats"
+)
+
+// Path is the XDP data path on one interface. Its methods are safe for
+// concurrent use.
+type Path struct {
+	cfg  Config
+	log  zerolog.Logger
+	dbg  zerolog.Logger // sampled, for per-packet messages
+	dp   *bpf.Datapath
+	mode bpf.Mode
+	why  string // how the mode was chosen
+
+	ifname  string
+	ifindex int
+	ifmac   [6]byte
+	ifaddr  netip.Addr
+	queues  []*queue
+
+	cells map[string]*stats.Cell // read-only after Open
+
+	mu       sync.Mutex // guards started, stopped, stopCh
+	started  bool
+	stopped  bool
+	stopCh   chan struct{}
+	done     sync.WaitGroup
+	stopOnce sync.Once
+}
+
+// Open loads the XDP program, attaches it to cfg.Interface (native, else
+// generic in ModeAuto), opens one AF_XDP socket per RX queue and registers
+// them. Nothing is received before Start. It must run in the interface's
+// network namespace. On error everything opened so far is released.
+func Open(cfg Config) (_ *Path, err error) {
+	cfg, err = cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	p := &Path{
+		cfg:    cfg,
+		log:    cfg.Logger.With().Str("component", "xdp").Str("iface", cfg.Interface).Logger(),
+		cells:  make(map[string]*stats.Cell),
+		stopCh: make(chan struct{}),
+		ifname: cfg.Interface,
+	}
+	p.makeCells()
+	p.dbg = p.log.Sample(&zerolog.BurstSampler{Burst: 10, Period: time.Second})
+	defer func() {
+		if err != nil {
+			p.release()
+		}
+	}()
+
+	nl, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+	if err != nil {
+		return nil, fmt.Errorf("xdp path on %s: netlink: %w", cfg.Interface, err)
+	}
+	defer nl.Close()
+	lk, err := nl.LinkByName(cfg.Interface)
+	if err != nil {
+		return nil, fmt.Errorf("xdp path: look up interface %q: %w", cfg.Interface, err)
+	}
+	if err := p.readInterface(nl, lk); err != nil {
+		return nil, err
+	}
+	nq, err := p.queueCount(lk)
+	if err != nil {
+		return nil, err
+	}
+
+	if p.dp, err = bpf.Load(bpf.Options{PinPath: cfg.PinPath}); err != nil {
+		return nil, fmt.Errorf("xdp path on %s: %w", cfg.Interface, err)
+	}
+	serve := allBuckets()
+	if cfg.Buckets != nil {
+		serve = *cfg.Buckets
+	}
+	if err := p.dp.SetBuckets(serve); err != nil {
+		return nil, fmt.Errorf("xdp path on %s: %w", cfg.Interface, err)
+	}
+	if err := p.attach(); err != nil {
+		return nil, err
+	}
+	if err := p.openQueues(nq); err != nil {
+		return nil, err
+	}
+	p.log.Info().Str("mode", p.mode.String()).Int("queues", len(p.queues)).
+		Str("addr", p.ifaddr.String()).Msg(p.why)
+	return p, nil
+}
+
+// allBuckets serves every hash bucket (no HA, or HA not yet decided).
+func allBuckets() [bpf.Buckets]bool {
+	var b [bpf.Buckets]bool
+	for i := range b {
+		b[i] = true
+	}
+	return b
+}
+
+// readInterface records the interface's index, MAC and first IPv4 address.
+func (p *Path) readInterface(nl *netlink.Handle, lk netlink.Link) error {
+	a := lk.Attrs()
+	p.ifindex = a.Index
+	if len(a.HardwareAddr) != 6 {
+		return fmt.Errorf("xdp path: interface %s has no ethernet address", p.ifname)
+	}
+	p.ifmac = [6]byte(a.HardwareAddr)
+	addrs, err := nl.AddrList(lk, netlink.FAMILY_V4)
+	if err != nil {
+		return fmt.Errorf("xdp path: addresses of %s: %w", p.ifname, err)
+	}
+	for _, ad := range addrs {
+		if ip, ok := netip.AddrFromSlice(ad.IP.To4()); ok {
+			p.ifaddr = ip
+			break
+		}
+	}
+	if !p.ifaddr.IsValid() {
+		p.log.Warn().Msg("interface has no ipv4 address: replies go through the fallback")
+	}
+	return nil
+}
+
+// attach attaches the program in the configured mode.
+func (p *Path) attach() error {
+	switch p.cfg.Mode {
+	case ModeNative, ModeGeneric:
+		m := bpf.ModeNative
+		if p.cfg.Mode == ModeGeneric {
+			m = bpf.ModeGeneric
+		}
+		if err := p.dp.Attach(p.ifindex, m); err != nil {
+			return fmt.Errorf("xdp path on %s: %w", p.ifname, err)
+		}
+		p.mode, p.why = m, fmt.Sprintf("xdp attached in %s mode on %s", m, p.ifname)
+		return nil
+	}
+	nerr := p.dp.Attach(p.ifindex, bpf.ModeNative)
+	if nerr == nil {
+		p.mode, p.why = bpf.ModeNative, fmt.Sprintf("xdp attached in native mode on %s", p.ifname)
+		return nil
+	}
+	if gerr := p.dp.Attach(p.ifindex, bpf.ModeGeneric); gerr != nil {
+		return fmt.Errorf("xdp path on %s: native: %w; generic: %w", p.ifname, nerr, gerr)
+	}
+	p.mode, p.why = bpf.ModeGeneric, fmt.Sprintf("native failed (%v), using generic on %s", nerr, p.ifname)
+	return nil
+}
+
+// openQueues opens, binds and registers one socket per queue. A queue the
+// kernel refuses to bind with EINVAL beyond queue 0 is an inactive channel
+// (num_rx_queues counts allocated queues): serving stops there.
+func (p *Path) openQueues(nq int) error {
+	rings := nextPow2(p.cfg.FrameCount / 2)
+	for id := range nq {
+		s, err := afxdp.Open(afxdp.Config{
+			IfIndex: p.ifindex, QueueID: id,
+			NumFrames: p.cfg.FrameCount, FrameSize: p.cfg.FrameSize,
+			FillRingSize: rings, CompRingSize: rings, RxRingSize: rings, TxRingSize: rings,
+		})
+		if err != nil {
+			if id > 0 && errors.Is(err, unix.EINVAL) {
+				p.log.Warn().Err(err).Int("queue", id).Msg("queue cannot be bound; serving the queues before it")
+				break
+			}
+			return fmt.Errorf("xdp path on %s: %w", p.ifname, err)
+		}
+		q := &queue{p: p, id: id, sock: s, descs: make([]afxdp.Desc, p.cfg.Batch)}
+		p.queues = append(p.queues, q)
+		if q.nl, err = netlink.NewHandle(unix.NETLINK_ROUTE); err != nil {
+			return fmt.Errorf("xdp path on %s queue %d: netlink: %w", p.ifname, id, err)
+		}
+		q.neigh = newResolver(q.nl, p.ifindex, p.cfg.NeighTTL)
+		q.relFn = q.releaseCur
+		q.sendFn = q.send
+		if err := p.dp.RegisterSocket(id, s.FD()); err != nil {
+			return fmt.Errorf("xdp path on %s: %w", p.ifname, err)
+		}
+	}
+	return nil
+}
+
+func nextPow2(v int) int {
+	n := 1
+	for n < v {
+		n <<= 1
+	}
+	return n
+}
+
+// Start starts one goroutine per queue, each with its own server.Worker.
+// Cancelling ctx stops the path as Stop does.
+func (p *Path) Start(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopped {
+		return errors.New("start xdp path: stopped")
+	}
+	if p.started {
+		return errors.New("start xdp path: already started")
+	}
+	p.started = true
+	for _, q := range p.queues {
+		q.w = p.cfg.Server.NewWorker()
+		p.done.Add(1)
+		go func() {
+			defer p.done.Done()
+			q.run(p.stopCh)
+		}()
+	}
+	go func() {
+		select {
+		case <-ctx.Done():
+			p.Stop()
+		case <-p.stopCh:
+		}
+	}()
+	return nil
+}
+
+// Stop stops the queue goroutines (each finishes its batch and flushes),
+// unregisters and closes the sockets, detaches and closes the program. It
+// is idempotent and safe after a failed or missing Start.
+func (p *Path) Stop() error {
+	var err error
+	p.stopOnce.Do(func() {
+		p.mu.Lock()
+		p.stopped = true
+		close(p.stopCh)
+		p.mu.Unlock()
+		p.done.Wait()
+		err = p.release()
+		p.log.Info().Msg("xdp path stopped")
+	})
+	return err
+}
+
+// release undoes Open; every step tolerates a partly opened path.
+func (p *Path) release() error {
+	var errs []error
+	for _, q := range p.queues {
+		if p.dp != nil {
+			if err := p.dp.UnregisterSocket(q.id); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if err := q.sock.Close(); err != nil {
+			errs = append(errs, err)
+		}
+		if q.nl != nil {
+			q.nl.Close()
+		}
+	}
+	if p.dp != nil {
+		if err := p.dp.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("stop xdp path on %s: %w", p.ifname, err)
+	}
+	return nil
+}
+
+// Mode is the attach mode in use: "native" or "generic".
+func (p *Path) Mode() string { return p.mode.String() }
+
+// Why is the one-line reason for the mode (as logged by Open).
+func (p *Path) Why() string { return p.why }
+
+// Interface is the served interface's name.
+func (p *Path) Interface() string { return p.ifname }
+
+// Queues is the number of RX queues served.
+func (p *Path) Queues() int { return len(p.queues) }
+
+// Datapath is the loaded program: HA calls SetBuckets on it, the daemon
+// reads its Stats. It is owned by the Path: do not close it.
+func (p *Path) Datapath() *bpf.Datapath { return p.dp }
+
+// dropCell returns the xdp-rx-drop-<reason> cell.
+func (p *Path) dropCell(reason string) *stats.Cell { return p.cell("xdp-rx-drop-" + reason) }
+
+// fallbackCell returns the xdp-tx-fallback-<why> cell.
+func (p *Path) fallbackCell(why string) *stats.Cell { return p.cell("xdp-tx-fallback-" + why) }
+
+// cell returns a cell created by Open; an unknown name (a reason added to
+// package packet later) falls back to "other".
+func (p *Path) cell(name string) *stats.Cell {
+	if c := p.cells[name]; c != nil {
+		return c
+	}
+	return p.cells["xdp-rx-drop-other"]
+}
+
+// Cell name suffixes, created at Open so the hot path needs no lock.
+var (
+	dropReasons = []string{
+		packet.Reason(packet.ErrTruncated), packet.Reason(packet.ErrTooManyVLANs),
+		packet.Reason(packet.ErrNotIPv4), packet.Reason(packet.ErrBadHeaderLength),
+		packet.Reason(packet.ErrBadLength), packet.Reason(packet.ErrFragment),
+		packet.Reason(packet.ErrNotUDP), packet.Reason(packet.ErrBadIPChecksum),
+		packet.Reason(packet.ErrBadUDPChecksum), "not-server-port", "other",
+	}
+	fallbackReasons = []string{
+		"neigh-unresolved", "other-interface", "route-error", "vlan-routed",
+		"no-tx-frame", "no-source-address", "bad-destination",
+	}
+)
+
+// makeCells creates every drop and fallback cell.
+func (p *Path) makeCells() {
+	for _, r := range dropReasons {
+		n := "xdp-rx-drop-" + r
+		p.cells[n] = p.cfg.Stats.Cell(n)
+	}
+	for _, r := range fallbackReasons {
+		n := "xdp-tx-fallback-" + r
+		p.cells[n] = p.cfg.Stats.Cell(n)
+	}
+}

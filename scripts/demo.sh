@@ -143,11 +143,19 @@ PY
 
 for n in server1 server2; do
 	echo "== $n: HA state $(ha_state $n); received $(stat $n pkt4-received), ACKs sent $(stat $n pkt4-ack-sent), dropped as partner's $(stat $n pkt4-dropped-ha-scope)"
-	x=$(cmd "$n" '{"command":"xdp-stats-get"}')
-	if [[ $x == *'"result": 0'* || $x == *'"result":0'* ]]; then
-		echo "$x" | python3 -c '
+	cmd "$n" '{"command":"xdp-stats-get"}' | python3 -c '
 import json,sys
-a=json.load(sys.stdin)["arguments"]
-print("   in-kernel (XDP) counters: " + ", ".join(f"{k}={v}" for k,v in sorted(a.get("bpf",{}).items()) if v))'
-	fi
+try:
+    r=json.load(sys.stdin)
+except Exception:
+    sys.exit(0)
+if r.get("result") != 0:
+    sys.exit(0)
+a=r["arguments"]
+for i in a.get("interfaces", []):
+    c = i["counters"]
+    verdicts = ", ".join("%s=%d" % (k[4:], v) for k, v in sorted(c.items()) if k.startswith("bpf_") and v)
+    print("   %s (%s, %d queues) in-kernel verdicts: %s" % (i["name"], a["datapath"], i["queues"], verdicts))
+    print("   AF_XDP: rx %d, tx %d, tx kicks %d" % (c.get("xsk_rx_packets", 0), c.get("xsk_tx_packets", 0), c.get("xsk_tx_kicks", 0)))
+'
 done

@@ -82,10 +82,6 @@ func newDaemon(path string, opt options) (_ *daemon, err error) {
 	if err != nil {
 		return nil, err
 	}
-	switch cfg.Dhcp4.XDHCP.Datapath {
-	case config.DatapathXDP, config.DatapathXDPNative, config.DatapathXDPGeneric:
-		return nil, fmt.Errorf("user-context.xdhcp.datapath %q: this build has no XDP path; use \"auto\" or \"udp\"", cfg.Dhcp4.XDHCP.Datapath)
-	}
 	d := &daemon{
 		path:     path,
 		opt:      opt,
@@ -271,18 +267,8 @@ func (d *daemon) run(ctx context.Context) (int, error) {
 	defer d.close()
 	d.startReclaim(d.engine.Load())
 
-	if d.ctrl != nil {
-		go func() {
-			if err := d.ctrl.Serve(ctx); err != nil {
-				d.log.Error().Err(err).Msg("control socket stopped")
-			}
-		}()
-	}
-	if l := d.cfg.Dhcp4.XDHCP.Prometheus.Listen; l != "" {
-		if err := d.startMetrics(l); err != nil {
-			return 1, err
-		}
-	}
+	// Data path and HA first, then the metrics and the control socket: a
+	// control socket that answers means a server that serves.
 	dp, err := d.startDataPath(ctx)
 	if err != nil {
 		return 1, err
@@ -290,6 +276,18 @@ func (d *daemon) run(ctx context.Context) (int, error) {
 	d.data = dp
 	if err := d.startHA(ctx); err != nil {
 		return 1, err
+	}
+	if l := d.cfg.Dhcp4.XDHCP.Prometheus.Listen; l != "" {
+		if err := d.startMetrics(l); err != nil {
+			return 1, err
+		}
+	}
+	if d.ctrl != nil {
+		go func() {
+			if err := d.ctrl.Serve(ctx); err != nil {
+				d.log.Error().Err(err).Msg("control socket stopped")
+			}
+		}()
 	}
 	d.log.Info().Str("config", d.path).Int("workers", d.nworkers).Str("datapath", dp.mode()).Msg("xdhcpd serving")
 
@@ -317,6 +315,9 @@ func (d *daemon) run(ctx context.Context) (int, error) {
 // close stops receiving, finishes in-flight packets, flushes the leases and
 // removes the control socket, in that order.
 func (d *daemon) close() {
+	if d.ha != nil {
+		d.ha.buckets.detach() // the kernel maps go away with the data path
+	}
 	if d.data != nil {
 		d.data.stop()
 	}

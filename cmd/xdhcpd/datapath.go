@@ -45,7 +45,11 @@ func (d *daemon) startDataPath(ctx context.Context) (*dataPath, error) {
 		return nil, fmt.Errorf("udp data path: %w", err)
 	}
 	dp := &dataPath{srv: srv, desc: "udp"}
-	xr, why := d.startXDP(ctx, srv)
+	xr, why, err := d.startXDP(ctx, srv)
+	if err != nil {
+		srv.Stop()
+		return nil, err
+	}
 	if xr != nil {
 		dp.xdp = xr
 		dp.desc = xr.mode()

@@ -588,6 +588,21 @@ func runHAPair(t *testing.T, opts haOpts) {
 	if sum := acks[0] + acks[1]; sum < int64(res.AckReceived) || sum > int64(res.RequestSent) {
 		t.Errorf("servers sent %d ACKs, perfdhcp sent %d REQUESTs and received %d ACKs", sum, res.RequestSent, res.AckReceived)
 	}
+	// On the XDP path the partner's half dies in the kernel: each xdhcpd
+	// drops about as many DISCOVERs and REQUESTs as the partner answered.
+	if opts.datapath == "xdp" {
+		for i, n := range nodes {
+			if n.kind != "xdhcpd" {
+				continue
+			}
+			mode, c := xdpCounters(t, n.sock)
+			partner := int64(res.RequestSent) - acks[i] // the partner's clients' DISCOVERs (and as many REQUESTs)
+			t.Logf("%s on %s: %d dropped in the kernel as the partner's, %d redirected to AF_XDP", n, mode, c["bpf_drop_partner"], c["bpf_redirect_ours"])
+			if c["bpf_drop_partner"] < partner*2*95/100 || c["bpf_drop_partner"] > partner*2*105/100+10 {
+				t.Errorf("%s dropped %d of the partner's queries in the kernel, expected about %d", n, c["bpf_drop_partner"], 2*partner)
+			}
+		}
+	}
 	var per [2][2]int
 	for i, n := range nodes {
 		per[i] = checkOwnership(t, n, n.leaseMap())
@@ -723,10 +738,11 @@ func perfSummary(out string) string {
 	return strings.Join(parts, ", ") + " (DISCOVER-OFFER, then REQUEST-ACK)"
 }
 
-// haDatapaths are the xdhcpd data paths every pair test runs on. Add "auto"
-// (XDP/AF_XDP with UDP fallback) once cmd/xdhcpd/xdp.go attaches the XDP
-// path; nothing else in these tests depends on the data path.
-var haDatapaths = []string{"udp"}
+// haDatapaths are the xdhcpd data paths every pair test runs on: the UDP
+// path, and the XDP path forced ("xdp": a failure to attach fails the test
+// instead of silently serving over UDP), where the kernel drops the
+// partner's queries and HA drives the bucket map.
+var haDatapaths = []string{"udp", "xdp"}
 
 func forDatapaths(t *testing.T, opts haOpts) {
 	for _, dp := range haDatapaths {

@@ -2,26 +2,170 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
 
 	"github.com/xdhcp/xdhcp/config"
+	"github.com/xdhcp/xdhcp/userspace/control"
+	"github.com/xdhcp/xdhcp/userspace/logging"
 	"github.com/xdhcp/xdhcp/userspace/metrics"
 	"github.com/xdhcp/xdhcp/userspace/server"
+	"github.com/xdhcp/xdhcp/userspace/xdppath"
 )
 
-// xdpRuntime is the XDP/AF_XDP path on the configured interfaces.
-type xdpRuntime struct{}
-
-// startXDP attaches the XDP path. This build has no AF_XDP path wired into
-// the daemon yet: "auto" serves over UDP and says so.
-func (d *daemon) startXDP(ctx context.Context, srv *server.Server) (*xdpRuntime, string) {
-	return nil, "this build serves over UDP only: the AF_XDP path is not wired into xdhcpd yet"
+// xdpRuntime is the XDP/AF_XDP path, one xdppath.Path per interface.
+type xdpRuntime struct {
+	paths []*xdppath.Path
 }
 
-func (x *xdpRuntime) mode() string                    { return "" }
-func (x *xdpRuntime) stop()                           {}
-func (x *xdpRuntime) addMetrics(c *metrics.Collector) {}
+// xdpMode maps user-context.xdhcp.datapath to an attach mode; forced
+// reports whether XDP is required (a failure is then fatal).
+func xdpMode(datapath string) (mode xdppath.Mode, forced bool) {
+	switch datapath {
+	case config.DatapathXDPNative:
+		return xdppath.ModeNative, true
+	case config.DatapathXDPGeneric:
+		return xdppath.ModeGeneric, true
+	case config.DatapathXDP:
+		return xdppath.ModeAuto, true
+	}
+	return xdppath.ModeAuto, false
+}
 
-// xdpWorkers is how many engine workers the XDP path needs: one per RX queue.
+// startXDP attaches the XDP path to every configured non-loopback
+// interface. It returns nil and the reason when the daemon should serve
+// over UDP alone ("auto" and XDP unavailable, or "udp"); with a forced XDP
+// datapath a failure is an error.
+func (d *daemon) startXDP(ctx context.Context, srv *server.Server) (*xdpRuntime, string, error) {
+	c := d.cfg.Dhcp4
+	if c.XDHCP.Datapath == config.DatapathUDP {
+		return nil, `user-context.xdhcp.datapath is "udp"`, nil
+	}
+	mode, forced := xdpMode(c.XDHCP.Datapath)
+	fail := func(why string) (*xdpRuntime, string, error) {
+		if forced {
+			return nil, why, fmt.Errorf("datapath %q: %s", c.XDHCP.Datapath, why)
+		}
+		return nil, why + "; serving over UDP", nil
+	}
+	ifs := xdpInterfaces(c)
+	if len(ifs) == 0 {
+		return fail("no non-loopback interface is configured for XDP")
+	}
+	if os.Geteuid() != 0 {
+		return fail("XDP and AF_XDP need root (CAP_BPF, CAP_NET_ADMIN)")
+	}
+	// Until HA decides, the kernel serves no balanced query of an HA
+	// server (the HA service starts in waiting); without HA it serves all.
+	var initial *[256]bool
+	if d.ha != nil {
+		initial = &[256]bool{}
+	}
+	xr := &xdpRuntime{}
+	var whys []string
+	for _, ifn := range ifs {
+		pin := ""
+		if c.XDHCP.BPFPinPath != "" {
+			pin = filepath.Join(c.XDHCP.BPFPinPath, ifn)
+			if err := os.MkdirAll(pin, 0o700); err != nil {
+				xr.stop()
+				return fail(fmt.Sprintf("bpf pin path %s: %v", pin, err))
+			}
+		}
+		p, err := xdppath.Open(xdppath.Config{
+			Interface:  ifn,
+			Mode:       mode,
+			PinPath:    pin,
+			FrameCount: c.XDHCP.AFXDP.FrameCount,
+			FrameSize:  c.XDHCP.AFXDP.FrameSize,
+			Queues:     c.XDHCP.AFXDP.Queues,
+			Server:     srv,
+			Stats:      d.reg,
+			Fallback:   srv.Send,
+			Buckets:    initial,
+			Logger:     d.logs.Get(logging.XDP),
+		})
+		if err != nil {
+			xr.stop()
+			return fail(fmt.Sprintf("xdp on %s: %v", ifn, err))
+		}
+		xr.paths = append(xr.paths, p)
+		if err := p.Start(ctx); err != nil {
+			xr.stop()
+			return fail(fmt.Sprintf("start xdp on %s: %v", ifn, err))
+		}
+		whys = append(whys, p.Why())
+	}
+	if d.ha != nil {
+		if err := d.ha.buckets.attach(xr); err != nil {
+			xr.stop()
+			return fail(fmt.Sprintf("push HA buckets: %v", err))
+		}
+	}
+	d.disp.Register("xdp-stats-get", xr.statsCommand)
+	return xr, strings.Join(whys, "; "), nil
+}
+
+// mode names the data path: xdp-native or xdp-generic (per interface when
+// they differ).
+func (x *xdpRuntime) mode() string {
+	seen := map[string]bool{}
+	var modes []string
+	for _, p := range x.paths {
+		m := "xdp-" + p.Mode()
+		if !seen[m] {
+			seen[m] = true
+			modes = append(modes, m)
+		}
+	}
+	return strings.Join(modes, "+")
+}
+
+// SetBuckets pushes HA's bucket table to every interface's program.
+func (x *xdpRuntime) SetBuckets(serve [256]bool) error {
+	for _, p := range x.paths {
+		if err := p.Datapath().SetBuckets(serve); err != nil {
+			return fmt.Errorf("set buckets on %s: %w", p.Interface(), err)
+		}
+	}
+	return nil
+}
+
+// stop detaches and closes every path.
+func (x *xdpRuntime) stop() {
+	for _, p := range x.paths {
+		_ = p.Stop()
+	}
+	x.paths = nil
+}
+
+var metricChars = regexp.MustCompile(`[^a-zA-Z0-9_]`)
+
+// addMetrics exports each interface's counters (BPF verdicts, AF_XDP
+// socket and path counters) as xdhcp_xdp_<iface>_<counter>.
+func (x *xdpRuntime) addMetrics(c *metrics.Collector) {
+	for _, p := range x.paths {
+		c.AddSource("xdhcp_xdp_"+metricChars.ReplaceAllString(p.Interface(), "_"), "XDP data path counter %s.", p.Counters)
+	}
+}
+
+// statsCommand answers xdp-stats-get (xdhcp's own command): per interface
+// the attach mode, the queues and every counter.
+func (x *xdpRuntime) statsCommand(context.Context, *control.Request) control.Response {
+	var ifs []map[string]any
+	for _, p := range x.paths {
+		ifs = append(ifs, map[string]any{
+			"name": p.Interface(), "mode": p.Mode(), "queues": p.Queues(), "counters": p.Counters(),
+		})
+	}
+	return control.OK("", map[string]any{"datapath": x.mode(), "interfaces": ifs})
+}
+
+// xdpWorkers is how many engine workers the XDP path may need: one per RX
+// queue of each interface (an upper bound; the path serves the active ones).
 func xdpWorkers(c *config.Dhcp4) int {
 	if c.XDHCP.Datapath == config.DatapathUDP {
 		return 0

@@ -1,0 +1,473 @@
+// Command bench is the side-by-side lab benchmark of xdhcpd against ISC Kea
+// 2.2 (make bench, via scripts/bench.sh). It creates a netns lab
+// (scripts/lab.sh, prefix xbench-), then for each system under test — Kea,
+// xdhcpd on the UDP path, xdhcpd with datapath "auto" (XDP when it
+// attaches), a Kea HA load-balancing pair and an xdhcpd pair — climbs a
+// ladder of offered DORA rates, each point run -repeats times for -secs
+// seconds, stopping once a point's median loss exceeds 5 %. Each server
+// keeps running over its ladder with a fixed client population (-clients
+// MACs cycling through full DORA, as perfdhcp -R does), after a short
+// unmeasured warm-up.
+//
+// It prints one table (best rate at <= 1 % loss, leases/s, delays, CPU
+// seconds per 1,000 leases, peak RSS, each with its ratio to Kea) and
+// writes out/bench/results.json, out/bench/chart.png and
+// out/bench/chart.json (the chart's legend). The load tool is pluggable:
+// dhcpload (bin/dhcpload, p50/p99 delays) when built, else perfdhcp
+// (avg/max delays); -loader picks one.
+//
+// Settings come from flags, defaulted from the environment: QUICK=1 (a
+// two-minute smoke run), SECS, REPEATS, LADDER, HA_LADDER, BUDGET (seconds
+// for the whole lab part), LOADER, SERVERS, CLIENTS, THREADS, LAB_PREFIX.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type options struct {
+	root, out, prefix, loader, servers string
+	quick                              bool
+	secs, repeats, clients, threads    int
+	queue, relays                      int
+	ladder, haLadder                   []int
+	budget                             time.Duration
+}
+
+func env(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func parseLadder(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		mult := 1
+		if v, ok := strings.CutSuffix(strings.ToLower(f), "k"); ok {
+			f, mult = v, 1000
+		}
+		n, err := strconv.ParseFloat(f, 64)
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("ladder step %q: want a positive rate", f)
+		}
+		out = append(out, int(n*float64(mult)))
+	}
+	if len(out) == 0 {
+		return nil, errors.New("empty ladder")
+	}
+	return out, nil
+}
+
+func parseOptions(args []string) (*options, error) {
+	o := &options{}
+	quick := env("QUICK", "0") == "1"
+	defSecs, defRep, defBudget := "5", "3", "510"
+	defLadder, defHA := "2k,4k,6k,8k,10k,12k,16k,24k,32k", "1k,2k,3k,4k,6k,8k,12k,16k"
+	if quick {
+		defSecs, defRep, defBudget = "2", "1", "100"
+		defLadder, defHA = "2k,6k,12k", "1k,2k,4k"
+	}
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.StringVar(&o.root, "root", ".", "repository root (bin/, scripts/lab.sh)")
+	fs.StringVar(&o.out, "out", "out/bench", "output directory")
+	fs.StringVar(&o.prefix, "prefix", env("LAB_PREFIX", "xbench-"), "lab namespace prefix")
+	fs.StringVar(&o.loader, "loader", env("LOADER", "auto"), "load tool: auto (dhcpload if bin/dhcpload exists, else perfdhcp), perfdhcp, dhcpload")
+	fs.StringVar(&o.servers, "servers", env("SERVERS", "kea,xdhcpd-udp,xdhcpd-auto,kea-ha,xdhcpd-ha"), "systems under test, in order")
+	fs.BoolVar(&o.quick, "quick", quick, "smoke run (also QUICK=1)")
+	secs, rep := env("SECS", defSecs), env("REPEATS", defRep)
+	fs.IntVar(&o.secs, "secs", atoi(secs), "seconds per load run")
+	fs.IntVar(&o.repeats, "repeats", atoi(rep), "runs per point (median taken)")
+	fs.IntVar(&o.clients, "clients", atoi(env("CLIENTS", "20000")), "client population (distinct MACs)")
+	fs.IntVar(&o.threads, "threads", atoi(env("THREADS", "2")), "thread-pool-size for every server")
+	fs.IntVar(&o.queue, "queue", 256, "packet-queue-size for every server")
+	fs.IntVar(&o.relays, "relays", 8, "relay addresses on br0 (198.18.0.1..N), one per parallel load process")
+	ladder := fs.String("ladder", env("LADDER", defLadder), "offered DORA/s steps for single servers")
+	haLadder := fs.String("ha-ladder", env("HA_LADDER", defHA), "offered DORA/s steps for HA pairs")
+	budget := fs.Int("budget", atoi(env("BUDGET", defBudget)), "seconds for the whole lab run; ladders are cut to fit")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	var err error
+	if o.ladder, err = parseLadder(*ladder); err != nil {
+		return nil, err
+	}
+	if o.haLadder, err = parseLadder(*haLadder); err != nil {
+		return nil, err
+	}
+	o.budget = time.Duration(*budget) * time.Second
+	if o.secs < 1 || o.repeats < 1 || o.clients < 1 || o.threads < 1 || o.relays < 1 || o.relays > 10 || o.budget <= 0 {
+		return nil, errors.New("secs, repeats, clients, threads, budget must be positive; relays 1..10 (198.18.0.11 is a server)")
+	}
+	return o, nil
+}
+
+func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
+
+func main() {
+	o, err := parseOptions(os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	code := run(ctx, o)
+	stop()
+	os.Exit(code)
+}
+
+// suts are the systems under test, by name.
+var suts = map[string]Server{
+	"kea":         {Name: "kea", Kind: "kea", Baseline: "kea"},
+	"xdhcpd-udp":  {Name: "xdhcpd-udp", Kind: "xdhcpd", Requested: "udp", Baseline: "kea"},
+	"xdhcpd-auto": {Name: "xdhcpd-auto", Kind: "xdhcpd", Requested: "auto", Baseline: "kea"},
+	"kea-ha":      {Name: "kea-ha", Kind: "kea", HA: true, Baseline: "kea-ha"},
+	"xdhcpd-ha":   {Name: "xdhcpd-ha", Kind: "xdhcpd", HA: true, Requested: "auto", Baseline: "kea-ha"},
+}
+
+// bench is one run's state.
+type bench struct {
+	o       *options
+	loader  Loader
+	lab     *lab
+	work    string
+	keaBin  string
+	xdBin   string
+	res     *Results
+	started time.Time
+}
+
+func run(ctx context.Context, o *options) int {
+	start := time.Now()
+	root, err := filepath.Abs(o.root)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
+	}
+	o.root = root
+	if !filepath.IsAbs(o.out) {
+		o.out = filepath.Join(root, o.out)
+	}
+	b := &bench{o: o, started: start, xdBin: filepath.Join(root, "bin", "xdhcpd")}
+	if err := b.preflight(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
+	}
+	b.work = filepath.Join(o.out, "run")
+	_ = os.RemoveAll(b.work)
+	if err := os.MkdirAll(b.work, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
+	}
+	b.res = &Results{Started: start, Quick: o.quick, Loader: b.loader.Name(), Percentiles: b.loader.Percentiles(),
+		PointSeconds: o.secs, Repeats: o.repeats, Clients: o.clients, Threads: o.threads,
+		Ladder: o.ladder, HALadder: o.haLadder, LossTarget: lossTarget, LossStop: lossStop}
+
+	b.lab = &lab{root: root, prefix: o.prefix}
+	if err := b.lab.up(ctx, o.relays); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		b.lab.down()
+		return 1
+	}
+	defer b.lab.down()
+
+	fmt.Printf("bench: lab %s* up; loader %s; %d s x %d per point; budget %s\n", o.prefix, b.loader.Name(), o.secs, o.repeats, o.budget)
+	names := strings.Split(o.servers, ",")
+	deadline := start.Add(o.budget)
+	for i, name := range names {
+		tmpl, ok := suts[strings.TrimSpace(name)]
+		if !ok {
+			fmt.Fprintf(os.Stderr, "bench: unknown server %q\n", name)
+			continue
+		}
+		s := tmpl
+		s.Best = -1
+		s.Color = palette[i%len(palette)].hex()
+		b.res.Servers = append(b.res.Servers, &s)
+		if ctx.Err() != nil {
+			s.Stop = "interrupted"
+			continue
+		}
+		allow := time.Until(deadline) / time.Duration(len(names)-i)
+		b.bench(ctx, &s, time.Now().Add(allow))
+		s.settle()
+		fmt.Printf("bench: %s done: best %d DORA/s at <=1%% loss (stopped: %s)\n", s.Name, s.BestRate, s.Stop)
+	}
+	b.res.Seconds = time.Since(start).Seconds()
+	b.res.Table = Table(b.res.Servers, b.res.Percentiles)
+	if !b.res.Percentiles {
+		b.res.Notes = append(b.res.Notes, "perfdhcp gives min/avg/max delays only: the delay columns are avg/max, not p50/p99")
+	}
+	return b.report(ctx)
+}
+
+// preflight checks the tools and picks the loader.
+func (b *bench) preflight() error {
+	if os.Geteuid() != 0 {
+		return errors.New("needs root (network namespaces)")
+	}
+	for _, c := range []string{"ip", "kea-dhcp4", "perfdhcp"} {
+		if _, err := exec.LookPath(c); err != nil {
+			return fmt.Errorf("%s not found (run scripts/deps.sh)", c)
+		}
+	}
+	kb, _ := exec.LookPath("kea-dhcp4")
+	b.keaBin = kb
+	if _, err := os.Stat(b.xdBin); err != nil {
+		return fmt.Errorf("%s missing (make build)", b.xdBin)
+	}
+	dl := filepath.Join(b.o.root, "bin", "dhcpload")
+	_, dlErr := os.Stat(dl)
+	switch b.o.loader {
+	case "perfdhcp":
+		b.loader = &perfdhcp{perProc: 10000}
+	case "dhcpload":
+		if dlErr != nil {
+			return fmt.Errorf("-loader dhcpload: %s missing (make build)", dl)
+		}
+		b.loader = &dhcpload{bin: dl, mode: env("DHCPLOAD_MODE", "packet"), perProc: atoi(env("DHCPLOAD_PROC_RATE", "0"))}
+	case "auto":
+		if dlErr == nil {
+			b.loader = &dhcpload{bin: dl, mode: env("DHCPLOAD_MODE", "packet"), perProc: atoi(env("DHCPLOAD_PROC_RATE", "0"))}
+		} else {
+			b.loader = &perfdhcp{perProc: 10000}
+		}
+	default:
+		return fmt.Errorf("-loader %q: want auto, perfdhcp or dhcpload", b.o.loader)
+	}
+	return nil
+}
+
+// bench runs one system under test's ladder, until until.
+func (b *bench) bench(ctx context.Context, s *Server, until time.Time) {
+	o := b.o
+	fmt.Printf("bench: == %s\n", s.Name)
+	dir := filepath.Join(b.work, s.Name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		s.Error, s.Stop = err.Error(), "error"
+		return
+	}
+	bin := b.xdBin
+	if s.Kind == "kea" {
+		bin = b.keaBin
+	}
+	p := cfgParams{Work: dir, Xdhcpd: s.Kind == "xdhcpd", Datapath: s.Requested, HA: s.HA,
+		Threads: o.threads, QueueSize: o.queue, Relays: b.lab.relays, S1: labS1, S2: labS2, Hooks: keaHooks}
+	var ds []*daemon
+	defer func() {
+		for _, d := range ds {
+			if pk := peakRSSKB(d.pid()); pk > s.PeakRSSKB {
+				s.PeakRSSKB = pk
+			}
+		}
+		for _, d := range ds {
+			d.stop()
+		}
+		// The lease files are large and of no further use.
+		m, _ := filepath.Glob(filepath.Join(dir, "*leases4.csv*"))
+		for _, f := range m {
+			_ = os.Remove(f)
+		}
+	}()
+	nsFor := []string{b.lab.ns("s1"), b.lab.ns("s2")}
+	n := 1
+	if s.HA {
+		n = 2
+	}
+	for i := range n {
+		p.Name = "server" + strconv.Itoa(i+1)
+		d, err := startDaemon(bin, nsFor[i], p)
+		if err != nil {
+			s.Error, s.Stop = err.Error(), "error"
+			return
+		}
+		ds = append(ds, d)
+	}
+	for _, d := range ds {
+		if err := d.waitReady(ctx, 20*time.Second); err != nil {
+			s.Error, s.Stop = err.Error(), "error"
+			fmt.Println("bench:", s.Error)
+			return
+		}
+	}
+	if s.HA {
+		if err := waitLoadBalancing(ctx, ds, 40*time.Second); err != nil {
+			s.Error, s.Stop = err.Error(), "error"
+			fmt.Println("bench:", s.Error)
+			return
+		}
+	}
+	if s.Kind == "xdhcpd" {
+		var paths []string
+		for _, d := range ds {
+			paths = append(paths, d.datapath())
+		}
+		s.Actual = strings.Join(dedup(paths), "+")
+		fmt.Printf("bench: %s data path: requested %s, used %s\n", s.Name, s.Requested, s.Actual)
+	}
+	spec := LoadSpec{NS: b.lab.ns("cli"), Iface: "br0", Relays: b.lab.relays, Seconds: o.secs, Clients: o.clients,
+		Pool: poolFirst + "-" + poolLast}
+	if !s.HA {
+		spec.Server = labS1
+	}
+	ladder := o.ladder
+	if s.HA {
+		ladder = o.haLadder
+	}
+	// Warm-up, not measured: leases for part of the population, caches.
+	warm := spec
+	warm.Rate, warm.Seconds = ladder[0], 1
+	if _, err := runLoad(ctx, b.loader, warm, filepath.Join(dir, "warmup")); err != nil && ctx.Err() == nil {
+		fmt.Println("bench: warm-up:", err)
+	}
+	perRun := time.Duration(o.secs)*time.Second + 1500*time.Millisecond
+	s.Stop = "ladder complete"
+	for _, rate := range ladder {
+		if ctx.Err() != nil {
+			s.Stop = "interrupted"
+			return
+		}
+		if time.Now().Add(time.Duration(o.repeats) * perRun).After(until) {
+			s.Stop = fmt.Sprintf("time budget (before %s)", fmtRate(rate))
+			return
+		}
+		pt := Point{Offered: rate}
+		for rep := range o.repeats {
+			if ctx.Err() != nil {
+				break
+			}
+			spec.Rate = rate
+			r := b.measure(ctx, spec, ds, filepath.Join(dir, fmt.Sprintf("load-%d-%d", rate, rep)))
+			pt.Runs = append(pt.Runs, r)
+			fmt.Printf("bench:   %s %6d/s run %d: loss %6.2f%% leases/s %7.0f R-A avg %s ms cpu/1k %s%s\n",
+				s.Name, rate, rep+1, 100*r.Loss, r.LeasesPerSec, num(r.RA.AvgMs), num(r.CPUPer1k), errSuffix(r.Err))
+			if skipRest(pt.Runs, o.repeats) {
+				break
+			}
+			time.Sleep(500 * time.Millisecond) // let queues drain between runs
+		}
+		pt.Median = medianRun(pt.Runs)
+		s.Points = append(s.Points, pt)
+		for _, d := range ds {
+			if !d.alive() {
+				s.Error, s.Stop = d.name+" exited: "+tail(d.out, d.log), "server exited"
+				return
+			}
+		}
+		if stopLadder(pt) {
+			s.Stop = fmt.Sprintf("loss %.1f%% > %.0f%% at %s", 100*pt.Median.Loss, 100*lossStop, fmtRate(rate))
+			return
+		}
+	}
+}
+
+// measure is one load run with the servers' CPU time around it.
+func (b *bench) measure(ctx context.Context, spec LoadSpec, ds []*daemon, logPrefix string) Run {
+	cpu := func() float64 {
+		t := 0.0
+		for _, d := range ds {
+			v, _ := cpuSeconds(d.pid())
+			t += v
+		}
+		return t
+	}
+	c0 := cpu()
+	r, err := runLoad(ctx, b.loader, spec, logPrefix)
+	c1 := cpu()
+	if err != nil {
+		r = Run{Offered: spec.Rate, Seconds: float64(spec.Seconds), Err: err.Error()}
+	}
+	r.CPUSeconds = c1 - c0
+	r.finish()
+	if r.Err != "" {
+		r.Loss = 1
+	}
+	return r
+}
+
+func waitLoadBalancing(ctx context.Context, ds []*daemon, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		var states []string
+		all := true
+		for _, d := range ds {
+			st := d.haState()
+			states = append(states, d.name+"="+st)
+			all = all && st == "load-balancing"
+		}
+		if all {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("HA pair not in load-balancing after %s: %s", timeout, strings.Join(states, " "))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// report prints the table and writes the JSON and the chart.
+func (b *bench) report(ctx context.Context) int {
+	o, res := b.o, b.res
+	fmt.Println()
+	fmt.Print(Ladders(res.Servers, res.Percentiles))
+	fmt.Println()
+	hdr := fmt.Sprintf("xdhcpd vs Kea 2.2: %d s x %d runs per point (medians), %d clients, thread-pool-size %d, loader %s; ratios are to Kea (pairs: to the Kea pair)",
+		o.secs, o.repeats, o.clients, o.threads, res.Loader)
+	if !res.Percentiles {
+		hdr += "; delays are avg/max (perfdhcp reports no percentiles)"
+	}
+	fmt.Println(hdr)
+	fmt.Print(res.Table)
+	code := 0
+	if err := writeJSON(filepath.Join(o.out, "results.json"), res); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		code = 1
+	}
+	if err := writeChart(filepath.Join(o.out, "chart.png"), filepath.Join(o.out, "chart.json"), res); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: chart:", err)
+		code = 1
+	}
+	fmt.Printf("bench: wrote %s/{results.json,chart.png,chart.json}; logs in %s; %.0f s\n", o.out, b.work, res.Seconds)
+	if ctx.Err() != nil {
+		return 130
+	}
+	return code
+}
+
+func errSuffix(e string) string {
+	if e == "" {
+		return ""
+	}
+	return " ERROR " + e
+}
+
+func dedup(xs []string) []string {
+	var out []string
+	for _, x := range xs {
+		if len(out) == 0 || out[len(out)-1] != x {
+			out = append(out, x)
+		}
+	}
+	return out
+}

@@ -1,0 +1,244 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+)
+
+// Delay is one exchange's (DISCOVER-OFFER or REQUEST-ACK) reply delay in
+// milliseconds. P50/P99 are meaningful only when HasPct is set (the load
+// tool measured percentiles; perfdhcp gives min/avg/max only).
+type Delay struct {
+	MinMs  float64 `json:"min_ms"`
+	AvgMs  float64 `json:"avg_ms"`
+	P50Ms  float64 `json:"p50_ms"`
+	P99Ms  float64 `json:"p99_ms"`
+	MaxMs  float64 `json:"max_ms"`
+	HasPct bool    `json:"has_percentiles"`
+}
+
+// Run is one bounded load run against one server (or pair).
+type Run struct {
+	Offered      int     `json:"offered_rate"` // DORA/s asked of the load tool
+	Seconds      float64 `json:"seconds"`
+	Procs        int     `json:"load_processes"`
+	DiscSent     uint64  `json:"discover_sent"`
+	OffersRecv   uint64  `json:"offer_received"`
+	ReqSent      uint64  `json:"request_sent"`
+	AcksRecv     uint64  `json:"ack_received"`
+	Loss         float64 `json:"loss"` // 1 - ACKs/DISCOVERs, 0..1
+	LeasesPerSec float64 `json:"leases_per_sec"`
+	DO           Delay   `json:"discover_offer"`
+	RA           Delay   `json:"request_ack"`
+	CPUSeconds   float64 `json:"server_cpu_seconds"`
+	CPUPer1k     float64 `json:"server_cpu_seconds_per_1k_leases"`
+	Err          string  `json:"error,omitempty"`
+}
+
+// finish derives loss and leases/s from the counters.
+func (r *Run) finish() {
+	if r.DiscSent > 0 {
+		r.Loss = 1 - float64(r.AcksRecv)/float64(r.DiscSent)
+		r.Loss = math.Max(0, r.Loss)
+	} else {
+		r.Loss = 1
+	}
+	if r.Seconds > 0 {
+		r.LeasesPerSec = float64(r.AcksRecv) / r.Seconds
+	}
+	if r.AcksRecv > 0 {
+		r.CPUPer1k = r.CPUSeconds / (float64(r.AcksRecv) / 1000)
+	}
+}
+
+// Point is one offered rate, run Repeats times; Median holds each field's
+// median over the runs.
+type Point struct {
+	Offered int   `json:"offered_rate"`
+	Runs    []Run `json:"runs"`
+	Median  Run   `json:"median"`
+}
+
+// Server is one system under test: a single server or an HA pair.
+type Server struct {
+	Name      string  `json:"name"`          // kea, xdhcpd-udp, xdhcpd-auto, kea-ha, xdhcpd-ha
+	Kind      string  `json:"kind"`          // kea | xdhcpd
+	HA        bool    `json:"ha"`            // an HA load-balancing pair
+	Requested string  `json:"datapath"`      // xdhcpd's configured datapath ("" for Kea)
+	Actual    string  `json:"datapath_used"` // what xdhcpd reported using
+	Baseline  string  `json:"baseline"`      // the Kea row ratios are computed against
+	Points    []Point `json:"points"`
+	Best      int     `json:"best_index"`  // index into Points; -1 = no point at <= 1 % loss
+	BestRate  int     `json:"best_rate"`   // offered DORA/s at Best (0 if none)
+	PeakRSSKB int64   `json:"peak_rss_kb"` // VmHWM, largest of the pair's servers
+	Stop      string  `json:"stop_reason"`
+	Error     string  `json:"error,omitempty"`
+	Color     string  `json:"chart_color,omitempty"`
+}
+
+// BestRun is the median run at the best point, or nil.
+func (s *Server) BestRun() *Run {
+	if s.Best < 0 || s.Best >= len(s.Points) {
+		return nil
+	}
+	return &s.Points[s.Best].Median
+}
+
+// Results is out/bench/results.json.
+type Results struct {
+	Started      time.Time `json:"started"`
+	Seconds      float64   `json:"wall_seconds"`
+	Quick        bool      `json:"quick"`
+	Loader       string    `json:"loader"`
+	Percentiles  bool      `json:"percentiles"` // false: delays are avg/max, not p50/p99
+	PointSeconds int       `json:"point_seconds"`
+	Repeats      int       `json:"repeats"`
+	Clients      int       `json:"clients"`
+	Threads      int       `json:"thread_pool_size"`
+	Ladder       []int     `json:"ladder"`
+	HALadder     []int     `json:"ha_ladder"`
+	LossTarget   float64   `json:"loss_target"` // best rate: median loss <= this
+	LossStop     float64   `json:"loss_stop"`   // ladder stops after a point above this
+	Servers      []*Server `json:"servers"`
+	Table        string    `json:"table"`
+	Notes        []string  `json:"notes,omitempty"`
+}
+
+const (
+	lossTarget = 0.01
+	lossStop   = 0.05
+	// minAchieved: a point counts as sustained only if the load tool
+	// actually delivered it (ACKs/s at least this share of the offered rate).
+	minAchieved = 0.95
+)
+
+// median of xs (mean of the middle two for an even count); 0 for none.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// medianRun is the field-wise median of runs (errored runs excluded; if all
+// errored, a run with Loss 1 and the first error).
+func medianRun(runs []Run) Run {
+	var ok []Run
+	for _, r := range runs {
+		if r.Err == "" {
+			ok = append(ok, r)
+		}
+	}
+	if len(ok) == 0 {
+		m := Run{Loss: 1}
+		if len(runs) > 0 {
+			m.Offered, m.Seconds, m.Err = runs[0].Offered, runs[0].Seconds, runs[0].Err
+		}
+		return m
+	}
+	f := func(get func(*Run) float64) float64 {
+		xs := make([]float64, len(ok))
+		for i := range ok {
+			xs[i] = get(&ok[i])
+		}
+		return median(xs)
+	}
+	u := func(get func(*Run) uint64) uint64 {
+		return uint64(math.Round(f(func(r *Run) float64 { return float64(get(r)) })))
+	}
+	d := func(get func(*Run) *Delay) Delay {
+		return Delay{
+			MinMs:  f(func(r *Run) float64 { return get(r).MinMs }),
+			AvgMs:  f(func(r *Run) float64 { return get(r).AvgMs }),
+			P50Ms:  f(func(r *Run) float64 { return get(r).P50Ms }),
+			P99Ms:  f(func(r *Run) float64 { return get(r).P99Ms }),
+			MaxMs:  f(func(r *Run) float64 { return get(r).MaxMs }),
+			HasPct: get(&ok[0]).HasPct,
+		}
+	}
+	return Run{
+		Offered:      ok[0].Offered,
+		Seconds:      f(func(r *Run) float64 { return r.Seconds }),
+		Procs:        ok[0].Procs,
+		DiscSent:     u(func(r *Run) uint64 { return r.DiscSent }),
+		OffersRecv:   u(func(r *Run) uint64 { return r.OffersRecv }),
+		ReqSent:      u(func(r *Run) uint64 { return r.ReqSent }),
+		AcksRecv:     u(func(r *Run) uint64 { return r.AcksRecv }),
+		Loss:         f(func(r *Run) float64 { return r.Loss }),
+		LeasesPerSec: f(func(r *Run) float64 { return r.LeasesPerSec }),
+		DO:           d(func(r *Run) *Delay { return &r.DO }),
+		RA:           d(func(r *Run) *Delay { return &r.RA }),
+		CPUSeconds:   f(func(r *Run) float64 { return r.CPUSeconds }),
+		CPUPer1k:     f(func(r *Run) float64 { return r.CPUPer1k }),
+	}
+}
+
+// stopLadder is the ladder's stopping rule: stop climbing once a point's
+// median loss exceeds lossStop (5 %).
+func stopLadder(p Point) bool { return p.Median.Loss > lossStop }
+
+// skipRest reports whether the remaining repeats of a point can be skipped:
+// once more than half of the planned runs lost more than lossStop, the
+// median is above lossStop whatever the rest do.
+func skipRest(runs []Run, repeats int) bool {
+	bad := 0
+	for _, r := range runs {
+		if r.Err != "" || r.Loss > lossStop {
+			bad++
+		}
+	}
+	return bad > repeats/2
+}
+
+// bestIndex is the point with the highest offered rate whose median loss is
+// at most lossTarget (1 %) and whose median leases/s reached minAchieved of
+// the offered rate, or -1.
+func bestIndex(points []Point) int {
+	best := -1
+	for i, p := range points {
+		if p.Median.Err == "" && p.Median.Loss <= lossTarget &&
+			p.Median.LeasesPerSec >= minAchieved*float64(p.Offered) && (best < 0 || p.Offered > points[best].Offered) {
+			best = i
+		}
+	}
+	return best
+}
+
+// settle fills Best and BestRate.
+func (s *Server) settle() {
+	s.Best = bestIndex(s.Points)
+	s.BestRate = 0
+	if s.Best >= 0 {
+		s.BestRate = s.Points[s.Best].Offered
+	}
+}
+
+// writeJSON writes v to path, indented, creating the directory.
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+func fmtRate(r int) string {
+	if r >= 1000 && r%1000 == 0 {
+		return fmt.Sprintf("%dk", r/1000)
+	}
+	return fmt.Sprint(r)
+}

@@ -1,0 +1,318 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/template"
+	"time"
+)
+
+const (
+	leaseSubnet = "198.19.0.0/16"
+	poolFirst   = "198.19.0.10"
+	poolLast    = "198.19.255.250"
+	haPoolSplit = "198.19.127.250" // server1's half ends here, server2's starts at 198.19.128.10
+	keaHooks    = "/usr/lib/x86_64-linux-gnu/kea/hooks"
+)
+
+// cfgParams fills the configuration template, shared by Kea and xdhcpd so
+// that both run the same configuration.
+type cfgParams struct {
+	Name      string // this server's name (server1/server2 in a pair)
+	Work      string
+	Xdhcpd    bool
+	Datapath  string
+	HA        bool
+	Threads   int
+	QueueSize int
+	Relays    []string
+	S1, S2    string // HA peers' addresses
+	Hooks     string
+}
+
+var cfgTmpl = template.Must(template.New("cfg").Funcs(template.FuncMap{"json": func(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}}).Parse(`{ "Dhcp4": {
+  "interfaces-config": { "interfaces": [ "eth0" ] },
+  "control-socket": { "socket-type": "unix", "socket-name": "{{.Work}}/{{.Name}}.sock" },
+  "lease-database": { "type": "memfile", "persist": true, "name": "{{.Work}}/{{.Name}}-leases4.csv", "lfc-interval": 0 },
+  "multi-threading": { "enable-multi-threading": true, "thread-pool-size": {{.Threads}}, "packet-queue-size": {{.QueueSize}} },
+  "valid-lifetime": 3600,
+{{- if .Xdhcpd}}
+  "user-context": { "xdhcp": { "datapath": "{{.Datapath}}" } },
+{{- end}}
+{{- if .HA}}
+  "hooks-libraries": [
+    { "library": "{{.Hooks}}/libdhcp_lease_cmds.so" },
+    { "library": "{{.Hooks}}/libdhcp_ha.so", "parameters": { "high-availability": [ {
+        "this-server-name": "{{.Name}}", "mode": "load-balancing",
+        "heartbeat-delay": 1000, "max-response-delay": 4000,
+        "max-ack-delay": 2000, "max-unacked-clients": 0,
+        "multi-threading": { "enable-multi-threading": true, "http-dedicated-listener": true,
+                             "http-listener-threads": {{.Threads}}, "http-client-threads": {{.Threads}} },
+        "peers": [
+          { "name": "server1", "url": "http://{{.S1}}:8000/", "role": "primary" },
+          { "name": "server2", "url": "http://{{.S2}}:8000/", "role": "secondary" } ] } ] } } ],
+{{- end}}
+  "subnet4": [ { "id": 1, "subnet": "` + leaseSubnet + `",
+{{- if .HA}}
+      "pools": [ { "pool": "` + poolFirst + ` - ` + haPoolSplit + `", "client-class": "HA_server1" },
+                 { "pool": "198.19.128.10 - ` + poolLast + `", "client-class": "HA_server2" } ],
+{{- else}}
+      "pools": [ { "pool": "` + poolFirst + ` - ` + poolLast + `" } ],
+{{- end}}
+      "relay": { "ip-addresses": {{json .Relays}} },
+      "option-data": [ { "name": "routers", "data": "198.19.0.1" } ] } ],
+  "loggers": [
+    { "name": "kea-dhcp4", "output_options": [ { "output": "{{.Work}}/{{.Name}}.log" } ], "severity": "WARN" }
+{{- if .Xdhcpd}},
+    { "name": "kea-dhcp4.xdp", "output_options": [ { "output": "{{.Work}}/{{.Name}}.log" } ], "severity": "INFO" }
+{{- end}}
+  ]
+} }
+`))
+
+func renderConfig(p cfgParams) (string, error) {
+	var sb strings.Builder
+	err := cfgTmpl.Execute(&sb, p)
+	return sb.String(), err
+}
+
+// daemon is one running kea-dhcp4 or xdhcpd.
+type daemon struct {
+	name, ns, sock, log, out string
+	cmd                      *exec.Cmd
+	done                     chan struct{}
+}
+
+// startDaemon writes the configuration and starts bin in ns.
+func startDaemon(bin, ns string, p cfgParams) (*daemon, error) {
+	cfg, err := renderConfig(p)
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(p.Work, p.Name+".json")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		return nil, err
+	}
+	d := &daemon{name: p.Name, ns: ns, sock: filepath.Join(p.Work, p.Name+".sock"),
+		log: filepath.Join(p.Work, p.Name+".log"), out: filepath.Join(p.Work, p.Name+".out"), done: make(chan struct{})}
+	_ = os.Remove(d.sock)
+	f, err := os.Create(d.out)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	// ip netns exec execs the server: the pid is the server's.
+	d.cmd = exec.Command("ip", "netns", "exec", ns, bin, "-c", path)
+	d.cmd.Env = append(os.Environ(), "KEA_PIDFILE_DIR="+p.Work, "KEA_LOCKFILE_DIR="+p.Work)
+	d.cmd.Stdout, d.cmd.Stderr = f, f
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // Ctrl-C reaches us, not it: we stop it
+	if err := d.cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() { _ = d.cmd.Wait(); close(d.done) }()
+	return d, nil
+}
+
+func (d *daemon) pid() int { return d.cmd.Process.Pid }
+
+func (d *daemon) alive() bool {
+	select {
+	case <-d.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// stop sends SIGTERM, then SIGKILL after 5 s.
+func (d *daemon) stop() {
+	if d == nil || !d.alive() {
+		return
+	}
+	_ = d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.done:
+	case <-time.After(5 * time.Second):
+		_ = d.cmd.Process.Kill()
+		<-d.done
+	}
+}
+
+// command sends one control-channel command and decodes the answer.
+func (d *daemon) command(cmd string, timeout time.Duration) (map[string]any, error) {
+	c, err := net.DialTimeout("unix", d.sock, timeout)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(timeout))
+	if _, err := c.Write([]byte(cmd)); err != nil {
+		return nil, err
+	}
+	var v map[string]any
+	if err := json.NewDecoder(c).Decode(&v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+func result(v map[string]any) int {
+	if f, ok := v["result"].(float64); ok {
+		return int(f)
+	}
+	return -1
+}
+
+// waitReady waits until status-get answers with result 0.
+func (d *daemon) waitReady(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		if !d.alive() {
+			return fmt.Errorf("%s exited during start-up: %s", d.name, tail(d.out, d.log))
+		}
+		if v, err := d.command(`{"command":"status-get"}`, time.Second); err == nil && result(v) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s not ready after %s: %s", d.name, timeout, tail(d.out, d.log))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// haState is this server's HA state from status-get ("" if unknown).
+func (d *daemon) haState() string {
+	v, err := d.command(`{"command":"status-get"}`, time.Second)
+	if err != nil {
+		return ""
+	}
+	args, _ := v["arguments"].(map[string]any)
+	has, _ := args["high-availability"].([]any)
+	if len(has) == 0 {
+		return ""
+	}
+	h, _ := has[0].(map[string]any)
+	srv, _ := h["ha-servers"].(map[string]any)
+	loc, _ := srv["local"].(map[string]any)
+	s, _ := loc["state"].(string)
+	return s
+}
+
+var reDatapath = regexp.MustCompile(`"datapath":"([^"]+)"[^\n]*data path selected|data path selected[^\n]*"datapath":"([^"]+)"|data path selected[^\n]*datapath=(\S+)`)
+
+// datapathFromLog finds xdhcpd's "data path selected" line.
+func datapathFromLog(log []byte) string {
+	m := reDatapath.FindSubmatch(log)
+	if m == nil {
+		return ""
+	}
+	for _, g := range m[1:] {
+		if len(g) > 0 {
+			return string(g)
+		}
+	}
+	return ""
+}
+
+// datapath is what xdhcpd reports using: its log line, else whether it
+// answers xdp-stats-get.
+func (d *daemon) datapath() string {
+	for range 20 {
+		for _, f := range []string{d.log, d.out} {
+			if b, err := os.ReadFile(f); err == nil {
+				if p := datapathFromLog(b); p != "" {
+					return p
+				}
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if v, err := d.command(`{"command":"xdp-stats-get"}`, time.Second); err == nil && result(v) == 0 {
+		return "xdp"
+	}
+	return "unknown"
+}
+
+// cpuSeconds is utime+stime of pid from /proc/<pid>/stat.
+func cpuSeconds(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	return parseStatCPU(string(b), 100)
+}
+
+// parseStatCPU reads fields 14 and 15 (utime, stime, in clock ticks) of a
+// /proc/<pid>/stat line; the command name may contain spaces and ')'.
+func parseStatCPU(stat string, hz float64) (float64, error) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, errors.New("malformed stat")
+	}
+	f := strings.Fields(stat[i+1:])
+	// f[0] is field 3 (state): utime is field 14 = f[11], stime f[12].
+	if len(f) < 13 {
+		return 0, errors.New("short stat")
+	}
+	u, err1 := strconv.ParseFloat(f[11], 64)
+	s, err2 := strconv.ParseFloat(f[12], 64)
+	if err1 != nil || err2 != nil {
+		return 0, errors.New("malformed stat times")
+	}
+	return (u + s) / hz, nil
+}
+
+// peakRSSKB is VmHWM of pid in KiB.
+func peakRSSKB(pid int) int64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			fs := strings.Fields(rest)
+			if len(fs) > 0 {
+				v, _ := strconv.ParseInt(fs[0], 10, 64)
+				return v
+			}
+		}
+	}
+	return 0
+}
+
+// tail is the last lines of the given files, for error messages.
+func tail(files ...string) string {
+	var parts []string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil || len(b) == 0 {
+			continue
+		}
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		if len(lines) > 5 {
+			lines = lines[len(lines)-5:]
+		}
+		parts = append(parts, filepath.Base(f)+": "+strings.Join(lines, " | "))
+	}
+	return strings.Join(parts, "; ")
+}

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+)
+
+// ratio formats v/base as "1.23x", "-" when either is missing.
+func ratio(v, base float64) string {
+	if v <= 0 || base <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2fx", v/base)
+}
+
+// num formats a figure with a precision suited to its size.
+func num(v float64) string {
+	switch {
+	case v == 0:
+		return "0"
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	case v >= 1:
+		return fmt.Sprintf("%.2f", v)
+	default:
+		return fmt.Sprintf("%.3f", v)
+	}
+}
+
+// delayPair is the two figures shown for an exchange's delay: p50/p99 when
+// the load tool measured percentiles, else avg/max.
+func delayPair(d Delay, pct bool) (float64, float64) {
+	if pct {
+		return d.P50Ms, d.P99Ms
+	}
+	return d.AvgMs, d.MaxMs
+}
+
+// pointAt is the median run at offered rate, or nil.
+func (s *Server) pointAt(rate int) *Run {
+	for i := range s.Points {
+		if s.Points[i].Offered == rate {
+			return &s.Points[i].Median
+		}
+	}
+	return nil
+}
+
+// delayRun is the run whose delays the table shows for s: the point at its
+// baseline's best rate (the same load for both, so the ratio compares like
+// with like), else s's own best point.
+func delayRun(s, base *Server) *Run {
+	if base != nil && base.BestRate > 0 {
+		if r := s.pointAt(base.BestRate); r != nil {
+			return r
+		}
+	}
+	return s.BestRun()
+}
+
+// Table renders the one summary table: each server's best rate (highest
+// offered rate at <= 1 % median loss), its leases/s and CPU seconds per
+// 1,000 leases at that point, its delays at the Kea baseline's best rate,
+// its peak RSS, and each figure's ratio to its Kea baseline (single server
+// vs Kea, pair vs Kea pair). Ratios are plain quotients: above 1 is better
+// for rate and leases/s, worse for delays, CPU and RSS.
+func Table(servers []*Server, pct bool) string {
+	dn := "avg/max"
+	if pct {
+		dn = "p50/p99"
+	}
+	byName := map[string]*Server{}
+	for _, s := range servers {
+		byName[s.Name] = s
+	}
+	head := []string{"server", "data path", "best rate <=1% loss", "leases/s",
+		"DISCOVER-OFFER " + dn + " ms*", "REQUEST-ACK " + dn + " ms*", "CPU s/1k leases", "peak RSS MiB"}
+	rows := [][]string{head}
+	for _, s := range servers {
+		path := s.Actual
+		if s.Kind == "kea" {
+			path = "kea"
+		} else if s.Actual == "" {
+			path = s.Requested
+		} else if s.Requested != "" && s.Requested != s.Actual {
+			path = s.Requested + "->" + s.Actual
+		}
+		row := []string{s.Name, path}
+		b := s.BestRun()
+		var base, baseD *Run
+		var baseRate float64
+		var baseRSS int64
+		k := byName[s.Baseline]
+		d := delayRun(s, k)
+		if k != nil {
+			base, baseD = k.BestRun(), delayRun(k, k)
+			baseRate = float64(k.BestRate)
+			baseRSS = k.PeakRSSKB
+		}
+		cell := func(v, bv float64) string {
+			if base == nil && bv == 0 {
+				return num(v)
+			}
+			return fmt.Sprintf("%s (%s)", num(v), ratio(v, bv))
+		}
+		if b == nil {
+			why := "none"
+			if s.Error != "" {
+				why = "error"
+			}
+			row = append(row, fmt.Sprintf("%s (%s)", why, ratio(0, baseRate)), "-", "-", "-", "-")
+		} else {
+			var bd50, bd99, br50, br99, bl, bc float64
+			if base != nil {
+				bl, bc = base.LeasesPerSec, base.CPUPer1k
+			}
+			if baseD != nil {
+				bd50, bd99 = delayPair(baseD.DO, pct)
+				br50, br99 = delayPair(baseD.RA, pct)
+			}
+			d50, d99 := delayPair(d.DO, pct)
+			r50, r99 := delayPair(d.RA, pct)
+			row = append(row,
+				fmt.Sprintf("%d (%s)", s.BestRate, ratio(float64(s.BestRate), baseRate)),
+				cell(b.LeasesPerSec, bl),
+				fmt.Sprintf("%s/%s (%s/%s)", num(d50), num(d99), ratio(d50, bd50), ratio(d99, bd99)),
+				fmt.Sprintf("%s/%s (%s/%s)", num(r50), num(r99), ratio(r50, br50), ratio(r99, br99)),
+				cell(b.CPUPer1k, bc),
+			)
+		}
+		row = append(row, fmt.Sprintf("%s (%s)", num(float64(s.PeakRSSKB)/1024), ratio(float64(s.PeakRSSKB), float64(baseRSS))))
+		rows = append(rows, row)
+	}
+	widths := make([]int, len(head))
+	for _, r := range rows {
+		for i, c := range r {
+			widths[i] = max(widths[i], len(c))
+		}
+	}
+	var sb strings.Builder
+	for ri, r := range rows {
+		for i, c := range r {
+			if i > 0 {
+				sb.WriteString("  ")
+			}
+			if i == len(r)-1 {
+				sb.WriteString(c)
+			} else {
+				fmt.Fprintf(&sb, "%-*s", widths[i], c)
+			}
+		}
+		sb.WriteByte('\n')
+		if ri == len(rows)-1 {
+			sb.WriteString("* delays at the Kea baseline's best rate (same load for every row; own best rate if not run there)\n")
+		}
+		if ri == 0 {
+			total := 0
+			for _, w := range widths {
+				total += w + 2
+			}
+			sb.WriteString(strings.Repeat("-", total-2))
+			sb.WriteByte('\n')
+		}
+	}
+	return sb.String()
+}
+
+// Ladders renders every point of every server, one line each: the detail
+// behind the table.
+func Ladders(servers []*Server, pct bool) string {
+	var sb strings.Builder
+	dn := "avg/max"
+	if pct {
+		dn = "p50/p99"
+	}
+	for _, s := range servers {
+		fmt.Fprintf(&sb, "%s (stopped: %s)\n", s.Name, s.Stop)
+		for i, p := range s.Points {
+			m := p.Median
+			d1, d2 := delayPair(m.DO, pct)
+			r1, r2 := delayPair(m.RA, pct)
+			mark := " "
+			if i == s.Best {
+				mark = "*"
+			}
+			fmt.Fprintf(&sb, " %s offered %6d/s  runs %d  loss %6.2f%%  leases/s %7.0f  D-O %s %s/%s ms  R-A %s %s/%s ms  CPU s/1k %s\n",
+				mark, p.Offered, len(p.Runs), 100*m.Loss, m.LeasesPerSec, dn, num(d1), num(d2), dn, num(r1), num(r2), num(m.CPUPer1k))
+		}
+	}
+	return sb.String()
+}

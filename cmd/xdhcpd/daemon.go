@@ -527,6 +527,7 @@ func (d *daemon) Reclaim(remove bool) error {
 func (d *daemon) Status() map[string]any {
 	d.mu.Lock()
 	mt := d.cfg.Dhcp4.MultiThreading
+	pool := workerCount(d.cfg.Dhcp4)
 	d.mu.Unlock()
 	now := time.Now()
 	st := map[string]any{
@@ -537,7 +538,7 @@ func (d *daemon) Status() map[string]any {
 		"sockets":                 map[string]any{"status": "ready"},
 	}
 	if mt.EnableMultiThreading {
-		st["thread-pool-size"] = d.nworkers
+		st["thread-pool-size"] = pool // as configured (0 = CPUs); the XDP path adds its own
 		st["packet-queue-size"] = mt.PacketQueueSize
 		st["packet-queue-statistics"] = []float64{0, 0, 0}
 		if d.data != nil {

@@ -7,9 +7,12 @@
 // scope-to-bucket mapping pushed to the XDP filter (scopes.go), lease updates
 // sent to the partner before a reply leaves (updates.go), lease database
 // synchronisation (sync.go), the peer HTTP client (client.go) and listener
-// (listener.go), and the HA/lease command handlers (commands.go).
+// (listener.go), and the HA command handlers (commands.go). The listener
+// dispatches through the daemon's control.Dispatcher, so a partner's
+// lease4-*, dhcp-disable/enable, status-get and list-commands run the same
+// handlers (userspace/leasecmds, userspace/servercmds) as the control socket.
 //
 // Everything it needs from the rest of xdhcpd comes through small
-// consumer-defined interfaces (LeaseStore, SubnetChecker, DHCPService,
-// BucketSetter) that cmd/xdhcpd wires to concrete types.
+// consumer-defined interfaces (LeaseStore, DHCPService, BucketSetter) that
+// cmd/xdhcpd wires to concrete types.
 package ha

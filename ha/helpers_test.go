@@ -7,18 +7,21 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"sort"
+	"os"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/xdhcp/xdhcp/userspace/control"
 	"github.com/xdhcp/xdhcp/userspace/lease"
+	"github.com/xdhcp/xdhcp/userspace/leasecmds"
+	"github.com/xdhcp/xdhcp/userspace/servercmds"
+	"github.com/xdhcp/xdhcp/userspace/stats"
 )
 
-// mapStore is a LeaseStore backed by a map (the real lease.Store is another
-// package's work in progress).
+// mapStore is a LeaseStore backed by a map.
 type mapStore struct {
 	mu sync.Mutex
 	m  map[netip.Addr]*lease.Lease
@@ -42,48 +45,6 @@ func (s *mapStore) Put(l *lease.Lease) (bool, error) {
 	_, ok := s.m[l.Addr]
 	s.m[l.Addr] = l.Clone()
 	return !ok, nil
-}
-
-func (s *mapStore) Delete(a netip.Addr) (*lease.Lease, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	l, ok := s.m[a]
-	if !ok {
-		return nil, errors.New("not found")
-	}
-	delete(s.m, a)
-	return l, nil
-}
-
-func (s *mapStore) sorted() []*lease.Lease {
-	out := make([]*lease.Lease, 0, len(s.m))
-	for _, l := range s.m {
-		out = append(out, l.Clone())
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Addr.Less(out[j].Addr) })
-	return out
-}
-
-func (s *mapStore) Page(after netip.Addr, limit int) []*lease.Lease {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []*lease.Lease
-	for _, l := range s.sorted() {
-		if after.IsValid() && !after.Less(l.Addr) {
-			continue
-		}
-		if len(out) == limit {
-			break
-		}
-		out = append(out, l)
-	}
-	return out
-}
-
-func (s *mapStore) All() []*lease.Lease {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.sorted()
 }
 
 // testSubnets knows subnet 1 = 192.0.2.0/24 and 2 = 198.18.0.0/15.
@@ -133,12 +94,6 @@ func (r *recDHCP) EnableDHCP(origin string) {
 	}
 	r.disabled[origin] = false
 	r.calls = append(r.calls, "enable:"+origin)
-}
-
-func (r *recDHCP) isDisabled(origin string) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.disabled[origin]
 }
 
 // recBuckets records the last bucket table pushed.
@@ -255,6 +210,12 @@ type testEnv struct {
 // server1 lives at partnerURL. mod may adjust the config.
 func newTestService(t *testing.T, partnerURL string, mod func(*Config)) *testEnv {
 	t.Helper()
+	return newTestServiceDeps(t, partnerURL, mod, nil)
+}
+
+// newTestServiceDeps is newTestService whose dependencies dmod may replace.
+func newTestServiceDeps(t *testing.T, partnerURL string, mod func(*Config), dmod func(*Deps)) *testEnv {
+	t.Helper()
 	cfg := DefaultConfig()
 	cfg.ThisServerName = "server2"
 	cfg.HeartbeatDelay = 100 * time.Millisecond
@@ -271,8 +232,11 @@ func newTestService(t *testing.T, partnerURL string, mod func(*Config)) *testEnv
 	}
 	env := &testEnv{store: newMapStore(), dhcp: &recDHCP{}, buckets: &recBuckets{},
 		clock: &fakeClock{t: time.Date(2026, 11, 25, 6, 43, 30, 0, time.UTC)}}
-	s, err := New(cfg, Deps{Leases: env.store, Subnets: testSubnets{}, DHCP: env.dhcp,
-		Buckets: env.buckets, Logger: zerolog.Nop(), Now: env.clock.Now})
+	deps := Deps{Leases: env.store, DHCP: env.dhcp, Buckets: env.buckets, Logger: zerolog.Nop(), Now: env.clock.Now}
+	if dmod != nil {
+		dmod(&deps)
+	}
+	s, err := New(cfg, deps)
 	if err != nil {
 		t.Fatalf("new: %v", err)
 	}
@@ -287,4 +251,68 @@ func keaHeartbeat(state string, at time.Time, scopes []string, unsent uint64) st
 		"date-time": at.UTC().Format(http.TimeFormat), "scopes": scopes, "state": state,
 		"unsent-update-count": unsent}, "result": 0, "text": "HA peer status returned."}})
 	return string(b)
+}
+
+// switchDHCP is the daemon's DHCPService: the servercmds switch that the
+// dhcp-disable/dhcp-enable commands act on too.
+type switchDHCP struct{ sw *servercmds.Switch }
+
+func (s switchDHCP) DisableDHCP(p time.Duration, origin string) { s.sw.Disable(origin, p) }
+func (s switchDHCP) EnableDHCP(origin string)                   { s.sw.Enable(origin) }
+
+// statusDaemon is the servercmds.Daemon of the tests: status-get as the
+// daemon builds it (core keys plus the HA section), the rest unused.
+type statusDaemon struct{ svc *Service }
+
+func (statusDaemon) ConfigGet() map[string]any        { return map[string]any{} }
+func (statusDaemon) ConfigTest(json.RawMessage) error { return errors.New("not in tests") }
+func (statusDaemon) ConfigSet(json.RawMessage) error  { return errors.New("not in tests") }
+func (statusDaemon) ConfigReload() error              { return errors.New("not in tests") }
+func (statusDaemon) ConfigWrite(string) (string, int64, error) {
+	return "", 0, errors.New("not in tests")
+}
+func (statusDaemon) Shutdown(int)       {}
+func (statusDaemon) Reclaim(bool) error { return nil }
+func (d *statusDaemon) Status() map[string]any {
+	return map[string]any{
+		"pid": os.Getpid(), "uptime": 33, "reload": 33,
+		"multi-threading-enabled": true, "thread-pool-size": 2, "packet-queue-size": 64,
+		"packet-queue-statistics": []float64{0, 0, 0},
+		"sockets":                 map[string]any{"status": "ready"},
+		"high-availability":       d.svc.Status(),
+	}
+}
+
+// daemonEnv is a Service wired as the daemon wires it: one control
+// dispatcher with the lease commands (over a real memory-only lease store),
+// the server commands (over a servercmds.Switch) and the HA commands, which
+// the peer listener serves.
+type daemonEnv struct {
+	*testEnv
+	leases *lease.Store
+	sw     *servercmds.Switch
+	disp   *control.Dispatcher
+}
+
+func newDaemonEnv(t *testing.T, partnerURL string, subnets leasecmds.Subnets, mod func(*Config)) *daemonEnv {
+	t.Helper()
+	store, _, err := lease.Open(lease.Options{Persist: false})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	e := &daemonEnv{leases: store, sw: servercmds.NewSwitch(), disp: control.NewDispatcher()}
+	t.Cleanup(e.sw.Stop)
+	e.testEnv = newTestServiceDeps(t, partnerURL, mod, func(d *Deps) {
+		d.Leases, d.DHCP, d.Commands = store, switchDHCP{e.sw}, e.disp
+	})
+	registerDaemonCommands(e.disp, e.s, store, subnets, e.sw)
+	return e
+}
+
+// registerDaemonCommands registers what cmd/xdhcpd registers.
+func registerDaemonCommands(d *control.Dispatcher, s *Service, store *lease.Store, subnets leasecmds.Subnets, sw *servercmds.Switch) {
+	(&servercmds.Commands{Daemon: &statusDaemon{svc: s}, Stats: stats.New(), Switch: sw}).Register(d)
+	(&leasecmds.Commands{Store: store, Subnets: subnets, Now: s.now}).Register(d)
+	s.Register(d)
 }

@@ -18,7 +18,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/xdhcp/xdhcp/internal/testenv"
+	"github.com/xdhcp/xdhcp/userspace/control"
 	"github.com/xdhcp/xdhcp/userspace/lease"
+	"github.com/xdhcp/xdhcp/userspace/servercmds"
 )
 
 const (
@@ -206,12 +208,21 @@ func TestInteropRealKea(t *testing.T) {
 		{Name: "server1", URL: url1, Role: RolePrimary, AutoFailover: true},
 		{Name: "server2", URL: url2, Role: RoleSecondary, AutoFailover: true},
 	}
-	store, dhcp, buckets := newMapStore(), &recDHCP{}, &recBuckets{}
-	subnets := testSubnets{}
-	s, err := New(cfg, Deps{Leases: store, Subnets: subnets, DHCP: dhcp, Buckets: buckets, Logger: zerolog.Nop()})
+	// Wired as the daemon wires it: Kea's lease updates, dhcp-disable and
+	// dhcp-enable go through the shared dispatcher's leasecmds and
+	// servercmds, onto the same store and switch as HA's own actions.
+	store, _, err := lease.Open(lease.Options{Persist: false})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = store.Close() })
+	sw, disp, buckets := servercmds.NewSwitch(), control.NewDispatcher(), &recBuckets{}
+	t.Cleanup(sw.Stop)
+	s, err := New(cfg, Deps{Leases: store, DHCP: switchDHCP{sw}, Buckets: buckets, Logger: zerolog.Nop(), Commands: disp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	registerDaemonCommands(disp, s, store, testSubnets{}, sw)
 	if err := s.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +283,7 @@ func TestInteropRealKea(t *testing.T) {
 	if !k.hasLease("192.0.2.61") || !k.hasLease("192.0.2.50") {
 		t.Fatalf("kea did not sync our leases\n%s", dump())
 	}
-	if dhcp.isDisabled("ha-partner") {
+	if !sw.Enabled() {
 		t.Fatal("our dhcp service still disabled by the partner after its sync")
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/xdhcp/xdhcp/userspace/control"
 )
 
 // maxRequestBody caps a command received from the partner.
@@ -39,8 +41,10 @@ type reply struct {
 
 // ServeHTTP answers one command from the partner (or an operator): POST on
 // any path, Content-Type application/json, body {command, arguments,
-// service}. The reply is always a JSON list with an explicit Content-Length,
-// except HTTP-level errors which are bare maps, as Kea's listener does.
+// service}. Every command registered on the Service's dispatcher is served
+// (with restrict-commands, only the peer commands of ha-protocol.md §4). The
+// reply is always a JSON list with an explicit Content-Length, except
+// HTTP-level errors which are bare maps, as Kea's listener does.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		writeJSON(w, http.StatusBadRequest, reply{Result: 400, Text: "Bad Request"})
@@ -68,54 +72,60 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !json.Valid(body) || json.Unmarshal(body, &env) != nil {
 		if json.Valid(body) {
 			// Valid JSON that is not a map: Kea's command parser rejects it.
-			writeList(w, reply{Result: ResultError, Text: "Error during command processing: Invalid command Element specified, expected map"})
+			writeList(w, control.Error("Error during command processing: Invalid command Element specified, expected map"))
 			return
 		}
 		writeJSON(w, http.StatusBadRequest, reply{Result: 400, Text: "Bad Request"})
 		return
 	}
-	command, rep := parseEnvelope(env)
+	req, rep := parseEnvelope(env)
 	if rep != nil {
 		writeList(w, *rep)
 		return
 	}
-	if s.cfg.RestrictCommands && !restricted[command] {
+	if s.cfg.RestrictCommands && !restricted[req.Command] {
 		writeJSON(w, http.StatusForbidden, reply{Result: 403, Text: "Forbidden"})
 		return
 	}
-	s.log.Debug().Str("command", command).Str("remote", r.RemoteAddr).Msg("ha command received")
-	res, text, args := s.Handle(r.Context(), command, env["arguments"])
-	writeList(w, reply{Arguments: args, Result: res, Text: text})
+	s.log.Debug().Str("command", req.Command).Str("remote", r.RemoteAddr).Msg("ha command received")
+	writeList(w, s.cmds.Run(r.Context(), req))
 }
 
 // parseEnvelope validates the top-level keys of a command.
-func parseEnvelope(env map[string]json.RawMessage) (string, *reply) {
+func parseEnvelope(env map[string]json.RawMessage) (*control.Request, *control.Response) {
+	fail := func(text string) (*control.Request, *control.Response) {
+		return nil, &control.Response{Result: control.ResultError, Text: text}
+	}
 	for k := range env {
 		switch k {
 		case "command", "arguments", "service", "remote-address":
 		default:
-			return "", &reply{Result: ResultError, Text: fmt.Sprintf("Error during command processing: Received command contains unsupported parameter '%s'", k)}
+			return fail(fmt.Sprintf("Error during command processing: Received command contains unsupported parameter '%s'", k))
 		}
 	}
 	raw, ok := env["command"]
 	if !ok {
-		return "", &reply{Result: ResultError, Text: "Error during command processing: Invalid answer specified, does not contain mandatory 'command'"}
+		return fail("Error during command processing: Invalid answer specified, does not contain mandatory 'command'")
 	}
-	var command string
-	if err := json.Unmarshal(raw, &command); err != nil {
-		return "", &reply{Result: ResultError, Text: "Error during command processing: 'command' element in command message must be a string"}
+	req := &control.Request{}
+	if err := json.Unmarshal(raw, &req.Command); err != nil {
+		return fail("Error during command processing: 'command' element in command message must be a string")
 	}
 	if svc, ok := env["service"]; ok {
-		var list []string
-		if err := json.Unmarshal(svc, &list); err != nil {
-			return "", &reply{Result: ResultError, Text: "Error during command processing: 'service' element must be a list"}
+		if err := json.Unmarshal(svc, &req.Service); err != nil {
+			return fail("Error during command processing: 'service' element must be a list")
 		}
 	}
-	return command, nil
+	if a := env["arguments"]; len(a) > 0 && string(a) != "null" {
+		req.Arguments = a
+	}
+	return req, nil
 }
 
-func writeList(w http.ResponseWriter, r reply) {
-	writeJSON(w, http.StatusOK, []reply{r})
+// writeList sends a command's answer as Kea's listener does: a one-element
+// list, keys in Kea's (alphabetical) order.
+func writeList(w http.ResponseWriter, r control.Response) {
+	writeJSON(w, http.StatusOK, []reply{{Arguments: r.Arguments, Result: r.Result, Text: r.Text}})
 }
 
 // writeJSON buffers the body and sets Content-Length so the reply is never

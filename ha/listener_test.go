@@ -2,6 +2,7 @@ package ha
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xdhcp/xdhcp/userspace/control"
 	"github.com/xdhcp/xdhcp/userspace/lease"
 )
 
@@ -111,9 +113,10 @@ func TestListenerMatchesCapturedKea(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Skipf("no ha-wire captures in %s", wireDir)
 	}
-	env := newTestService(t, "http://127.0.0.1:1/", nil)
-	env.s.deps.Subnets = wireSubnets{}
-	url := startListener(t, env)
+	// The listener serves the daemon's dispatcher: lease commands over a
+	// real lease store, server commands, HA commands.
+	env := newDaemonEnv(t, "http://127.0.0.1:1/", wireSubnets{}, nil)
+	url := startListener(t, env.testEnv)
 	env.s.mu.Lock()
 	env.s.transitionLocked(StateLoadBalancing)
 	env.s.mu.Unlock()
@@ -162,15 +165,20 @@ func TestListenerMatchesCapturedKea(t *testing.T) {
 				if err := json.Unmarshal(got, &ours); err != nil {
 					t.Fatalf("reply %q is not json: %v", got, err)
 				}
-				if wf.Command == "status-get" {
-					// Only the HA part is ours; core keys come from the wiring.
-					kea = kea.([]any)[0].(map[string]any)["arguments"].(map[string]any)["high-availability"]
-					ours = ours.([]any)[0].(map[string]any)["arguments"].(map[string]any)["high-availability"]
-				}
 				if wf.Command == "list-commands" {
+					// Every command the dispatcher has, each one Kea lists too.
+					keaNames := map[string]bool{}
+					for _, n := range kea.([]any)[0].(map[string]any)["arguments"].([]any) {
+						keaNames[n.(string)] = true
+					}
 					names := ours.([]any)[0].(map[string]any)["arguments"].([]any)
-					if len(names) != len(Commands()) {
-						t.Fatalf("list-commands %v", names)
+					if len(names) != len(env.disp.Commands()) {
+						t.Fatalf("list-commands %v, dispatcher %v", names, env.disp.Commands())
+					}
+					for _, n := range names {
+						if !keaNames[n.(string)] {
+							t.Errorf("list-commands: %s is not a Kea 2.2 command", n)
+						}
 					}
 					return
 				}
@@ -205,7 +213,7 @@ func pageTrimmed(ans map[string]any) bool {
 }
 
 // prepare sets the store and state so that our answer can equal Kea's.
-func prepare(t *testing.T, env *testEnv, reqBody, respBody json.RawMessage) {
+func prepare(t *testing.T, env *daemonEnv, reqBody, respBody json.RawMessage) {
 	t.Helper()
 	var req struct {
 		Command   string          `json:"command"`
@@ -226,12 +234,14 @@ func prepare(t *testing.T, env *testEnv, reqBody, respBody json.RawMessage) {
 	addr, _ := netip.ParseAddr(lj.IPAddress)
 	switch {
 	case text == "IPv4 lease deleted." || text == "IPv4 lease updated.":
-		_, _ = env.store.Put(&lease.Lease{Addr: addr, SubnetID: 1, ValidLifetime: 4000, CLTT: 1})
+		if _, err := env.leases.Put(&lease.Lease{Addr: addr, HWAddr: []byte{0x0a, 0, 0, 0, 0, 1}, SubnetID: 1, ValidLifetime: 4000, CLTT: 1}); err != nil {
+			t.Fatal(err)
+		}
 	case text == "IPv4 lease added." || strings.HasPrefix(text, "failed to update") || text == "IPv4 lease not found.":
-		_, _ = env.store.Delete(addr)
+		_, _ = env.leases.Delete(addr)
 	case req.Command == "lease4-get-page":
-		for k := range env.store.m {
-			_, _ = env.store.Delete(k)
+		for _, l := range env.leases.All() {
+			_, _ = env.leases.Delete(l.Addr)
 		}
 		var page struct {
 			Leases []lease.JSON `json:"leases"`
@@ -242,7 +252,9 @@ func prepare(t *testing.T, env *testEnv, reqBody, respBody json.RawMessage) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, _ = env.store.Put(l)
+			if _, err := env.leases.Put(l); err != nil {
+				t.Fatal(err)
+			}
 		}
 	case req.Command == "ha-reset":
 		env.s.mu.Lock()
@@ -296,4 +308,65 @@ func TestListenerHTTPErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestListenerServesSharedDispatcher: the peer listener and the control
+// socket run the same handlers on the same state, and restrict-commands
+// limits the listener to the peer commands.
+func TestListenerServesSharedDispatcher(t *testing.T) {
+	post := func(t *testing.T, url, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, string(b)
+	}
+	t.Run("open", func(t *testing.T) {
+		env := newDaemonEnv(t, "http://127.0.0.1:1/", wireSubnets{}, nil)
+		url := startListener(t, env.testEnv)
+		// An operator command over the listener lands in the shared store...
+		code, body := post(t, url, `{"command":"lease4-add","arguments":{"ip-address":"198.18.0.9","hw-address":"0a:0b:0c:0d:0e:0f"}}`)
+		if code != 200 || body != `[{"result":0,"text":"Lease for address 198.18.0.9, subnet-id 1 added."}]` {
+			t.Fatalf("lease4-add: %d %s", code, body)
+		}
+		if _, ok := env.leases.Get(netip.MustParseAddr("198.18.0.9")); !ok {
+			t.Fatal("lease4-add over the listener did not reach the store")
+		}
+		// ...and the partner's dhcp-disable switches the daemon's service.
+		if code, body = post(t, url, `{"command":"dhcp-disable","arguments":{"origin":"ha-partner"}}`); code != 200 || env.sw.Enabled() {
+			t.Fatalf("dhcp-disable: %d %s, enabled %v", code, body, env.sw.Enabled())
+		}
+		// status-get is servercmds' answer: core keys and the HA section, no text.
+		_, body = post(t, url, `{"command":"status-get"}`)
+		var st []struct {
+			Arguments map[string]json.RawMessage `json:"arguments"`
+			Result    int                        `json:"result"`
+			Text      *string                    `json:"text"`
+		}
+		if err := json.Unmarshal([]byte(body), &st); err != nil || len(st) != 1 || st[0].Result != 0 || st[0].Text != nil ||
+			st[0].Arguments["pid"] == nil || st[0].Arguments["high-availability"] == nil {
+			t.Fatalf("status-get: %s", body)
+		}
+		// A command registered later is served too: one command set.
+		env.disp.Register("x-probe", func(context.Context, *control.Request) control.Response { return control.OK("probed", nil) })
+		if _, body = post(t, url, `{"command":"x-probe"}`); body != `[{"result":0,"text":"probed"}]` {
+			t.Fatalf("x-probe: %s", body)
+		}
+	})
+	t.Run("restricted", func(t *testing.T) {
+		env := newDaemonEnv(t, "http://127.0.0.1:1/", wireSubnets{}, func(c *Config) { c.RestrictCommands = true })
+		url := startListener(t, env.testEnv)
+		if code, body := post(t, url, `{"command":"lease4-add","arguments":{"ip-address":"198.18.0.9","hw-address":"0a:0b:0c:0d:0e:0f"}}`); code != 403 {
+			t.Fatalf("lease4-add with restrict-commands: %d %s", code, body)
+		}
+		if code, body := post(t, url, `{"command":"lease4-update","arguments":{"ip-address":"198.18.0.9","hw-address":"0a:0b:0c:0d:0e:0f","force-create":true}}`); code != 200 ||
+			body != `[{"result":0,"text":"IPv4 lease added."}]` {
+			t.Fatalf("lease4-update with restrict-commands: %d %s", code, body)
+		}
+	})
 }

@@ -13,26 +13,15 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/xdhcp/xdhcp/userspace/control"
 	"github.com/xdhcp/xdhcp/userspace/lease"
 )
 
-// LeaseStore is what the HA service needs from the lease store
+// LeaseStore is what lease synchronisation needs from the lease store
 // (userspace/lease.Store implements it).
 type LeaseStore interface {
 	Get(addr netip.Addr) (*lease.Lease, bool)
 	Put(l *lease.Lease) (added bool, err error)
-	Delete(addr netip.Addr) (*lease.Lease, error)
-	Page(after netip.Addr, limit int) []*lease.Lease
-	All() []*lease.Lease
-}
-
-// SubnetChecker answers subnet questions for lease4-update/lease4-add
-// received from the partner; the wiring implements it from the engine config.
-type SubnetChecker interface {
-	// Subnet returns the prefix and valid lifetime of subnet id.
-	Subnet(id uint32) (prefix netip.Prefix, validLifetime uint32, ok bool)
-	// SubnetFor returns the id of the subnet whose prefix contains addr.
-	SubnetFor(addr netip.Addr) (id uint32, ok bool)
 }
 
 // DHCPService switches the DHCP service per origin ("user", "ha-partner"),
@@ -51,19 +40,21 @@ type BucketSetter interface {
 	SetBuckets(serve [256]bool) error
 }
 
-// Deps are the collaborators of a Service. Leases, Subnets and DHCP are
-// required; Buckets may be nil (no XDP filter).
+// Deps are the collaborators of a Service. Leases and DHCP are required;
+// Buckets may be nil (no XDP filter).
 type Deps struct {
 	Leases  LeaseStore
-	Subnets SubnetChecker
 	DHCP    DHCPService
 	Buckets BucketSetter
 	Logger  zerolog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
-	// CoreStatus, when set, supplies the non-HA keys of status-get answered
-	// by the peer listener (pid, uptime, ...).
-	CoreStatus func() map[string]any
+	// Commands is the dispatcher the peer listener serves: the daemon's,
+	// shared with the control socket, on which the owners registered their
+	// commands (leasecmds, servercmds, and this Service through Register),
+	// as Kea serves both from one command manager. nil: a dispatcher of
+	// the Service's own with only the HA commands and list-commands.
+	Commands *control.Dispatcher
 }
 
 // Service is one HA relationship: state machine, heartbeats, lease updates
@@ -77,6 +68,7 @@ type Service struct {
 	partner *Peer
 	active  [2]*Peer // primary, secondary
 	client  *peerClient
+	cmds    *control.Dispatcher // what the peer listener serves
 
 	// scopeBits is the hot-path copy of the served scopes: bit 0 primary,
 	// bit 1 secondary, bit 2 DHCP service enabled by the state.
@@ -124,11 +116,15 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("ha config: %w", err)
 	}
-	if deps.Leases == nil || deps.Subnets == nil || deps.DHCP == nil {
-		return nil, errors.New("ha: leases, subnets and dhcp dependencies are required")
+	if deps.Leases == nil || deps.DHCP == nil {
+		return nil, errors.New("ha: leases and dhcp dependencies are required")
 	}
 	s := &Service{cfg: cfg, deps: deps, now: deps.Now, kick: make(chan struct{}, 1),
-		pausedOnce: map[State]bool{}}
+		pausedOnce: map[State]bool{}, cmds: deps.Commands}
+	if s.cmds == nil {
+		s.cmds = control.NewDispatcher()
+		s.Register(s.cmds)
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/netip"
 	"time"
 
 	"github.com/xdhcp/xdhcp/userspace/lease"
@@ -118,13 +117,4 @@ func (s *Service) applySynced(raw json.RawMessage) (string, error) {
 		return j.IPAddress, fmt.Errorf("store lease %s: %w", j.IPAddress, err)
 	}
 	return j.IPAddress, nil
-}
-
-// validFrom checks a lease4-get-page "from" value.
-func validFrom(from string) (netip.Addr, bool) {
-	if from == "start" {
-		return netip.Addr{}, true
-	}
-	a, err := netip.ParseAddr(from)
-	return a, err == nil && a.Is4()
 }

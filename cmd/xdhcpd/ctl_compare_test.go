@@ -109,6 +109,7 @@ func ctlCases() []ctlCase {
 		{name: "dhcp-disable max-period", payload: `{"command":"dhcp-disable","arguments":{"max-period":5}}`},
 		{name: "dhcp-disable max-period string", payload: `{"command":"dhcp-disable","arguments":{"max-period":"5"}}`},
 		{name: "dhcp-disable max-period 0", payload: `{"command":"dhcp-disable","arguments":{"max-period":0}}`},
+		{name: "dhcp-disable max-period real", payload: `{"command":"dhcp-disable","arguments":{"max-period":60.0}}`},
 		{name: "dhcp-disable bad origin", payload: `{"command":"dhcp-disable","arguments":{"origin":"bogus"}}`},
 		{name: "dhcp-disable origin int", payload: `{"command":"dhcp-disable","arguments":{"origin":5}}`},
 		{name: "dhcp-enable", payload: `{"command":"dhcp-enable"}`},

@@ -34,16 +34,22 @@ func (d *daemon) setupHA(c *config.Dhcp4) error {
 		return err
 	}
 	relay := &bucketRelay{}
+	log := d.logs.Get(logging.HA)
 	svc, err := ha.New(cfg, ha.Deps{
-		Leases:     d.store,
-		Subnets:    subnetIndex(c),
-		DHCP:       switchService{d.sw},
-		Buckets:    relay,
-		Logger:     d.logs.Get(logging.HA),
-		CoreStatus: d.coreStatus,
+		Leases:   d.store,
+		DHCP:     switchService{d.sw},
+		Buckets:  relay,
+		Logger:   log,
+		Commands: d.disp, // the peer listener serves the control socket's commands
 	})
 	if err != nil {
 		return fmt.Errorf("high availability: %w", err)
+	}
+	if !c.LeaseCmds {
+		// As in Kea: the partner's lease4-update/lease4-del/lease4-get-page
+		// are lease_cmds commands and get "not supported" without it.
+		log.Warn().Msgf("%s is loaded without %s: the partner's lease updates and lease synchronisation will fail",
+			config.HookHA, config.HookLeaseCmds)
 	}
 	d.ha = &haRuntime{svc: svc, buckets: relay}
 	return nil
@@ -121,39 +127,17 @@ func (h *haRuntime) leaseSyncer() dhcp.LeaseSyncer { return syncAdapter{h.svc} }
 
 func (h *haRuntime) status() any { return h.svc.Status() }
 
-// ownedByCore are HA commands whose control-socket form belongs to the core
-// (servercmds, leasecmds); the HA versions serve the peer listener.
-var ownedByCore = map[string]bool{
-	"list-commands": true, "status-get": true, "dhcp-disable": true, "dhcp-enable": true,
-	"lease4-update": true, "lease4-del": true, "lease4-get-page": true, "lease4-get-all": true,
-}
-
-// registerCommands exposes the HA commands (ha-heartbeat, ha-scopes,
-// ha-continue, ha-sync, ha-maintenance-*, ha-reset, ...) on the control socket.
+// registerCommands adds the HA commands (ha-heartbeat, ha-scopes,
+// ha-continue, ha-sync, ha-maintenance-*, ha-reset, ha-sync-complete-notify)
+// to the dispatcher that both the control socket and the peer listener serve.
 func (h *haRuntime) registerCommands(disp *control.Dispatcher) {
-	for _, name := range ha.Commands() {
-		if ownedByCore[name] {
-			continue
-		}
-		name := name
-		disp.Register(name, func(ctx context.Context, req *control.Request) control.Response {
-			res, text, args := h.svc.Handle(ctx, name, req.Arguments)
-			return control.Response{Result: res, Text: text, Arguments: args}
-		})
-	}
+	h.svc.Register(disp)
 }
 
 // addMetrics exports the HA state.
 func (h *haRuntime) addMetrics(c *metrics.Collector) {
 	c.AddState("xdhcp_ha_state", "HA state of this server.", h.svc.State)
 	c.AddState("xdhcp_ha_partner_state", "Last known HA state of the partner.", h.svc.PartnerState)
-}
-
-// coreStatus is status-get without the HA part, for the peer listener.
-func (d *daemon) coreStatus() map[string]any {
-	st := d.Status()
-	delete(st, "high-availability")
-	return st
 }
 
 // syncAdapter gives ha.Service.Sync the engine's LeaseSyncer signature.

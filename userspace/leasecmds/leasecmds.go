@@ -177,6 +177,9 @@ func (c *Commands) parseLease(req *control.Request) (*lease.Lease, bool, *contro
 			return nil, false, &r
 		}
 	}
+	// Kea's Lease4Parser reads "expire" only: a "cltt" in the command is
+	// ignored and the lease's cltt is expire - valid-lft, or now.
+	a.CLTT = nil
 	l, err := lease.FromJSON(&a.JSON, c.now().Unix(), valid)
 	if err != nil {
 		r := control.Error("%v", err)

@@ -84,6 +84,12 @@ func TestLeaseCommands(t *testing.T) {
 				t.Errorf("stored %+v", l)
 			}
 		}},
+		{"update ignores cltt", `{"command":"lease4-update","arguments":{"ip-address":"192.0.2.20","hw-address":"11:22:33:44:55:66","cltt":1000,"valid-lft":600}}`, 0, "IPv4 lease updated.", func(t *testing.T, _ control.Response) {
+			// Kea 2.2 derives cltt from expire (absent: now), never from "cltt".
+			if l, _ := store.Get(netip.MustParseAddr("192.0.2.20")); l == nil || l.CLTT != 1_800_000_000 {
+				t.Errorf("stored %+v", l)
+			}
+		}},
 		{"update bad state", `{"command":"lease4-update","arguments":{"ip-address":"192.0.2.20","hw-address":"11:22:33:44:55:66","state":5}}`, 1, "Invalid state value", nil},
 		{"get-all", `{"command":"lease4-get-all"}`, 0, "2 IPv4 lease(s) found.", nil},
 		{"get-all subnets", `{"command":"lease4-get-all","arguments":{"subnets":[2]}}`, 3, "0 IPv4 lease(s) found.", nil},

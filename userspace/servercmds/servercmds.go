@@ -255,7 +255,8 @@ func (c *Commands) dhcpDisable(_ context.Context, req *control.Request) control.
 	}
 	var period int64
 	if v, ok := m["max-period"]; ok {
-		if k := kind(v); k != "integer" && k != "real" {
+		if kind(v) != "integer" {
+			// Kea 2.2 says "number" but takes integers only (60.0 is refused).
 			return control.Error("'max-period' argument must be a number")
 		}
 		if json.Unmarshal(v, &period) != nil || period <= 0 {

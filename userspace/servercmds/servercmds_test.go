@@ -81,6 +81,7 @@ func TestCommands(t *testing.T) {
 		}},
 		{"disable bad origin", `{"command":"dhcp-disable","arguments":{"origin":"bogus"}}`, 1, "invalid value used for 'origin' parameter: bogus", nil},
 		{"disable bad period", `{"command":"dhcp-disable","arguments":{"max-period":0}}`, 1, "'max-period' must be positive integer", nil},
+		{"disable real period", `{"command":"dhcp-disable","arguments":{"max-period":60.0}}`, 1, "'max-period' argument must be a number", nil},
 		{"disable", `{"command":"dhcp-disable"}`, 0, "DHCPv4 service disabled", func(t *testing.T, _ control.Response) {
 			if sw.Enabled() {
 				t.Error("still enabled")

@@ -19,9 +19,9 @@ type entry struct {
 type memIndex struct {
 	byAddr map[uint32]*entry
 	order  *addrSet
-	byHW   map[string][]uint32 // hardware address → addresses (all subnets), insertion order
-	byCID  map[string][]uint32 // client identifier → addresses
-	byHost map[string][]uint32 // lower-cased hostname → addresses
+	byHW   idIndex // hardware address → addresses (all subnets), insertion order
+	byCID  idIndex // client identifier → addresses
+	byHost idIndex // lower-cased hostname → addresses
 	expiry expiryHeap
 }
 
@@ -38,19 +38,34 @@ func newMemIndex() *memIndex {
 	return &memIndex{
 		byAddr: make(map[uint32]*entry),
 		order:  newAddrSet(),
-		byHW:   make(map[string][]uint32),
-		byCID:  make(map[string][]uint32),
-		byHost: make(map[string][]uint32),
+		byHW:   newIDIndex(0),
+		byCID:  newIDIndex(0),
+		byHost: newIDIndex(0),
 	}
 }
 
 // buildMemIndex indexes a freshly loaded lease set in one pass.
 func buildMemIndex(leases map[uint32]*Lease) *memIndex {
-	m := newMemIndex()
-	m.byAddr = make(map[uint32]*entry, len(leases))
 	keys := make([]uint32, 0, len(leases))
-	for k := range leases {
+	var nHW, nCID, nHost int
+	for k, l := range leases {
 		keys = append(keys, k)
+		if len(l.HWAddr) > 0 {
+			nHW++
+		}
+		if len(l.ClientID) > 0 {
+			nCID++
+		}
+		if l.Hostname != "" {
+			nHost++
+		}
+	}
+	m := &memIndex{
+		byAddr: make(map[uint32]*entry, len(leases)),
+		byHW:   newIDIndex(nHW),
+		byCID:  newIDIndex(nCID),
+		byHost: newIDIndex(nHost),
+		expiry: make(expiryHeap, 0, len(leases)),
 	}
 	slices.Sort(keys)
 	m.order = buildAddrSet(keys)
@@ -110,51 +125,38 @@ func (m *memIndex) del(k uint32) *Lease {
 func (m *memIndex) link(e *entry) {
 	l := e.lease
 	if len(l.HWAddr) > 0 {
-		m.byHW[string(l.HWAddr)] = append(m.byHW[string(l.HWAddr)], e.key)
+		m.byHW.add(string(l.HWAddr), e.key)
 	}
 	if len(l.ClientID) > 0 {
-		m.byCID[string(l.ClientID)] = append(m.byCID[string(l.ClientID)], e.key)
+		m.byCID.add(string(l.ClientID), e.key)
 	}
 	if l.Hostname != "" {
-		h := strings.ToLower(l.Hostname)
-		m.byHost[h] = append(m.byHost[h], e.key)
+		m.byHost.add(strings.ToLower(l.Hostname), e.key)
 	}
 }
 
 func (m *memIndex) unlink(e *entry) {
 	l := e.lease
 	if len(l.HWAddr) > 0 {
-		unlinkKey(m.byHW, string(l.HWAddr), e.key)
+		m.byHW.remove(string(l.HWAddr), e.key)
 	}
 	if len(l.ClientID) > 0 {
-		unlinkKey(m.byCID, string(l.ClientID), e.key)
+		m.byCID.remove(string(l.ClientID), e.key)
 	}
 	if l.Hostname != "" {
-		unlinkKey(m.byHost, strings.ToLower(l.Hostname), e.key)
+		m.byHost.remove(strings.ToLower(l.Hostname), e.key)
 	}
-}
-
-func unlinkKey(idx map[string][]uint32, id string, k uint32) {
-	list := idx[id]
-	if i := slices.Index(list, k); i >= 0 {
-		list = slices.Delete(list, i, i+1)
-	}
-	if len(list) == 0 {
-		delete(idx, id)
-		return
-	}
-	idx[id] = list
 }
 
 // lookup returns the leases listed under id, optionally restricted to one
 // subnet, in insertion order.
-func (m *memIndex) lookup(idx map[string][]uint32, id string, subnet uint32, anySubnet bool) []*Lease {
+func (m *memIndex) lookup(idx *idIndex, id string, subnet uint32, anySubnet bool) []*Lease {
 	var out []*Lease
-	for _, k := range idx[id] {
-		l := m.byAddr[k].lease
-		if anySubnet || l.SubnetID == subnet {
+	idx.each(id, func(k uint32) bool {
+		if l := m.byAddr[k].lease; anySubnet || l.SubnetID == subnet {
 			out = append(out, l)
 		}
-	}
+		return true
+	})
 	return out
 }

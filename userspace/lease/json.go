@@ -156,20 +156,20 @@ func ParseHex(s string) ([]byte, error) {
 		}
 		return hex.DecodeString(s)
 	}
-	parts := strings.Split(s, sep)
-	out := make([]byte, 0, len(parts))
-	for _, p := range parts {
+	out := make([]byte, 0, strings.Count(s, sep)+1)
+	for p := range strings.SplitSeq(s, sep) {
 		if len(p) == 0 || len(p) > 2 {
 			return nil, fmt.Errorf("invalid hex group %q", p)
 		}
-		if len(p) == 1 {
-			p = "0" + p
+		var v byte
+		for i := 0; i < len(p); i++ {
+			d, ok := unhex(p[i])
+			if !ok {
+				return nil, hex.InvalidByteError(p[i]) // as hex.DecodeString reports it
+			}
+			v = v<<4 | d
 		}
-		b, err := hex.DecodeString(p)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, b[0])
+		out = append(out, v)
 	}
 	return out, nil
 }

@@ -72,6 +72,12 @@ func (ld *loader) loadFile(path string) (tail, error) {
 		return tail{}, fmt.Errorf("open lease file: %w", err)
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err == nil && len(ld.leases) == 0 {
+		// Pre-size for the first file: about one lease per 128 bytes
+		// (rows are 60–120 bytes; history rows repeat addresses), capped
+		// so a huge history file cannot reserve much more than it needs.
+		ld.leases = make(map[uint32]*Lease, min(st.Size()/128, 1<<22))
+	}
 	ld.report.Files = append(ld.report.Files, path)
 	return ld.read(path, f)
 }

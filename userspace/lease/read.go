@@ -20,42 +20,45 @@ func (s *Store) Get(addr netip.Addr) (*Lease, bool) {
 
 // GetByHW returns the first-stored lease of hardware address hw in a subnet.
 func (s *Store) GetByHW(hw []byte, subnetID uint32) (*Lease, bool) {
-	return s.first(s.idx.byHW, hw, subnetID)
+	return s.first(&s.idx.byHW, hw, subnetID)
 }
 
 // GetByClientID returns the first-stored lease of client identifier cid in a
 // subnet.
 func (s *Store) GetByClientID(cid []byte, subnetID uint32) (*Lease, bool) {
-	return s.first(s.idx.byCID, cid, subnetID)
+	return s.first(&s.idx.byCID, cid, subnetID)
 }
 
-func (s *Store) first(idx map[string][]uint32, id []byte, subnetID uint32) (*Lease, bool) {
+func (s *Store) first(idx *idIndex, id []byte, subnetID uint32) (*Lease, bool) {
 	if len(id) == 0 {
 		return nil, false
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for _, k := range idx[string(id)] {
+	var found *Lease
+	idx.each(string(id), func(k uint32) bool {
 		if l := s.idx.byAddr[k].lease; l.SubnetID == subnetID {
-			return l.Clone(), true
+			found = l.Clone()
+			return false
 		}
-	}
-	return nil, false
+		return true
+	})
+	return found, found != nil
 }
 
 // FindByHW returns the leases of hardware address hw in all subnets.
-func (s *Store) FindByHW(hw []byte) []*Lease { return s.find(s.idx.byHW, string(hw)) }
+func (s *Store) FindByHW(hw []byte) []*Lease { return s.find(&s.idx.byHW, string(hw)) }
 
 // FindByClientID returns the leases of client identifier cid in all subnets.
-func (s *Store) FindByClientID(cid []byte) []*Lease { return s.find(s.idx.byCID, string(cid)) }
+func (s *Store) FindByClientID(cid []byte) []*Lease { return s.find(&s.idx.byCID, string(cid)) }
 
 // FindByHostname returns the leases whose hostname equals name, compared
 // lower-cased.
 func (s *Store) FindByHostname(name string) []*Lease {
-	return s.find(s.idx.byHost, strings.ToLower(name))
+	return s.find(&s.idx.byHost, strings.ToLower(name))
 }
 
-func (s *Store) find(idx map[string][]uint32, id string) []*Lease {
+func (s *Store) find(idx *idIndex, id string) []*Lease {
 	if id == "" {
 		return nil
 	}

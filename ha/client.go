@@ -3,6 +3,7 @@ package ha
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -46,10 +47,11 @@ type peerClient struct {
 	tr         *http.Transport
 }
 
-// newPeerClient builds a client for p. conns bounds the persistent
-// connections; oneShot disables keep-alive (Kea's temporary clients for
-// sync, maintenance and ha-reset).
-func newPeerClient(p *Peer, conns int, oneShot bool) (*peerClient, error) {
+// newPeerClient builds a client for p. tc is the TLS configuration for an
+// https peer (nil: plain HTTP). conns bounds the persistent connections;
+// oneShot disables keep-alive (Kea's temporary clients for sync,
+// maintenance and ha-reset).
+func newPeerClient(p *Peer, tc *tls.Config, conns int, oneShot bool) (*peerClient, error) {
 	host, _, err := peerHostPort(p.URL)
 	if err != nil {
 		return nil, fmt.Errorf("peer %q: %w", p.Name, err)
@@ -63,6 +65,10 @@ func newPeerClient(p *Peer, conns int, oneShot bool) (*peerClient, error) {
 		DisableCompression:  true,
 		DisableKeepAlives:   oneShot,
 		ForceAttemptHTTP2:   false,
+		TLSClientConfig:     tc,
+		TLSHandshakeTimeout: requestTimeout,
+		// HTTP/1.1 only, as Kea: no h2 upgrade over TLS.
+		TLSNextProto: map[string]func(string, *tls.Conn) http.RoundTripper{},
 	}
 	return &peerClient{url: p.URL, host: host, user: p.BasicAuthUser, pass: p.BasicAuthPassword,
 		hc: &http.Client{Transport: tr}, tr: tr}, nil

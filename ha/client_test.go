@@ -48,7 +48,7 @@ func TestClientReplies(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := httptest.NewServer(tt.handler)
 			defer srv.Close()
-			c, err := newPeerClient(&Peer{Name: "server1", URL: srv.URL + "/"}, 1, false)
+			c, err := newPeerClient(&Peer{Name: "server1", URL: srv.URL + "/"}, nil, 1, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -100,7 +100,7 @@ func TestClientRequestShape(t *testing.T) {
 	}
 	srv.Start()
 	defer srv.Close()
-	c, _ := newPeerClient(&Peer{Name: "server1", URL: srv.URL + "/", BasicAuthUser: "kea-ha", BasicAuthPassword: "secret"}, 1, false)
+	c, _ := newPeerClient(&Peer{Name: "server1", URL: srv.URL + "/", BasicAuthUser: "kea-ha", BasicAuthPassword: "secret"}, nil, 1, false)
 	defer c.close()
 	for i := 0; i < 3; i++ {
 		if _, err := c.expect(context.Background(), "ha-heartbeat", nil, time.Second, 0); err != nil {

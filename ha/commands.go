@@ -198,7 +198,7 @@ func (s *Service) cmdMaintenanceStart(ctx context.Context, _ *control.Request) c
 	case StateBackup, StateInMaintenance, StatePartnerInMaintenance, StateTerminated:
 		return control.Error("Unable to transition the server from the %s to partner-in-maintenance state.", st)
 	}
-	c, err := newPeerClient(s.partner, 1, true)
+	c, err := newPeerClient(s.partner, s.clientTLS, 1, true)
 	if err != nil {
 		return control.Error("%v", err)
 	}
@@ -228,7 +228,7 @@ func (s *Service) cmdMaintenanceCancel(ctx context.Context, _ *control.Request) 
 	if st != StatePartnerInMaintenance {
 		return control.Error("Unable to cancel maintenance request because the server is not in the partner-in-maintenance state.")
 	}
-	c, err := newPeerClient(s.partner, 1, true)
+	c, err := newPeerClient(s.partner, s.clientTLS, 1, true)
 	if err != nil {
 		return control.Error("%v", err)
 	}

@@ -41,10 +41,10 @@ type Config struct {
 	SyncPageLimit       uint32        // Kea default 10000
 	WaitBackupAck       bool          // Kea default false; must be false in load-balancing
 	RestrictCommands    bool          // Kea default false: listener accepts only the HA commands
-	RequireClientCerts  bool          // Kea default true (TLS; TLS is not supported here)
-	TrustAnchor         string        // TLS, unsupported: must be empty
-	CertFile            string        // TLS, unsupported: must be empty
-	KeyFile             string        // TLS, unsupported: must be empty
+	RequireClientCerts  bool          // Kea default true: our TLS listener requires and verifies client certificates
+	TrustAnchor         string        // TLS CA file or directory; default for every peer (see tls.go)
+	CertFile            string        // TLS certificate; default for every peer
+	KeyFile             string        // TLS private key; default for every peer
 	MultiThreading      MultiThreading
 	StateMachine        []StatePause // per-state pause settings
 	Peers               []Peer       // required; one primary and one secondary, any number of backups
@@ -69,13 +69,13 @@ type StatePause struct {
 // Peer is one peers[] entry.
 type Peer struct {
 	Name              string // unique
-	URL               string // http://<literal IP>:<port>/
+	URL               string // http(s)://<literal IP>:<port>/; https iff the peer's merged TLS parameters are set
 	Role              string // primary, secondary or backup
 	AutoFailover      bool   // Kea default true
 	BasicAuthUser     string // sent when talking to this peer; enforced by our listener when this is us
 	BasicAuthPassword string
-	TrustAnchor       string // TLS, unsupported: must be empty
-	CertFile          string
+	TrustAnchor       string // TLS, overrides Config.TrustAnchor: the client towards this peer
+	CertFile          string // (and, for this server's own entry, our listener) uses the merged values
 	KeyFile           string
 }
 
@@ -106,9 +106,6 @@ func (c *Config) Validate() error {
 	if c.WaitBackupAck {
 		return errors.New("wait-backup-ack must be false in load-balancing mode")
 	}
-	if c.TrustAnchor != "" || c.CertFile != "" || c.KeyFile != "" {
-		return errors.New("ha tls is not supported")
-	}
 	if c.SyncPageLimit == 0 {
 		return errors.New("sync-page-limit must be positive")
 	}
@@ -136,8 +133,8 @@ func (c *Config) Validate() error {
 		if _, _, err := peerHostPort(p.URL); err != nil {
 			return fmt.Errorf("peer %q: %w", p.Name, err)
 		}
-		if p.TrustAnchor != "" || p.CertFile != "" || p.KeyFile != "" {
-			return fmt.Errorf("peer %q: tls is not supported", p.Name)
+		if err := c.validateTLS(p); err != nil {
+			return err
 		}
 		switch p.Role {
 		case RolePrimary:
@@ -170,15 +167,35 @@ func (c *Config) peer(name string) *Peer {
 	return nil
 }
 
-// peerHostPort parses a peer URL: http scheme, literal IP host, port
-// (default 80). It returns the host (no port) and "host:port".
+// validateTLS checks p's merged TLS parameters against its URL scheme and
+// loads the files, as Kea's HAConfig::validate does.
+func (c *Config) validateTLS(p *Peer) error {
+	tp := c.tlsFor(p)
+	https := strings.HasPrefix(strings.ToLower(p.URL), "https:")
+	if !tp.enabled() {
+		if https {
+			return fmt.Errorf("bad url '%s': https scheme is not supported for server %s where TLS is disabled", p.URL, p.Name)
+		}
+		return nil
+	}
+	if !https {
+		return fmt.Errorf("bad url '%s': TLS is configured for server %s, so the scheme must be https", p.URL, p.Name)
+	}
+	if _, err := tp.load(); err != nil {
+		return fmt.Errorf("bad TLS config for server %s: %w", p.Name, err)
+	}
+	return nil
+}
+
+// peerHostPort parses a peer URL: http or https scheme, literal IP host,
+// port (default 80 or 443). It returns the host (no port) and "host:port".
 func peerHostPort(raw string) (host, hostport string, err error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "", "", fmt.Errorf("parse url %q: %w", raw, err)
 	}
-	if u.Scheme != "http" {
-		return "", "", fmt.Errorf("url %q: scheme must be http", raw)
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return "", "", fmt.Errorf("url %q: scheme must be http or https", raw)
 	}
 	h := u.Hostname()
 	if _, err := netip.ParseAddr(h); err != nil {
@@ -187,6 +204,9 @@ func peerHostPort(raw string) (host, hostport string, err error) {
 	port := u.Port()
 	if port == "" {
 		port = "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
 	}
 	if strings.Contains(h, ":") {
 		return h, "[" + h + "]:" + port, nil

@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"crypto/subtle"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"mime"
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/xdhcp/xdhcp/userspace/control"
@@ -29,7 +32,20 @@ func (s *Service) newHTTPServer(ctx context.Context) *http.Server {
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       30 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
+		// HTTP/1.1 only, also over TLS (Kea has no HTTP/2).
+		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
+		// TLS handshake failures (a peer without a valid certificate) and
+		// other connection errors go to the debug log, not stderr.
+		ErrorLog: log.New(debugWriter{s}, "", 0),
 	}
+}
+
+// debugWriter sends net/http's connection errors to the HA debug log.
+type debugWriter struct{ s *Service }
+
+func (w debugWriter) Write(p []byte) (int, error) {
+	w.s.log.Debug().Msg(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }
 
 // reply is one element of the reply list.

@@ -2,6 +2,7 @@ package ha
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -69,6 +70,9 @@ type Service struct {
 	active  [2]*Peer // primary, secondary
 	client  *peerClient
 	cmds    *control.Dispatcher // what the peer listener serves
+	// clientTLS is the TLS configuration towards the partner, serverTLS
+	// our listener's (nil: plain HTTP).
+	clientTLS, serverTLS *tls.Config
 
 	// scopeBits is the hot-path copy of the served scopes: bit 0 primary,
 	// bit 1 secondary, bit 2 DHCP service enabled by the state.
@@ -148,7 +152,21 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if conns < 1 {
 		conns = 1
 	}
-	c, err := newPeerClient(s.partner, conns, false)
+	if tp := s.cfg.tlsFor(s.partner); tp.enabled() {
+		m, err := tp.load()
+		if err != nil {
+			return nil, fmt.Errorf("ha config: bad TLS config for server %s: %w", s.partner.Name, err)
+		}
+		s.clientTLS = m.clientTLS()
+	}
+	if tp := s.cfg.tlsFor(s.this); tp.enabled() {
+		m, err := tp.load()
+		if err != nil {
+			return nil, fmt.Errorf("ha config: bad TLS config for server %s: %w", s.this.Name, err)
+		}
+		s.serverTLS = m.serverTLS(cfg.RequireClientCerts)
+	}
+	c, err := newPeerClient(s.partner, s.clientTLS, conns, false)
 	if err != nil {
 		return nil, err
 	}
@@ -179,6 +197,7 @@ func (s *Service) Start(ctx context.Context) error {
 }
 
 // Serve is Start with a caller-provided listener (tests, socket activation).
+// The listener is plain TCP: Serve adds TLS when this server's entry has it.
 func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	s.mu.Lock()
 	if s.started {
@@ -192,6 +211,9 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	s.cancel = cancel
 	s.ln = ln
 	s.srv = s.newHTTPServer(ctx)
+	if s.serverTLS != nil {
+		ln = tls.NewListener(ln, s.serverTLS)
+	}
 	s.lastPoke.Store(s.now().UnixNano())
 	s.wg.Add(2)
 	go func() {

@@ -27,7 +27,7 @@ type pageReply struct {
 // apply newer leases, then ha-sync-complete-notify (dhcp-enable if the
 // partner answers "unsupported"); dhcp-enable after a failure.
 func (s *Service) synchronize(ctx context.Context, maxPeriod time.Duration) error {
-	c, err := newPeerClient(s.partner, 1, true)
+	c, err := newPeerClient(s.partner, s.clientTLS, 1, true)
 	if err != nil {
 		return err
 	}

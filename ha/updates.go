@@ -161,7 +161,7 @@ func (s *Service) doRecover(ctx context.Context) bool {
 
 // sendReset sends ha-reset on a temporary connection.
 func (s *Service) sendReset(ctx context.Context) error {
-	c, err := newPeerClient(s.partner, 1, true)
+	c, err := newPeerClient(s.partner, s.clientTLS, 1, true)
 	if err != nil {
 		return err
 	}

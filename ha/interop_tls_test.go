@@ -1,0 +1,173 @@
+package ha
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/xdhcp/xdhcp/internal/testenv"
+	"github.com/xdhcp/xdhcp/userspace/control"
+	"github.com/xdhcp/xdhcp/userspace/lease"
+	"github.com/xdhcp/xdhcp/userspace/servercmds"
+)
+
+// TestInteropRealKeaTLS pairs our Service (server2) with a real Kea 2.2
+// (server1) over https with mutual certificate authentication: Kea's HA+MT
+// dedicated listener uses the relationship's trust-anchor, cert-file,
+// key-file and require-client-certs, as ours does.
+func TestInteropRealKeaTLS(t *testing.T) {
+	paths := testenv.RequireCommand(t, "kea-dhcp4")
+	for _, lib := range []string{"libdhcp_ha.so", "libdhcp_lease_cmds.so"} {
+		if _, err := os.Stat(filepath.Join(keaHooks, lib)); err != nil {
+			if testenv.Required() {
+				t.Fatalf("missing kea hook %s", lib)
+			}
+			t.Skipf("needs kea hook %s", lib)
+		}
+	}
+	testenv.Short(t, "runs a real kea-dhcp4 for a few seconds")
+	dir := t.TempDir()
+	ca := newTestCA(t, dir, "ha")
+	kcert, kkey := ca.issue("kea")
+	ocert, okey := ca.issue("xdhcpd")
+	p1, p2 := freePort(t), freePort(t)
+	url1, url2 := fmt.Sprintf("https://127.0.0.1:%d/", p1), fmt.Sprintf("https://127.0.0.1:%d/", p2)
+	sock := filepath.Join(dir, "kea.sock")
+	conf := map[string]any{"Dhcp4": map[string]any{
+		"interfaces-config": map[string]any{"interfaces": []string{}},
+		"control-socket":    map[string]any{"socket-type": "unix", "socket-name": sock},
+		"lease-database":    map[string]any{"type": "memfile", "name": filepath.Join(dir, "leases4.csv"), "lfc-interval": 0},
+		"multi-threading":   map[string]any{"enable-multi-threading": true, "thread-pool-size": 2, "packet-queue-size": 16},
+		"valid-lifetime":    4000,
+		"subnet4": []any{map[string]any{"id": 1, "subnet": "192.0.2.0/24",
+			"pools": []any{map[string]any{"pool": "192.0.2.10 - 192.0.2.200"}}}},
+		"hooks-libraries": []any{
+			map[string]any{"library": filepath.Join(keaHooks, "libdhcp_lease_cmds.so")},
+			map[string]any{"library": filepath.Join(keaHooks, "libdhcp_ha.so"), "parameters": map[string]any{
+				"high-availability": []any{map[string]any{
+					"this-server-name": "server1", "mode": "load-balancing",
+					"heartbeat-delay": 1000, "max-response-delay": 3000, "max-ack-delay": 1000,
+					"max-unacked-clients": 0, "sync-timeout": 5000,
+					"trust-anchor": ca.file, "cert-file": kcert, "key-file": kkey,
+					"require-client-certs": true,
+					"multi-threading": map[string]any{"enable-multi-threading": true, "http-dedicated-listener": true,
+						"http-listener-threads": 1, "http-client-threads": 1},
+					"peers": []any{
+						map[string]any{"name": "server1", "url": url1, "role": "primary", "auto-failover": true},
+						map[string]any{"name": "server2", "url": url2, "role": "secondary", "auto-failover": true},
+					}}}}},
+		},
+		"loggers": []any{map[string]any{"name": "kea-dhcp4", "severity": "INFO",
+			"output_options": []any{map[string]any{"output": "stdout"}}}},
+	}}
+	b, _ := json.MarshalIndent(conf, "", " ")
+	confPath := filepath.Join(dir, "kea.json")
+	if err := os.WriteFile(confPath, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	k := &kea{t: t, bin: paths[0], dir: dir, conf: confPath, sock: sock}
+	t.Cleanup(k.kill)
+	k.start()
+
+	// Kea → us: a lease Kea holds before we start, fetched by our sync
+	// (lease4-get-page over our TLS client).
+	if res, _, err := k.control("lease4-add", map[string]any{"ip-address": "192.0.2.50",
+		"hw-address": "0a:0b:0c:0d:0e:0f", "subnet-id": 1}); err != nil || res != 0 {
+		t.Fatalf("lease4-add on kea: %d %v", res, err)
+	}
+
+	cfg := DefaultConfig()
+	cfg.ThisServerName = "server2"
+	cfg.HeartbeatDelay = time.Second
+	cfg.MaxResponseDelay = 3 * time.Second
+	cfg.MaxAckDelay = time.Second
+	cfg.MaxUnackedClients = 0
+	cfg.SyncTimeout = 5 * time.Second
+	cfg.TrustAnchor, cfg.CertFile, cfg.KeyFile = ca.file, ocert, okey
+	cfg.Peers = []Peer{
+		{Name: "server1", URL: url1, Role: RolePrimary, AutoFailover: true},
+		{Name: "server2", URL: url2, Role: RoleSecondary, AutoFailover: true},
+	}
+	store, _, err := lease.Open(lease.Options{Persist: false})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	sw, disp := servercmds.NewSwitch(), control.NewDispatcher()
+	t.Cleanup(sw.Stop)
+	s, err := New(cfg, Deps{Leases: store, DHCP: switchDHCP{sw}, Buckets: &recBuckets{}, Logger: zerolog.Nop(), Commands: disp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	registerDaemonCommands(disp, s, store, testSubnets{}, sw)
+	if err := s.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	dump := func() string {
+		l, r := k.keaHA()
+		return fmt.Sprintf("ours=%s partner=%s kea local=%s remote=%s\nkea log:\n%s", s.State(), s.PartnerState(), l, r, k.log())
+	}
+	// Kea's remote state comes from its heartbeats to our TLS listener.
+	waitFor(t, "both load-balancing over https", 20*time.Second, func() bool {
+		l, r := k.keaHA()
+		return s.State() == "load-balancing" && l == "load-balancing" && r == "load-balancing"
+	}, dump)
+	if _, ok := store.Get(netip.MustParseAddr("192.0.2.50")); !ok {
+		t.Fatalf("lease 192.0.2.50 not synced from kea over https; store %v", store.All())
+	}
+
+	// Us → Kea: a lease update over our TLS client.
+	now := time.Now().Unix()
+	l := &lease.Lease{Addr: netip.MustParseAddr("192.0.2.60"), HWAddr: []byte{0, 1, 2, 3, 4, 5},
+		ClientID: []byte{1, 0, 1, 2, 3, 4, 5}, ValidLifetime: 4000, CLTT: now, SubnetID: 1, Hostname: "host60"}
+	if _, err := store.Put(l); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Sync(t.Context(), []LeaseChange{{New: l}}); err != nil {
+		t.Fatalf("lease4-update to kea over https: %v", err)
+	}
+	if !k.hasLease("192.0.2.60") {
+		t.Fatalf("kea lacks 192.0.2.60 after Sync\n%s", dump())
+	}
+
+	// Kea's client → our listener: ha-sync on Kea pulls a lease only we
+	// hold (dhcp-disable, lease4-get-page, dhcp-enable sent to us).
+	l2 := l.Clone()
+	l2.Addr = netip.MustParseAddr("192.0.2.61")
+	if _, err := store.Put(l2); err != nil {
+		t.Fatal(err)
+	}
+	res, args, err := k.control("ha-sync", map[string]any{"server-name": "server2", "max-period": 10})
+	if err != nil || res != 0 {
+		t.Fatalf("ha-sync on kea: %d %s %v\n%s", res, args, err, dump())
+	}
+	if !k.hasLease("192.0.2.61") {
+		t.Fatalf("kea did not fetch 192.0.2.61 from us over https\n%s", dump())
+	}
+	if !sw.Enabled() {
+		t.Fatal("our dhcp service still disabled after kea's ha-sync")
+	}
+
+	// Kea's listener requires a client certificate from the trust anchor.
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.cert)
+	good, err := tls.LoadX509KeyPair(ocert, okey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := heartbeatOver(url1, &tls.Config{RootCAs: roots, Certificates: []tls.Certificate{good}}); err != nil {
+		t.Fatalf("heartbeat to kea with a valid certificate: %v", err)
+	}
+	if err := heartbeatOver(url1, &tls.Config{RootCAs: roots}); err == nil {
+		t.Fatal("kea accepted a client without a certificate")
+	}
+}

@@ -132,9 +132,6 @@ func (d *decoder) ha(params *Node) *HAConfig {
 	if h.WaitBackupAck && h.Mode != HAPassiveBackup {
 		d.fail(n.Get("wait-backup-ack").Pos, "wait-backup-ack", "'wait-backup-ack' must be false in the %s mode", h.Mode)
 	}
-	if !tlsAllOrNone(h.TrustAnchor, h.CertFile, h.KeyFile) {
-		d.fail(n.Pos, "trust-anchor", "trust-anchor, cert-file and key-file must be given all or none")
-	}
 	if mt := o.get("multi-threading"); mt != nil {
 		mo := d.object(mt, "multi-threading", "high-availability multi-threading",
 			keys("enable-multi-threading", "http-dedicated-listener", "http-listener-threads", "http-client-threads"))
@@ -189,14 +186,33 @@ func (d *decoder) haStates(n *Node) []HAStateConfig {
 	return out
 }
 
-func tlsAllOrNone(a, b, c string) bool {
-	n := 0
-	for _, s := range []string{a, b, c} {
-		if s != "" {
-			n++
+// tlsMissing names the first missing TLS parameter when some but not all
+// of trust-anchor, cert-file and key-file are set ("" when all or none).
+func tlsMissing(trustAnchor, certFile, keyFile string) string {
+	vals := []struct{ name, v string }{{"trust-anchor", trustAnchor}, {"cert-file", certFile}, {"key-file", keyFile}}
+	set := 0
+	for _, x := range vals {
+		if x.v != "" {
+			set++
 		}
 	}
-	return n == 0 || n == 3
+	if set == 0 || set == 3 {
+		return ""
+	}
+	for _, x := range vals {
+		if x.v == "" {
+			return x.name
+		}
+	}
+	return ""
+}
+
+// orDefault returns v, or def when v is empty.
+func orDefault(v, def string) string {
+	if v != "" {
+		return v
+	}
+	return def
 }
 
 func (d *decoder) haPeers(list []*Node, h *HAConfig) []*HAPeer {
@@ -229,8 +245,11 @@ func (d *decoder) haPeers(list []*Node, h *HAConfig) []*HAPeer {
 			d.fail(n.Pos, "role", "unsupported value '%s' for role parameter", p.Role)
 		case p.BasicAuthPassword != "" && p.BasicAuthPasswordFile != "":
 			d.fail(n.Pos, "basic-auth-password", "only one of basic-auth-password and basic-auth-password-file parameter can be configured")
-		case !tlsAllOrNone(p.TrustAnchor, p.CertFile, p.KeyFile):
-			d.fail(n.Pos, "trust-anchor", "trust-anchor, cert-file and key-file must be given all or none")
+		}
+		// Kea merges each TLS parameter (peer value, else the
+		// relationship's) and only then requires all three or none.
+		if missing := tlsMissing(orDefault(p.TrustAnchor, h.TrustAnchor), orDefault(p.CertFile, h.CertFile), orDefault(p.KeyFile, h.KeyFile)); missing != "" {
+			d.fail(n.Pos, missing, "bad TLS config for server %s: %s parameter is missing or empty: all or none of TLS parameters must be set", p.Name, missing)
 		}
 		if d.err != nil {
 			return nil

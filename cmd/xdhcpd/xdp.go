@@ -82,6 +82,8 @@ func (d *daemon) startXDP(ctx context.Context, srv *server.Server) (*xdpRuntime,
 			FrameCount: c.XDHCP.AFXDP.FrameCount,
 			FrameSize:  c.XDHCP.AFXDP.FrameSize,
 			Queues:     c.XDHCP.AFXDP.Queues,
+			Handlers:   workerCount(c),
+			QueueSize:  int(c.MultiThreading.PacketQueueSize),
 			Server:     srv,
 			Stats:      d.reg,
 			Fallback:   srv.Send,
@@ -164,8 +166,9 @@ func (x *xdpRuntime) statsCommand(context.Context, *control.Request) control.Res
 	return control.OK("", map[string]any{"datapath": x.mode(), "interfaces": ifs})
 }
 
-// xdpWorkers is how many engine workers the XDP path may need: one per RX
-// queue of each interface (an upper bound; the path serves the active ones).
+// xdpWorkers is how many engine workers the XDP path may need: one per
+// handler (workerCount) of each RX queue of each interface (an upper
+// bound; the path serves the active queues).
 func xdpWorkers(c *config.Dhcp4) int {
 	if c.XDHCP.Datapath == config.DatapathUDP {
 		return 0
@@ -174,5 +177,5 @@ func xdpWorkers(c *config.Dhcp4) int {
 	for _, ifn := range xdpInterfaces(c) {
 		n += rxQueues(ifn)
 	}
-	return n
+	return n * workerCount(c)
 }

@@ -5,6 +5,7 @@ package xdppath
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -42,7 +43,7 @@ func (m Mode) String() string {
 // FallbackFunc sends a reply the XDP path cannot send itself (next hop not
 // resolved yet, route through another interface, TX ring exhausted). The
 // daemon passes the UDP path's sender. It is called from the queue
-// goroutines, concurrently.
+// goroutines (one per RX queue), concurrently.
 type FallbackFunc func(req *dhcp.Request, reply *dhcp.Reply) error
 
 // Defaults for zero Config fields.
@@ -56,8 +57,9 @@ const (
 	defaultNeighRetry = 50 * time.Millisecond
 	// neighTriggerEvery bounds resolution requests per next hop.
 	neighTriggerEvery = time.Second
-	// pollTimeout bounds how long a queue goroutine waits before it looks
-	// at Stop and flushes leftover TX frames.
+	// pollTimeout bounds how long a queue goroutine waits (for RX frames
+	// or a handler's reply, which wakes it through an eventfd) before it
+	// looks at Stop and flushes leftover TX frames.
 	pollTimeout = 50 * time.Millisecond
 )
 
@@ -79,8 +81,16 @@ type Config struct {
 	Queues int
 	// Batch is the RX batch size; 0 = DefaultBatch.
 	Batch int
-	// Server supplies one server.Worker per queue (required).
+	// Server supplies one server.Worker per handler goroutine (required).
 	Server *server.Server
+	// Handlers is the number of handler goroutines per queue, each with
+	// its own server.Worker (the daemon passes thread-pool-size); 0 =
+	// runtime.NumCPU().
+	Handlers int
+	// QueueSize bounds each queue's work queue (the daemon passes
+	// packet-queue-size): when full the oldest queued request is dropped
+	// and counted as the server does; 0 = server.UnlimitedQueueSize.
+	QueueSize int
 	// Stats receives the path's drop and fallback cells (required).
 	Stats *stats.Registry
 	// Fallback sends replies the path cannot send (optional; without it
@@ -112,8 +122,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Mode < ModeAuto || c.Mode > ModeGeneric {
 		errs = append(errs, fmt.Errorf("unknown mode %d", int(c.Mode)))
 	}
-	if c.Queues < 0 || c.Batch < 0 || c.FrameCount < 0 || c.FrameSize < 0 || c.NeighTTL < 0 {
-		errs = append(errs, errors.New("queues, batch, frame count, frame size and neighbour ttl must not be negative"))
+	if c.Queues < 0 || c.Batch < 0 || c.FrameCount < 0 || c.FrameSize < 0 || c.NeighTTL < 0 || c.Handlers < 0 || c.QueueSize < 0 {
+		errs = append(errs, errors.New("queues, batch, frame count, frame size, neighbour ttl, handlers and queue size must not be negative"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return c, fmt.Errorf("xdp path config: %w", err)
@@ -129,6 +139,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.NeighTTL == 0 {
 		c.NeighTTL = DefaultNeighTTL
+	}
+	if c.Handlers == 0 {
+		c.Handlers = runtime.NumCPU()
+	}
+	if c.QueueSize == 0 {
+		c.QueueSize = server.UnlimitedQueueSize
 	}
 	return c, nil
 }

@@ -3,16 +3,33 @@
 // Package xdppath is xdhcpd's XDP/AF_XDP data path: it loads and attaches
 // the XDP program (bpf), opens one AF_XDP socket per receive queue of an
 // interface, registers each in the program's XSKMAP and runs one goroutine
-// per queue that decodes the frames (packet), hands the DHCP payload to its
-// own server.Worker and writes the reply frame straight into the socket's
-// TX ring.
+// per queue that decodes the frames (packet) and queues the DHCP payloads
+// for the queue's own pool of handler goroutines (each with its own
+// server.Worker); the replies come back to the queue goroutine, which
+// writes the reply frames straight into the socket's TX ring.
 //
 // # Hot path
 //
-// Each queue goroutine owns its socket, its server.Worker, its neighbour
-// cache and its netlink handle: nothing is locked between queues. Frames
-// are received and transmitted in batches (one Flush per batch); an RX
-// frame goes back to the fill ring as soon as the server has parsed it.
+// Each queue goroutine alone owns its socket (RX, fill, TX and completion
+// rings), its neighbour cache and its netlink handle. It copies each
+// request's payload out of the UMEM frame into a recycled job buffer and
+// gives the frames back to the fill ring at once, so requests that wait in
+// the engine (an HA lease update parks the ACK until the partner answers)
+// neither starve the fill ring nor hold up the queue. The jobs go into the
+// queue's bounded work queue (Config.QueueSize, from packet-queue-size):
+// when it is full the oldest queued request is dropped and counted as the
+// server counts queue-full drops (pkt4-received, pkt4-receive-drop,
+// pkt4-receive-drop-queue-full). Config.Handlers goroutines (from
+// thread-pool-size) run the server.Worker on the jobs; a reply is handed
+// back to the queue goroutine, which builds and submits the frame. The
+// queue goroutine waits for RX frames and for replies (an eventfd a
+// handler writes when the goroutine sleeps) in one epoll instance parked
+// in the Go runtime's network poller, not in a blocking poll(2), so the
+// handlers it wakes run at once. A reply that then cannot be sent is
+// moved from pkt4-sent to pkt4-send-failed.
+// Frames are received and transmitted in batches (one Flush per loop).
+// Work queue, reply box and eventfd are per queue: nothing is locked
+// between queues.
 //
 // # Reply addressing (RFC 2131 §4.1)
 //

@@ -53,7 +53,7 @@ const (
 // message types of the requests that reached it.
 type engineHandler struct {
 	e       *dhcp.Engine
-	workers [16]*dhcp.Worker
+	workers [256]*dhcp.Worker // the server's pool, then the paths' handlers
 
 	mu        sync.Mutex
 	seen      []*dhcpv4.DHCPv4 // every request (a copy of the fields we check)

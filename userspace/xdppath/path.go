@@ -17,6 +17,7 @@ import (
 	"github.com/xdhcp/xdhcp/bpf"
 	"github.com/xdhcp/xdhcp/userspace/afxdp"
 	"github.com/xdhcp/xdhcp/userspace/packet"
+	"github.com/xdhcp/xdhcp/userspace/server"
 	"github.com/xdhcp/xdhcp/userspace/stats"
 )
 
@@ -36,7 +37,9 @@ type Path struct {
 	ifaddr  netip.Addr
 	queues  []*queue
 
-	cells map[string]*stats.Cell // read-only after Open
+	cells      map[string]*stats.Cell // read-only after Open
+	queueFull  *stats.Cell            // the server's pkt4-receive-drop-queue-full
+	sendFailed *stats.Cell            // the server's pkt4-send-failed
 
 	mu       sync.Mutex // guards started, stopped, stopCh
 	started  bool
@@ -63,6 +66,8 @@ func Open(cfg Config) (_ *Path, err error) {
 		ifname: cfg.Interface,
 	}
 	p.makeCells()
+	p.queueFull = cfg.Stats.Cell(server.StatQueueFull)
+	p.sendFailed = cfg.Stats.Cell(server.StatSendFailed)
 	p.dbg = p.log.Sample(&zerolog.BurstSampler{Burst: 10, Period: time.Second})
 	defer func() {
 		if err != nil {
@@ -185,14 +190,20 @@ func (p *Path) openQueues(nq int) error {
 			}
 			return fmt.Errorf("xdp path on %s: %w", p.ifname, err)
 		}
-		q := &queue{p: p, id: id, sock: s, descs: make([]afxdp.Desc, p.cfg.Batch)}
+		q := &queue{p: p, id: id, sock: s, descs: make([]afxdp.Desc, p.cfg.Batch),
+			work: newWorkQueue(p.cfg.QueueSize), shard: p.cfg.Stats.NewShard()}
+		q.out.efd = -1
 		p.queues = append(p.queues, q)
+		if q.out.efd, err = newEventfd(); err != nil {
+			return fmt.Errorf("xdp path on %s queue %d: %w", p.ifname, id, err)
+		}
+		if q.wait, err = newWaiter(s.FD(), q.out.efd); err != nil {
+			return fmt.Errorf("xdp path on %s queue %d: %w", p.ifname, id, err)
+		}
 		if q.nl, err = netlink.NewHandle(unix.NETLINK_ROUTE); err != nil {
 			return fmt.Errorf("xdp path on %s queue %d: netlink: %w", p.ifname, id, err)
 		}
 		q.neigh = newResolver(q.nl, p.ifindex, p.cfg.NeighTTL)
-		q.relFn = q.releaseCur
-		q.sendFn = q.send
 		if err := p.dp.RegisterSocket(id, s.FD()); err != nil {
 			return fmt.Errorf("xdp path on %s: %w", p.ifname, err)
 		}
@@ -208,8 +219,9 @@ func nextPow2(v int) int {
 	return n
 }
 
-// Start starts one goroutine per queue, each with its own server.Worker.
-// Cancelling ctx stops the path as Stop does.
+// Start starts one goroutine per queue and its Config.Handlers handler
+// goroutines, each with its own server.Worker. Cancelling ctx stops the
+// path as Stop does.
 func (p *Path) Start(ctx context.Context) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -221,7 +233,19 @@ func (p *Path) Start(ctx context.Context) error {
 	}
 	p.started = true
 	for _, q := range p.queues {
-		q.w = p.cfg.Server.NewWorker()
+		for range p.cfg.Handlers {
+			q.handlers = append(q.handlers, newHandler(q, p.cfg.Server.NewWorker()))
+		}
+		q.live.Store(int32(len(q.handlers)))
+		for _, h := range q.handlers {
+			go func() {
+				defer func() {
+					q.live.Add(-1)
+					q.out.wake()
+				}()
+				h.run()
+			}()
+		}
 		p.done.Add(1)
 		go func() {
 			defer p.done.Done()
@@ -238,9 +262,10 @@ func (p *Path) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop stops the queue goroutines (each finishes its batch and flushes),
-// unregisters and closes the sockets, detaches and closes the program. It
-// is idempotent and safe after a failed or missing Start.
+// Stop stops receiving, lets each queue's handlers finish the requests
+// already queued (bounded wait) while their replies are still sent and
+// flushed, then unregisters and closes the sockets, detaches and closes the
+// program. It is idempotent and safe after a failed or missing Start.
 func (p *Path) Stop() error {
 	var err error
 	p.stopOnce.Do(func() {
@@ -270,6 +295,10 @@ func (p *Path) release() error {
 		if q.nl != nil {
 			q.nl.Close()
 		}
+		if q.wait != nil {
+			q.wait.close()
+		}
+		q.out.closeEfd()
 	}
 	if p.dp != nil {
 		if err := p.dp.Close(); err != nil {

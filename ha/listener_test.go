@@ -20,7 +20,7 @@ import (
 	"github.com/xdhcp/xdhcp/userspace/lease"
 )
 
-const wireDir = "/work/shared/spec/ha-wire"
+const wireDir = "testdata/ha-wire"
 
 type wireFile struct {
 	Command  string `json:"command"`

@@ -4,7 +4,7 @@
 // server owns a query. It is the Go twin of the hash in bpf/xdhcp.c; the
 // bpf package tests check that both agree.
 //
-// See /work/shared/spec/lb-hash.md for the rules and test vectors.
+// See shared/spec/lb-hash.md (the project's specification notes) for the rules and test vectors.
 package lbhash
 
 import (

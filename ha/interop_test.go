@@ -140,9 +140,11 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() bool, dump 
 	t.Fatalf("timed out after %s waiting for %s\n%s", d, what, dump())
 }
 
-// TestInteropRealKea pairs our Service (server2, secondary) with a real
-// Kea 2.2 kea-dhcp4 (server1, primary) over loopback.
-func TestInteropRealKea(t *testing.T) {
+// requireKeaHA skips (or, under XDHCP_REQUIRE_ROOT_TESTS=1, fails) unless
+// kea-dhcp4 and its HA and lease_cmds hooks are installed, and returns
+// kea-dhcp4's path.
+func requireKeaHA(t *testing.T) string {
+	t.Helper()
 	paths := testenv.RequireCommand(t, "kea-dhcp4")
 	for _, lib := range []string{"libdhcp_ha.so", "libdhcp_lease_cmds.so"} {
 		if _, err := os.Stat(filepath.Join(keaHooks, lib)); err != nil {
@@ -152,11 +154,30 @@ func TestInteropRealKea(t *testing.T) {
 			t.Skipf("needs kea hook %s", lib)
 		}
 	}
-	testenv.Short(t, "runs a real kea-dhcp4 for ~20 s")
-	dir := t.TempDir()
-	p1, p2 := freePort(t), freePort(t)
-	url1, url2 := fmt.Sprintf("http://127.0.0.1:%d/", p1), fmt.Sprintf("http://127.0.0.1:%d/", p2)
+	return paths[0]
+}
+
+// startInteropKea starts kea-dhcp4 as server1 (primary) of a load-balancing
+// pair with short timers and peers at url1 (itself) and url2 (us); extraHA
+// is merged into its high-availability entry (TLS settings). Before we
+// start, Kea holds one lease (192.0.2.50) that our sync must fetch. Kea is
+// killed when the test ends.
+func startInteropKea(t *testing.T, bin, dir, url1, url2 string, extraHA map[string]any) *kea {
+	t.Helper()
 	sock := filepath.Join(dir, "kea.sock")
+	ha := map[string]any{
+		"this-server-name": "server1", "mode": "load-balancing",
+		"heartbeat-delay": 1000, "max-response-delay": 3000, "max-ack-delay": 1000,
+		"max-unacked-clients": 0, "sync-timeout": 5000,
+		"multi-threading": map[string]any{"enable-multi-threading": true, "http-dedicated-listener": true,
+			"http-listener-threads": 1, "http-client-threads": 1},
+		"peers": []any{
+			map[string]any{"name": "server1", "url": url1, "role": "primary", "auto-failover": true},
+			map[string]any{"name": "server2", "url": url2, "role": "secondary", "auto-failover": true},
+		}}
+	for k, v := range extraHA {
+		ha[k] = v
+	}
 	conf := map[string]any{"Dhcp4": map[string]any{
 		"interfaces-config": map[string]any{"interfaces": []string{}},
 		"control-socket":    map[string]any{"socket-type": "unix", "socket-name": sock},
@@ -168,16 +189,7 @@ func TestInteropRealKea(t *testing.T) {
 		"hooks-libraries": []any{
 			map[string]any{"library": filepath.Join(keaHooks, "libdhcp_lease_cmds.so")},
 			map[string]any{"library": filepath.Join(keaHooks, "libdhcp_ha.so"), "parameters": map[string]any{
-				"high-availability": []any{map[string]any{
-					"this-server-name": "server1", "mode": "load-balancing",
-					"heartbeat-delay": 1000, "max-response-delay": 3000, "max-ack-delay": 1000,
-					"max-unacked-clients": 0, "sync-timeout": 5000,
-					"multi-threading": map[string]any{"enable-multi-threading": true, "http-dedicated-listener": true,
-						"http-listener-threads": 1, "http-client-threads": 1},
-					"peers": []any{
-						map[string]any{"name": "server1", "url": url1, "role": "primary", "auto-failover": true},
-						map[string]any{"name": "server2", "url": url2, "role": "secondary", "auto-failover": true},
-					}}}}},
+				"high-availability": []any{ha}}},
 		},
 		"loggers": []any{map[string]any{"name": "kea-dhcp4", "severity": "INFO",
 			"output_options": []any{map[string]any{"output": "stdout"}}}},
@@ -187,16 +199,18 @@ func TestInteropRealKea(t *testing.T) {
 	if err := os.WriteFile(confPath, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	k := &kea{t: t, bin: paths[0], dir: dir, conf: confPath, sock: sock}
+	k := &kea{t: t, bin: bin, dir: dir, conf: confPath, sock: sock}
 	t.Cleanup(k.kill)
 	k.start()
-
-	// A lease Kea holds before we start: our sync must fetch it.
 	if res, _, err := k.control("lease4-add", map[string]any{"ip-address": "192.0.2.50",
 		"hw-address": "0a:0b:0c:0d:0e:0f", "subnet-id": 1}); err != nil || res != 0 {
 		t.Fatalf("lease4-add on kea: %d %v", res, err)
 	}
+	return k
+}
 
+// interopConfig is our side (server2, secondary) of startInteropKea's pair.
+func interopConfig(url1, url2 string) Config {
 	cfg := DefaultConfig()
 	cfg.ThisServerName = "server2"
 	cfg.HeartbeatDelay = time.Second
@@ -208,6 +222,19 @@ func TestInteropRealKea(t *testing.T) {
 		{Name: "server1", URL: url1, Role: RolePrimary, AutoFailover: true},
 		{Name: "server2", URL: url2, Role: RoleSecondary, AutoFailover: true},
 	}
+	return cfg
+}
+
+// TestInteropRealKea pairs our Service (server2, secondary) with a real
+// Kea 2.2 kea-dhcp4 (server1, primary) over loopback.
+func TestInteropRealKea(t *testing.T) {
+	bin := requireKeaHA(t)
+	testenv.Short(t, "runs a real kea-dhcp4 for ~20 s")
+	dir := t.TempDir()
+	p1, p2 := freePort(t), freePort(t)
+	url1, url2 := fmt.Sprintf("http://127.0.0.1:%d/", p1), fmt.Sprintf("http://127.0.0.1:%d/", p2)
+	k := startInteropKea(t, bin, dir, url1, url2, nil)
+	cfg := interopConfig(url1, url2)
 	// Wired as the daemon wires it: Kea's lease updates, dhcp-disable and
 	// dhcp-enable go through the shared dispatcher's leasecmds and
 	// servercmds, onto the same store and switch as HA's own actions.

@@ -3,11 +3,8 @@ package ha
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"fmt"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -24,15 +21,7 @@ import (
 // dedicated listener uses the relationship's trust-anchor, cert-file,
 // key-file and require-client-certs, as ours does.
 func TestInteropRealKeaTLS(t *testing.T) {
-	paths := testenv.RequireCommand(t, "kea-dhcp4")
-	for _, lib := range []string{"libdhcp_ha.so", "libdhcp_lease_cmds.so"} {
-		if _, err := os.Stat(filepath.Join(keaHooks, lib)); err != nil {
-			if testenv.Required() {
-				t.Fatalf("missing kea hook %s", lib)
-			}
-			t.Skipf("needs kea hook %s", lib)
-		}
-	}
+	bin := requireKeaHA(t)
 	testenv.Short(t, "runs a real kea-dhcp4 for a few seconds")
 	dir := t.TempDir()
 	ca := newTestCA(t, dir, "ha")
@@ -40,62 +29,12 @@ func TestInteropRealKeaTLS(t *testing.T) {
 	ocert, okey := ca.issue("xdhcpd")
 	p1, p2 := freePort(t), freePort(t)
 	url1, url2 := fmt.Sprintf("https://127.0.0.1:%d/", p1), fmt.Sprintf("https://127.0.0.1:%d/", p2)
-	sock := filepath.Join(dir, "kea.sock")
-	conf := map[string]any{"Dhcp4": map[string]any{
-		"interfaces-config": map[string]any{"interfaces": []string{}},
-		"control-socket":    map[string]any{"socket-type": "unix", "socket-name": sock},
-		"lease-database":    map[string]any{"type": "memfile", "name": filepath.Join(dir, "leases4.csv"), "lfc-interval": 0},
-		"multi-threading":   map[string]any{"enable-multi-threading": true, "thread-pool-size": 2, "packet-queue-size": 16},
-		"valid-lifetime":    4000,
-		"subnet4": []any{map[string]any{"id": 1, "subnet": "192.0.2.0/24",
-			"pools": []any{map[string]any{"pool": "192.0.2.10 - 192.0.2.200"}}}},
-		"hooks-libraries": []any{
-			map[string]any{"library": filepath.Join(keaHooks, "libdhcp_lease_cmds.so")},
-			map[string]any{"library": filepath.Join(keaHooks, "libdhcp_ha.so"), "parameters": map[string]any{
-				"high-availability": []any{map[string]any{
-					"this-server-name": "server1", "mode": "load-balancing",
-					"heartbeat-delay": 1000, "max-response-delay": 3000, "max-ack-delay": 1000,
-					"max-unacked-clients": 0, "sync-timeout": 5000,
-					"trust-anchor": ca.file, "cert-file": kcert, "key-file": kkey,
-					"require-client-certs": true,
-					"multi-threading": map[string]any{"enable-multi-threading": true, "http-dedicated-listener": true,
-						"http-listener-threads": 1, "http-client-threads": 1},
-					"peers": []any{
-						map[string]any{"name": "server1", "url": url1, "role": "primary", "auto-failover": true},
-						map[string]any{"name": "server2", "url": url2, "role": "secondary", "auto-failover": true},
-					}}}}},
-		},
-		"loggers": []any{map[string]any{"name": "kea-dhcp4", "severity": "INFO",
-			"output_options": []any{map[string]any{"output": "stdout"}}}},
-	}}
-	b, _ := json.MarshalIndent(conf, "", " ")
-	confPath := filepath.Join(dir, "kea.json")
-	if err := os.WriteFile(confPath, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	k := &kea{t: t, bin: paths[0], dir: dir, conf: confPath, sock: sock}
-	t.Cleanup(k.kill)
-	k.start()
-
-	// Kea → us: a lease Kea holds before we start, fetched by our sync
+	// Kea → us: the lease startInteropKea gives Kea is fetched by our sync
 	// (lease4-get-page over our TLS client).
-	if res, _, err := k.control("lease4-add", map[string]any{"ip-address": "192.0.2.50",
-		"hw-address": "0a:0b:0c:0d:0e:0f", "subnet-id": 1}); err != nil || res != 0 {
-		t.Fatalf("lease4-add on kea: %d %v", res, err)
-	}
-
-	cfg := DefaultConfig()
-	cfg.ThisServerName = "server2"
-	cfg.HeartbeatDelay = time.Second
-	cfg.MaxResponseDelay = 3 * time.Second
-	cfg.MaxAckDelay = time.Second
-	cfg.MaxUnackedClients = 0
-	cfg.SyncTimeout = 5 * time.Second
+	k := startInteropKea(t, bin, dir, url1, url2, map[string]any{
+		"trust-anchor": ca.file, "cert-file": kcert, "key-file": kkey, "require-client-certs": true})
+	cfg := interopConfig(url1, url2)
 	cfg.TrustAnchor, cfg.CertFile, cfg.KeyFile = ca.file, ocert, okey
-	cfg.Peers = []Peer{
-		{Name: "server1", URL: url1, Role: RolePrimary, AutoFailover: true},
-		{Name: "server2", URL: url2, Role: RoleSecondary, AutoFailover: true},
-	}
 	store, _, err := lease.Open(lease.Options{Persist: false})
 	if err != nil {
 		t.Fatal(err)

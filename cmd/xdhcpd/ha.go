@@ -29,7 +29,7 @@ func (d *daemon) setupHA(c *config.Dhcp4) error {
 	if c.HA == nil {
 		return nil
 	}
-	cfg, err := haConfig(c.HA)
+	cfg, err := haConfig(c.HA, workerCount(c))
 	if err != nil {
 		return err
 	}
@@ -55,8 +55,11 @@ func (d *daemon) setupHA(c *config.Dhcp4) error {
 	return nil
 }
 
-// haConfig converts the parsed libdhcp_ha.so parameters.
-func haConfig(h *config.HAConfig) (ha.Config, error) {
+// haConfig converts the parsed libdhcp_ha.so parameters. coreThreads is the
+// DHCP core's thread count: as in Kea, http-listener-threads and
+// http-client-threads of 0 mean "as many as the core uses", so that as many
+// lease updates can be in flight as packets are being processed.
+func haConfig(h *config.HAConfig, coreThreads int) (ha.Config, error) {
 	cfg := ha.Config{
 		ThisServerName:      h.ThisServerName,
 		Mode:                h.Mode,
@@ -78,8 +81,8 @@ func haConfig(h *config.HAConfig) (ha.Config, error) {
 		MultiThreading: ha.MultiThreading{
 			Enable:                h.MultiThreading.EnableMultiThreading,
 			HTTPDedicatedListener: h.MultiThreading.HTTPDedicatedListener,
-			HTTPListenerThreads:   h.MultiThreading.HTTPListenerThreads,
-			HTTPClientThreads:     h.MultiThreading.HTTPClientThreads,
+			HTTPListenerThreads:   orThreads(h.MultiThreading.HTTPListenerThreads, coreThreads),
+			HTTPClientThreads:     orThreads(h.MultiThreading.HTTPClientThreads, coreThreads),
 		},
 	}
 	for _, s := range h.StateMachine {
@@ -101,6 +104,14 @@ func haConfig(h *config.HAConfig) (ha.Config, error) {
 		})
 	}
 	return cfg, cfg.Validate()
+}
+
+// orThreads is n, or the core's thread count when n is 0.
+func orThreads(n uint32, core int) uint32 {
+	if n == 0 && core > 0 {
+		return uint32(core)
+	}
+	return n
 }
 
 // startHA starts the peer listener and the state machine.

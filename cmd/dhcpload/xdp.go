@@ -1,58 +1,20 @@
 package main
 
 import (
-	"encoding/binary"
 	"fmt"
 	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/link"
-	"golang.org/x/sys/unix"
 
+	"github.com/xdhcp/xdhcp/internal/xskprog"
 	"github.com/xdhcp/xdhcp/userspace/afxdp"
 )
 
-// replyProgram returns an XDP program that redirects Ethernet/IPv4 (no
-// options, not a fragment)/UDP frames from port 67 to port 67 (DHCP
-// replies to a relay) into xsks[rx_queue_index], falling back to
-// XDP_PASS; every other frame (ARP included) is passed to the stack.
-func replyProgram(xsksFD int) asm.Instructions {
-	be16 := func(v uint16) int32 { // a network-order u16 as a native load sees it
-		var b [2]byte
-		binary.BigEndian.PutUint16(b[:], v)
-		return int32(binary.NativeEndian.Uint16(b[:]))
-	}
-	const xdpPass = 2
-	return asm.Instructions{
-		asm.Mov.Reg(asm.R6, asm.R1),
-		asm.LoadMem(asm.R2, asm.R1, 0, asm.Word), // data
-		asm.LoadMem(asm.R3, asm.R1, 4, asm.Word), // data_end
-		asm.Mov.Reg(asm.R4, asm.R2),
-		asm.Add.Imm(asm.R4, 14+20+8),
-		asm.JGT.Reg(asm.R4, asm.R3, "pass"),
-		asm.LoadMem(asm.R5, asm.R2, 12, asm.Half), // ethertype
-		asm.JNE.Imm(asm.R5, be16(0x0800), "pass"),
-		asm.LoadMem(asm.R5, asm.R2, 14, asm.Byte), // version, IHL
-		asm.JNE.Imm(asm.R5, 0x45, "pass"),
-		asm.LoadMem(asm.R5, asm.R2, 20, asm.Half), // flags, fragment offset
-		asm.And.Imm(asm.R5, be16(0x3fff)),
-		asm.JNE.Imm(asm.R5, 0, "pass"),
-		asm.LoadMem(asm.R5, asm.R2, 23, asm.Byte), // protocol
-		asm.JNE.Imm(asm.R5, unix.IPPROTO_UDP, "pass"),
-		asm.LoadMem(asm.R5, asm.R2, 34, asm.Half), // UDP source port
-		asm.JNE.Imm(asm.R5, be16(67), "pass"),
-		asm.LoadMem(asm.R5, asm.R2, 36, asm.Half), // UDP destination port
-		asm.JNE.Imm(asm.R5, be16(67), "pass"),
-		asm.LoadMem(asm.R2, asm.R6, 16, asm.Word), // rx_queue_index
-		asm.LoadMapPtr(asm.R1, xsksFD),
-		asm.Mov.Imm(asm.R3, xdpPass),
-		asm.FnRedirectMap.Call(),
-		asm.Return(),
-		asm.Mov.Imm(asm.R0, xdpPass).WithSymbol("pass"),
-		asm.Return(),
-	}
-}
+// replyProgram redirects DHCP replies to a relay (UDP 67 → 67) into the
+// XSKMAP slot of their RX queue; everything else goes to the kernel.
+func replyProgram(xsksFD int) asm.Instructions { return xskprog.RedirectUDP(xsksFD, 67, 67) }
 
 // xdpTransport sends and receives through an AF_XDP socket on one RX
 // queue, fed by replyProgram attached to the interface.

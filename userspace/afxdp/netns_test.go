@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/xdhcp/xdhcp/internal/testenv"
+	"github.com/xdhcp/xdhcp/internal/xskprog"
 )
 
 // Addresses of the test topology (RFC 2544 benchmarking range).
@@ -84,40 +85,9 @@ func newTestNetMode(t testing.TB, mode link.XDPAttachFlags, extra ...string) *te
 	return tn
 }
 
-// redirectProgram: if the frame is Ethernet/IPv4 (no options)/UDP to port
-// 9, return bpf_redirect_map(xsks, ctx->rx_queue_index, XDP_PASS), else
-// XDP_PASS.
-func redirectProgram(xsksFD int) asm.Instructions {
-	be16 := func(v uint16) int32 { // a network-order u16 as a native load sees it
-		var b [2]byte
-		binary.BigEndian.PutUint16(b[:], v)
-		return int32(binary.NativeEndian.Uint16(b[:]))
-	}
-	const xdpPass = 2
-	return asm.Instructions{
-		asm.Mov.Reg(asm.R6, asm.R1),
-		asm.LoadMem(asm.R2, asm.R1, 0, asm.Word), // data
-		asm.LoadMem(asm.R3, asm.R1, 4, asm.Word), // data_end
-		asm.Mov.Reg(asm.R4, asm.R2),
-		asm.Add.Imm(asm.R4, 14+20+8),
-		asm.JGT.Reg(asm.R4, asm.R3, "pass"),
-		asm.LoadMem(asm.R5, asm.R2, 12, asm.Half), // ethertype
-		asm.JNE.Imm(asm.R5, be16(0x0800), "pass"),
-		asm.LoadMem(asm.R5, asm.R2, 14, asm.Byte), // version, IHL
-		asm.JNE.Imm(asm.R5, 0x45, "pass"),
-		asm.LoadMem(asm.R5, asm.R2, 23, asm.Byte), // protocol
-		asm.JNE.Imm(asm.R5, unix.IPPROTO_UDP, "pass"),
-		asm.LoadMem(asm.R5, asm.R2, 36, asm.Half), // UDP destination port
-		asm.JNE.Imm(asm.R5, be16(echoPort), "pass"),
-		asm.LoadMem(asm.R2, asm.R6, 16, asm.Word), // rx_queue_index
-		asm.LoadMapPtr(asm.R1, xsksFD),
-		asm.Mov.Imm(asm.R3, xdpPass),
-		asm.FnRedirectMap.Call(),
-		asm.Return(),
-		asm.Mov.Imm(asm.R0, xdpPass).WithSymbol("pass"),
-		asm.Return(),
-	}
-}
+// redirectProgram sends UDP frames to port echoPort to the XSKMAP slot
+// of their RX queue; everything else goes to the kernel.
+func redirectProgram(xsksFD int) asm.Instructions { return xskprog.RedirectUDP(xsksFD, 0, echoPort) }
 
 // openServer opens a socket on the server veth inside its namespace and
 // registers it in the XSKMAP slot of its queue.

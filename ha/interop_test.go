@@ -225,19 +225,12 @@ func interopConfig(url1, url2 string) Config {
 	return cfg
 }
 
-// TestInteropRealKea pairs our Service (server2, secondary) with a real
-// Kea 2.2 kea-dhcp4 (server1, primary) over loopback.
-func TestInteropRealKea(t *testing.T) {
-	bin := requireKeaHA(t)
-	testenv.Short(t, "runs a real kea-dhcp4 for ~20 s")
-	dir := t.TempDir()
-	p1, p2 := freePort(t), freePort(t)
-	url1, url2 := fmt.Sprintf("http://127.0.0.1:%d/", p1), fmt.Sprintf("http://127.0.0.1:%d/", p2)
-	k := startInteropKea(t, bin, dir, url1, url2, nil)
-	cfg := interopConfig(url1, url2)
-	// Wired as the daemon wires it: Kea's lease updates, dhcp-disable and
-	// dhcp-enable go through the shared dispatcher's leasecmds and
-	// servercmds, onto the same store and switch as HA's own actions.
+// startInteropService starts our side of an interop pair wired as the
+// daemon wires it: Kea's lease updates, dhcp-disable and dhcp-enable go
+// through the shared dispatcher's leasecmds and servercmds, onto the same
+// store and switch as HA's own actions. Everything stops when the test ends.
+func startInteropService(t *testing.T, cfg Config) (*Service, *lease.Store, *recBuckets, *servercmds.Switch) {
+	t.Helper()
 	store, _, err := lease.Open(lease.Options{Persist: false})
 	if err != nil {
 		t.Fatal(err)
@@ -254,14 +247,41 @@ func TestInteropRealKea(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Stop)
-	dump := func() string {
+	return s, store, buckets, sw
+}
+
+// bothLoadBalancing reports whether we and Kea are in load-balancing and
+// Kea sees us there too (its remote state comes from heartbeats to our
+// listener).
+func bothLoadBalancing(k *kea, s *Service) bool {
+	l, r := k.keaHA()
+	return s.State() == "load-balancing" && l == "load-balancing" && r == "load-balancing"
+}
+
+// interopDump describes both sides for a failure message.
+func interopDump(k *kea, s *Service) func() string {
+	return func() string {
 		l, r := k.keaHA()
 		return fmt.Sprintf("ours=%s partner=%s kea local=%s remote=%s\nkea log:\n%s", s.State(), s.PartnerState(), l, r, k.log())
 	}
-	bothLB := func() bool {
-		l, r := k.keaHA()
-		return s.State() == "load-balancing" && l == "load-balancing" && r == "load-balancing"
-	}
+}
+
+// TestInteropRealKea pairs our Service (server2, secondary) with a real
+// Kea 2.2 kea-dhcp4 (server1, primary) over loopback.
+func TestInteropRealKea(t *testing.T) {
+	bin := requireKeaHA(t)
+	testenv.Short(t, "runs a real kea-dhcp4 for ~20 s")
+	dir := t.TempDir()
+	p1, p2 := freePort(t), freePort(t)
+	url1, url2 := fmt.Sprintf("http://127.0.0.1:%d/", p1), fmt.Sprintf("http://127.0.0.1:%d/", p2)
+	k := startInteropKea(t, bin, dir, url1, url2, nil)
+	cfg := interopConfig(url1, url2)
+	// Wired as the daemon wires it: Kea's lease updates, dhcp-disable and
+	// dhcp-enable go through the shared dispatcher's leasecmds and
+	// servercmds, onto the same store and switch as HA's own actions.
+	s, store, buckets, sw := startInteropService(t, cfg)
+	dump := interopDump(k, s)
+	bothLB := func() bool { return bothLoadBalancing(k, s) }
 	waitFor(t, "both load-balancing", 20*time.Second, bothLB, dump)
 
 	if _, ok := store.Get(netip.MustParseAddr("192.0.2.50")); !ok {

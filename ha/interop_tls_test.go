@@ -8,12 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/xdhcp/xdhcp/internal/testenv"
-	"github.com/xdhcp/xdhcp/userspace/control"
 	"github.com/xdhcp/xdhcp/userspace/lease"
-	"github.com/xdhcp/xdhcp/userspace/servercmds"
 )
 
 // TestInteropRealKeaTLS pairs our Service (server2) with a real Kea 2.2
@@ -35,31 +31,10 @@ func TestInteropRealKeaTLS(t *testing.T) {
 		"trust-anchor": ca.file, "cert-file": kcert, "key-file": kkey, "require-client-certs": true})
 	cfg := interopConfig(url1, url2)
 	cfg.TrustAnchor, cfg.CertFile, cfg.KeyFile = ca.file, ocert, okey
-	store, _, err := lease.Open(lease.Options{Persist: false})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
-	sw, disp := servercmds.NewSwitch(), control.NewDispatcher()
-	t.Cleanup(sw.Stop)
-	s, err := New(cfg, Deps{Leases: store, DHCP: switchDHCP{sw}, Buckets: &recBuckets{}, Logger: zerolog.Nop(), Commands: disp})
-	if err != nil {
-		t.Fatal(err)
-	}
-	registerDaemonCommands(disp, s, store, testSubnets{}, sw)
-	if err := s.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Stop)
-	dump := func() string {
-		l, r := k.keaHA()
-		return fmt.Sprintf("ours=%s partner=%s kea local=%s remote=%s\nkea log:\n%s", s.State(), s.PartnerState(), l, r, k.log())
-	}
+	s, store, _, sw := startInteropService(t, cfg)
+	dump := interopDump(k, s)
 	// Kea's remote state comes from its heartbeats to our TLS listener.
-	waitFor(t, "both load-balancing over https", 20*time.Second, func() bool {
-		l, r := k.keaHA()
-		return s.State() == "load-balancing" && l == "load-balancing" && r == "load-balancing"
-	}, dump)
+	waitFor(t, "both load-balancing over https", 20*time.Second, func() bool { return bothLoadBalancing(k, s) }, dump)
 	if _, ok := store.Get(netip.MustParseAddr("192.0.2.50")); !ok {
 		t.Fatalf("lease 192.0.2.50 not synced from kea over https; store %v", store.All())
 	}

@@ -419,6 +419,10 @@ type XDHCP struct {
 // Prometheus configures the metrics listener.
 type Prometheus struct {
 	Listen string // "host:port", "" = disabled
+	// Pprof also serves Go's runtime profiles under /debug/pprof/ on the
+	// same listener (off by default: profiles reveal internals and cost CPU
+	// while taken).
+	Pprof bool
 }
 
 // AFXDP sizes the AF_XDP sockets. Zero values mean "choose a default".

@@ -36,8 +36,9 @@ func (d *decoder) xdhcp(uc *Node) XDHCP {
 		x.ControlSocketMode = uint32(v)
 	}
 	if p := o.get("prometheus"); p != nil {
-		po := d.object(p, "prometheus", "user-context xdhcp prometheus", keys("listen"))
+		po := d.object(p, "prometheus", "user-context xdhcp prometheus", keys("listen", "pprof"))
 		x.Prometheus.Listen = po.str("listen", "")
+		x.Prometheus.Pprof = po.bool("pprof", false)
 		if d.err == nil && x.Prometheus.Listen != "" {
 			if _, _, err := net.SplitHostPort(x.Prometheus.Listen); err != nil {
 				d.fail(p.Get("listen").Pos, "listen", "prometheus listen must be host:port: %v", err)

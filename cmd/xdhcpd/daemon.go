@@ -348,7 +348,7 @@ func (d *daemon) startMetrics(addr string) error {
 	if d.ha != nil {
 		d.ha.addMetrics(c)
 	}
-	s, err := metrics.Listen(addr, c)
+	s, err := metrics.Listen(addr, c, d.cfg.Dhcp4.XDHCP.Prometheus.Pprof)
 	if err != nil {
 		return err
 	}

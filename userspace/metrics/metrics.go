@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	httppprof "net/http/pprof"
 	"regexp"
 	"sort"
 	"strings"
@@ -141,14 +142,22 @@ type Server struct {
 	ln  net.Listener
 }
 
-// Listen starts an HTTP listener on addr serving /metrics from c.
-func Listen(addr string, c *Collector) (*Server, error) {
+// Listen starts an HTTP listener on addr serving /metrics from c and, when
+// pprof is set, Go's runtime profiles under /debug/pprof/.
+func Listen(addr string, c *Collector, pprof bool) (*Server, error) {
 	reg := prometheus.NewRegistry()
 	if err := reg.Register(c); err != nil {
 		return nil, fmt.Errorf("register collector: %w", err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	if pprof {
+		mux.HandleFunc("/debug/pprof/", httppprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", httppprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", httppprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", httppprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", httppprof.Trace)
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen for prometheus on %s: %w", addr, err)

@@ -33,7 +33,7 @@ func TestScrape(t *testing.T) {
 	})
 	c.AddSource("xdhcp_xdp", "XDP counter %s.", func() map[string]int64 { return map[string]int64{"drop_partner_bucket": 9} })
 	c.AddState("xdhcp_ha_state", "HA state of this server.", func() string { return "load-balancing" })
-	s, err := Listen("127.0.0.1:0", c)
+	s, err := Listen("127.0.0.1:0", c, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,6 +54,28 @@ func TestScrape(t *testing.T) {
 	} {
 		if !strings.Contains(string(body), want+"\n") {
 			t.Errorf("scrape lacks %q:\n%s", want, body)
+		}
+	}
+}
+
+// TestPprofOnlyWhenAsked: /debug/pprof/ is served only with pprof set.
+func TestPprofOnlyWhenAsked(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		s, err := Listen("127.0.0.1:0", New(func() map[string]int64 { return nil }), on)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.Get("http://" + s.Addr() + "/debug/pprof/goroutine?debug=1")
+		if err != nil {
+			s.Close()
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		s.Close()
+		served := resp.StatusCode == http.StatusOK && strings.Contains(string(body), "goroutine profile")
+		if served != on {
+			t.Errorf("pprof=%v: status %d, profile served %v", on, resp.StatusCode, served)
 		}
 	}
 }

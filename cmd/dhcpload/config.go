@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -55,6 +56,13 @@ type Config struct {
 	PoolLast  netip.Addr
 	JSON      bool
 	Batch     int
+	// DiscoverOnly stops each exchange at the OFFER (no REQUEST, so no
+	// lease is committed); an OFFER completes the exchange.
+	DiscoverOnly bool
+	// HAServers > 0 keeps only the MACs (or client identifiers, with
+	// -client-id) whose Kea load-balancing owner (ha/lbhash) among
+	// HAServers active servers is HAOwner (0 = the primary).
+	HAOwner, HAServers int
 }
 
 // Broadcast reports whether DISCOVERs go to 255.255.255.255.
@@ -64,7 +72,7 @@ func (c *Config) Broadcast() bool { return c.Server == limitedBroadcast }
 func parseFlags(args []string) (*Config, error) {
 	c := &Config{}
 	fs := flag.NewFlagSet("dhcpload", flag.ContinueOnError)
-	var server, serverMAC, giaddr, macBase, pool string
+	var server, serverMAC, giaddr, macBase, pool, haOwner string
 	fs.StringVar(&c.Iface, "i", "", "client interface (required)")
 	fs.StringVar(&c.Mode, "mode", "afxdp", "packet I/O: afxdp or packet (AF_PACKET)")
 	fs.StringVar(&c.XDPMode, "xdp-mode", "native", "XDP attach mode for -mode afxdp: native or generic")
@@ -84,6 +92,8 @@ func parseFlags(args []string) (*Config, error) {
 	fs.StringVar(&pool, "pool", "", "expected address range first-last; yiaddr outside it is a violation")
 	fs.BoolVar(&c.JSON, "json", false, "print the report as JSON")
 	fs.IntVar(&c.Batch, "batch", 64, "frames per receive/send batch")
+	fs.BoolVar(&c.DiscoverOnly, "discover-only", false, "stop each exchange at the OFFER (no REQUEST, no lease); OFFERs count as completed")
+	fs.StringVar(&haOwner, "ha-owner", "", "N/M: use only clients whose HA load-balancing hash (RFC 3074, as Kea) is owned by server N of M (0 = primary); MACs that hash elsewhere are skipped")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -148,10 +158,29 @@ func parseFlags(args []string) (*Config, error) {
 			bad("-pool: %w", err)
 		}
 	}
+	if c.DiscoverOnly && (c.Renew || c.Release) {
+		bad("-discover-only: no lease is taken, so -renew and -release do not apply")
+	}
+	if haOwner != "" {
+		if c.HAOwner, c.HAServers, err = parseHAOwner(haOwner); err != nil {
+			bad("-ha-owner: %w", err)
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// parseHAOwner parses "N/M": server N (0-based) of M active servers.
+func parseHAOwner(s string) (int, int, error) {
+	a, b, ok := strings.Cut(s, "/")
+	n, err1 := strconv.Atoi(strings.TrimSpace(a))
+	m, err2 := strconv.Atoi(strings.TrimSpace(b))
+	if !ok || err1 != nil || err2 != nil || m < 1 || m > 255 || n < 0 || n >= m {
+		return 0, 0, fmt.Errorf("%q: want N/M with 0 <= N < M <= 255", s)
+	}
+	return n, m, nil
 }
 
 // parsePool parses "first-last" (IPv4, first <= last).

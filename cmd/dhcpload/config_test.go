@@ -62,3 +62,18 @@ func TestHist(t *testing.T) {
 		t.Error("empty histogram summary not zero")
 	}
 }
+
+func TestParseFlagsHA(t *testing.T) {
+	c, err := parseFlags([]string{"-i", "x", "-n", "1", "-discover-only", "-ha-owner", "1/2"})
+	if err != nil || !c.DiscoverOnly || c.HAOwner != 1 || c.HAServers != 2 {
+		t.Fatalf("config %+v, %v", c, err)
+	}
+	for _, bad := range []string{"2/2", "-1/2", "0/0", "1", "a/b", "0/256"} {
+		if _, err := parseFlags([]string{"-i", "x", "-n", "1", "-ha-owner", bad}); err == nil || !strings.Contains(err.Error(), "-ha-owner") {
+			t.Errorf("-ha-owner %q: %v", bad, err)
+		}
+	}
+	if _, err := parseFlags([]string{"-i", "x", "-n", "1", "-discover-only", "-renew"}); err == nil {
+		t.Error("-discover-only -renew accepted")
+	}
+}

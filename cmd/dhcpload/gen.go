@@ -6,6 +6,8 @@ import (
 	"math/bits"
 	"net"
 	"net/netip"
+
+	"github.com/xdhcp/xdhcp/ha/lbhash"
 )
 
 // Client states. A client has at most one outstanding exchange.
@@ -50,6 +52,11 @@ type genOptions struct {
 	PoolLast  uint32
 	TimeoutNs int64
 	Salt      uint32 // mixed into xids so a rerun ignores an earlier run's replies
+	// DiscoverOnly ends each exchange at its OFFER (counted as completed).
+	DiscoverOnly bool
+	// MACs, when set, is the population (client i has MACs[i]; Clients
+	// must be len(MACs)); else client i has MACBase+i.
+	MACs [][6]byte
 }
 
 // maxSamples bounds the violation descriptions kept for the report.
@@ -107,13 +114,55 @@ func newGen(o genOptions) *gen {
 	return g
 }
 
-// mac returns client i's hardware address: the base plus i.
+// mac returns client i's hardware address: MACs[i] if a population was
+// given, else the base plus i.
 func (g *gen) mac(i uint32) [6]byte {
+	if g.o.MACs != nil {
+		return g.o.MACs[i]
+	}
+	return macAdd(g.o.MACBase, uint64(i))
+}
+
+// macAdd is base+k as a 48-bit number (wrapping).
+func macAdd(base [6]byte, k uint64) [6]byte {
 	var b [8]byte
-	copy(b[2:], g.o.MACBase[:])
-	v := binary.BigEndian.Uint64(b[:]) + uint64(i)
+	copy(b[2:], base[:])
+	v := binary.BigEndian.Uint64(b[:]) + k
 	binary.BigEndian.PutUint64(b[:], v)
 	return [6]byte(b[2:])
+}
+
+// haKey is what Kea's load balancing hashes for our client with mac: the
+// option 61 data (type 1 + MAC) with -client-id, else chaddr.
+func haKey(mac [6]byte, clientID bool, buf *[7]byte) []byte {
+	if clientID {
+		buf[0] = 1
+		copy(buf[1:], mac[:])
+		return buf[:7]
+	}
+	copy(buf[:6], mac[:])
+	return buf[:6]
+}
+
+// haPopulation is n client MACs from base upwards (base, base+1, ...),
+// skipping those whose Kea load-balancing owner among servers active
+// servers is not owner. The hash permutes each run of 256 consecutive last
+// bytes, so about 1/servers of the candidates are kept; the scan is
+// bounded all the same.
+func haPopulation(base [6]byte, n, owner, servers int, clientID bool) ([][6]byte, error) {
+	out := make([][6]byte, 0, n)
+	limit := uint64(n)*uint64(servers)*4 + 1<<16
+	var kb [7]byte
+	for k := uint64(0); k < limit && len(out) < n; k++ {
+		m := macAdd(base, k)
+		if lbhash.Owner(lbhash.Hash(haKey(m, clientID, &kb)), servers) == owner {
+			out = append(out, m)
+		}
+	}
+	if len(out) < n {
+		return nil, fmt.Errorf("only %d of %d MACs from %s hash to server %d of %d", len(out), n, net.HardwareAddr(base[:]), owner, servers)
+	}
+	return out, nil
 }
 
 // canStart reports whether an idle client is available.
@@ -250,6 +299,11 @@ func (g *gen) handle(now int64, p []byte) {
 		g.resolved(&g.st.do, delay)
 		g.checkPool(i, r.yiaddr, "offer")
 		c.offered, c.serverID = r.yiaddr, r.serverID
+		if g.o.DiscoverOnly {
+			g.st.completed++
+			g.toIdle(i)
+			return
+		}
 		g.queue(i, stSendRequest)
 	case (c.state == stWaitAck || c.state == stWaitRenew) && r.typ == msgNak:
 		g.resolved(g.exch(c.state), delay)

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
+
+	"github.com/xdhcp/xdhcp/ha/lbhash"
 )
 
 var (
@@ -274,5 +276,65 @@ func TestGenMalformed(t *testing.T) {
 	g.handle(2, good)
 	if !g.hasPending() {
 		t.Fatal("the good offer was not accepted")
+	}
+}
+
+func TestDiscoverOnly(t *testing.T) {
+	g := newTestGen(2, func(o *genOptions) { o.DiscoverOnly = true })
+	for k := range 4 {
+		d := sendMsg(t, g, int64(k)*10000)
+		if d.MessageType() != dhcpv4.MessageTypeDiscover {
+			t.Fatalf("message %d: %s, want only DISCOVERs", k, d.MessageType())
+		}
+		g.handle(int64(k)*10000+1000, answer(d, dhcpv4.MessageTypeOffer, "198.19.0.11"))
+		if g.hasPending() || g.busy() {
+			t.Fatalf("after OFFER %d: a follow-up is queued or an exchange is open", k)
+		}
+	}
+	if g.st.started != 4 || g.st.completed != 4 || g.st.do.recv != 4 || g.st.ra.sent != 0 || g.numViolations() != 0 {
+		t.Errorf("counters %+v", g.st)
+	}
+}
+
+func TestHAPopulation(t *testing.T) {
+	base := [6]byte{2, 0, 0, 0, 0xff, 0xf0} // crosses a byte boundary
+	for _, cid := range []bool{false, true} {
+		for owner := range 2 {
+			macs, err := haPopulation(base, 1000, owner, 2, cid)
+			if err != nil || len(macs) != 1000 {
+				t.Fatalf("owner %d client-id %v: %d MACs, %v", owner, cid, len(macs), err)
+			}
+			seen := map[[6]byte]bool{}
+			for _, m := range macs {
+				key := m[:]
+				if cid {
+					key = append([]byte{1}, m[:]...)
+				}
+				if got := lbhash.Owner(lbhash.Hash(key), 2); got != owner {
+					t.Fatalf("%s hashes to server %d, want %d", net.HardwareAddr(m[:]), got, owner)
+				}
+				if seen[m] {
+					t.Fatalf("%s twice", net.HardwareAddr(m[:]))
+				}
+				seen[m] = true
+			}
+			// Half of the candidates hash to each of two servers: the
+			// population spans about 2,000 MACs from the base.
+			if last := macs[len(macs)-1]; last[4] != 0x08 && last[4] != 0x07 {
+				t.Errorf("population ends at %s, want near base+2000", net.HardwareAddr(last[:]))
+			}
+		}
+	}
+	if _, err := haPopulation(base, 10, 1, 1, false); err == nil {
+		t.Error("owner 1 of 1 servers: want an error")
+	}
+	// The generator sends the population's MACs, in order.
+	macs, _ := haPopulation(base, 3, 1, 2, false)
+	g := newTestGen(3, func(o *genOptions) { o.MACs = macs })
+	for k := range 3 {
+		d := sendMsg(t, g, 0)
+		if [6]byte(d.ClientHWAddr) != macs[k] {
+			t.Errorf("client %d sent chaddr %s, want %s", k, d.ClientHWAddr, net.HardwareAddr(macs[k][:]))
+		}
 	}
 }

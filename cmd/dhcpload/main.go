@@ -4,6 +4,10 @@
 // giaddr set to its interface address, sends from port 67 to the server's
 // port 67 (unicast, or 255.255.255.255), and validates every reply (xid,
 // chaddr, pool, ACK = OFFER, no address held by two clients at once).
+// -discover-only stops each exchange at the OFFER (no lease is taken);
+// -ha-owner N/M keeps only clients whose Kea HA load-balancing hash
+// (ha/lbhash) server N of M owns, e.g. to offer an HA pair queries that
+// only one of its servers may answer.
 //
 // Frames go through an AF_XDP socket (-mode afxdp: an XDP program on the
 // interface redirects replies into it) or an AF_PACKET socket (-mode
@@ -75,12 +79,19 @@ func run(ctx context.Context, cfg *Config) (*Report, error) {
 	defer tr.close()
 	var salt [4]byte
 	_, _ = rand.Read(salt[:])
-	g := newGen(genOptions{
+	o := genOptions{
 		Clients: cfg.Clients, MACBase: [6]byte(cfg.MACBase), ClientID: cfg.ClientID,
 		Renew: cfg.Renew, Release: cfg.Release, Giaddr: u32(ep.giaddr),
 		PoolFirst: u32(cfg.PoolFirst), PoolLast: u32(cfg.PoolLast),
 		TimeoutNs: int64(cfg.Timeout), Salt: binary.BigEndian.Uint32(salt[:]),
-	})
+		DiscoverOnly: cfg.DiscoverOnly,
+	}
+	if cfg.HAServers > 0 {
+		if o.MACs, err = haPopulation(o.MACBase, cfg.Clients, cfg.HAOwner, cfg.HAServers, cfg.ClientID); err != nil {
+			return nil, err
+		}
+	}
+	g := newGen(o)
 	e := newEngine(cfg, ep, tr, g)
 	if err := e.run(ctx); err != nil {
 		return nil, err

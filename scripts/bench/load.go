@@ -26,6 +26,11 @@ type LoadSpec struct {
 	Seconds int
 	Clients int // client population (distinct MACs), total
 	Pool    string
+	// DiscoverOnly: DISCOVER-OFFER only, no REQUEST (no lease).
+	DiscoverOnly bool
+	// HAOwner "N/M": only clients whose HA load-balancing hash server N of
+	// M owns (dhcpload only).
+	HAOwner string
 }
 
 // Loader is a pluggable load tool: perfdhcp now, dhcpload when built.
@@ -90,6 +95,9 @@ func (p *perfdhcp) Args(s LoadSpec, i, n int) []string {
 		"-p", strconv.Itoa(s.Seconds),
 		"-R", strconv.Itoa(max(1, share(s.Clients, n, i))),
 		"-b", fmt.Sprintf("mac=02:00:%02x:00:00:00", i)}
+	if s.DiscoverOnly {
+		a = append(a, "-i")
+	}
 	if s.Server != "" {
 		a = append(a, s.Server)
 	}
@@ -166,6 +174,12 @@ func (d *dhcpload) Args(s LoadSpec, i, n int) []string {
 		"-mac-base", fmt.Sprintf("02:00:%02x:00:00:00", i), "-json"}
 	if s.Pool != "" {
 		a = append(a, "-pool", s.Pool)
+	}
+	if s.DiscoverOnly {
+		a = append(a, "-discover-only")
+	}
+	if s.HAOwner != "" {
+		a = append(a, "-ha-owner", s.HAOwner)
 	}
 	return a
 }

@@ -16,9 +16,17 @@
 // dhcpload (bin/dhcpload, p50/p99 delays) when built, else perfdhcp
 // (avg/max delays); -loader picks one.
 //
+// Each HA pair first runs the partner-owned phase (hadrop.go): an idle
+// window, then DISCOVERs only from clients that all hash to server1, and
+// server2's CPU per 1,000 of them net of the idle background, with the
+// XDP drop counter for xdhcpd; a second table and the notes report it
+// against the Kea pair.
+//
 // Settings come from flags, defaulted from the environment: QUICK=1 (a
 // two-minute smoke run), SECS, REPEATS, LADDER, HA_LADDER, BUDGET (seconds
-// for the whole lab part), LOADER, SERVERS, CLIENTS, THREADS, LAB_PREFIX.
+// for the whole lab part), LOADER, SERVERS, CLIENTS, THREADS, LAB_PREFIX,
+// HA_DROP=0 (skip the partner-owned phase), HA_DROP_ONLY=1 (only that
+// phase, no HA ladder), HA_DROP_RATE, HA_DROP_SECS.
 package main
 
 import (
@@ -41,6 +49,8 @@ type options struct {
 	quick                              bool
 	secs, repeats, clients, threads    int
 	queue, relays                      int
+	haDrop, haDropOnly                 bool
+	haDropRate, haDropSecs             int
 	ladder, haLadder                   []int
 	budget                             time.Duration
 }
@@ -100,6 +110,10 @@ func parseOptions(args []string) (*options, error) {
 	fs.IntVar(&o.relays, "relays", 8, "relay addresses on br0 (198.18.0.1..N), one per parallel load process")
 	ladder := fs.String("ladder", env("LADDER", defLadder), "offered DORA/s steps for single servers")
 	haLadder := fs.String("ha-ladder", env("HA_LADDER", defHA), "offered DORA/s steps for HA pairs")
+	fs.BoolVar(&o.haDrop, "ha-drop", env("HA_DROP", "1") == "1", "HA pairs: measure server2's CPU per partner-owned DISCOVER (needs bin/dhcpload)")
+	fs.BoolVar(&o.haDropOnly, "ha-drop-only", env("HA_DROP_ONLY", "0") == "1", "HA pairs: run only the partner-owned phase, no ladder")
+	fs.IntVar(&o.haDropRate, "ha-drop-rate", atoi(env("HA_DROP_RATE", "5000")), "partner-owned phase: DISCOVERs/s")
+	fs.IntVar(&o.haDropSecs, "ha-drop-secs", atoi(env("HA_DROP_SECS", "5")), "partner-owned phase: seconds of idle, then of load")
 	budget := fs.Int("budget", atoi(env("BUDGET", defBudget)), "seconds for the whole lab run; ladders are cut to fit")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -112,6 +126,12 @@ func parseOptions(args []string) (*options, error) {
 		return nil, err
 	}
 	o.budget = time.Duration(*budget) * time.Second
+	if o.haDropOnly {
+		o.haDrop = true
+	}
+	if o.haDrop && (o.haDropRate < 1 || o.haDropRate > 100000 || o.haDropSecs < 1 || o.haDropSecs > 60) {
+		return nil, errors.New("ha-drop-rate must be 1..100000, ha-drop-secs 1..60")
+	}
 	if o.secs < 1 || o.repeats < 1 || o.clients < 1 || o.threads < 1 || o.relays < 1 || o.relays > 10 || o.budget <= 0 {
 		return nil, errors.New("secs, repeats, clients, threads, budget must be positive; relays 1..10 (198.18.0.11 is a server)")
 	}
@@ -212,6 +232,8 @@ func run(ctx context.Context, o *options) int {
 	}
 	b.res.Seconds = time.Since(start).Seconds()
 	b.res.Table = Table(b.res.Servers, b.res.Percentiles)
+	b.res.HADropTable = HADropTable(b.res.Servers)
+	b.res.Notes = append(b.res.Notes, haDropNote(b.res.Servers)...)
 	if !b.res.Percentiles {
 		b.res.Notes = append(b.res.Notes, "perfdhcp gives min/avg/max delays only: the delay columns are avg/max, not p50/p99")
 	}
@@ -321,6 +343,13 @@ func (b *bench) bench(ctx context.Context, s *Server, until time.Time) {
 		}
 		s.Actual = strings.Join(dedup(paths), "+")
 		fmt.Printf("bench: %s data path: requested %s, used %s\n", s.Name, s.Requested, s.Actual)
+	}
+	if s.HA && o.haDrop {
+		b.haDrop(ctx, s, ds, dir)
+		if o.haDropOnly {
+			s.Stop = "ladder skipped (-ha-drop-only)"
+			return
+		}
 	}
 	spec := LoadSpec{NS: b.lab.ns("cli"), Iface: "br0", Relays: b.lab.relays, Seconds: o.secs, Clients: o.clients,
 		Pool: poolFirst + "-" + poolLast}
@@ -439,6 +468,13 @@ func (b *bench) report(ctx context.Context) int {
 	}
 	fmt.Println(hdr)
 	fmt.Print(res.Table)
+	if res.HADropTable != "" {
+		fmt.Println()
+		fmt.Print(res.HADropTable)
+	}
+	for _, n := range res.Notes {
+		fmt.Println("note:", n)
+	}
 	code := 0
 	if err := writeJSON(filepath.Join(o.out, "results.json"), res); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)

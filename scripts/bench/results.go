@@ -79,6 +79,8 @@ type Server struct {
 	Stop      string  `json:"stop_reason"`
 	Error     string  `json:"error,omitempty"`
 	Color     string  `json:"chart_color,omitempty"`
+	// HADrop is the pair's partner-owned phase (hadrop.go), nil if not run.
+	HADrop *HADrop `json:"ha_partner_drop,omitempty"`
 }
 
 // BestRun is the median run at the best point, or nil.
@@ -106,6 +108,7 @@ type Results struct {
 	LossStop     float64   `json:"loss_stop"`   // ladder stops after a point above this
 	Servers      []*Server `json:"servers"`
 	Table        string    `json:"table"`
+	HADropTable  string    `json:"ha_partner_table,omitempty"`
 	Notes        []string  `json:"notes,omitempty"`
 }
 

@@ -1,27 +1,20 @@
 package lease
 
 import (
-	"container/heap"
+	"bytes"
 	"net/netip"
-	"slices"
 	"strings"
+	"sync"
 )
 
-// entry is one stored lease and its position in the expiry heap.
-type entry struct {
-	key     uint32 // the address as a big-endian integer
-	lease   *Lease // never mutated once stored
-	heapIdx int    // -1 when not reclaimable
-}
-
-// memIndex is the in-memory lease set with its secondary indexes. It is not
-// safe for concurrent use; Store guards it.
+// memIndex is the in-memory lease set (a table) with its secondary indexes
+// and expiry heap. It is not safe for concurrent
+// use; Store guards it.
 type memIndex struct {
-	byAddr map[uint32]*entry
-	order  *addrSet
-	byHW   idIndex // hardware address → addresses (all subnets), insertion order
-	byCID  idIndex // client identifier → addresses
-	byHost idIndex // lower-cased hostname → addresses
+	t      *table
+	byHW   idIndex // hardware address → slots (all subnets), insertion order
+	byCID  idIndex // client identifier → slots
+	byHost idIndex // lower-cased hostname → slots
 	expiry expiryHeap
 }
 
@@ -34,127 +27,195 @@ func keyAddr(k uint32) netip.Addr {
 	return netip.AddrFrom4([4]byte{byte(k >> 24), byte(k >> 16), byte(k >> 8), byte(k)})
 }
 
-func newMemIndex() *memIndex {
-	return &memIndex{
-		byAddr: make(map[uint32]*entry),
-		order:  newAddrSet(),
-		byHW:   newIDIndex(0),
-		byCID:  newIDIndex(0),
-		byHost: newIDIndex(0),
-	}
-}
+func newMemIndex() *memIndex { return buildMemIndex(newTable()) }
 
-// buildMemIndex indexes a freshly loaded lease set in one pass.
-func buildMemIndex(leases map[uint32]*Lease) *memIndex {
-	keys := make([]uint32, 0, len(leases))
-	var nHW, nCID, nHost int
-	for k, l := range leases {
-		keys = append(keys, k)
-		if len(l.HWAddr) > 0 {
-			nHW++
+// buildMemIndex indexes a freshly loaded table. The secondary indexes are
+// filled in address order, so that among the leases of one identifier the
+// lowest address comes first, as it always has after a load.
+//
+// Filling an index is mostly waiting for cache misses in its map, and the
+// indexes are independent, so the hardware-address index is built on a
+// second goroutine meanwhile (the records are only read; the heap positions
+// it does not read are written here).
+func buildMemIndex(t *table) *memIndex {
+	var n [3]int // per idKind
+	nExp := 0
+	for s := uint32(0); s < t.next; s++ {
+		r := t.rec(s)
+		if r.flags&flagLive == 0 {
+			continue
 		}
-		if len(l.ClientID) > 0 {
-			nCID++
+		if r.hwLen > 0 {
+			n[byHW]++
 		}
-		if l.Hostname != "" {
-			nHost++
+		if r.cidLen > 0 || r.flags&flagCIDBlob != 0 {
+			n[byCID]++
+		}
+		if r.blob != 0 {
+			n[byHost]++ // an upper bound: blobs without a hostname are rare
+		}
+		if r.reclaimable() {
+			nExp++
 		}
 	}
 	m := &memIndex{
-		byAddr: make(map[uint32]*entry, len(leases)),
-		byHW:   newIDIndex(nHW),
-		byCID:  newIDIndex(nCID),
-		byHost: newIDIndex(nHost),
-		expiry: make(expiryHeap, 0, len(leases)),
+		t:      t,
+		byHW:   newIDIndex(n[byHW]),
+		byCID:  newIDIndex(n[byCID]),
+		byHost: newIDIndex(n[byHost]),
+		expiry: expiryHeap{t: t, slots: make([]uint32, 0, nExp)},
 	}
-	slices.Sort(keys)
-	m.order = buildAddrSet(keys)
-	for _, k := range keys {
-		e := &entry{key: k, lease: leases[k], heapIdx: -1}
-		m.byAddr[k] = e
-		m.link(e)
-		if reclaimable(e.lease) {
-			e.heapIdx = len(m.expiry)
-			m.expiry = append(m.expiry, e)
+	var wg sync.WaitGroup
+	wg.Go(func() { m.linkAll(byHW) })
+	m.linkAll(byCID)
+	m.linkAll(byHost)
+	t.ascend(func(s uint32, r *record) {
+		r.heapIdx = -1
+		if r.reclaimable() {
+			r.heapIdx = int32(len(m.expiry.slots))
+			m.expiry.slots = append(m.expiry.slots, s)
 		}
-	}
-	heap.Init(&m.expiry)
+	})
+	m.expiry.init()
+	wg.Wait()
 	return m
 }
 
+// linkAll adds every lease to the index of kind k, in address order.
+func (m *memIndex) linkAll(k idKind) {
+	x := m.index(k)
+	m.t.ascend(func(s uint32, r *record) {
+		if h, ok := m.idHash(k, r); ok {
+			x.add(h, s)
+		}
+	})
+}
+
+// get returns a new Lease for the lease at address k, or nil.
 func (m *memIndex) get(k uint32) *Lease {
-	if e := m.byAddr[k]; e != nil {
-		return e.lease
+	if s, _, ok := m.t.lookup(k); ok {
+		return m.t.lease(s)
 	}
 	return nil
 }
 
-// put stores l (replacing any lease at its address) and returns the old one.
-func (m *memIndex) put(l *Lease) *Lease {
+func (m *memIndex) has(k uint32) bool {
+	_, ok := m.t.byAddr.get(k)
+	return ok
+}
+
+// put stores l (validated and normalized; not retained) at its address,
+// replacing any lease there.
+func (m *memIndex) put(l *Lease) {
 	k := addrKey(l.Addr)
-	e := m.byAddr[k]
-	if e == nil {
-		e = &entry{key: k, lease: l, heapIdx: -1}
-		m.byAddr[k] = e
-		m.order.insert(k)
-		m.link(e)
-		m.expiry.sync(e)
-		return nil
+	s, r, ok := m.t.lookup(k)
+	if ok {
+		m.unlink(s, r)
+	} else {
+		s, r = m.t.insert(k)
+		r.heapIdx = -1
 	}
-	old := e.lease
-	m.unlink(e)
-	e.lease = l
-	m.link(e)
-	m.expiry.sync(e)
-	return old
+	m.t.set(r, l)
+	m.link(s, r)
+	m.expiry.sync(s)
 }
 
-// del removes the lease at k and returns it (nil if absent).
-func (m *memIndex) del(k uint32) *Lease {
-	e := m.byAddr[k]
-	if e == nil {
-		return nil
+// del removes the lease at k, if any.
+func (m *memIndex) del(k uint32) {
+	s, r, ok := m.t.lookup(k)
+	if !ok {
+		return
 	}
-	m.unlink(e)
-	m.expiry.remove(e)
-	m.order.remove(k)
-	delete(m.byAddr, k)
-	return e.lease
+	m.unlink(s, r)
+	m.expiry.remove(s)
+	m.t.remove(k)
 }
 
-func (m *memIndex) link(e *entry) {
-	l := e.lease
-	if len(l.HWAddr) > 0 {
-		m.byHW.add(string(l.HWAddr), e.key)
+// idHash returns the hash of r's identifier of kind k, if it has one.
+func (m *memIndex) idHash(k idKind, r *record) (uint32, bool) {
+	switch k {
+	case byHW:
+		if r.hwLen > 0 {
+			return m.byHW.hash(r.hwAddr()), true
+		}
+	case byCID:
+		if r.flags&flagCIDBlob != 0 {
+			return m.byCID.hashString(m.t.parts(r).cid), true
+		}
+		if r.cidLen > 0 {
+			return m.byCID.hash(r.cid[:r.cidLen]), true
+		}
+	default:
+		if host := m.t.parts(r).host; host != "" {
+			return m.byHost.hashString(strings.ToLower(host)), true
+		}
 	}
-	if len(l.ClientID) > 0 {
-		m.byCID.add(string(l.ClientID), e.key)
-	}
-	if l.Hostname != "" {
-		m.byHost.add(strings.ToLower(l.Hostname), e.key)
-	}
+	return 0, false
 }
 
-func (m *memIndex) unlink(e *entry) {
-	l := e.lease
-	if len(l.HWAddr) > 0 {
-		m.byHW.remove(string(l.HWAddr), e.key)
-	}
-	if len(l.ClientID) > 0 {
-		m.byCID.remove(string(l.ClientID), e.key)
-	}
-	if l.Hostname != "" {
-		m.byHost.remove(strings.ToLower(l.Hostname), e.key)
+func (m *memIndex) link(s uint32, r *record) {
+	for k := range idKinds {
+		if h, ok := m.idHash(k, r); ok {
+			m.index(k).add(h, s)
+		}
 	}
 }
 
-// lookup returns the leases listed under id, optionally restricted to one
-// subnet, in insertion order.
-func (m *memIndex) lookup(idx *idIndex, id string, subnet uint32, anySubnet bool) []*Lease {
+func (m *memIndex) unlink(s uint32, r *record) {
+	for k := range idKinds {
+		if h, ok := m.idHash(k, r); ok {
+			m.index(k).remove(h, s)
+		}
+	}
+}
+
+// idKind selects a secondary index.
+type idKind int
+
+const (
+	byHW idKind = iota
+	byCID
+	byHost  // id is the lower-cased hostname
+	idKinds // the number of kinds
+)
+
+func (m *memIndex) index(k idKind) *idIndex {
+	switch k {
+	case byHW:
+		return &m.byHW
+	case byCID:
+		return &m.byCID
+	}
+	return &m.byHost
+}
+
+// each calls fn, in insertion order, for the slots whose identifier of
+// kind k is id, until fn returns false. It checks every candidate's
+// identifier, since the index is keyed by hash.
+func (m *memIndex) each(k idKind, id []byte, fn func(s uint32, r *record) bool) {
+	x := m.index(k)
+	x.each(x.hash(id), func(s uint32) bool {
+		r := m.t.rec(s)
+		var match bool
+		switch k {
+		case byHW:
+			match = bytes.Equal(r.hwAddr(), id)
+		case byCID:
+			match = r.sameCID(m.t.parts(r).cid, id)
+		default:
+			match = strings.ToLower(m.t.parts(r).host) == string(id)
+		}
+		return !match || fn(s, r)
+	})
+}
+
+// lookup returns new Leases for the leases listed under id, optionally
+// restricted to one subnet, in insertion order.
+func (m *memIndex) lookup(k idKind, id []byte, subnet uint32, anySubnet bool) []*Lease {
 	var out []*Lease
-	idx.each(id, func(k uint32) bool {
-		if l := m.byAddr[k].lease; anySubnet || l.SubnetID == subnet {
-			out = append(out, l)
+	m.each(k, id, func(s uint32, r *record) bool {
+		if anySubnet || r.subnet == subnet {
+			out = append(out, m.t.lease(s))
 		}
 		return true
 	})

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -130,13 +129,13 @@ func cleanup(path string, log zerolog.Logger) (int, error) {
 				return 0, fmt.Errorf("lfc: %w", err)
 			}
 		}
-		if err := writeSnapshot(path+".output", ld.leases); err != nil {
+		if err := writeSnapshot(path+".output", ld.table()); err != nil {
 			return 0, err
 		}
 		if err := os.Rename(path+".output", path+".completed"); err != nil {
 			return 0, fmt.Errorf("lfc: %w", err)
 		}
-		n = len(ld.leases)
+		n = ld.table().len()
 	}
 	for _, f := range []string{path + ".2", path + ".1"} {
 		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -151,7 +150,7 @@ func cleanup(path string, log zerolog.Logger) (int, error) {
 
 // writeSnapshot writes the header and one row per lease in address order,
 // and syncs the file.
-func writeSnapshot(path string, leases map[uint32]*Lease) (err error) {
+func writeSnapshot(path string, t *table) (err error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return fmt.Errorf("lfc: create output: %w", err)
@@ -161,21 +160,25 @@ func writeSnapshot(path string, leases map[uint32]*Lease) (err error) {
 			err = fmt.Errorf("lfc: close output: %w", cerr)
 		}
 	}()
-	keys := make([]uint32, 0, len(leases))
-	for k := range leases {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
 	w := bufio.NewWriterSize(f, 1<<20)
 	if _, err := w.WriteString(Header + "\n"); err != nil {
 		return fmt.Errorf("lfc: write output: %w", err)
 	}
-	var buf []byte
-	for _, k := range keys {
-		buf = AppendRow(buf[:0], leases[k])
-		if _, err := w.Write(buf); err != nil {
-			return fmt.Errorf("lfc: write output: %w", err)
+	var (
+		buf, ids []byte
+		l        Lease
+		werr     error
+	)
+	t.ascend(func(_ uint32, r *record) {
+		if werr != nil {
+			return
 		}
+		ids = r.fill(&l, t.parts(r), ids)
+		buf = AppendRow(buf[:0], &l)
+		_, werr = w.Write(buf)
+	})
+	if werr != nil {
+		return fmt.Errorf("lfc: write output: %w", werr)
 	}
 	if err := w.Flush(); err != nil {
 		return fmt.Errorf("lfc: write output: %w", err)

@@ -2,7 +2,6 @@ package lease
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -44,14 +43,24 @@ const (
 
 // loader applies lease files to one lease set with Kea's rules (memfile.md §5).
 type loader struct {
-	leases    map[uint32]*Lease
+	t         *table // see table()
 	report    *LoadReport
 	maxErrors int // per file; 0 = unlimited
 	log       zerolog.Logger
+	p         rowParser // the fast path for current-schema rows
+	blob      []byte    // scratch for building blobs
 }
 
 func newLoader(maxErrors int, log zerolog.Logger) *loader {
-	return &loader{leases: make(map[uint32]*Lease), report: &LoadReport{}, maxErrors: maxErrors, log: log}
+	return &loader{report: &LoadReport{}, maxErrors: maxErrors, log: log}
+}
+
+// table returns the lease set loaded so far.
+func (ld *loader) table() *table {
+	if ld.t == nil {
+		ld.t = newTable()
+	}
+	return ld.t
 }
 
 // tail says how the file ended, so the current file can be repaired.
@@ -72,12 +81,6 @@ func (ld *loader) loadFile(path string) (tail, error) {
 		return tail{}, fmt.Errorf("open lease file: %w", err)
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err == nil && len(ld.leases) == 0 {
-		// Pre-size for the first file: about one lease per 128 bytes
-		// (rows are 60–120 bytes; history rows repeat addresses), capped
-		// so a huge history file cannot reserve much more than it needs.
-		ld.leases = make(map[uint32]*Lease, min(st.Size()/128, 1<<22))
-	}
 	ld.report.Files = append(ld.report.Files, path)
 	return ld.read(path, f)
 }
@@ -93,6 +96,7 @@ func (ld *loader) read(path string, r io.Reader) (tail, error) {
 		errs    int
 		cols    = make([]string, 0, 16)
 		long    []byte
+		set     = ld.table()
 	)
 	for {
 		start := off
@@ -114,12 +118,13 @@ func (ld *loader) read(path string, r io.Reader) (tail, error) {
 		}
 		lineNo++
 		terminated := line[len(line)-1] == '\n'
-		text := string(bytes.TrimSuffix(line, []byte{'\n'}))
-		if !terminated {
+		if terminated {
+			line = line[:len(line)-1] // still in the read buffer: parsed in place
+		} else {
 			t.torn, t.tornFrom = true, start
 		}
 		if lineNo == 1 {
-			if mode, hdrCols, err = checkHeader(text); err != nil {
+			if mode, hdrCols, err = checkHeader(string(line)); err != nil {
 				return t, fmt.Errorf("%s: %w", path, err)
 			}
 			if mode != schemaCurrent {
@@ -132,17 +137,24 @@ func (ld *loader) read(path string, r io.Reader) (tail, error) {
 			}
 			continue
 		}
-		if text == "" {
+		if len(line) == 0 {
 			if !terminated {
 				break
 			}
 			continue
 		}
 		ld.report.Rows++
-		cols = splitCols(cols[:0], text)
-		l, perr := parseVersioned(cols, mode, hdrCols)
+		var perr error
+		if mode == schemaCurrent && ld.p.parse(line) {
+			ld.applyParsed(set)
+		} else {
+			cols = splitCols(cols[:0], string(line))
+			var l *Lease
+			if l, perr = parseVersioned(cols, mode, hdrCols); perr == nil {
+				ld.apply(set, l)
+			}
+		}
 		if perr == nil {
-			ld.apply(l)
 			t.tornOK = true
 		} else {
 			t.tornOK = false
@@ -174,13 +186,35 @@ func (ld *loader) rowError(path string, line int, err error) {
 }
 
 // apply is Kea's rule: the last row for an address wins, valid 0 deletes.
-func (ld *loader) apply(l *Lease) {
-	k := addrKey(l.Addr)
+func (ld *loader) apply(t *table, l *Lease) {
 	if l.ValidLifetime == 0 {
-		delete(ld.leases, k)
+		t.remove(addrKey(l.Addr))
 		return
 	}
-	ld.leases[k] = l
+	t.put(l)
+}
+
+// applyParsed is apply for the row in ld.p.
+func (ld *loader) applyParsed(t *table) {
+	p := &ld.p
+	k := p.rec.addr
+	if p.rec.valid == 0 {
+		t.remove(k)
+		return
+	}
+	_, r, ok := t.lookup(k)
+	if !ok {
+		_, r = t.insert(k)
+	}
+	blob := r.blob
+	*r = p.rec
+	r.blob = blob
+	if !p.needsBlob() {
+		t.setBlob(r, nil)
+		return
+	}
+	ld.blob = appendBlob(ld.blob[:0], p.host, p.uc, p.cid)
+	t.setBlob(r, ld.blob)
 }
 
 func splitCols(dst []string, s string) []string {

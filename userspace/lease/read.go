@@ -5,6 +5,9 @@ import (
 	"strings"
 )
 
+// Readers build new Leases from the stored records under the read lock, so
+// every *Lease they return belongs to the caller.
+
 // Get returns a copy of the lease at addr.
 func (s *Store) Get(addr netip.Addr) (*Lease, bool) {
 	if !addr.Is4() {
@@ -13,32 +16,32 @@ func (s *Store) Get(addr netip.Addr) (*Lease, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if l := s.idx.get(addrKey(addr)); l != nil {
-		return l.Clone(), true
+		return l, true
 	}
 	return nil, false
 }
 
 // GetByHW returns the first-stored lease of hardware address hw in a subnet.
 func (s *Store) GetByHW(hw []byte, subnetID uint32) (*Lease, bool) {
-	return s.first(&s.idx.byHW, hw, subnetID)
+	return s.first(byHW, hw, subnetID)
 }
 
 // GetByClientID returns the first-stored lease of client identifier cid in a
 // subnet.
 func (s *Store) GetByClientID(cid []byte, subnetID uint32) (*Lease, bool) {
-	return s.first(&s.idx.byCID, cid, subnetID)
+	return s.first(byCID, cid, subnetID)
 }
 
-func (s *Store) first(idx *idIndex, id []byte, subnetID uint32) (*Lease, bool) {
+func (s *Store) first(k idKind, id []byte, subnetID uint32) (*Lease, bool) {
 	if len(id) == 0 {
 		return nil, false
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var found *Lease
-	idx.each(string(id), func(k uint32) bool {
-		if l := s.idx.byAddr[k].lease; l.SubnetID == subnetID {
-			found = l.Clone()
+	s.idx.each(k, id, func(slot uint32, r *record) bool {
+		if r.subnet == subnetID {
+			found = s.idx.t.lease(slot)
 			return false
 		}
 		return true
@@ -47,41 +50,33 @@ func (s *Store) first(idx *idIndex, id []byte, subnetID uint32) (*Lease, bool) {
 }
 
 // FindByHW returns the leases of hardware address hw in all subnets.
-func (s *Store) FindByHW(hw []byte) []*Lease { return s.find(&s.idx.byHW, string(hw)) }
+func (s *Store) FindByHW(hw []byte) []*Lease { return s.find(byHW, hw) }
 
 // FindByClientID returns the leases of client identifier cid in all subnets.
-func (s *Store) FindByClientID(cid []byte) []*Lease { return s.find(&s.idx.byCID, string(cid)) }
+func (s *Store) FindByClientID(cid []byte) []*Lease { return s.find(byCID, cid) }
 
 // FindByHostname returns the leases whose hostname equals name, compared
 // lower-cased.
 func (s *Store) FindByHostname(name string) []*Lease {
-	return s.find(&s.idx.byHost, strings.ToLower(name))
+	return s.find(byHost, []byte(strings.ToLower(name)))
 }
 
-func (s *Store) find(idx *idIndex, id string) []*Lease {
-	if id == "" {
+func (s *Store) find(k idKind, id []byte) []*Lease {
+	if len(id) == 0 {
 		return nil
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return clones(s.idx.lookup(idx, id, 0, true))
-}
-
-func clones(ls []*Lease) []*Lease {
-	for i, l := range ls {
-		ls[i] = l.Clone()
-	}
-	return ls
+	return s.idx.lookup(k, id, 0, true)
 }
 
 // All returns every lease in address order.
 func (s *Store) All() []*Lease {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := make([]*Lease, 0, len(s.idx.byAddr))
-	s.idx.order.ascend(0, func(k uint32) bool {
-		out = append(out, s.idx.byAddr[k].lease.Clone())
-		return true
+	out := make([]*Lease, 0, s.idx.t.len())
+	s.idx.t.ascend(func(slot uint32, _ *record) {
+		out = append(out, s.idx.t.lease(slot))
 	})
 	return out
 }
@@ -91,11 +86,10 @@ func (s *Store) BySubnet(id uint32) []*Lease {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var out []*Lease
-	s.idx.order.ascend(0, func(k uint32) bool {
-		if l := s.idx.byAddr[k].lease; l.SubnetID == id {
-			out = append(out, l.Clone())
+	s.idx.t.ascend(func(slot uint32, r *record) {
+		if r.subnet == id {
+			out = append(out, s.idx.t.lease(slot))
 		}
-		return true
 	})
 	return out
 }
@@ -114,8 +108,8 @@ func (s *Store) Page(after netip.Addr, limit int) []*Lease {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var out []*Lease
-	s.idx.order.ascend(from, func(k uint32) bool {
-		out = append(out, s.idx.byAddr[k].lease.Clone())
+	s.idx.t.byAddr.ascend(from, func(_, slot uint32) bool {
+		out = append(out, s.idx.t.lease(slot))
 		return limit <= 0 || len(out) < limit
 	})
 	return out
@@ -127,10 +121,10 @@ func (s *Store) Page(after netip.Addr, limit int) []*Lease {
 func (s *Store) Expired(now int64, limit int) []*Lease {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	es := s.idx.expiry.oldest(now, limit)
-	out := make([]*Lease, len(es))
-	for i, e := range es {
-		out[i] = e.lease.Clone()
+	slots := s.idx.expiry.oldest(now, limit)
+	out := make([]*Lease, len(slots))
+	for i, slot := range slots {
+		out[i] = s.idx.t.lease(slot)
 	}
 	return out
 }
@@ -139,5 +133,5 @@ func (s *Store) Expired(now int64, limit int) []*Lease {
 func (s *Store) Count() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return len(s.idx.byAddr)
+	return s.idx.t.len()
 }

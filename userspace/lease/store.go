@@ -102,9 +102,9 @@ func Open(opts Options) (*Store, *LoadReport, error) {
 	if s.file, err = openAppend(opts.Path); err != nil {
 		return nil, nil, err
 	}
-	s.idx = buildMemIndex(ld.leases)
+	s.idx = buildMemIndex(ld.table())
 	rep := ld.report
-	rep.Leases = len(ld.leases)
+	rep.Leases = s.idx.t.len()
 	s.log.Info().Int("leases", rep.Leases).Int("rows", rep.Rows).Int("row_errors", rep.RowErrors).Msg("leases loaded")
 	if rep.NeedsConversion {
 		if err := s.lfc(false); err != nil {
@@ -183,21 +183,25 @@ func (s *Store) put(l *Lease, mode putMode) (added bool, err error) {
 	if s.closed {
 		return false, ErrClosed
 	}
-	old := s.idx.get(addrKey(c.Addr)) // only wmu holders change idx
+	exists := s.idx.has(addrKey(c.Addr)) // only wmu holders change idx
 	switch {
-	case mode == modeAdd && old != nil:
+	case mode == modeAdd && exists:
 		return false, fmt.Errorf("add lease %v: %w", c.Addr, ErrExists)
-	case mode == modeUpdate && old == nil:
+	case mode == modeUpdate && !exists:
 		return false, fmt.Errorf("update lease %v: %w", c.Addr, ErrNotFound)
 	}
 	if err := s.appendRow(c); err != nil {
 		return false, err
 	}
+	var old *Lease
+	if exists && s.opts.OnChange != nil {
+		old = s.idx.get(addrKey(c.Addr))
+	}
 	s.mu.Lock()
-	s.idx.put(c)
+	s.idx.put(c) // copies c into the table
 	s.mu.Unlock()
 	s.notify(old, c)
-	return old == nil, nil
+	return !exists, nil
 }
 
 // Add stores a new lease; ErrExists if the address is leased.
@@ -239,8 +243,10 @@ func (s *Store) Delete(addr netip.Addr) (*Lease, error) {
 	s.mu.Lock()
 	s.idx.del(addrKey(addr))
 	s.mu.Unlock()
-	s.notify(old, nil)
-	return old.Clone(), nil
+	if s.opts.OnChange != nil {
+		s.notify(old.Clone(), nil)
+	}
+	return old, nil
 }
 
 // appendRow writes one row; the caller holds wmu.
@@ -255,16 +261,10 @@ func (s *Store) appendRow(l *Lease) error {
 	return s.file.append(s.buf)
 }
 
+// notify hands old and new to OnChange; they must be the callee's to keep
+// (nothing else refers to them).
 func (s *Store) notify(old, new *Lease) {
-	if s.opts.OnChange == nil {
-		return
+	if s.opts.OnChange != nil {
+		s.opts.OnChange(old, new)
 	}
-	var o, n *Lease
-	if old != nil {
-		o = old.Clone()
-	}
-	if new != nil {
-		n = new.Clone()
-	}
-	s.opts.OnChange(o, n)
 }

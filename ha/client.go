@@ -45,6 +45,7 @@ type peerClient struct {
 	user, pass string
 	hc         *http.Client
 	tr         *http.Transport
+	partner    *partnerInfo // optional: learns the partner's software
 }
 
 // newPeerClient builds a client for p. tc is the TLS configuration for an
@@ -108,6 +109,9 @@ func (c *peerClient) call(ctx context.Context, command string, args any, timeout
 		return answer{}, &CommError{command, err}
 	}
 	defer resp.Body.Close()
+	if c.partner != nil {
+		c.partner.observe([]byte(resp.Header.Get("Server")))
+	}
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxReplyBody))
 	if err != nil {
 		return answer{}, &CommError{command, fmt.Errorf("read reply: %w", err)}

@@ -157,6 +157,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(b)))
+	// Tells an xdhcpd partner that this listener takes pipelined requests
+	// (see updateClient); Kea ignores it.
+	h.Set("Server", serverSoftware)
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 }

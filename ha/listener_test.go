@@ -157,6 +157,10 @@ func TestListenerMatchesCapturedKea(t *testing.T) {
 				if resp.Header.Get("Content-Type") != "application/json" {
 					t.Fatalf("content-type %q", resp.Header.Get("Content-Type"))
 				}
+				if resp.Header.Get("Server") != serverSoftware {
+					// An xdhcpd partner pipelines its lease updates on it.
+					t.Fatalf("Server header %q, want %q", resp.Header.Get("Server"), serverSoftware)
+				}
 				if want := ex.Response.Start; !strings.HasSuffix(want, resp.Status) {
 					t.Fatalf("status %q, kea %q", resp.Status, want)
 				}

@@ -69,7 +69,11 @@ type Service struct {
 	partner *Peer
 	active  [2]*Peer // primary, secondary
 	client  *peerClient
-	cmds    *control.Dispatcher // what the peer listener serves
+	// updates carries the hot path's lease updates; partner is what the
+	// clients learned about the partner's software.
+	updates   *updateClient
+	partnerSW partnerInfo
+	cmds      *control.Dispatcher // what the peer listener serves
 	// clientTLS is the TLS configuration towards the partner, serverTLS
 	// our listener's (nil: plain HTTP).
 	clientTLS, serverTLS *tls.Config
@@ -170,7 +174,11 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.partner = &s.partnerSW
 	s.client = c
+	if s.updates, err = newUpdateClient(s.partner, s.clientTLS, conns, &s.partnerSW); err != nil {
+		return nil, err
+	}
 	s.det.maxAck = cfg.MaxAckDelay
 	s.det.reset()
 	s.lastPoke.Store(s.now().UnixNano())
@@ -252,6 +260,7 @@ func (s *Service) Stop() {
 	}
 	s.wg.Wait()
 	s.client.close()
+	s.updates.close()
 }
 
 // State returns the current state name.

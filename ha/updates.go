@@ -2,6 +2,7 @@ package ha
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -100,10 +101,21 @@ func (s *Service) Sync(ctx context.Context, changes []LeaseChange) error {
 	return nil
 }
 
-// send delivers one update on the persistent client; result 3 is success.
+// send delivers one update on the update client; result 3 is success.
 func (s *Service) send(ctx context.Context, op update) error {
-	_, err := s.client.expect(ctx, op.command(), op.args(), requestTimeout, 0, 3)
-	return err
+	cmd := op.command()
+	body, err := json.Marshal(envelope{Arguments: op.args(), Command: cmd, Service: []string{"dhcp4"}})
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", cmd, err)
+	}
+	a, err := s.updates.do(ctx, cmd, body)
+	if err != nil {
+		return err
+	}
+	if a.Result != 0 && a.Result != 3 {
+		return &PeerResultError{Command: cmd, Result: a.Result, Text: a.Text}
+	}
+	return nil
 }
 
 // doRecover leaves communication-recovery once the partner is back: replay

@@ -121,7 +121,7 @@ func newDaemon(path string, opt options) (_ *daemon, err error) {
 		return nil, err
 	}
 	undo = append(undo, func() { d.store.Close() })
-	d.nworkers = workerCount(cfg.Dhcp4) + xdpWorkers(cfg.Dhcp4)
+	d.nworkers = handlerCount(cfg.Dhcp4) + xdpWorkers(cfg.Dhcp4)
 	if err := d.setupHA(cfg.Dhcp4); err != nil {
 		return nil, err
 	}
@@ -205,6 +205,25 @@ func workerCount(c *config.Dhcp4) int {
 		return n
 	}
 	return numCPU()
+}
+
+// parkedPerWorker is how many requests each configured worker may hold
+// while they wait for the HA partner to acknowledge their lease update.
+// Kea parks such a packet and frees its thread; in Go the waiting handler
+// goroutine is the parked packet, so the data path runs this many handlers
+// per thread-pool-size worker. The CPU-bound work is still bounded by
+// GOMAXPROCS, and packet-queue-size still bounds the queue in front.
+const parkedPerWorker = 16
+
+// handlerCount is the number of packet handlers per queue: workerCount,
+// times parkedPerWorker when every ACK waits for a lease update to the HA
+// partner.
+func handlerCount(c *config.Dhcp4) int {
+	n := workerCount(c)
+	if c.HA != nil && c.HA.SendLeaseUpdates {
+		n *= parkedPerWorker
+	}
+	return n
 }
 
 // buildEngine compiles cfg into an engine over the open store.

@@ -33,7 +33,7 @@ func (d *daemon) startDataPath(ctx context.Context) (*dataPath, error) {
 	srv, err := server.New(server.Config{
 		Interfaces:      c.InterfacesConfig.Interfaces,
 		MultiThreading:  mt.EnableMultiThreading,
-		ThreadPoolSize:  int(mt.ThreadPoolSize),
+		ThreadPoolSize:  handlerCount(c),
 		PacketQueueSize: int(mt.PacketQueueSize),
 		Port:            uint16(d.opt.serverPort),
 		ClientPort:      uint16(d.opt.clientPort),

@@ -82,7 +82,7 @@ func (d *daemon) startXDP(ctx context.Context, srv *server.Server) (*xdpRuntime,
 			FrameCount: c.XDHCP.AFXDP.FrameCount,
 			FrameSize:  c.XDHCP.AFXDP.FrameSize,
 			Queues:     c.XDHCP.AFXDP.Queues,
-			Handlers:   workerCount(c),
+			Handlers:   handlerCount(c),
 			QueueSize:  int(c.MultiThreading.PacketQueueSize),
 			Server:     srv,
 			Stats:      d.reg,
@@ -167,7 +167,7 @@ func (x *xdpRuntime) statsCommand(context.Context, *control.Request) control.Res
 }
 
 // xdpWorkers is how many engine workers the XDP path may need: one per
-// handler (workerCount) of each RX queue of each interface (an upper
+// handler (handlerCount) of each RX queue of each interface (an upper
 // bound; the path serves the active queues).
 func xdpWorkers(c *config.Dhcp4) int {
 	if c.XDHCP.Datapath == config.DatapathUDP {
@@ -177,5 +177,5 @@ func xdpWorkers(c *config.Dhcp4) int {
 	for _, ifn := range xdpInterfaces(c) {
 		n += rxQueues(ifn)
 	}
-	return n * workerCount(c)
+	return n * handlerCount(c)
 }

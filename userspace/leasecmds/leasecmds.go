@@ -8,6 +8,7 @@
 package leasecmds
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -119,33 +120,15 @@ func (c *Commands) parseLease(req *control.Request) (*lease.Lease, bool, *contro
 		}
 		return fail("no parameters specified for the command")
 	}
-	// Kea's texts for missing and mistyped parameters. It appends the
-	// parameter's position in the command, "(<wire>:line:col)"; xdhcpd
-	// does not track positions in commands and writes 0:0.
-	var m map[string]json.RawMessage
-	if json.Unmarshal(req.Arguments, &m) != nil {
-		return fail("arguments must be a map")
-	}
-	for _, k := range []string{"ip-address", "hw-address"} {
-		v, ok := m[k]
-		if !ok {
-			return fail("missing parameter '%s' (<wire>:0:0)", k)
-		}
-		if t := strings.TrimSpace(string(v)); t == "" || t[0] != '"' {
-			return fail("invalid type specified for parameter '%s' (<wire>:0:0)", k)
-		}
-	}
+	// One decode serves the common case (an HA partner's lease4-update);
+	// anything it does not fully accept is checked again for Kea's texts.
 	var a leaseArgs
-	if err := json.Unmarshal(req.Arguments, &a); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			f := te.Field
-			if i := strings.LastIndexByte(f, '.'); i >= 0 {
-				f = f[i+1:]
-			}
-			return fail("invalid type specified for parameter '%s' (<wire>:0:0)", f)
+	if err := json.Unmarshal(req.Arguments, &a); err != nil || a.IPAddress == "" || a.HWAddress == "" ||
+		!bytes.Contains(req.Arguments, []byte(`"ip-address"`)) || !bytes.Contains(req.Arguments, []byte(`"hw-address"`)) {
+		// (encoding/json matches keys case-insensitively; Kea does not.)
+		if r := argumentError(req.Arguments, err); r != nil {
+			return nil, false, r
 		}
-		return fail("invalid arguments: %v", err)
 	}
 	addr, err := netip.ParseAddr(a.IPAddress)
 	if err != nil {
@@ -186,6 +169,43 @@ func (c *Commands) parseLease(req *control.Request) (*lease.Lease, bool, *contro
 		return nil, false, &r
 	}
 	return l, a.ForceCreate, nil
+}
+
+// argumentError gives Kea's text for lease arguments that are not a map,
+// lack ip-address or hw-address, or have a mistyped parameter (decodeErr is
+// the error of decoding them into leaseArgs). Kea appends the parameter's
+// position in the command, "(<wire>:line:col)"; xdhcpd does not track
+// positions in commands and writes 0:0. It returns nil when none applies.
+func argumentError(args json.RawMessage, decodeErr error) *control.Response {
+	fail := func(format string, v ...any) *control.Response {
+		r := control.Error(format, v...)
+		return &r
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(args, &m) != nil {
+		return fail("arguments must be a map")
+	}
+	for _, k := range []string{"ip-address", "hw-address"} {
+		v, ok := m[k]
+		if !ok {
+			return fail("missing parameter '%s' (<wire>:0:0)", k)
+		}
+		if t := strings.TrimSpace(string(v)); t == "" || t[0] != '"' {
+			return fail("invalid type specified for parameter '%s' (<wire>:0:0)", k)
+		}
+	}
+	if decodeErr != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(decodeErr, &te) {
+			f := te.Field
+			if i := strings.LastIndexByte(f, '.'); i >= 0 {
+				f = f[i+1:]
+			}
+			return fail("invalid type specified for parameter '%s' (<wire>:0:0)", f)
+		}
+		return fail("invalid arguments: %v", decodeErr)
+	}
+	return nil
 }
 
 // mergeComment puts comment into the user context, as Kea does.

@@ -58,6 +58,9 @@ func TestLeaseCommands(t *testing.T) {
 		{"add unknown subnet", `{"command":"lease4-add","arguments":{"ip-address":"192.0.2.12","hw-address":"aa:bb:cc:dd:ee:ff","subnet-id":7}}`, 1, "Invalid subnet-id: No IPv4 subnet with subnet-id=7 currently configured.", nil},
 		{"add foreign address", `{"command":"lease4-add","arguments":{"ip-address":"198.18.0.5","hw-address":"aa:bb:cc:dd:ee:ff","subnet-id":1}}`, 1, "The address 198.18.0.5 does not belong to subnet 192.0.2.0/24, subnet-id=1", nil},
 		{"add no address", `{"command":"lease4-add","arguments":{"hw-address":"aa:bb:cc:dd:ee:ff"}}`, 1, "missing parameter 'ip-address'", nil},
+		{"keys are case-sensitive", `{"command":"lease4-add","arguments":{"IP-Address":"192.0.2.13","hw-address":"aa:bb:cc:dd:ee:ff"}}`, 1, "missing parameter 'ip-address'", nil},
+		{"hw-address not a string", `{"command":"lease4-add","arguments":{"ip-address":"192.0.2.13","hw-address":7}}`, 1, "invalid type specified for parameter 'hw-address'", nil},
+		{"subnet-id mistyped", `{"command":"lease4-add","arguments":{"ip-address":"192.0.2.13","hw-address":"aa:bb:cc:dd:ee:ff","subnet-id":"1"}}`, 1, "invalid type specified for parameter 'subnet-id'", nil},
 		{"get by address", `{"command":"lease4-get","arguments":{"ip-address":"192.0.2.10"}}`, 0, "IPv4 lease found.", func(t *testing.T, r control.Response) {
 			b, _ := json.Marshal(r.Arguments)
 			for _, want := range []string{`"ip-address":"192.0.2.10"`, `"hw-address":"0a:0b:0c:0d:0e:0f"`, `"client-id":"01:0a:0b:0c:0d:0e:0f"`, `"cltt":1800000000`, `"valid-lft":3600`, `"subnet-id":1`, `"state":0`} {

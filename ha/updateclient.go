@@ -1,0 +1,405 @@
+package ha
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// serverSoftware is what our peer listener puts in its Server header. Kea
+// 2.2's listener sends no Server header.
+const serverSoftware = "xdhcpd"
+
+// partnerInfo is what the clients learned about the partner from its
+// replies: whether it is an xdhcpd, whose listener accepts pipelined
+// requests. Every reply refreshes it, so a partner replaced by Kea is
+// noticed on its first reply.
+type partnerInfo struct {
+	pipelines atomic.Bool
+}
+
+// observe records a reply's Server header.
+func (p *partnerInfo) observe(server []byte) {
+	p.pipelines.Store(bytes.HasPrefix(server, []byte(serverSoftware)))
+}
+
+// Limits of the update client.
+const (
+	// maxPipeline bounds the requests written to one connection before
+	// their replies are read.
+	maxPipeline = 64
+	// updateIdleTimeout closes a connection unused this long, before the
+	// partner's listener does (Kea and we close after 30 s).
+	updateIdleTimeout = 25 * time.Second
+)
+
+// updateClient carries the DHCP hot path's lease updates (lease4-update,
+// lease4-del) to the partner over persistent HTTP/1.1 connections of its
+// own, one goroutine each. A request waits in its connection's queue; the
+// connection writes everything queued in one write and reads the replies
+// in order. Against an xdhcpd partner (partnerInfo) that is HTTP/1.1
+// pipelining (RFC 9112 §9.3.2): under load one write and one read carry
+// many updates, instead of a write, a read and two wake-ups per update on
+// each side. Against anything else, Kea included (which never pipelines
+// and is not known to accept it), a connection carries one request at a
+// time, as Kea's own client does.
+//
+// Updates are idempotent (lease4-update carries force-create; a repeated
+// lease4-del answers "not found", which counts as success), so a batch
+// that fails on a reused connection before any reply is resent once on a
+// fresh one, as net/http does for a keep-alive connection the server
+// closed.
+type updateClient struct {
+	addr    string
+	head    []byte // request line and fixed headers, up to "Content-Length: "
+	tls     *tls.Config
+	partner *partnerInfo
+	conns   []*updateConn
+	next    atomic.Uint32
+
+	mu     sync.Mutex
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// pendingUpdate is one request waiting for its reply.
+type pendingUpdate struct {
+	command string
+	body    []byte
+	res     chan updateResult // buffered: the connection never blocks on it
+}
+
+type updateResult struct {
+	a   answer
+	err error
+}
+
+// newUpdateClient builds a client for p with conns connections (at least
+// one); tc is the TLS configuration for an https peer.
+func newUpdateClient(p *Peer, tc *tls.Config, conns int, info *partnerInfo) (*updateClient, error) {
+	host, addr, err := peerHostPort(p.URL)
+	if err != nil {
+		return nil, fmt.Errorf("peer %q: %w", p.Name, err)
+	}
+	u, err := url.Parse(p.URL)
+	if err != nil {
+		return nil, fmt.Errorf("peer %q: %w", p.Name, err)
+	}
+	var h bytes.Buffer
+	fmt.Fprintf(&h, "POST %s HTTP/1.1\r\nHost: %s\r\n", u.RequestURI(), host)
+	if p.BasicAuthUser != "" {
+		cred := base64.StdEncoding.EncodeToString([]byte(p.BasicAuthUser + ":" + p.BasicAuthPassword))
+		fmt.Fprintf(&h, "Authorization: Basic %s\r\n", cred)
+	}
+	h.WriteString("Content-Type: application/json\r\nContent-Length: ")
+	c := &updateClient{addr: addr, head: h.Bytes(), tls: tc, partner: info}
+	for range max(conns, 1) {
+		c.conns = append(c.conns, &updateConn{c: c, wake: make(chan struct{}, 1)})
+	}
+	return c, nil
+}
+
+// do sends one command and waits for its reply or ctx. Every failure is a
+// *CommError.
+func (c *updateClient) do(ctx context.Context, command string, body []byte) (answer, error) {
+	p := &pendingUpdate{command: command, body: body, res: make(chan updateResult, 1)}
+	conn := c.conns[int(c.next.Add(1))%len(c.conns)]
+	if !conn.enqueue(p) {
+		return answer{}, &CommError{command, errors.New("ha client closed")}
+	}
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	select {
+	case r := <-p.res:
+		return r.a, r.err
+	case <-ctx.Done():
+		return answer{}, &CommError{command, ctx.Err()}
+	}
+}
+
+// close stops every connection; queued requests fail.
+func (c *updateClient) close() {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	c.mu.Unlock()
+	for _, uc := range c.conns {
+		uc.mu.Lock()
+		if uc.cur != nil {
+			_ = uc.cur.SetDeadline(time.Unix(1, 0)) // interrupt a pending exchange
+		}
+		uc.mu.Unlock()
+		uc.signal()
+	}
+	c.wg.Wait()
+}
+
+// updateConn is one connection and its queue. The goroutine that owns the
+// connection starts with the first request and ends at close.
+type updateConn struct {
+	c    *updateClient
+	wake chan struct{}
+
+	mu      sync.Mutex
+	queue   []*pendingUpdate
+	running bool
+	cur     net.Conn // the open connection, for close to interrupt
+
+	// Owned by the connection goroutine.
+	nc      net.Conn
+	br      *bufio.Reader
+	wbuf    []byte
+	lastUse time.Time
+}
+
+func (uc *updateConn) signal() {
+	select {
+	case uc.wake <- struct{}{}:
+	default:
+	}
+}
+
+// enqueue adds p to the queue, starting the goroutine if needed; false
+// means the client is closed.
+func (uc *updateConn) enqueue(p *pendingUpdate) bool {
+	c := uc.c
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return false
+	}
+	uc.mu.Lock()
+	uc.queue = append(uc.queue, p)
+	start := !uc.running
+	uc.running = true
+	uc.mu.Unlock()
+	if start {
+		c.wg.Add(1)
+		go uc.run()
+	}
+	c.mu.Unlock()
+	uc.signal()
+	return true
+}
+
+// take removes up to n queued requests.
+func (uc *updateConn) take(n int) []*pendingUpdate {
+	uc.mu.Lock()
+	defer uc.mu.Unlock()
+	n = min(n, len(uc.queue))
+	if n == 0 {
+		return nil
+	}
+	b := make([]*pendingUpdate, n)
+	copy(b, uc.queue)
+	k := copy(uc.queue, uc.queue[n:])
+	clear(uc.queue[k:])
+	uc.queue = uc.queue[:k]
+	return b
+}
+
+func (uc *updateConn) closedClient() bool {
+	uc.c.mu.Lock()
+	defer uc.c.mu.Unlock()
+	return uc.c.closed
+}
+
+func (uc *updateConn) run() {
+	defer uc.c.wg.Done()
+	defer uc.drop()
+	for range uc.wake {
+		if uc.closedClient() {
+			for b := uc.take(maxPipeline); len(b) > 0; b = uc.take(maxPipeline) {
+				fail(b, errors.New("ha client closed"))
+			}
+			return
+		}
+		for {
+			n := 1
+			if uc.c.partner.pipelines.Load() {
+				n = maxPipeline
+			}
+			b := uc.take(n)
+			if len(b) == 0 {
+				break
+			}
+			uc.exchange(b)
+		}
+	}
+}
+
+// drop closes the connection.
+func (uc *updateConn) drop() {
+	if uc.nc != nil {
+		_ = uc.nc.Close()
+		uc.nc, uc.br = nil, nil
+		uc.mu.Lock()
+		uc.cur = nil
+		uc.mu.Unlock()
+	}
+}
+
+// fail completes every request of b with err.
+func fail(b []*pendingUpdate, err error) {
+	for _, p := range b {
+		p.res <- updateResult{err: &CommError{p.command, err}}
+	}
+}
+
+// exchange writes batch b and reads its replies, in order.
+func (uc *updateConn) exchange(b []*pendingUpdate) {
+	retried := false
+	for len(b) > 0 {
+		if uc.nc != nil && time.Since(uc.lastUse) > updateIdleTimeout {
+			uc.drop()
+		}
+		fresh := uc.nc == nil
+		if fresh {
+			if err := uc.dial(); err != nil {
+				fail(b, err)
+				return
+			}
+		}
+		uc.wbuf = uc.wbuf[:0]
+		for _, p := range b {
+			uc.wbuf = append(uc.wbuf, uc.c.head...)
+			uc.wbuf = strconv.AppendInt(uc.wbuf, int64(len(p.body)), 10)
+			uc.wbuf = append(uc.wbuf, "\r\n\r\n"...)
+			uc.wbuf = append(uc.wbuf, p.body...)
+		}
+		_ = uc.nc.SetDeadline(time.Now().Add(requestTimeout))
+		if uc.closedClient() {
+			// Checked after the deadline is set: a close from now on
+			// overrides it and interrupts the exchange.
+			fail(b, errors.New("ha client closed"))
+			return
+		}
+		_, err := uc.nc.Write(uc.wbuf)
+		answered := 0
+		for err == nil && answered < len(b) {
+			var r reply1
+			r, err = readReply(uc.br)
+			if err != nil {
+				break
+			}
+			uc.c.partner.observe(r.server)
+			b[answered].res <- updateResult{a: r.a, err: r.err}
+			answered++
+			if r.close {
+				break
+			}
+		}
+		uc.lastUse = time.Now()
+		b = b[answered:]
+		if err == nil {
+			if len(b) > 0 { // the partner closed after an earlier reply
+				uc.drop()
+			}
+			continue
+		}
+		uc.drop()
+		if answered == 0 && !fresh && !retried {
+			// A kept-alive connection the partner had closed: resend once.
+			retried = true
+			continue
+		}
+		fail(b, err)
+		return
+	}
+}
+
+// dial opens the connection (TLS when configured).
+func (uc *updateConn) dial() error {
+	d := &net.Dialer{Timeout: requestTimeout, KeepAlive: 30 * time.Second}
+	var nc net.Conn
+	var err error
+	if uc.c.tls != nil {
+		nc, err = tls.DialWithDialer(d, "tcp", uc.c.addr, uc.c.tls)
+	} else {
+		nc, err = d.Dial("tcp", uc.c.addr)
+	}
+	if err != nil {
+		return err
+	}
+	uc.nc, uc.br = nc, bufio.NewReaderSize(nc, 16<<10)
+	uc.mu.Lock()
+	uc.cur = nc
+	uc.mu.Unlock()
+	return nil
+}
+
+// reply1 is one HTTP reply read from a connection.
+type reply1 struct {
+	a      answer
+	err    error // the body is not a usable reply (a *CommError)
+	server []byte
+	close  bool // Connection: close
+}
+
+// readReply reads one HTTP/1.1 response with a Content-Length body (Kea and
+// we always send one) and decodes its body like peerClient.call. A
+// transport or framing error is returned as err; a body that is not a
+// usable reply is reply1.err.
+func readReply(br *bufio.Reader) (reply1, error) {
+	var r reply1
+	line, err := br.ReadSlice('\n')
+	if err != nil {
+		return r, fmt.Errorf("read reply: %w", err)
+	}
+	if !bytes.HasPrefix(line, []byte("HTTP/1.")) {
+		return r, fmt.Errorf("read reply: bad status line %q", bytes.TrimSpace(line))
+	}
+	length := -1
+	for {
+		line, err = br.ReadSlice('\n')
+		if err != nil {
+			return r, fmt.Errorf("read reply headers: %w", err)
+		}
+		line = bytes.TrimRight(line, "\r\n")
+		if len(line) == 0 {
+			break
+		}
+		name, value, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			return r, fmt.Errorf("read reply: bad header line %q", line)
+		}
+		value = bytes.TrimSpace(value)
+		switch {
+		case bytes.EqualFold(name, []byte("Content-Length")):
+			n, err := strconv.Atoi(string(value))
+			if err != nil || n < 0 || n > maxReplyBody {
+				return r, fmt.Errorf("read reply: bad Content-Length %q", value)
+			}
+			length = n
+		case bytes.EqualFold(name, []byte("Server")):
+			r.server = append([]byte(nil), value...)
+		case bytes.EqualFold(name, []byte("Connection")):
+			r.close = bytes.Contains(bytes.ToLower(value), []byte("close"))
+		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
+			return r, fmt.Errorf("read reply: unsupported Transfer-Encoding %q", value)
+		}
+	}
+	if length < 0 {
+		return r, errors.New("read reply: no Content-Length")
+	}
+	body := make([]byte, length)
+	if _, err := io.ReadFull(br, body); err != nil {
+		return r, fmt.Errorf("read reply body: %w", err)
+	}
+	r.a, r.err = parseReply(body)
+	return r, nil
+}

@@ -132,6 +132,16 @@ func parseReply(raw []byte) (answer, error) {
 	}
 	switch raw[0] {
 	case '[':
+		// Common case, one decode: a list of maps whose first has a result.
+		var quick []struct {
+			Result *int            `json:"result"`
+			Text   string          `json:"text"`
+			Args   json.RawMessage `json:"arguments"`
+		}
+		if json.Unmarshal(raw, &quick) == nil && len(quick) > 0 && quick[0].Result != nil &&
+			bytes.Contains(raw, []byte(`"result"`)) {
+			return answer{Result: *quick[0].Result, Text: quick[0].Text, Args: quick[0].Args}, nil
+		}
 		var list []json.RawMessage
 		if err := json.Unmarshal(raw, &list); err != nil {
 			return answer{}, fmt.Errorf("decode reply: %w", err)

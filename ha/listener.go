@@ -2,51 +2,19 @@ package ha
 
 import (
 	"bytes"
-	"context"
 	"crypto/subtle"
-	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log"
 	"mime"
-	"net"
 	"net/http"
 	"strconv"
-	"strings"
-	"time"
 
 	"github.com/xdhcp/xdhcp/userspace/control"
 )
 
 // maxRequestBody caps a command received from the partner.
 const maxRequestBody = 16 << 20
-
-// newHTTPServer builds the peer listener: HTTP/1.1 only, full request within
-// 10 s, idle keep-alive connections closed after 30 s (Kea's listener).
-func (s *Service) newHTTPServer(ctx context.Context) *http.Server {
-	return &http.Server{
-		Handler:           s,
-		ReadHeaderTimeout: requestTimeout,
-		ReadTimeout:       requestTimeout,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       30 * time.Second,
-		BaseContext:       func(net.Listener) context.Context { return ctx },
-		// HTTP/1.1 only, also over TLS (Kea has no HTTP/2).
-		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
-		// TLS handshake failures (a peer without a valid certificate) and
-		// other connection errors go to the debug log, not stderr.
-		ErrorLog: log.New(debugWriter{s}, "", 0),
-	}
-}
-
-// debugWriter sends net/http's connection errors to the HA debug log.
-type debugWriter struct{ s *Service }
-
-func (w debugWriter) Write(p []byte) (int, error) {
-	w.s.log.Debug().Msg(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
 
 // reply is one element of the reply list.
 type reply struct {
@@ -84,6 +52,10 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, reply{Result: 400, Text: "Bad Request"})
 		return
 	}
+	if req, ok := decodeCommand(body); ok {
+		s.dispatch(w, r, req)
+		return
+	}
 	var env map[string]json.RawMessage
 	if !json.Valid(body) || json.Unmarshal(body, &env) != nil {
 		if json.Valid(body) {
@@ -99,12 +71,57 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeList(w, *rep)
 		return
 	}
+	s.dispatch(w, r, req)
+}
+
+// dispatch runs a well-formed command (with restrict-commands, only the
+// peer commands).
+func (s *Service) dispatch(w http.ResponseWriter, r *http.Request, req *control.Request) {
 	if s.cfg.RestrictCommands && !restricted[req.Command] {
 		writeJSON(w, http.StatusForbidden, reply{Result: 403, Text: "Forbidden"})
 		return
 	}
 	s.log.Debug().Str("command", req.Command).Str("remote", r.RemoteAddr).Msg("ha command received")
 	writeList(w, s.cmds.Run(r.Context(), req))
+}
+
+// wireCommand is a well-formed command body.
+type wireCommand struct {
+	Command       *string         `json:"command"`
+	Arguments     json.RawMessage `json:"arguments"`
+	Service       []string        `json:"service"`
+	RemoteAddress json.RawMessage `json:"remote-address"`
+}
+
+// decodeCommand decodes, in one pass, the command bodies peers send (every
+// lease update): one JSON map with a string command and only the keys
+// parseEnvelope accepts, nothing after it. ok=false sends the body through
+// the checks that produce Kea's error replies. encoding/json matches keys
+// case-insensitively and Kea does not, so each key decoded must also be
+// present in its exact spelling.
+func decodeCommand(body []byte) (*control.Request, bool) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	var wc wireCommand
+	if dec.Decode(&wc) != nil || wc.Command == nil {
+		return nil, false
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, false
+	}
+	for _, k := range []struct {
+		set bool
+		key string
+	}{{true, `"command"`}, {wc.Arguments != nil, `"arguments"`}, {wc.Service != nil, `"service"`}, {wc.RemoteAddress != nil, `"remote-address"`}} {
+		if k.set && !bytes.Contains(body, []byte(k.key)) {
+			return nil, false
+		}
+	}
+	req := &control.Request{Command: *wc.Command, Service: wc.Service}
+	if len(wc.Arguments) > 0 && string(wc.Arguments) != "null" {
+		req.Arguments = wc.Arguments
+	}
+	return req, true
 }
 
 // parseEnvelope validates the top-level keys of a command.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -114,7 +113,7 @@ type Service struct {
 	runMu   sync.Mutex // serialises runModel
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
-	srv     *http.Server
+	srv     *peerServer
 	ln      net.Listener
 	started bool
 }
@@ -176,7 +175,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	}
 	c.partner = &s.partnerSW
 	s.client = c
-	if s.updates, err = newUpdateClient(s.partner, s.clientTLS, conns, &s.partnerSW); err != nil {
+	if s.updates, err = newUpdateClient(s.partner, s.clientTLS, conns*updateConnsPerThread, &s.partnerSW); err != nil {
 		return nil, err
 	}
 	s.det.maxAck = cfg.MaxAckDelay
@@ -218,15 +217,12 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	s.cancel = cancel
 	s.ln = ln
-	s.srv = s.newHTTPServer(ctx)
-	if s.serverTLS != nil {
-		ln = tls.NewListener(ln, s.serverTLS)
-	}
+	s.srv = newPeerServer(ctx, s, s.serverTLS, func(m string) { s.log.Debug().Msg(m) })
 	s.lastPoke.Store(s.now().UnixNano())
 	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := s.srv.serve(ln); err != nil {
 			s.log.Error().Err(err).Msg("ha listener stopped")
 		}
 	}()
@@ -255,9 +251,7 @@ func (s *Service) Stop() {
 	s.cancel()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	if err := s.srv.Shutdown(ctx); err != nil {
-		_ = s.srv.Close()
-	}
+	s.srv.shutdown(ctx)
 	s.wg.Wait()
 	s.client.close()
 	s.updates.close()

@@ -42,6 +42,12 @@ const (
 	// updateIdleTimeout closes a connection unused this long, before the
 	// partner's listener does (Kea and we close after 30 s).
 	updateIdleTimeout = 25 * time.Second
+	// updateConnsPerThread is how many update connections the client
+	// opens per http-client-threads. Kea's threads each hold one
+	// connection; ours wait on the network instead of occupying a thread,
+	// and with many ACKs waiting for their update one connection's
+	// pipeline becomes a queue of its own.
+	updateConnsPerThread = 4
 )
 
 // updateClient carries the DHCP hot path's lease updates (lease4-update,

@@ -213,7 +213,7 @@ func workerCount(c *config.Dhcp4) int {
 // goroutine is the parked packet, so the data path runs this many handlers
 // per thread-pool-size worker. The CPU-bound work is still bounded by
 // GOMAXPROCS, and packet-queue-size still bounds the queue in front.
-const parkedPerWorker = 16
+const parkedPerWorker = 256
 
 // handlerCount is the number of packet handlers per queue: workerCount,
 // times parkedPerWorker when every ACK waits for a lease update to the HA

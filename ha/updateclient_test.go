@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -284,5 +285,35 @@ func TestReadReply(t *testing.T) {
 				t.Errorf("got %+v (body err %v), want result %d close %v", r.a, r.err, tt.wantRes, tt.wantClose)
 			}
 		})
+	}
+}
+
+// TestUpdateClientTLS: updates travel over TLS (https peer URL) to a
+// listener that pipelines.
+func TestUpdateClientTLS(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var env struct {
+			Arguments struct {
+				IP string `json:"ip-address"`
+			} `json:"arguments"`
+		}
+		_ = json.Unmarshal(body, &env)
+		out := fmt.Sprintf(`[ { "result": 0, "text": "lease4-update %s" } ]`, env.Arguments.IP)
+		w.Header().Set("Server", serverSoftware)
+		w.Header().Set("Content-Length", fmt.Sprint(len(out)))
+		_, _ = io.WriteString(w, out)
+	}))
+	defer srv.Close()
+	tc := srv.Client().Transport.(*http.Transport).TLSClientConfig
+	info := &partnerInfo{}
+	c, err := newUpdateClient(&Peer{Name: "server2", URL: srv.URL + "/"}, tc, 2, info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.close()
+	sendMany(t, c, 100)
+	if !info.pipelines.Load() {
+		t.Error("Server: xdhcpd over TLS not recognised")
 	}
 }

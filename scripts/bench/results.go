@@ -109,7 +109,12 @@ type Results struct {
 	Servers      []*Server `json:"servers"`
 	Table        string    `json:"table"`
 	HADropTable  string    `json:"ha_partner_table,omitempty"`
-	Notes        []string  `json:"notes,omitempty"`
+	// Targets are the project's performance targets checked against this
+	// run (targets.go); LeaseLoad is the leaseload report they read.
+	Targets      []Target   `json:"targets"`
+	TargetsTable string     `json:"targets_table,omitempty"`
+	LeaseLoad    *LeaseLoad `json:"leaseload,omitempty"`
+	Notes        []string   `json:"notes,omitempty"`
 }
 
 const (
@@ -191,6 +196,23 @@ func medianRun(runs []Run) Run {
 // median loss exceeds lossStop (5 %).
 func stopLadder(p Point) bool { return p.Median.Loss > lossStop }
 
+// sentPerSec is the DISCOVERs per second the load tool sent in r.
+func sentPerSec(r Run) float64 {
+	if r.Seconds <= 0 {
+		return 0
+	}
+	return float64(r.DiscSent) / r.Seconds
+}
+
+// loadShort reports whether the load tool fell short of the offered rate
+// at p: its median run sent fewer than minAchieved of the DISCOVERs asked
+// for. Such a point never counts as sustained (bestIndex: its leases/s,
+// at most the DISCOVERs sent, are below minAchieved of the offered rate),
+// and a higher rate would not be delivered either, so the ladder stops.
+func loadShort(p Point) bool {
+	return p.Median.Err == "" && sentPerSec(p.Median) < minAchieved*float64(p.Offered)
+}
+
 // skipRest reports whether the remaining repeats of a point can be skipped:
 // once more than half of the planned runs lost more than lossStop, the
 // median is above lossStop whatever the rest do.
@@ -202,6 +224,28 @@ func skipRest(runs []Run, repeats int) bool {
 		}
 	}
 	return bad > repeats/2
+}
+
+// sustained reports whether run r alone would make its point count:
+// no error, loss at most lossTarget, leases/s at least minAchieved of the
+// offered rate.
+func sustained(r Run) bool {
+	return r.Err == "" && r.Loss <= lossTarget && r.LeasesPerSec >= minAchieved*float64(r.Offered)
+}
+
+// settled reports whether the remaining repeats of a point can be skipped
+// because it passes whatever they do: more than half of the planned runs
+// were sustained, so the median loss is at most lossTarget and the median
+// leases/s at least minAchieved of the offered rate (bestIndex). The
+// point's figures are then the medians of the runs made.
+func settled(runs []Run, repeats int) bool {
+	good := 0
+	for _, r := range runs {
+		if sustained(r) {
+			good++
+		}
+	}
+	return good > repeats/2
 }
 
 // bestIndex is the point with the highest offered rate whose median loss is

@@ -78,6 +78,7 @@ func Table(servers []*Server, pct bool) string {
 	head := []string{"server", "data path", "best rate <=1% loss", "leases/s",
 		"DISCOVER-OFFER " + dn + " ms*", "REQUEST-ACK " + dn + " ms*", "CPU s/1k leases", "peak RSS MiB"}
 	rows := [][]string{head}
+	plus := false
 	for _, s := range servers {
 		path := s.Actual
 		if s.Kind == "kea" {
@@ -122,8 +123,12 @@ func Table(servers []*Server, pct bool) string {
 			}
 			d50, d99 := delayPair(d.DO, pct)
 			r50, r99 := delayPair(d.RA, pct)
+			mark := ""
+			if capped(s) {
+				mark, plus = "+", true
+			}
 			row = append(row,
-				fmt.Sprintf("%d (%s)", s.BestRate, ratio(float64(s.BestRate), baseRate)),
+				fmt.Sprintf("%d%s (%s)", s.BestRate, mark, ratio(float64(s.BestRate), baseRate)),
 				cell(b.LeasesPerSec, bl),
 				fmt.Sprintf("%s/%s (%s/%s)", num(d50), num(d99), ratio(d50, bd50), ratio(d99, bd99)),
 				fmt.Sprintf("%s/%s (%s/%s)", num(r50), num(r99), ratio(r50, br50), ratio(r99, br99)),
@@ -154,6 +159,9 @@ func Table(servers []*Server, pct bool) string {
 		sb.WriteByte('\n')
 		if ri == len(rows)-1 {
 			sb.WriteString("* delays at the Kea baseline's best rate (same load for every row; own best rate if not run there)\n")
+			if plus {
+				sb.WriteString("+ the ladder ended before a failing point (time budget or its top): the best rate may be higher\n")
+			}
 		}
 		if ri == 0 {
 			total := 0
@@ -185,8 +193,12 @@ func Ladders(servers []*Server, pct bool) string {
 			if i == s.Best {
 				mark = "*"
 			}
-			fmt.Fprintf(&sb, " %s offered %6d/s  runs %d  loss %6.2f%%  leases/s %7.0f  D-O %s %s/%s ms  R-A %s %s/%s ms  CPU s/1k %s\n",
-				mark, p.Offered, len(p.Runs), 100*m.Loss, m.LeasesPerSec, dn, num(d1), num(d2), dn, num(r1), num(r2), num(m.CPUPer1k))
+			short := ""
+			if loadShort(p) {
+				short = " (load tool short)"
+			}
+			fmt.Fprintf(&sb, " %s offered %6d/s  runs %d  sent %6.0f/s  loss %6.2f%%  leases/s %7.0f  D-O %s %s/%s ms  R-A %s %s/%s ms  CPU s/1k %s%s\n",
+				mark, p.Offered, len(p.Runs), sentPerSec(m), 100*m.Loss, m.LeasesPerSec, dn, num(d1), num(d2), dn, num(r1), num(r2), num(m.CPUPer1k), short)
 		}
 	}
 	return sb.String()

@@ -2,7 +2,7 @@
 // memfile, and compares the load time and RSS with a real kea-dhcp4 loading
 // the same file.
 //
-//	go run ./scripts/bench/leaseload -n 1000000
+//	go run ./scripts/bench/leaseload -n 1000000 [-json out.json]
 //
 // It writes a synthetic lease file with N distinct leases (addresses in
 // 10.0.0.0/8; they are data only, nothing is sent on the network), then:
@@ -18,7 +18,9 @@
 //     time. Kea's VmRSS after loading (minus the empty-file VmRSS) per lease
 //     is reported too.
 //
-// Everything is written under a temporary directory that is removed at exit.
+// -json FILE also writes the measurements as JSON (Report; make bench reads
+// it for its targets table). Everything is written under a temporary
+// directory that is removed at exit.
 package main
 
 import (
@@ -52,7 +54,11 @@ func main() {
 	cpuprof := flag.String("cpuprofile", "", "write a CPU profile of our loads to this file")
 	memprof := flag.String("memprofile", "", "write an allocation profile after our first load to this file")
 	keep := flag.Bool("keep", false, "keep the temporary directory")
+	jsonOut := flag.String("json", "", "also write the measurements to this file as JSON")
 	flag.Parse()
+	if *n < 1 || *runs < 1 {
+		check(fmt.Errorf("-n and -runs must be positive"))
+	}
 
 	dir, err := os.MkdirTemp("", "leaseload-")
 	check(err)
@@ -71,13 +77,89 @@ func main() {
 	check(err)
 
 	var kea keaResult
+	keaSkip := "skipped (-kea '')"
 	if *keaBin != "" {
 		kea, err = measureKea(dir, *keaBin, src, *n, *runs)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "kea:", err)
+			keaSkip = firstLine(err.Error())
 		}
 	}
 	printTable(*n, ours, kea)
+	if *jsonOut != "" {
+		check(writeReport(*jsonOut, makeReport(*n, *runs, ours, kea, keaSkip)))
+	}
+}
+
+// Report is -json's content. The Kea fields are null when Kea was skipped
+// (-kea ”) or failed (KeaError says why).
+type Report struct {
+	N    int `json:"n"`
+	Runs int `json:"runs"`
+	// xdhcp: lease.Open's median wall time over the runs, and each run.
+	LoadMs     float64   `json:"xdhcp_load_ms"`
+	LoadRunsMs []float64 `json:"xdhcp_load_runs_ms"`
+	// Memory after the first load, each less the pre-load value, per lease:
+	// Go heap in use, VmRSS, and VmRSS after debug.FreeOSMemory.
+	HeapPerLease     float64   `json:"xdhcp_heap_bytes_per_lease"`
+	RSSPerLease      float64   `json:"xdhcp_rss_bytes_per_lease"`
+	RSSPerLeaseFreed float64   `json:"xdhcp_rss_bytes_per_lease_after_free"`
+	GoVersion        string    `json:"go_version"`
+	GOMAXPROCS       int       `json:"gomaxprocs"`
+	KeaLoadMs        *float64  `json:"kea_load_ms"` // median(start with file) - median(start with no file)
+	KeaFullRunsMs    []float64 `json:"kea_start_with_file_runs_ms"`
+	KeaEmptyRunsMs   []float64 `json:"kea_start_empty_runs_ms"`
+	KeaRSSPerLease   *float64  `json:"kea_rss_bytes_per_lease"`
+	KeaOverXdhcpLoad *float64  `json:"kea_over_xdhcp_load"` // Kea's load time / xdhcp's
+	KeaError         string    `json:"kea_error,omitempty"` // why the Kea fields are null
+}
+
+// firstLine is s's first line, at most 200 bytes.
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return s
+}
+
+func msOf(d time.Duration) float64 { return float64(d) / 1e6 }
+
+func msList(ds []time.Duration) []float64 {
+	out := make([]float64, len(ds))
+	for i, d := range ds {
+		out[i] = msOf(d)
+	}
+	return out
+}
+
+func makeReport(n, runs int, o ourResult, k keaResult, keaSkip string) Report {
+	r := Report{N: n, Runs: runs, LoadMs: msOf(o.load), LoadRunsMs: msList(o.loads),
+		HeapPerLease: o.heapPerLease, RSSPerLease: o.rssPerLease, RSSPerLeaseFreed: o.rssFreed,
+		GoVersion: runtime.Version(), GOMAXPROCS: runtime.GOMAXPROCS(0)}
+	if !k.ok {
+		r.KeaError = keaSkip
+		return r
+	}
+	load, rss := msOf(k.load), k.rssPerLease
+	r.KeaLoadMs, r.KeaRSSPerLease = &load, &rss
+	r.KeaFullRunsMs, r.KeaEmptyRunsMs = msList(k.full), msList(k.empty)
+	if o.load > 0 {
+		x := float64(k.load) / float64(o.load)
+		r.KeaOverXdhcpLoad = &x
+	}
+	return r
+}
+
+func writeReport(path string, r Report) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
 
 func check(err error) {

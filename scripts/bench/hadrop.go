@@ -327,35 +327,10 @@ func HADropTable(servers []*Server) string {
 			fmt.Sprintf("%.3f/%.3f (%.1f/%.1f)", h.LoadCPU[1], h.IdleCPU[1], h.LoadSeconds, h.IdleSeconds),
 			fmt.Sprintf("%s ±%s (%s)", fmtSmall(h.Per1k), fmtSmall(h.Per1kNoise), smallRatio(h.Per1k, h.Per1kNoise, base)), drops, optInt(h.Received)})
 	}
-	widths := make([]int, len(head))
-	for _, r := range rows {
-		for i, c := range r {
-			widths[i] = max(widths[i], len(c))
-		}
-	}
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "HA partner-owned DISCOVERs: %d/s for %d s between two idle windows, DISCOVER only (no lease), every client hashing to server1 (lbhash owner %s), broadcast to both\n",
 		h0.Rate, h0.Seconds, h0.HAOwner)
-	for ri, r := range rows {
-		for i, c := range r {
-			if i > 0 {
-				sb.WriteString("  ")
-			}
-			if i == len(r)-1 {
-				sb.WriteString(c)
-			} else {
-				fmt.Fprintf(&sb, "%-*s", widths[i], c)
-			}
-		}
-		sb.WriteByte('\n')
-		if ri == 0 {
-			total := 0
-			for _, w := range widths {
-				total += w + 2
-			}
-			sb.WriteString(strings.Repeat("-", total-2) + "\n")
-		}
-	}
+	sb.WriteString(columns(rows))
 	fmt.Fprintf(&sb, "* server2 (the non-owner) process CPU (utime+stime, %s) over the load window less its idle-window rate, per 1,000 DISCOVERs sent, ± the drift between the two idle windows; ratio to the Kea pair. In-kernel XDP work runs in softirq and is not charged to the process.\n", h0.CPUSource)
 	return sb.String()
 }

@@ -138,39 +138,11 @@ func Table(servers []*Server, pct bool) string {
 		row = append(row, fmt.Sprintf("%s (%s)", num(float64(s.PeakRSSKB)/1024), ratio(float64(s.PeakRSSKB), float64(baseRSS))))
 		rows = append(rows, row)
 	}
-	widths := make([]int, len(head))
-	for _, r := range rows {
-		for i, c := range r {
-			widths[i] = max(widths[i], len(c))
-		}
-	}
 	var sb strings.Builder
-	for ri, r := range rows {
-		for i, c := range r {
-			if i > 0 {
-				sb.WriteString("  ")
-			}
-			if i == len(r)-1 {
-				sb.WriteString(c)
-			} else {
-				fmt.Fprintf(&sb, "%-*s", widths[i], c)
-			}
-		}
-		sb.WriteByte('\n')
-		if ri == len(rows)-1 {
-			sb.WriteString("* delays at the Kea baseline's best rate (same load for every row; own best rate if not run there)\n")
-			if plus {
-				sb.WriteString("+ the ladder ended before a failing point (time budget or its top): the best rate may be higher\n")
-			}
-		}
-		if ri == 0 {
-			total := 0
-			for _, w := range widths {
-				total += w + 2
-			}
-			sb.WriteString(strings.Repeat("-", total-2))
-			sb.WriteByte('\n')
-		}
+	sb.WriteString(columns(rows))
+	sb.WriteString("* delays at the Kea baseline's best rate (same load for every row; own best rate if not run there)\n")
+	if plus {
+		sb.WriteString("+ the ladder ended before a failing point (time budget or its top): the best rate may be higher\n")
 	}
 	return sb.String()
 }
@@ -199,6 +171,45 @@ func Ladders(servers []*Server, pct bool) string {
 			}
 			fmt.Fprintf(&sb, " %s offered %6d/s  runs %d  sent %6.0f/s  loss %6.2f%%  leases/s %7.0f  D-O %s %s/%s ms  R-A %s %s/%s ms  CPU s/1k %s%s\n",
 				mark, p.Offered, len(p.Runs), sentPerSec(m), 100*m.Loss, m.LeasesPerSec, dn, num(d1), num(d2), dn, num(r1), num(r2), num(m.CPUPer1k), short)
+		}
+	}
+	return sb.String()
+}
+
+// columns renders rows as left-aligned columns two spaces apart, the first
+// row a header underlined with dashes; the last column is not padded (it
+// may be long).
+func columns(rows [][]string) string {
+	if len(rows) == 0 {
+		return ""
+	}
+	widths := make([]int, len(rows[0]))
+	for _, r := range rows {
+		for i, c := range r {
+			if i < len(widths) {
+				widths[i] = max(widths[i], len(c))
+			}
+		}
+	}
+	var sb strings.Builder
+	for ri, r := range rows {
+		for i, c := range r {
+			if i > 0 {
+				sb.WriteString("  ")
+			}
+			if i == len(r)-1 {
+				sb.WriteString(c)
+			} else {
+				fmt.Fprintf(&sb, "%-*s", widths[i], c)
+			}
+		}
+		sb.WriteByte('\n')
+		if ri == 0 {
+			n := len(rows[0][len(rows[0])-1])
+			for _, w := range widths[:len(widths)-1] {
+				n += w + 2
+			}
+			sb.WriteString(strings.Repeat("-", n) + "\n")
 		}
 	}
 	return sb.String()

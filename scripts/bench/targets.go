@@ -314,33 +314,5 @@ func TargetsTable(ts []Target) string {
 	for _, t := range ts {
 		rows = append(rows, []string{t.Name, t.Goal, t.Measured, t.Status, t.Detail})
 	}
-	widths := make([]int, len(rows[0]))
-	for _, r := range rows {
-		for i, c := range r {
-			widths[i] = max(widths[i], len(c))
-		}
-	}
-	var sb strings.Builder
-	sb.WriteString("Targets (this run):\n")
-	for ri, r := range rows {
-		for i, c := range r {
-			if i > 0 {
-				sb.WriteString("  ")
-			}
-			if i == len(r)-1 {
-				sb.WriteString(c)
-			} else {
-				fmt.Fprintf(&sb, "%-*s", widths[i], c)
-			}
-		}
-		sb.WriteByte('\n')
-		if ri == 0 {
-			total := 0
-			for _, w := range widths[:len(widths)-1] {
-				total += w + 2
-			}
-			sb.WriteString(strings.Repeat("-", total+len("from")) + "\n")
-		}
-	}
-	return sb.String()
+	return "Targets (this run):\n" + columns(rows)
 }

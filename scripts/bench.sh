@@ -16,9 +16,9 @@
 #
 # Writes out/bench/micro.txt, out/bench/leaseload.{txt,json},
 # out/bench/results.json, out/bench/chart.png and out/bench/chart.json. The
-# lab part needs root; it refuses to start when a lab with its prefix
-# (xbench-) exists, and removes everything it created on exit, also on
-# Ctrl-C.
+# lab part needs root; it refuses to start while any scripts/lab.sh lab
+# exists (another bench, make demo: they would share the CPUs), and
+# removes everything it created on exit, also on Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/local/go/bin

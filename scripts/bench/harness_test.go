@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -457,5 +458,8 @@ func TestProcHelpers(t *testing.T) {
 	list := "xdemo-cli (id: 3)\nxbench-s1\nother\n"
 	if !nsListHas(list, "xbench-") || !nsListHas(list, "xdemo-") || nsListHas(list, "xb-") || nsListHas("xbench-s10\n", "xbench-") {
 		t.Error("nsListHas")
+	}
+	if got := labPrefixes("xdemo-cli\nxdemo-s1 (id: 3)\nxdemo-s2\nxprof-cli\nxprof-s1\nother\ncli\n"); !slices.Equal(got, []string{"xdemo-"}) {
+		t.Errorf("labPrefixes = %q, want [xdemo-]", got)
 	}
 }

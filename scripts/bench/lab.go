@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -24,8 +25,39 @@ type lab struct {
 
 func (l *lab) ns(which string) string { return l.prefix + which }
 
-// labExists reports whether any of prefix's namespaces exist.
-func labExists(prefix string) (bool, error) {
+// otherLabs lists the prefixes of the scripts/lab.sh labs (namespaces
+// <prefix>cli, <prefix>s1 and <prefix>s2) that exist now: another bench,
+// make demo, a developer's lab. Any of them would share the CPUs and skew
+// the figures.
+func otherLabs() ([]string, error) {
+	out, err := exec.Command("ip", "netns", "list").Output()
+	if err != nil {
+		return nil, fmt.Errorf("ip netns list: %w", err)
+	}
+	return labPrefixes(string(out)), nil
+}
+
+// labPrefixes finds, in `ip netns list` output, every prefix p for which
+// pcli, ps1 and ps2 all exist.
+func labPrefixes(list string) []string {
+	have := map[string]bool{}
+	for _, line := range strings.Split(list, "\n") {
+		if f := strings.Fields(line); len(f) > 0 {
+			have[f[0]] = true
+		}
+	}
+	var out []string
+	for name := range have {
+		if p, ok := strings.CutSuffix(name, "cli"); ok && p != "" && have[p+"s1"] && have[p+"s2"] {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// nsExists reports whether any of prefix's namespaces exist.
+func nsExists(prefix string) (bool, error) {
 	out, err := exec.Command("ip", "netns", "list").Output()
 	if err != nil {
 		return false, fmt.Errorf("ip netns list: %w", err)
@@ -52,7 +84,12 @@ func nsListHas(list, prefix string) bool {
 // up creates the lab, refusing if one with this prefix exists, and adds
 // relay addresses 198.18.0.2..n to br0 for parallel load processes.
 func (l *lab) up(ctx context.Context, n int) error {
-	if ex, err := labExists(l.prefix); err != nil {
+	if ps, err := otherLabs(); err != nil {
+		return err
+	} else if len(ps) > 0 {
+		return fmt.Errorf("refusing to start: lab namespaces %s* exist (another bench or demo running? they would share the CPUs; remove a stale one with: scripts/lab.sh down %s)", ps[0], ps[0])
+	}
+	if ex, err := nsExists(l.prefix); err != nil {
 		return err
 	} else if ex {
 		return fmt.Errorf("a lab with prefix %q exists (another bench running? remove it with: scripts/lab.sh down %s)", l.prefix, l.prefix)

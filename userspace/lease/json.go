@@ -123,15 +123,15 @@ func FormatHex(b []byte) string {
 	if len(b) == 0 {
 		return ""
 	}
-	var sb strings.Builder
-	sb.Grow(len(b) * 3)
+	const digits = "0123456789abcdef"
+	out := make([]byte, 0, len(b)*3-1)
 	for i, c := range b {
 		if i > 0 {
-			sb.WriteByte(':')
+			out = append(out, ':')
 		}
-		sb.WriteString(hex.EncodeToString([]byte{c}))
+		out = append(out, digits[c>>4], digits[c&0x0f])
 	}
-	return sb.String()
+	return string(out)
 }
 
 // ParseHex accepts Kea's "formatted hex": colon- or space-separated groups of

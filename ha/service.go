@@ -175,7 +175,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	}
 	c.partner = &s.partnerSW
 	s.client = c
-	if s.updates, err = newUpdateClient(s.partner, s.clientTLS, conns*updateConnsPerThread, &s.partnerSW); err != nil {
+	if s.updates, err = newUpdateClient(s.partner, s.clientTLS, conns, &s.partnerSW); err != nil {
 		return nil, err
 	}
 	s.det.maxAck = cfg.MaxAckDelay

@@ -43,10 +43,11 @@ const (
 	// partner's listener does (Kea and we close after 30 s).
 	updateIdleTimeout = 25 * time.Second
 	// updateConnsPerThread is how many update connections the client
-	// opens per http-client-threads. Kea's threads each hold one
-	// connection; ours wait on the network instead of occupying a thread,
-	// and with many ACKs waiting for their update one connection's
-	// pipeline becomes a queue of its own.
+	// uses per http-client-threads towards a partner that does not
+	// pipeline (Kea): each connection carries one update at a time, and
+	// with many ACKs parked on their updates a thread's worth of
+	// connections is too few. Towards a pipelining partner one connection
+	// per thread is best: fuller pipelines, fewer writes.
 	updateConnsPerThread = 4
 )
 
@@ -69,6 +70,7 @@ const (
 type updateClient struct {
 	addr    string
 	head    []byte // request line and fixed headers, up to "Content-Length: "
+	piped   int    // connections used while the partner pipelines (a prefix of conns)
 	tls     *tls.Config
 	partner *partnerInfo
 	conns   []*updateConn
@@ -91,9 +93,11 @@ type updateResult struct {
 	err error
 }
 
-// newUpdateClient builds a client for p with conns connections (at least
-// one); tc is the TLS configuration for an https peer.
-func newUpdateClient(p *Peer, tc *tls.Config, conns int, info *partnerInfo) (*updateClient, error) {
+// newUpdateClient builds a client for p with threads×updateConnsPerThread
+// connections, of which the first threads are used while the partner
+// pipelines (threads is at least one); tc is the TLS configuration for an
+// https peer.
+func newUpdateClient(p *Peer, tc *tls.Config, threads int, info *partnerInfo) (*updateClient, error) {
 	host, addr, err := peerHostPort(p.URL)
 	if err != nil {
 		return nil, fmt.Errorf("peer %q: %w", p.Name, err)
@@ -109,8 +113,9 @@ func newUpdateClient(p *Peer, tc *tls.Config, conns int, info *partnerInfo) (*up
 		fmt.Fprintf(&h, "Authorization: Basic %s\r\n", cred)
 	}
 	h.WriteString("Content-Type: application/json\r\nContent-Length: ")
-	c := &updateClient{addr: addr, head: h.Bytes(), tls: tc, partner: info}
-	for range max(conns, 1) {
+	threads = max(threads, 1)
+	c := &updateClient{addr: addr, head: h.Bytes(), tls: tc, partner: info, piped: threads}
+	for range threads * updateConnsPerThread {
 		c.conns = append(c.conns, &updateConn{c: c, wake: make(chan struct{}, 1)})
 	}
 	return c, nil
@@ -120,7 +125,11 @@ func newUpdateClient(p *Peer, tc *tls.Config, conns int, info *partnerInfo) (*up
 // *CommError.
 func (c *updateClient) do(ctx context.Context, command string, body []byte) (answer, error) {
 	p := &pendingUpdate{command: command, body: body, res: make(chan updateResult, 1)}
-	conn := c.conns[int(c.next.Add(1))%len(c.conns)]
+	n := len(c.conns)
+	if c.partner.pipelines.Load() {
+		n = c.piped
+	}
+	conn := c.conns[int(c.next.Add(1)%uint32(n))]
 	if !conn.enqueue(p) {
 		return answer{}, &CommError{command, errors.New("ha client closed")}
 	}

@@ -199,6 +199,11 @@ func targetHA(by map[string]*Server) Target {
 	if why1 == "" && why2 == "" {
 		ctx = fmt.Sprintf("kea-ha/kea %.0f%% (%.0f/%.0f)", 100*khl/kl, khl, kl)
 	}
+	// The CPU each lease costs explains the ratio when the machine, load
+	// tool included, is CPU-bound (both servers' CPU for the pair).
+	if hc, xc := h.BestRun().CPUPer1k, x.BestRun().CPUPer1k; hc > 0 && xc > 0 {
+		ctx += fmt.Sprintf("; CPU per lease at best: pair %.0f us, single %.0f us (%.0f%%)", 1000*hc, 1000*xc, 100*xc/hc)
+	}
 	st, note := judge(v, goalHAKeeps, h, x)
 	return Target{Name: name, Goal: goal, Value: ptr(v), Measured: fmt.Sprintf("%.1f%%", 100*v),
 		Detail: leasesAt(h) + " / " + leasesAt(x) + "; " + ctx + note, Status: st}

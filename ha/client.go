@@ -84,13 +84,23 @@ type envelope struct {
 	Service   []string `json:"service"`
 }
 
+// encodeCommand is the request body of command, as Kea's CommandCreator
+// builds it.
+func encodeCommand(command string, args any) ([]byte, error) {
+	body, err := json.Marshal(envelope{Arguments: args, Command: command, Service: []string{"dhcp4"}})
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", command, err)
+	}
+	return body, nil
+}
+
 // call sends command and returns element [0] of the reply. A JSON map body
 // becomes result 1 with its text (Kea's verifyAsyncResponse). Everything
 // that is not a usable reply is a *CommError.
 func (c *peerClient) call(ctx context.Context, command string, args any, timeout time.Duration) (answer, error) {
-	body, err := json.Marshal(envelope{Arguments: args, Command: command, Service: []string{"dhcp4"}})
+	body, err := encodeCommand(command, args)
 	if err != nil {
-		return answer{}, fmt.Errorf("encode %s: %w", command, err)
+		return answer{}, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -187,10 +197,16 @@ func (c *peerClient) expect(ctx context.Context, command string, args any, timeo
 	if err != nil {
 		return a, err
 	}
+	return a, a.want(command, ok...)
+}
+
+// want fails with a *PeerResultError unless the answer's result is one of
+// ok.
+func (a answer) want(command string, ok ...int) error {
 	for _, r := range ok {
 		if a.Result == r {
-			return a, nil
+			return nil
 		}
 	}
-	return a, &PeerResultError{Command: command, Result: a.Result, Text: a.Text}
+	return &PeerResultError{Command: command, Result: a.Result, Text: a.Text}
 }

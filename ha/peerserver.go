@@ -71,10 +71,7 @@ func (ps *peerServer) serve(ln net.Listener) error {
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
-			ps.mu.Lock()
-			closed := ps.closed
-			ps.mu.Unlock()
-			if closed {
+			if ps.isClosed() {
 				return nil
 			}
 			var ne net.Error
@@ -168,13 +165,7 @@ func (ps *peerServer) serveConn(pc *peerConn) {
 			_ = pc.nc.SetReadDeadline(time.Now().Add(listenerIdle))
 			_, err := br.Peek(1)
 			pc.idle.Store(false)
-			if err != nil {
-				return
-			}
-			ps.mu.Lock()
-			closed := ps.closed
-			ps.mu.Unlock()
-			if closed {
+			if err != nil || ps.isClosed() {
 				return
 			}
 		}
@@ -224,6 +215,12 @@ func (ps *peerServer) serveConn(pc *peerConn) {
 }
 
 func (ps *peerServer) ctxAlive() bool { return ps.ctx.Err() == nil }
+
+func (ps *peerServer) isClosed() bool {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	return ps.closed
+}
 
 // limitConn bounds what the connection's reader may read: maxHeaderBytes
 // for a request line and headers, the body limit after them.

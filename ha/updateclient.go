@@ -34,6 +34,9 @@ func (p *partnerInfo) observe(server []byte) {
 	p.pipelines.Store(bytes.HasPrefix(server, []byte(serverSoftware)))
 }
 
+// errClientClosed fails the updates of a stopped service.
+var errClientClosed = errors.New("ha client closed")
+
 // Limits of the update client.
 const (
 	// maxPipeline bounds the requests written to one connection before
@@ -131,7 +134,7 @@ func (c *updateClient) do(ctx context.Context, command string, body []byte) (ans
 	}
 	conn := c.conns[int(c.next.Add(1)%uint32(n))]
 	if !conn.enqueue(p) {
-		return answer{}, &CommError{command, errors.New("ha client closed")}
+		return answer{}, &CommError{command, errClientClosed}
 	}
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
@@ -239,7 +242,7 @@ func (uc *updateConn) run() {
 	for range uc.wake {
 		if uc.closedClient() {
 			for b := uc.take(maxPipeline); len(b) > 0; b = uc.take(maxPipeline) {
-				fail(b, errors.New("ha client closed"))
+				fail(b, errClientClosed)
 			}
 			return
 		}
@@ -300,7 +303,7 @@ func (uc *updateConn) exchange(b []*pendingUpdate) {
 		if uc.closedClient() {
 			// Checked after the deadline is set: a close from now on
 			// overrides it and interrupts the exchange.
-			fail(b, errors.New("ha client closed"))
+			fail(b, errClientClosed)
 			return
 		}
 		_, err := uc.nc.Write(uc.wbuf)

@@ -2,7 +2,6 @@ package ha
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -104,18 +103,15 @@ func (s *Service) Sync(ctx context.Context, changes []LeaseChange) error {
 // send delivers one update on the update client; result 3 is success.
 func (s *Service) send(ctx context.Context, op update) error {
 	cmd := op.command()
-	body, err := json.Marshal(envelope{Arguments: op.args(), Command: cmd, Service: []string{"dhcp4"}})
+	body, err := encodeCommand(cmd, op.args())
 	if err != nil {
-		return fmt.Errorf("encode %s: %w", cmd, err)
+		return err
 	}
 	a, err := s.updates.do(ctx, cmd, body)
 	if err != nil {
 		return err
 	}
-	if a.Result != 0 && a.Result != 3 {
-		return &PeerResultError{Command: cmd, Result: a.Result, Text: a.Text}
-	}
-	return nil
+	return a.want(cmd, 0, 3)
 }
 
 // doRecover leaves communication-recovery once the partner is back: replay

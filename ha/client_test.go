@@ -131,21 +131,21 @@ func TestSyncSendsLeaseUpdates(t *testing.T) {
 		name       string
 		state      State
 		delReply   string
-		changes    []LeaseChange
+		changes    []lease.Change
 		wantErr    bool
 		wantCmds   []string
 		wantUnsent uint64
 		wantQueued int
 		wantState  State
 	}{
-		{name: "add in load-balancing", state: StateLoadBalancing, changes: []LeaseChange{{New: l1}}, wantCmds: []string{"lease4-update"}, wantState: StateLoadBalancing},
-		{name: "move: del then update", state: StateLoadBalancing, changes: []LeaseChange{{Old: l1, New: l2}}, wantCmds: []string{"lease4-del", "lease4-update"}, wantState: StateLoadBalancing},
-		{name: "release, partner lacks it (3 = ok)", state: StateLoadBalancing, delReply: `[ { "result": 3, "text": "IPv4 lease not found." } ]`, changes: []LeaseChange{{Old: l1}}, wantCmds: []string{"lease4-del"}, wantState: StateLoadBalancing},
-		{name: "partner rejects", state: StateLoadBalancing, delReply: `[ { "result": 1, "text": "no" } ]`, changes: []LeaseChange{{Old: l1}}, wantErr: true, wantCmds: []string{"lease4-del"}, wantState: StateCommunicationRecovery},
-		{name: "partner-down counts unsent", state: StatePartnerDown, changes: []LeaseChange{{New: l1}, {New: l2}}, wantUnsent: 1, wantState: StatePartnerDown},
-		{name: "waiting counts unsent", state: StateWaiting, changes: []LeaseChange{{New: l1}}, wantUnsent: 1, wantState: StateLoadBalancing},                                // then syncs: partner is load-balancing
-		{name: "communication-recovery queues", state: StateCommunicationRecovery, changes: []LeaseChange{{Old: l1, New: l2}}, wantQueued: 2, wantState: StateLoadBalancing}, // backlog replayed
-		{name: "partner-in-maintenance sends", state: StatePartnerInMaintenance, changes: []LeaseChange{{New: l1}}, wantCmds: []string{"lease4-update"}, wantState: StatePartnerInMaintenance},
+		{name: "add in load-balancing", state: StateLoadBalancing, changes: []lease.Change{{New: l1}}, wantCmds: []string{"lease4-update"}, wantState: StateLoadBalancing},
+		{name: "move: del then update", state: StateLoadBalancing, changes: []lease.Change{{Old: l1, New: l2}}, wantCmds: []string{"lease4-del", "lease4-update"}, wantState: StateLoadBalancing},
+		{name: "release, partner lacks it (3 = ok)", state: StateLoadBalancing, delReply: `[ { "result": 3, "text": "IPv4 lease not found." } ]`, changes: []lease.Change{{Old: l1}}, wantCmds: []string{"lease4-del"}, wantState: StateLoadBalancing},
+		{name: "partner rejects", state: StateLoadBalancing, delReply: `[ { "result": 1, "text": "no" } ]`, changes: []lease.Change{{Old: l1}}, wantErr: true, wantCmds: []string{"lease4-del"}, wantState: StateCommunicationRecovery},
+		{name: "partner-down counts unsent", state: StatePartnerDown, changes: []lease.Change{{New: l1}, {New: l2}}, wantUnsent: 1, wantState: StatePartnerDown},
+		{name: "waiting counts unsent", state: StateWaiting, changes: []lease.Change{{New: l1}}, wantUnsent: 1, wantState: StateLoadBalancing},                                // then syncs: partner is load-balancing
+		{name: "communication-recovery queues", state: StateCommunicationRecovery, changes: []lease.Change{{Old: l1, New: l2}}, wantQueued: 2, wantState: StateLoadBalancing}, // backlog replayed
+		{name: "partner-in-maintenance sends", state: StatePartnerInMaintenance, changes: []lease.Change{{New: l1}}, wantCmds: []string{"lease4-update"}, wantState: StatePartnerInMaintenance},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

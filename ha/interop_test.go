@@ -298,14 +298,14 @@ func TestInteropRealKea(t *testing.T) {
 	if _, err := store.Put(l); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Sync(t.Context(), []LeaseChange{{New: l}}); err != nil {
+	if err := s.Sync(t.Context(), []lease.Change{{New: l}}); err != nil {
 		t.Fatalf("sync to kea: %v", err)
 	}
 	if !k.hasLease("192.0.2.60") {
 		t.Fatalf("kea lacks 192.0.2.60 after Sync\n%s", dump())
 	}
 	// And a release.
-	if err := s.Sync(t.Context(), []LeaseChange{{Old: l}}); err != nil || k.hasLease("192.0.2.60") {
+	if err := s.Sync(t.Context(), []lease.Change{{Old: l}}); err != nil || k.hasLease("192.0.2.60") {
 		t.Fatalf("lease4-del to kea: %v, still there %v", err, k.hasLease("192.0.2.60"))
 	}
 
@@ -320,7 +320,7 @@ func TestInteropRealKea(t *testing.T) {
 	l2 := l.Clone()
 	l2.Addr = netip.MustParseAddr("192.0.2.61")
 	_, _ = store.Put(l2)
-	if err := s.Sync(t.Context(), []LeaseChange{{New: l2}}); err != nil {
+	if err := s.Sync(t.Context(), []lease.Change{{New: l2}}); err != nil {
 		t.Fatalf("sync in partner-down must not fail: %v", err)
 	}
 

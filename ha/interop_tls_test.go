@@ -46,7 +46,7 @@ func TestInteropRealKeaTLS(t *testing.T) {
 	if _, err := store.Put(l); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Sync(t.Context(), []LeaseChange{{New: l}}); err != nil {
+	if err := s.Sync(t.Context(), []lease.Change{{New: l}}); err != nil {
 		t.Fatalf("lease4-update to kea over https: %v", err)
 	}
 	if !k.hasLease("192.0.2.60") {

@@ -8,13 +8,6 @@ import (
 	"github.com/xdhcp/xdhcp/userspace/lease"
 )
 
-// LeaseChange is one committed lease change of a DHCP exchange: Old == nil
-// is an add, New == nil a delete, both set an update (a different address in
-// New means the client moved: the old lease is deleted at the partner).
-type LeaseChange struct {
-	Old, New *lease.Lease
-}
-
 // update is one lease4-update or lease4-del to the partner.
 type update struct {
 	del   bool
@@ -51,7 +44,7 @@ var ErrUpdateFailed = errors.New("ha lease update failed")
 // queues them (communication-recovery) or counts them as unsent. A non-nil
 // error means the reply must be dropped; the partner is then marked
 // unavailable and the state machine re-runs.
-func (s *Service) Sync(ctx context.Context, changes []LeaseChange) error {
+func (s *Service) Sync(ctx context.Context, changes []lease.Change) error {
 	if !s.cfg.SendLeaseUpdates || len(changes) == 0 {
 		return nil
 	}

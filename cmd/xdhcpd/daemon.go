@@ -69,6 +69,7 @@ type daemon struct {
 	shutdown chan int
 
 	disabledDrops *stats.Cell
+	haSyncDrops   *stats.Cell
 }
 
 // newDaemon loads the configuration and opens what must exist before
@@ -94,6 +95,7 @@ func newDaemon(path string, opt options) (_ *daemon, err error) {
 		shutdown: make(chan int, 1),
 	}
 	d.disabledDrops = d.reg.Cell("pkt4-dropped-service-disabled")
+	d.haSyncDrops = d.reg.Cell("pkt4-dropped-ha-sync-failed")
 	var undo []func()
 	defer func() {
 		if err != nil {
@@ -190,9 +192,9 @@ func (d *daemon) openStore(c *config.Dhcp4) error {
 
 // leaseChanged is the store's change hook: the engine keeps its allocator
 // and statistics in step with every change, whoever made it.
-func (d *daemon) leaseChanged(old, new *lease.Lease) {
+func (d *daemon) leaseChanged(c lease.Change) {
 	if es := d.engine.Load(); es != nil {
-		es.e.LeaseChanged(old, new)
+		es.e.LeaseChanged(c)
 	}
 }
 
@@ -235,7 +237,6 @@ func (d *daemon) buildEngine(cfg *config.Config) (*engineSet, error) {
 	}
 	if d.ha != nil {
 		deps.ScopeFilter = d.ha.scopeFilter()
-		deps.LeaseSyncer = d.ha.leaseSyncer()
 	}
 	e, err := dhcp.New(cfg, deps)
 	if err != nil {
@@ -263,7 +264,16 @@ func (d *daemon) Handle(w int, req *dhcp.Request) *dhcp.Reply {
 		return nil
 	}
 	es := d.engine.Load()
-	return es.workers[w%len(es.workers)].Handle(req)
+	r := es.workers[w%len(es.workers)].Handle(req)
+	if r != nil && len(r.Changes) > 0 && d.ha != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := d.ha.svc.Sync(ctx, r.Changes); err != nil {
+			d.haSyncDrops.Add(1)
+			return nil
+		}
+	}
+	return r
 }
 
 // registerCommands installs the control commands for cfg.

@@ -134,8 +134,6 @@ func (d *daemon) closeHA() {
 
 func (h *haRuntime) scopeFilter() dhcp.ScopeFilter { return h.svc }
 
-func (h *haRuntime) leaseSyncer() dhcp.LeaseSyncer { return syncAdapter{h.svc} }
-
 func (h *haRuntime) status() any { return h.svc.Status() }
 
 // registerCommands adds the HA commands (ha-heartbeat, ha-scopes,
@@ -149,17 +147,6 @@ func (h *haRuntime) registerCommands(disp *control.Dispatcher) {
 func (h *haRuntime) addMetrics(c *metrics.Collector) {
 	c.AddState("xdhcp_ha_state", "HA state of this server.", h.svc.State)
 	c.AddState("xdhcp_ha_partner_state", "Last known HA state of the partner.", h.svc.PartnerState)
-}
-
-// syncAdapter gives ha.Service.Sync the engine's LeaseSyncer signature.
-type syncAdapter struct{ svc *ha.Service }
-
-func (a syncAdapter) Sync(ctx context.Context, changes []dhcp.LeaseChange) error {
-	hc := make([]ha.LeaseChange, len(changes))
-	for i, c := range changes {
-		hc[i] = ha.LeaseChange{Old: c.Old, New: c.New}
-	}
-	return a.svc.Sync(ctx, hc)
 }
 
 // switchService lets HA disable and enable DHCP service per origin.

@@ -1,7 +1,6 @@
 package dhcp
 
 import (
-	"context"
 	"errors"
 	"fmt"
 
@@ -14,7 +13,7 @@ import (
 // deleted (Kea does the same). It returns the committed lease and the
 // changes to replicate; ok=false means the address was lost to a concurrent
 // allocation (NAK).
-func (x *exchange) commit(c candidate, valid uint32, prev *lease.Lease) (*lease.Lease, []LeaseChange, bool, error) {
+func (x *exchange) commit(c candidate, valid uint32, prev *lease.Lease) (*lease.Lease, []lease.Change, bool, error) {
 	e := x.e
 	now := x.now.Unix()
 	nl := &lease.Lease{
@@ -28,7 +27,7 @@ func (x *exchange) commit(c candidate, valid uint32, prev *lease.Lease) (*lease.
 	if len(x.rawCID) > 0 {
 		nl.ClientID = append([]byte(nil), x.rawCID...)
 	}
-	var changes []LeaseChange
+	var changes []lease.Change
 
 	mu := e.locks.lock(c.addr)
 	existing, _ := e.store.Get(c.addr)
@@ -60,7 +59,7 @@ func (x *exchange) commit(c candidate, valid uint32, prev *lease.Lease) (*lease.
 	if err != nil {
 		return nil, nil, false, fmt.Errorf("commit lease %s: %w", c.addr, err)
 	}
-	changes = append(changes, LeaseChange{Old: existing, New: nl})
+	changes = append(changes, lease.Change{Old: existing, New: nl})
 
 	// The offer for this address is fulfilled; any other offer of the
 	// client is void.
@@ -72,7 +71,7 @@ func (x *exchange) commit(c candidate, valid uint32, prev *lease.Lease) (*lease.
 	}
 	if prev != nil && prev.Addr != c.addr {
 		if old, derr := e.store.Delete(prev.Addr); derr == nil {
-			changes = append(changes, LeaseChange{Old: old})
+			changes = append(changes, lease.Change{Old: old})
 		}
 	}
 	if fresh {
@@ -80,18 +79,4 @@ func (x *exchange) commit(c candidate, valid uint32, prev *lease.Lease) (*lease.
 		c.sub.st.cumulative.Add(1)
 	}
 	return nl, changes, true, nil
-}
-
-// sync replicates committed changes to the HA partner before the reply is
-// released; an error means the reply must be dropped.
-func (e *Engine) sync(changes []LeaseChange) error {
-	if e.syncer == nil || len(changes) == 0 {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), e.syncTO)
-	defer cancel()
-	if err := e.syncer.Sync(ctx, changes); err != nil {
-		return fmt.Errorf("lease update to partner: %w", err)
-	}
-	return nil
 }

@@ -7,20 +7,18 @@ import (
 // decline handles DHCPDECLINE (memfile.md §11): the lease named by option 50
 // must be the client's; it becomes declined for decline-probation-period,
 // with hardware address, client id, hostname and FQDN flags cleared. There
-// is no reply.
-func (x *exchange) decline() {
+// is no reply message; the change is returned for the HA partner.
+func (x *exchange) decline() *Reply {
 	a, ok := ip4(x.req.Msg.RequestedIPAddress())
 	if !ok {
-		x.w.drop(dropBadPacket)
-		return
+		return x.w.drop(dropBadPacket)
 	}
 	e := x.e
 	mu := e.locks.lock(a)
 	l, found := e.store.Get(a)
 	if !found || l.State != lease.StateDefault || !belongsTo(l, x.hw, x.rawCID) {
 		mu.Unlock()
-		x.w.drop(dropNoLease)
-		return
+		return x.w.drop(dropNoLease)
 	}
 	d := &lease.Lease{
 		Addr:          a,
@@ -35,10 +33,7 @@ func (x *exchange) decline() {
 	mu.Unlock()
 	if err != nil {
 		e.log.Error().Err(err).Stringer("ip", a).Msg("decline: lease update failed")
-		x.w.drop(dropStoreError)
-		return
+		return x.w.drop(dropStoreError)
 	}
-	if err := e.sync([]LeaseChange{{Old: l, New: d}}); err != nil {
-		e.log.Debug().Err(err).Stringer("ip", a).Msg("decline not replicated")
-	}
+	return &Reply{Changes: []lease.Change{{Old: l, New: d}}}
 }

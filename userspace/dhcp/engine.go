@@ -7,7 +7,6 @@
 package dhcp
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -44,19 +43,6 @@ type ScopeFilter interface {
 	Scope(msg *dhcpv4.DHCPv4) (class string, serve bool)
 }
 
-// LeaseChange is one committed lease change: Old==nil is an addition,
-// New==nil a deletion.
-type LeaseChange struct {
-	Old, New *lease.Lease
-}
-
-// LeaseSyncer sends committed lease changes to the HA partner. It is called
-// after the change is committed and before the reply is returned; an error
-// drops the reply (Kea does not answer when the partner rejects or fails).
-type LeaseSyncer interface {
-	Sync(ctx context.Context, changes []LeaseChange) error
-}
-
 // Deps are the engine's collaborators.
 type Deps struct {
 	Store       LeaseStore       // required
@@ -64,23 +50,18 @@ type Deps struct {
 	Stats       *stats.Registry  // nil: a private registry
 	Logger      zerolog.Logger
 	ScopeFilter ScopeFilter // optional (HA)
-	LeaseSyncer LeaseSyncer // optional (HA)
-	// SyncTimeout bounds one LeaseSyncer call; 0 means 10 s.
-	SyncTimeout time.Duration
 }
 
 // Engine is a compiled configuration plus its allocator state. It is safe
 // for concurrent use by many Workers. A configuration change builds a new
 // Engine over the same store (New rebuilds the allocator from the store).
 type Engine struct {
-	cfg    *config.Dhcp4
-	store  LeaseStore
-	clock  func() time.Time
-	reg    *stats.Registry
-	log    zerolog.Logger
-	scope  ScopeFilter
-	syncer LeaseSyncer
-	syncTO time.Duration
+	cfg   *config.Dhcp4
+	store LeaseStore
+	clock func() time.Time
+	reg   *stats.Registry
+	log   zerolog.Logger
+	scope ScopeFilter
 
 	m      *model
 	offers *offerTable
@@ -120,8 +101,6 @@ func NewFromDhcp4(d4 *config.Dhcp4, deps Deps) (*Engine, error) {
 		reg:       deps.Stats,
 		log:       deps.Logger.With().Str("component", "dhcp").Logger(),
 		scope:     deps.ScopeFilter,
-		syncer:    deps.LeaseSyncer,
-		syncTO:    deps.SyncTimeout,
 		offers:    newOfferTable(),
 		reclaimed: newReclaimedSet(),
 	}
@@ -130,9 +109,6 @@ func NewFromDhcp4(d4 *config.Dhcp4, deps Deps) (*Engine, error) {
 	}
 	if e.reg == nil {
 		e.reg = stats.New()
-	}
-	if e.syncTO == 0 {
-		e.syncTO = 10 * time.Second
 	}
 	m, err := build(d4, e.reg)
 	if err != nil {

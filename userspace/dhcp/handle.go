@@ -8,7 +8,9 @@ import (
 )
 
 // Handle processes one query and returns the reply, or nil to drop it.
-// Every drop is counted under its cause (see dropCause).
+// Every drop is counted under its cause (see dropCause). A non-empty
+// Reply.Changes is committed to the store already; the caller replicates it
+// (HA) before it sends Reply.Msg.
 func (w *Worker) Handle(req *Request) *Reply {
 	if req == nil || req.Msg == nil || req.Msg.OpCode != dhcpv4.OpcodeBootRequest {
 		return w.drop(dropBadPacket)
@@ -42,11 +44,9 @@ func (w *Worker) Handle(req *Request) *Reply {
 	case dhcpv4.MessageTypeRequest:
 		return x.request()
 	case dhcpv4.MessageTypeRelease:
-		x.release()
-		return nil
+		return x.release()
 	case dhcpv4.MessageTypeDecline:
-		x.decline()
-		return nil
+		return x.decline()
 	default:
 		return x.inform()
 	}

@@ -47,7 +47,7 @@ func (x *exchange) request() *Reply {
 		return x.nak()
 	}
 	valid := x.validLifetime(c.sub)
-	nl, changes, ok, err := x.commit(c, valid, prev)
+	_, changes, ok, err := x.commit(c, valid, prev)
 	if err != nil {
 		x.e.log.Error().Err(err).Msg("lease commit failed")
 		return x.w.drop(dropStoreError)
@@ -55,15 +55,11 @@ func (x *exchange) request() *Reply {
 	if !ok {
 		return x.nak()
 	}
-	if err := x.e.sync(changes); err != nil {
-		x.e.log.Debug().Err(err).Stringer("ip", nl.Addr).Msg("reply dropped")
-		return x.w.drop(dropHASync)
-	}
 	x.sub, x.pool = c.sub, c.pool
 	r := x.newReply(dhcpv4.MessageTypeAck)
 	if ci := msg.ClientIPAddr; ci != nil {
 		r.ClientIPAddr = append(net.IP(nil), ci.To4()...)
 	}
 	x.fillLease(r, c, valid)
-	return &Reply{Msg: r, Dest: packet.ReplyDestination(msg, r)}
+	return &Reply{Msg: r, Dest: packet.ReplyDestination(msg, r), Changes: changes}
 }

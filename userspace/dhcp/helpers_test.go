@@ -1,7 +1,6 @@
 package dhcp
 
 import (
-	"context"
 	"net"
 	"net/netip"
 	"sync/atomic"
@@ -31,7 +30,7 @@ func (v *env) clock() time.Time        { return time.Unix(v.now.Load(), 0) }
 func (v *env) advance(d time.Duration) { v.now.Add(int64(d / time.Second)) }
 
 // newStore is the one place tests construct the lease store.
-func newStore(t testing.TB, onChange func(o, n *lease.Lease), now func() time.Time) *lease.Store {
+func newStore(t testing.TB, onChange func(lease.Change), now func() time.Time) *lease.Store {
 	t.Helper()
 	st, _, err := lease.Open(lease.Options{Persist: false, OnChange: onChange, Now: now})
 	if err != nil {
@@ -55,9 +54,9 @@ func newEnv(t testing.TB, js string, mod ...func(*Deps)) *env {
 	v := &env{t: t, reg: stats.New()}
 	v.now.Store(t0.Unix())
 	var eng atomic.Pointer[Engine]
-	v.store = newStore(t, func(o, n *lease.Lease) {
+	v.store = newStore(t, func(c lease.Change) {
 		if e := eng.Load(); e != nil {
-			e.LeaseChanged(o, n)
+			e.LeaseChanged(c)
 		}
 	}, v.clock)
 	d := Deps{Store: v.store, Clock: v.clock, Stats: v.reg}
@@ -129,11 +128,6 @@ func (v *env) dora(hw net.HardwareAddr, mods ...dhcpv4.Modifier) *dhcpv4.DHCPv4 
 func (v *env) cell(name string) int64 { return v.reg.Cell(name).Value() }
 
 func addrOf(ipv net.IP) netip.Addr { a, _ := netip.AddrFromSlice(ipv.To4()); return a }
-
-// syncerFunc is a LeaseSyncer test double.
-type syncerFunc func(ctx context.Context, ch []LeaseChange) error
-
-func (f syncerFunc) Sync(ctx context.Context, ch []LeaseChange) error { return f(ctx, ch) }
 
 // scopeFunc is a ScopeFilter test double.
 type scopeFunc func(m *dhcpv4.DHCPv4) (string, bool)

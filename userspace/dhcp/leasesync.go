@@ -15,7 +15,8 @@ func holdsBit(l *lease.Lease) bool { return l != nil && l.State != lease.StateEx
 // the store. The wiring calls it from lease.Options.OnChange for every
 // committed change, whoever made it (engine, HA partner, lease commands):
 // old==nil is an addition, new==nil a deletion. It never calls the store.
-func (e *Engine) LeaseChanged(old, new *lease.Lease) {
+func (e *Engine) LeaseChanged(c lease.Change) {
+	old, new := c.Old, c.New
 	if old != nil {
 		e.account(old, -1)
 	}

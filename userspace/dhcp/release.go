@@ -7,23 +7,18 @@ import (
 // release handles DHCPRELEASE: the lease at ciaddr is deleted if it belongs
 // to the client (Kea 2.2 writes a deletion row; match-client-id is not
 // consulted). There is no reply.
-func (x *exchange) release() {
+func (x *exchange) release() *Reply {
 	ci, ok := ip4(x.req.Msg.ClientIPAddr)
 	if !ok {
-		x.w.drop(dropBadPacket)
-		return
+		return x.w.drop(dropBadPacket)
 	}
 	l, found := x.e.store.Get(ci)
 	if !found || l.State != lease.StateDefault || !belongsTo(l, x.hw, x.rawCID) {
-		x.w.drop(dropNoLease)
-		return
+		return x.w.drop(dropNoLease)
 	}
 	old, err := x.e.store.Delete(ci)
 	if err != nil {
-		x.w.drop(dropNoLease)
-		return
+		return x.w.drop(dropNoLease)
 	}
-	if err := x.e.sync([]LeaseChange{{Old: old}}); err != nil {
-		x.e.log.Debug().Err(err).Stringer("ip", ci).Msg("release not replicated")
-	}
+	return &Reply{Changes: []lease.Change{{Old: old}}}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 
+	"github.com/xdhcp/xdhcp/userspace/lease"
 	"github.com/xdhcp/xdhcp/userspace/packet"
 )
 
@@ -22,8 +23,12 @@ type Request struct {
 	Time    time.Time  // receive time (for queue-delay accounting); zero if unknown
 }
 
-// Reply is the engine's answer and where it must go.
+// Reply is the engine's answer and where it must go. Changes are the
+// lease changes the exchange committed (Kea's leases4_committed arguments):
+// with HA they must reach the partner before Msg leaves. A RELEASE or
+// DECLINE yields a Reply with Changes and no Msg.
 type Reply struct {
-	Msg  *dhcpv4.DHCPv4
-	Dest packet.Destination
+	Msg     *dhcpv4.DHCPv4
+	Dest    packet.Destination
+	Changes []lease.Change
 }

@@ -26,14 +26,13 @@ var (
 	dropNoSubnet    = dropCause{5, "no-subnet", false}
 	dropNoAddress   = dropCause{6, "no-address", false}
 	dropInitReboot  = dropCause{7, "init-reboot-unknown", false}
-	dropHASync      = dropCause{8, "ha-sync-failed", false}
-	dropStoreError  = dropCause{9, "lease-store-error", false}
-	dropNoLease     = dropCause{10, "no-lease", false}
-	numDropCauses   = 11
+	dropStoreError  = dropCause{8, "lease-store-error", false}
+	dropNoLease     = dropCause{9, "no-lease", false}
+	numDropCauses   = 10
 )
 
 var dropCauses = []dropCause{dropBadPacket, dropUnsupported, dropNotForUs, dropHAScope, dropClass,
-	dropNoSubnet, dropNoAddress, dropInitReboot, dropHASync, dropStoreError, dropNoLease}
+	dropNoSubnet, dropNoAddress, dropInitReboot, dropStoreError, dropNoLease}
 
 // DropCauseNames lists the statistic names of the engine's drop causes.
 func DropCauseNames() []string {

@@ -57,3 +57,11 @@ func (l *Lease) Clone() *Lease {
 	}
 	return &c
 }
+
+// Change is one committed lease change, the single currency between the
+// store's change hook, the DHCP engine and HA: Old == nil is an addition,
+// New == nil a deletion, both set an update (a different address in New
+// means the client moved: the old lease is gone).
+type Change struct {
+	Old, New *Lease
+}

@@ -24,13 +24,13 @@ var (
 
 // Options configures a Store (lease-database, memfile.md §12).
 type Options struct {
-	Path         string                // lease-database.name
-	Persist      bool                  // false: memory only, no file at all
-	MaxRowErrors int                   // per file; 0 = unlimited
-	LFCInterval  time.Duration         // 0 = never (an LFC still runs after loading a file that needed conversion)
-	OnChange     func(old, new *Lease) // after every committed change (old==nil: add; new==nil: delete); see Store
-	Now          func() time.Time      // clock; nil = time.Now
-	Logger       zerolog.Logger        // zero value = no logging
+	Path         string           // lease-database.name
+	Persist      bool             // false: memory only, no file at all
+	MaxRowErrors int              // per file; 0 = unlimited
+	LFCInterval  time.Duration    // 0 = never (an LFC still runs after loading a file that needed conversion)
+	OnChange     func(Change)     // after every committed change; see Store
+	Now          func() time.Time // clock; nil = time.Now
+	Logger       zerolog.Logger   // zero value = no logging
 }
 
 // Store is the lease set: in memory with indexes, and (when Persist) in a
@@ -265,6 +265,6 @@ func (s *Store) appendRow(l *Lease) error {
 // (nothing else refers to them).
 func (s *Store) notify(old, new *Lease) {
 	if s.opts.OnChange != nil {
-		s.opts.OnChange(old, new)
+		s.opts.OnChange(Change{Old: old, New: new})
 	}
 }

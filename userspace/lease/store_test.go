@@ -277,9 +277,9 @@ func TestOnChange(t *testing.T) {
 		return fmt.Sprintf("%v/%d", l.Addr, l.CLTT)
 	}
 	var s *Store
-	s, _ = openT(t, Options{OnChange: func(o, n *Lease) {
+	s, _ = openT(t, Options{OnChange: func(c Change) {
 		s.Count() // reads are allowed from the callback
-		evs = append(evs, ev{name(o), name(n)})
+		evs = append(evs, ev{name(c.Old), name(c.New)})
 	}})
 	_ = s.Add(mk("192.0.2.1", "02:00:00:00:00:01", 1, 1, 60))
 	_ = s.Add(mk("192.0.2.1", "02:00:00:00:00:01", 1, 2, 60)) // fails: no event

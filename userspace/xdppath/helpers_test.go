@@ -86,9 +86,9 @@ func newEngineServer(t *testing.T) (*server.Server, *engineHandler, *stats.Regis
 	}
 	reg := stats.New()
 	var eng atomic.Pointer[dhcp.Engine]
-	st, _, err := lease.Open(lease.Options{Persist: false, OnChange: func(o, n *lease.Lease) {
+	st, _, err := lease.Open(lease.Options{Persist: false, OnChange: func(c lease.Change) {
 		if e := eng.Load(); e != nil {
-			e.LeaseChanged(o, n)
+			e.LeaseChanged(c)
 		}
 	}})
 	if err != nil {

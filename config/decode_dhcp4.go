@@ -5,7 +5,7 @@ var dhcp4Keys = keys(append(append([]string{
 	"early-global-reservations-lookup", "host-reservation-identifiers", "sanity-checks",
 	"interfaces-config", "lease-database", "expired-leases-processing", "multi-threading",
 	"control-socket", "hooks-libraries", "client-classes", "option-def", "option-data",
-	"shared-networks", "subnet4", "reservations", "loggers",
+	"shared-networks", "subnet4", "reservations", "loggers", "parked-packet-limit",
 }, scopeKeys...), unimplKeys(scopeUnimpl, globalUnimpl)...)...)
 
 // decodeDhcp4 fills a Dhcp4 from its map node.
@@ -16,6 +16,7 @@ func (d *decoder) decodeDhcp4(n *Node) *Dhcp4 {
 		Scope:                         d.scope(o),
 		EchoClientID:                  o.bool("echo-client-id", true),
 		DeclineProbationPeriod:        o.u32("decline-probation-period", 86400),
+		ParkedPacketLimit:             o.u32("parked-packet-limit", 256),
 		ServerTag:                     o.str("server-tag", ""),
 		IPReservationsUnique:          o.bool("ip-reservations-unique", true),
 		EarlyGlobalReservationsLookup: o.bool("early-global-reservations-lookup", false),

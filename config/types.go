@@ -57,8 +57,12 @@ type Dhcp4 struct {
 
 	EchoClientID           bool   // default true
 	DeclineProbationPeriod uint32 // seconds, default 86400
-	ServerTag              string
-	IPReservationsUnique   bool // default true
+	// ParkedPacketLimit bounds the replies waiting for the HA partner's
+	// answer to their lease update (Kea's leases4_committed parking lot);
+	// 0 = unlimited, default 256.
+	ParkedPacketLimit    uint32
+	ServerTag            string
+	IPReservationsUnique bool // default true
 	// EarlyGlobalReservationsLookup: global reservations looked up before
 	// subnet selection (default false).
 	EarlyGlobalReservationsLookup bool

@@ -56,7 +56,6 @@ var globalUnimpl = []unimpl{
 	{key: "dhcp-ddns", check: enabled("enable-updates")},
 	{key: "statistic-default-sample-count", def: int64(20)},
 	{key: "statistic-default-sample-age", def: int64(0)},
-	{key: "parked-packet-limit", def: int64(256)},
 	{key: "reservations-lookup-first", def: false},
 	{key: "compatibility", check: enabled("lenient-option-parsing")},
 }

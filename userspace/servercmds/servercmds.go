@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/xdhcp/xdhcp/userspace/control"
+	"github.com/xdhcp/xdhcp/userspace/netstate"
 	"github.com/xdhcp/xdhcp/userspace/stats"
 )
 
@@ -44,11 +45,21 @@ type Daemon interface {
 	Status() map[string]any
 }
 
+// NetworkState is the part of the network state (userspace/netstate) that
+// dhcp-disable and dhcp-enable change.
+type NetworkState interface {
+	// DisableFor disables the service for origin, with Kea's max-period
+	// when d > 0.
+	DisableFor(o netstate.Origin, d time.Duration) error
+	// EnableAll clears origin's flag and cancels its max-period timer.
+	EnableAll(o netstate.Origin)
+}
+
 // Commands holds the dependencies of the server commands.
 type Commands struct {
 	Daemon Daemon
 	Stats  *stats.Registry
-	Switch *Switch
+	State  NetworkState
 }
 
 // Register adds the commands to d.
@@ -267,7 +278,9 @@ func (c *Commands) dhcpDisable(_ context.Context, req *control.Request) control.
 	if r != nil {
 		return *r
 	}
-	c.Switch.Disable(origin, time.Duration(period)*time.Second)
+	if err := c.State.DisableFor(origin, time.Duration(period)*time.Second); err != nil {
+		return control.Error("%v", err)
+	}
 	if period > 0 {
 		return control.OK(fmt.Sprintf("DHCPv4 service disabled for %d seconds", period), nil)
 	}
@@ -283,23 +296,24 @@ func (c *Commands) dhcpEnable(_ context.Context, req *control.Request) control.R
 	if r != nil {
 		return *r
 	}
-	c.Switch.Enable(origin)
+	c.State.EnableAll(origin)
 	return control.OK("DHCP service successfully enabled", nil)
 }
 
 // originArg reads dhcp-disable/dhcp-enable's optional origin.
-func originArg(m map[string]json.RawMessage) (string, *control.Response) {
-	origin := OriginUser
+func originArg(m map[string]json.RawMessage) (netstate.Origin, *control.Response) {
+	name := "user"
 	if v, ok := m["origin"]; ok {
 		if kind(v) != "string" {
 			r := control.Error("'origin' argument must be a string")
-			return "", &r
+			return 0, &r
 		}
-		_ = json.Unmarshal(v, &origin)
+		_ = json.Unmarshal(v, &name)
 	}
-	if err := ValidOrigin(origin); err != nil {
+	origin, err := netstate.ParseOrigin(name)
+	if err != nil {
 		r := control.Error("%v", err)
-		return "", &r
+		return 0, &r
 	}
 	return origin, nil
 }

@@ -6,9 +6,9 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/xdhcp/xdhcp/userspace/control"
+	"github.com/xdhcp/xdhcp/userspace/netstate"
 	"github.com/xdhcp/xdhcp/userspace/stats"
 )
 
@@ -34,12 +34,12 @@ func (r *recorder) ConfigWrite(f string) (string, int64, error) {
 	return f, 42, r.failWith
 }
 
-func setup() (*control.Dispatcher, *recorder, *stats.Registry, *Switch) {
+func setup() (*control.Dispatcher, *recorder, *stats.Registry, *netstate.State) {
 	d := control.NewDispatcher()
 	rec := &recorder{}
 	reg := stats.New()
-	sw := NewSwitch()
-	(&Commands{Daemon: rec, Stats: reg, Switch: sw}).Register(d)
+	sw := netstate.New()
+	(&Commands{Daemon: rec, Stats: reg, State: sw}).Register(d)
 	return d, rec, reg, sw
 }
 
@@ -136,26 +136,3 @@ func TestCommands(t *testing.T) {
 	}
 }
 
-func TestSwitchOrigins(t *testing.T) {
-	sw := NewSwitch()
-	defer sw.Stop()
-	sw.Disable(OriginUser, 0)
-	sw.Disable(OriginHAPartner, 0)
-	sw.Enable(OriginHAPartner)
-	if sw.Enabled() {
-		t.Fatal("user flag still set: service must stay disabled")
-	}
-	sw.Enable(OriginUser)
-	if !sw.Enabled() {
-		t.Fatal("all flags clear: service must run")
-	}
-	// max-period clears the origin's flag on its own.
-	sw.Disable(OriginHAPartner, 20*time.Millisecond)
-	deadline := time.Now().Add(5 * time.Second)
-	for !sw.Enabled() && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	if !sw.Enabled() {
-		t.Fatal("max-period timer did not re-enable the service")
-	}
-}

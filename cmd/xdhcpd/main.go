@@ -18,6 +18,7 @@ import (
 	"syscall"
 
 	"github.com/xdhcp/xdhcp/config"
+	"github.com/xdhcp/xdhcp/userspace/daemon"
 	"github.com/xdhcp/xdhcp/userspace/servercmds"
 )
 
@@ -56,12 +57,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	d, err := newDaemon(*cfgFile, options{serverPort: *serverPort, clientPort: *clientPort, debug: *debug, stderr: stderr})
+	d, err := daemon.New(*cfgFile, daemon.Options{ServerPort: *serverPort, ClientPort: *clientPort, Debug: *debug})
 	if err != nil {
 		fmt.Fprintf(stderr, "xdhcpd: %v\n", err)
 		return 1
 	}
-	code, err := d.run(ctx)
+	code, err := d.Run(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "xdhcpd: %v\n", err)
 		if code == 0 {

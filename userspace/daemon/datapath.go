@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -27,7 +27,7 @@ func numCPU() int { return runtime.NumCPU() }
 
 // startDataPath opens the UDP listener and, unless the configuration says
 // "udp", tries the XDP path on every configured interface.
-func (d *daemon) startDataPath(ctx context.Context) (*dataPath, error) {
+func (d *Daemon) startDataPath(ctx context.Context) (*dataPath, error) {
 	c := d.cfg.Dhcp4
 	mt := c.MultiThreading
 	srv, err := server.New(server.Config{
@@ -35,8 +35,8 @@ func (d *daemon) startDataPath(ctx context.Context) (*dataPath, error) {
 		MultiThreading:  mt.EnableMultiThreading,
 		ThreadPoolSize:  handlerCount(c),
 		PacketQueueSize: int(mt.PacketQueueSize),
-		Port:            uint16(d.opt.serverPort),
-		ClientPort:      uint16(d.opt.clientPort),
+		Port:            uint16(d.opt.ServerPort),
+		ClientPort:      uint16(d.opt.ClientPort),
 	}, d, d.reg, d.logs.Get(logging.Packets))
 	if err != nil {
 		return nil, fmt.Errorf("udp data path: %w", err)

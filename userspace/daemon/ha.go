@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 	"github.com/xdhcp/xdhcp/userspace/dhcp"
 	"github.com/xdhcp/xdhcp/userspace/logging"
 	"github.com/xdhcp/xdhcp/userspace/metrics"
-	"github.com/xdhcp/xdhcp/userspace/servercmds"
+	"github.com/xdhcp/xdhcp/userspace/netstate"
 )
 
 // haRuntime connects the HA service to the engine, the service switch, the
@@ -25,7 +25,7 @@ type haRuntime struct {
 }
 
 // setupHA builds the HA service when libdhcp_ha.so is configured.
-func (d *daemon) setupHA(c *config.Dhcp4) error {
+func (d *Daemon) setupHA(c *config.Dhcp4) error {
 	if c.HA == nil {
 		return nil
 	}
@@ -37,7 +37,7 @@ func (d *daemon) setupHA(c *config.Dhcp4) error {
 	log := d.logs.Get(logging.HA)
 	svc, err := ha.New(cfg, ha.Deps{
 		Leases:   d.store,
-		DHCP:     switchService{d.sw},
+		DHCP:     haNetState{d.ns},
 		Buckets:  relay,
 		Logger:   log,
 		Commands: d.disp, // the peer listener serves the control socket's commands
@@ -115,7 +115,7 @@ func orThreads(n uint32, core int) uint32 {
 }
 
 // startHA starts the peer listener and the state machine.
-func (d *daemon) startHA(ctx context.Context) error {
+func (d *Daemon) startHA(ctx context.Context) error {
 	if d.ha == nil {
 		return nil
 	}
@@ -126,7 +126,7 @@ func (d *daemon) startHA(ctx context.Context) error {
 }
 
 // closeHA stops the HA service.
-func (d *daemon) closeHA() {
+func (d *Daemon) closeHA() {
 	if d.ha != nil {
 		d.ha.svc.Stop()
 	}
@@ -149,14 +149,23 @@ func (h *haRuntime) addMetrics(c *metrics.Collector) {
 	c.AddState("xdhcp_ha_partner_state", "Last known HA state of the partner.", h.svc.PartnerState)
 }
 
-// switchService lets HA disable and enable DHCP service per origin.
-type switchService struct{ sw *servercmds.Switch }
+// haNetState lets HA disable and enable the DHCP service through the
+// network state. HA speaks Kea's origin names ("ha-partner"); anything
+// else it might send is still HA's doing.
+type haNetState struct{ ns *netstate.State }
 
-func (s switchService) DisableDHCP(maxPeriod time.Duration, origin string) {
-	s.sw.Disable(origin, maxPeriod)
+func haOrigin(name string) netstate.Origin {
+	if o, err := netstate.ParseOrigin(name); err == nil {
+		return o
+	}
+	return netstate.HA
 }
 
-func (s switchService) EnableDHCP(origin string) { s.sw.Enable(origin) }
+func (s haNetState) DisableDHCP(maxPeriod time.Duration, origin string) {
+	_ = s.ns.DisableFor(haOrigin(origin), maxPeriod) // never the database origin
+}
+
+func (s haNetState) EnableDHCP(origin string) { s.ns.EnableAll(haOrigin(origin)) }
 
 // bucketRelay forwards HA's bucket table to the XDP data path once it
 // exists, replaying the latest table when the data path attaches.

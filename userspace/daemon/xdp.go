@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -39,7 +39,7 @@ func xdpMode(datapath string) (mode xdppath.Mode, forced bool) {
 // interface. It returns nil and the reason when the daemon should serve
 // over UDP alone ("auto" and XDP unavailable, or "udp"); with a forced XDP
 // datapath a failure is an error.
-func (d *daemon) startXDP(ctx context.Context, srv *server.Server) (*xdpRuntime, string, error) {
+func (d *Daemon) startXDP(ctx context.Context, srv *server.Server) (*xdpRuntime, string, error) {
 	c := d.cfg.Dhcp4
 	if c.XDHCP.Datapath == config.DatapathUDP {
 		return nil, `user-context.xdhcp.datapath is "udp"`, nil

@@ -1,11 +1,10 @@
-package main
+package daemon
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -25,15 +24,15 @@ import (
 	"github.com/xdhcp/xdhcp/userspace/leasecmds"
 	"github.com/xdhcp/xdhcp/userspace/logging"
 	"github.com/xdhcp/xdhcp/userspace/metrics"
+	"github.com/xdhcp/xdhcp/userspace/netstate"
 	"github.com/xdhcp/xdhcp/userspace/servercmds"
 	"github.com/xdhcp/xdhcp/userspace/stats"
 )
 
-// options are the command-line settings.
-type options struct {
-	serverPort, clientPort int
-	debug                  bool
-	stderr                 io.Writer
+// Options are the command-line settings.
+type Options struct {
+	ServerPort, ClientPort int  // -p, -P
+	Debug                  bool // -d
 }
 
 // engineSet is one configuration's engine and its per-worker state.
@@ -43,14 +42,16 @@ type engineSet struct {
 	cancel  context.CancelFunc // stops the engine's reclamation loop
 }
 
-// daemon wires the packages into a running server. It holds no DHCP logic.
-type daemon struct {
+// Daemon is the running server: it wires the packages together and owns
+// engine hot-swap, reload policy, status, config-write, the data-path
+// choice and the HA lifecycle. It holds no DHCP logic.
+type Daemon struct {
 	path string
-	opt  options
+	opt  Options
 	logs *logging.Set
 	log  zerolog.Logger
 	reg  *stats.Registry
-	sw   *servercmds.Switch
+	ns   *netstate.State
 	disp *control.Dispatcher
 
 	mu       sync.Mutex // serialises (re)configuration
@@ -72,23 +73,23 @@ type daemon struct {
 	haSyncDrops   *stats.Cell
 }
 
-// newDaemon loads the configuration and opens what must exist before
+// New loads the configuration and opens what must exist before
 // serving: loggers, the control socket, the lease store, HA and the engine.
 // The control socket comes before the lease file: a second instance started
 // by mistake must fail on the socket of the live one before it opens that
 // instance's lease file for appending. On error everything opened so far is
 // closed again.
-func newDaemon(path string, opt options) (_ *daemon, err error) {
+func New(path string, opt Options) (_ *Daemon, err error) {
 	cfg, warnings, err := config.Load(path)
 	if err != nil {
 		return nil, err
 	}
-	d := &daemon{
+	d := &Daemon{
 		path:     path,
 		opt:      opt,
 		cfg:      cfg,
 		reg:      stats.New(),
-		sw:       servercmds.NewSwitch(),
+		ns:       netstate.New(),
 		disp:     control.NewDispatcher(),
 		started:  time.Now(),
 		reloaded: time.Now(),
@@ -138,7 +139,7 @@ func newDaemon(path string, opt options) (_ *daemon, err error) {
 }
 
 // setupLogging applies the loggers section (or -d).
-func (d *daemon) setupLogging(c *config.Dhcp4) error {
+func (d *Daemon) setupLogging(c *config.Dhcp4) error {
 	var entries []logging.Entry
 	for _, l := range c.Loggers {
 		e := logging.Entry{Name: l.Name, Severity: l.Severity, DebugLevel: l.DebugLevel}
@@ -147,7 +148,7 @@ func (d *daemon) setupLogging(c *config.Dhcp4) error {
 		}
 		entries = append(entries, e)
 	}
-	if d.opt.debug {
+	if d.opt.Debug {
 		entries = []logging.Entry{{Name: logging.Root, Severity: "DEBUG", DebugLevel: 99, Outputs: []logging.Output{{Output: "stdout"}}}}
 	}
 	base := zerolog.New(os.Stdout).Level(zerolog.InfoLevel).With().Timestamp().Logger()
@@ -161,7 +162,7 @@ func (d *daemon) setupLogging(c *config.Dhcp4) error {
 }
 
 // openStore opens the memfile lease store.
-func (d *daemon) openStore(c *config.Dhcp4) error {
+func (d *Daemon) openStore(c *config.Dhcp4) error {
 	db := c.LeaseDatabase
 	name := db.Name
 	if name == "" {
@@ -192,7 +193,7 @@ func (d *daemon) openStore(c *config.Dhcp4) error {
 
 // leaseChanged is the store's change hook: the engine keeps its allocator
 // and statistics in step with every change, whoever made it.
-func (d *daemon) leaseChanged(c lease.Change) {
+func (d *Daemon) leaseChanged(c lease.Change) {
 	if es := d.engine.Load(); es != nil {
 		es.e.LeaseChanged(c)
 	}
@@ -229,7 +230,7 @@ func handlerCount(c *config.Dhcp4) int {
 }
 
 // buildEngine compiles cfg into an engine over the open store.
-func (d *daemon) buildEngine(cfg *config.Config) (*engineSet, error) {
+func (d *Daemon) buildEngine(cfg *config.Config) (*engineSet, error) {
 	deps := dhcp.Deps{
 		Store:  d.store,
 		Stats:  d.reg,
@@ -251,15 +252,15 @@ func (d *daemon) buildEngine(cfg *config.Config) (*engineSet, error) {
 
 // startReclaim runs the engine's reclamation timers until the engine is
 // replaced or the daemon stops.
-func (d *daemon) startReclaim(es *engineSet) {
+func (d *Daemon) startReclaim(es *engineSet) {
 	ctx, cancel := context.WithCancel(d.ctx)
 	es.cancel = cancel
 	go es.e.ReclaimLoop(ctx)
 }
 
 // Handle serves one request on worker w (the server.Handler contract).
-func (d *daemon) Handle(w int, req *dhcp.Request) *dhcp.Reply {
-	if !d.sw.Enabled() {
+func (d *Daemon) Handle(w int, req *dhcp.Request) *dhcp.Reply {
+	if !d.ns.Enabled() {
 		d.disabledDrops.Add(1)
 		return nil
 	}
@@ -277,8 +278,8 @@ func (d *daemon) Handle(w int, req *dhcp.Request) *dhcp.Reply {
 }
 
 // registerCommands installs the control commands for cfg.
-func (d *daemon) registerCommands(c *config.Dhcp4) {
-	(&servercmds.Commands{Daemon: d, Stats: d.reg, Switch: d.sw}).Register(d.disp)
+func (d *Daemon) registerCommands(c *config.Dhcp4) {
+	(&servercmds.Commands{Daemon: d, Stats: d.reg, State: d.ns}).Register(d.disp)
 	if c.LeaseCmds {
 		lc := &leasecmds.Commands{Store: d.store, Subnets: subnetIndex(c)}
 		lc.Register(d.disp)
@@ -290,8 +291,8 @@ func (d *daemon) registerCommands(c *config.Dhcp4) {
 	}
 }
 
-// run serves until the context ends or a shutdown command arrives.
-func (d *daemon) run(ctx context.Context) (int, error) {
+// Run serves until the context ends or a shutdown command arrives.
+func (d *Daemon) Run(ctx context.Context) (int, error) {
 	d.ctx = ctx
 	defer d.close()
 	d.startReclaim(d.engine.Load())
@@ -343,7 +344,7 @@ func (d *daemon) run(ctx context.Context) (int, error) {
 
 // close stops receiving, finishes in-flight packets, flushes the leases and
 // removes the control socket, in that order.
-func (d *daemon) close() {
+func (d *Daemon) close() {
 	if d.ha != nil {
 		d.ha.buckets.detach() // the kernel maps go away with the data path
 	}
@@ -360,7 +361,7 @@ func (d *daemon) close() {
 	if d.prom != nil {
 		d.prom.Close()
 	}
-	d.sw.Stop()
+	d.ns.Stop()
 	if err := d.store.Close(); err != nil {
 		d.log.Error().Err(err).Msg("closing the lease file")
 	}
@@ -369,7 +370,7 @@ func (d *daemon) close() {
 }
 
 // startMetrics serves Prometheus metrics.
-func (d *daemon) startMetrics(addr string) error {
+func (d *Daemon) startMetrics(addr string) error {
 	c := metrics.New(d.reg.Snapshot)
 	if d.data != nil {
 		d.data.addMetrics(c)
@@ -395,14 +396,14 @@ func parseRaw(raw json.RawMessage) (*config.Config, error) {
 }
 
 // ConfigGet returns the running configuration.
-func (d *daemon) ConfigGet() map[string]any {
+func (d *Daemon) ConfigGet() map[string]any {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.cfg.Tree()
 }
 
 // ConfigTest checks a configuration, including building an engine from it.
-func (d *daemon) ConfigTest(raw json.RawMessage) error {
+func (d *Daemon) ConfigTest(raw json.RawMessage) error {
 	cfg, err := parseRaw(raw)
 	if err != nil {
 		return err
@@ -417,7 +418,7 @@ func (d *daemon) ConfigTest(raw json.RawMessage) error {
 }
 
 // ConfigSet applies a configuration.
-func (d *daemon) ConfigSet(raw json.RawMessage) error {
+func (d *Daemon) ConfigSet(raw json.RawMessage) error {
 	cfg, err := parseRaw(raw)
 	if err != nil {
 		return err
@@ -426,7 +427,7 @@ func (d *daemon) ConfigSet(raw json.RawMessage) error {
 }
 
 // ConfigReload re-reads the startup file.
-func (d *daemon) ConfigReload() error {
+func (d *Daemon) ConfigReload() error {
 	cfg, warnings, err := config.Load(d.path)
 	if err != nil {
 		return err
@@ -442,7 +443,7 @@ func (d *daemon) ConfigReload() error {
 // that live outside the engine (sockets, lease file, HA peers) need a
 // restart; a configuration changing them is refused and the old one keeps
 // serving.
-func (d *daemon) apply(cfg *config.Config) error {
+func (d *Daemon) apply(cfg *config.Config) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.restartOnly(cfg); err != nil {
@@ -466,7 +467,7 @@ func (d *daemon) apply(cfg *config.Config) error {
 }
 
 // restartOnly refuses changes that need a restart.
-func (d *daemon) restartOnly(next *config.Config) error {
+func (d *Daemon) restartOnly(next *config.Config) error {
 	cur, nx := d.cfg.Dhcp4, next.Dhcp4
 	same := func(a, b any) bool {
 		ja, _ := json.Marshal(a)
@@ -517,7 +518,7 @@ func haShape(c *config.Dhcp4) any {
 }
 
 // ConfigWrite writes the running configuration in Kea 2.2's syntax.
-func (d *daemon) ConfigWrite(filename string) (string, int64, error) {
+func (d *Daemon) ConfigWrite(filename string) (string, int64, error) {
 	if filename == "" {
 		filename = d.path
 	}
@@ -539,7 +540,7 @@ func (d *daemon) ConfigWrite(filename string) (string, int64, error) {
 }
 
 // Shutdown asks run to return with the exit value.
-func (d *daemon) Shutdown(code int) {
+func (d *Daemon) Shutdown(code int) {
 	select {
 	case d.shutdown <- code:
 	default:
@@ -547,13 +548,13 @@ func (d *daemon) Shutdown(code int) {
 }
 
 // Reclaim reclaims every expired lease now.
-func (d *daemon) Reclaim(remove bool) error {
+func (d *Daemon) Reclaim(remove bool) error {
 	_, err := d.engine.Load().e.ReclaimAll(remove)
 	return err
 }
 
 // Status is status-get's arguments.
-func (d *daemon) Status() map[string]any {
+func (d *Daemon) Status() map[string]any {
 	d.mu.Lock()
 	mt := d.cfg.Dhcp4.MultiThreading
 	pool := workerCount(d.cfg.Dhcp4)

@@ -135,4 +135,3 @@ func TestCommands(t *testing.T) {
 		t.Errorf("reload failure: %+v", r)
 	}
 }
-

@@ -17,6 +17,7 @@ import (
 	"github.com/xdhcp/xdhcp/userspace/control"
 	"github.com/xdhcp/xdhcp/userspace/lease"
 	"github.com/xdhcp/xdhcp/userspace/leasecmds"
+	"github.com/xdhcp/xdhcp/userspace/netstate"
 	"github.com/xdhcp/xdhcp/userspace/servercmds"
 	"github.com/xdhcp/xdhcp/userspace/stats"
 )
@@ -253,12 +254,19 @@ func keaHeartbeat(state string, at time.Time, scopes []string, unsent uint64) st
 	return string(b)
 }
 
-// switchDHCP is the daemon's DHCPService: the servercmds switch that the
+// switchDHCP is the daemon's DHCPService: the network state that the
 // dhcp-disable/dhcp-enable commands act on too.
-type switchDHCP struct{ sw *servercmds.Switch }
+type switchDHCP struct{ sw *netstate.State }
 
-func (s switchDHCP) DisableDHCP(p time.Duration, origin string) { s.sw.Disable(origin, p) }
-func (s switchDHCP) EnableDHCP(origin string)                   { s.sw.Enable(origin) }
+func (s switchDHCP) DisableDHCP(p time.Duration, origin string) {
+	o, _ := netstate.ParseOrigin(origin)
+	_ = s.sw.DisableFor(o, p)
+}
+
+func (s switchDHCP) EnableDHCP(origin string) {
+	o, _ := netstate.ParseOrigin(origin)
+	s.sw.EnableAll(o)
+}
 
 // statusDaemon is the servercmds.Daemon of the tests: status-get as the
 // daemon builds it (core keys plus the HA section), the rest unused.
@@ -285,12 +293,12 @@ func (d *statusDaemon) Status() map[string]any {
 
 // daemonEnv is a Service wired as the daemon wires it: one control
 // dispatcher with the lease commands (over a real memory-only lease store),
-// the server commands (over a servercmds.Switch) and the HA commands, which
+// the server commands (over a netstate.State) and the HA commands, which
 // the peer listener serves.
 type daemonEnv struct {
 	*testEnv
 	leases *lease.Store
-	sw     *servercmds.Switch
+	sw     *netstate.State
 	disp   *control.Dispatcher
 }
 
@@ -301,7 +309,7 @@ func newDaemonEnv(t *testing.T, partnerURL string, subnets leasecmds.Subnets, mo
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = store.Close() })
-	e := &daemonEnv{leases: store, sw: servercmds.NewSwitch(), disp: control.NewDispatcher()}
+	e := &daemonEnv{leases: store, sw: netstate.New(), disp: control.NewDispatcher()}
 	t.Cleanup(e.sw.Stop)
 	e.testEnv = newTestServiceDeps(t, partnerURL, mod, func(d *Deps) {
 		d.Leases, d.DHCP, d.Commands = store, switchDHCP{e.sw}, e.disp
@@ -311,8 +319,8 @@ func newDaemonEnv(t *testing.T, partnerURL string, subnets leasecmds.Subnets, mo
 }
 
 // registerDaemonCommands registers what cmd/xdhcpd registers.
-func registerDaemonCommands(d *control.Dispatcher, s *Service, store *lease.Store, subnets leasecmds.Subnets, sw *servercmds.Switch) {
-	(&servercmds.Commands{Daemon: &statusDaemon{svc: s}, Stats: stats.New(), Switch: sw}).Register(d)
+func registerDaemonCommands(d *control.Dispatcher, s *Service, store *lease.Store, subnets leasecmds.Subnets, sw *netstate.State) {
+	(&servercmds.Commands{Daemon: &statusDaemon{svc: s}, Stats: stats.New(), State: sw}).Register(d)
 	(&leasecmds.Commands{Store: store, Subnets: subnets, Now: s.now}).Register(d)
 	s.Register(d)
 }

@@ -20,7 +20,7 @@ import (
 	"github.com/xdhcp/xdhcp/internal/testenv"
 	"github.com/xdhcp/xdhcp/userspace/control"
 	"github.com/xdhcp/xdhcp/userspace/lease"
-	"github.com/xdhcp/xdhcp/userspace/servercmds"
+	"github.com/xdhcp/xdhcp/userspace/netstate"
 )
 
 const (
@@ -229,14 +229,14 @@ func interopConfig(url1, url2 string) Config {
 // daemon wires it: Kea's lease updates, dhcp-disable and dhcp-enable go
 // through the shared dispatcher's leasecmds and servercmds, onto the same
 // store and switch as HA's own actions. Everything stops when the test ends.
-func startInteropService(t *testing.T, cfg Config) (*Service, *lease.Store, *recBuckets, *servercmds.Switch) {
+func startInteropService(t *testing.T, cfg Config) (*Service, *lease.Store, *recBuckets, *netstate.State) {
 	t.Helper()
 	store, _, err := lease.Open(lease.Options{Persist: false})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = store.Close() })
-	sw, disp, buckets := servercmds.NewSwitch(), control.NewDispatcher(), &recBuckets{}
+	sw, disp, buckets := netstate.New(), control.NewDispatcher(), &recBuckets{}
 	t.Cleanup(sw.Stop)
 	s, err := New(cfg, Deps{Leases: store, DHCP: switchDHCP{sw}, Buckets: buckets, Logger: zerolog.Nop(), Commands: disp})
 	if err != nil {

@@ -22,7 +22,7 @@ import (
 
 	"github.com/xdhcp/xdhcp/userspace/control"
 	"github.com/xdhcp/xdhcp/userspace/lease"
-	"github.com/xdhcp/xdhcp/userspace/servercmds"
+	"github.com/xdhcp/xdhcp/userspace/netstate"
 )
 
 // testCA is a CA whose certificates the TLS tests write to a directory.
@@ -125,7 +125,7 @@ func startTLSService(t *testing.T, cfg Config) *Service {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = store.Close() })
-	sw, disp := servercmds.NewSwitch(), control.NewDispatcher()
+	sw, disp := netstate.New(), control.NewDispatcher()
 	t.Cleanup(sw.Stop)
 	s, err := New(cfg, Deps{Leases: store, DHCP: switchDHCP{sw}, Buckets: &recBuckets{}, Logger: zerolog.Nop(), Commands: disp})
 	if err != nil {

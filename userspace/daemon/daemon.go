@@ -25,6 +25,7 @@ import (
 	"github.com/xdhcp/xdhcp/userspace/logging"
 	"github.com/xdhcp/xdhcp/userspace/metrics"
 	"github.com/xdhcp/xdhcp/userspace/netstate"
+	"github.com/xdhcp/xdhcp/userspace/pipeline"
 	"github.com/xdhcp/xdhcp/userspace/servercmds"
 	"github.com/xdhcp/xdhcp/userspace/stats"
 )
@@ -35,11 +36,10 @@ type Options struct {
 	Debug                  bool // -d
 }
 
-// engineSet is one configuration's engine and its per-worker state.
+// engineSet is one configuration's engine.
 type engineSet struct {
-	e       *dhcp.Engine
-	workers []*dhcp.Worker
-	cancel  context.CancelFunc // stops the engine's reclamation loop
+	e      *dhcp.Engine
+	cancel context.CancelFunc // stops the engine's reclamation loop
 }
 
 // Daemon is the running server: it wires the packages together and owns
@@ -54,23 +54,20 @@ type Daemon struct {
 	ns   *netstate.State
 	disp *control.Dispatcher
 
-	mu       sync.Mutex // serialises (re)configuration
-	cfg      *config.Config
-	store    *lease.Store
-	engine   atomic.Pointer[engineSet]
-	nworkers int
-	ctrl     *control.Server
-	prom     *metrics.Server
-	data     *dataPath
-	ha       *haRuntime
+	mu     sync.Mutex // serialises (re)configuration
+	cfg    *config.Config
+	store  *lease.Store
+	engine atomic.Pointer[engineSet]
+	pl     *pipeline.Pipeline
+	ctrl   *control.Server
+	prom   *metrics.Server
+	data   *dataPath
+	ha     *haRuntime
 
 	ctx      context.Context // the run context, for loops started by a reload
 	started  time.Time
 	reloaded time.Time
 	shutdown chan int
-
-	disabledDrops *stats.Cell
-	haSyncDrops   *stats.Cell
 }
 
 // New loads the configuration and opens what must exist before
@@ -95,8 +92,6 @@ func New(path string, opt Options) (_ *Daemon, err error) {
 		reloaded: time.Now(),
 		shutdown: make(chan int, 1),
 	}
-	d.disabledDrops = d.reg.Cell("pkt4-dropped-service-disabled")
-	d.haSyncDrops = d.reg.Cell("pkt4-dropped-ha-sync-failed")
 	var undo []func()
 	defer func() {
 		if err != nil {
@@ -124,16 +119,28 @@ func New(path string, opt Options) (_ *Daemon, err error) {
 		return nil, err
 	}
 	undo = append(undo, func() { d.store.Close() })
-	d.nworkers = handlerCount(cfg.Dhcp4) + xdpWorkers(cfg.Dhcp4)
 	if err := d.setupHA(cfg.Dhcp4); err != nil {
 		return nil, err
 	}
 	undo = append(undo, d.closeHA)
+	pc := pipeline.Config{
+		Stats:       d.reg,
+		Gate:        d.ns,
+		ParkedLimit: int(cfg.Dhcp4.ParkedPacketLimit),
+		Logger:      d.logs.Get(logging.Packets),
+	}
+	if d.ha != nil && cfg.Dhcp4.HA.SendLeaseUpdates {
+		pc.Replicator = blockingReplicator{d.ha.svc}
+	}
+	if d.pl, err = pipeline.New(pc); err != nil {
+		return nil, err
+	}
 	es, err := d.buildEngine(cfg)
 	if err != nil {
 		return nil, err
 	}
 	d.engine.Store(es)
+	d.pl.SetEngine(es.e)
 	d.registerCommands(cfg.Dhcp4)
 	return d, nil
 }
@@ -210,25 +217,6 @@ func workerCount(c *config.Dhcp4) int {
 	return numCPU()
 }
 
-// parkedPerWorker is how many requests each configured worker may hold
-// while they wait for the HA partner to acknowledge their lease update.
-// Kea parks such a packet and frees its thread; in Go the waiting handler
-// goroutine is the parked packet, so the data path runs this many handlers
-// per thread-pool-size worker. The CPU-bound work is still bounded by
-// GOMAXPROCS, and packet-queue-size still bounds the queue in front.
-const parkedPerWorker = 256
-
-// handlerCount is the number of packet handlers per queue: workerCount,
-// times parkedPerWorker when every ACK waits for a lease update to the HA
-// partner.
-func handlerCount(c *config.Dhcp4) int {
-	n := workerCount(c)
-	if c.HA != nil && c.HA.SendLeaseUpdates {
-		n *= parkedPerWorker
-	}
-	return n
-}
-
 // buildEngine compiles cfg into an engine over the open store.
 func (d *Daemon) buildEngine(cfg *config.Config) (*engineSet, error) {
 	deps := dhcp.Deps{
@@ -243,11 +231,7 @@ func (d *Daemon) buildEngine(cfg *config.Config) (*engineSet, error) {
 	if err != nil {
 		return nil, err
 	}
-	es := &engineSet{e: e}
-	for i := 0; i < d.nworkers; i++ {
-		es.workers = append(es.workers, e.NewWorker())
-	}
-	return es, nil
+	return &engineSet{e: e}, nil
 }
 
 // startReclaim runs the engine's reclamation timers until the engine is
@@ -256,25 +240,6 @@ func (d *Daemon) startReclaim(es *engineSet) {
 	ctx, cancel := context.WithCancel(d.ctx)
 	es.cancel = cancel
 	go es.e.ReclaimLoop(ctx)
-}
-
-// Handle serves one request on worker w (the server.Handler contract).
-func (d *Daemon) Handle(w int, req *dhcp.Request) *dhcp.Reply {
-	if !d.ns.Enabled() {
-		d.disabledDrops.Add(1)
-		return nil
-	}
-	es := d.engine.Load()
-	r := es.workers[w%len(es.workers)].Handle(req)
-	if r != nil && len(r.Changes) > 0 && d.ha != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := d.ha.svc.Sync(ctx, r.Changes); err != nil {
-			d.haSyncDrops.Add(1)
-			return nil
-		}
-	}
-	return r
 }
 
 // registerCommands installs the control commands for cfg.
@@ -319,7 +284,7 @@ func (d *Daemon) Run(ctx context.Context) (int, error) {
 			}
 		}()
 	}
-	d.log.Info().Str("config", d.path).Int("workers", d.nworkers).Str("datapath", dp.mode()).Msg("xdhcpd serving")
+	d.log.Info().Str("config", d.path).Int("workers", workerCount(d.cfg.Dhcp4)).Str("datapath", dp.mode()).Msg("xdhcpd serving")
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -349,8 +314,9 @@ func (d *Daemon) close() {
 		d.ha.buckets.detach() // the kernel maps go away with the data path
 	}
 	if d.data != nil {
-		d.data.stop()
+		d.data.stop() // pending replies complete or are dropped here
 	}
+	d.pl.Close()
 	d.closeHA()
 	if es := d.engine.Load(); es != nil && es.cancel != nil {
 		es.cancel()
@@ -454,6 +420,8 @@ func (d *Daemon) apply(cfg *config.Config) error {
 		return err
 	}
 	old := d.engine.Swap(es)
+	d.pl.SetEngine(es.e)
+	d.pl.SetParkedLimit(int(cfg.Dhcp4.ParkedPacketLimit))
 	if d.ctx != nil {
 		d.startReclaim(es)
 	}

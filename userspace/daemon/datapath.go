@@ -33,11 +33,11 @@ func (d *Daemon) startDataPath(ctx context.Context) (*dataPath, error) {
 	srv, err := server.New(server.Config{
 		Interfaces:      c.InterfacesConfig.Interfaces,
 		MultiThreading:  mt.EnableMultiThreading,
-		ThreadPoolSize:  handlerCount(c),
+		ThreadPoolSize:  workerCount(c),
 		PacketQueueSize: int(mt.PacketQueueSize),
 		Port:            uint16(d.opt.ServerPort),
 		ClientPort:      uint16(d.opt.ClientPort),
-	}, d, d.reg, d.logs.Get(logging.Packets))
+	}, d.pl, d.reg, d.logs.Get(logging.Packets))
 	if err != nil {
 		return nil, fmt.Errorf("udp data path: %w", err)
 	}

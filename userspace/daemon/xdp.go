@@ -82,11 +82,9 @@ func (d *Daemon) startXDP(ctx context.Context, srv *server.Server) (*xdpRuntime,
 			FrameCount: c.XDHCP.AFXDP.FrameCount,
 			FrameSize:  c.XDHCP.AFXDP.FrameSize,
 			Queues:     c.XDHCP.AFXDP.Queues,
-			Handlers:   handlerCount(c),
-			QueueSize:  int(c.MultiThreading.PacketQueueSize),
-			Server:     srv,
+			Pipeline:   d.pl,
 			Stats:      d.reg,
-			Fallback:   srv.Send,
+			Fallback:   srv.Transport(),
 			Buckets:    initial,
 			Logger:     d.logs.Get(logging.XDP),
 		})
@@ -164,18 +162,4 @@ func (x *xdpRuntime) statsCommand(context.Context, *control.Request) control.Res
 		})
 	}
 	return control.OK("", map[string]any{"datapath": x.mode(), "interfaces": ifs})
-}
-
-// xdpWorkers is how many engine workers the XDP path may need: one per
-// handler (handlerCount) of each RX queue of each interface (an upper
-// bound; the path serves the active queues).
-func xdpWorkers(c *config.Dhcp4) int {
-	if c.XDHCP.Datapath == config.DatapathUDP {
-		return 0
-	}
-	n := 0
-	for _, ifn := range xdpInterfaces(c) {
-		n += rxQueues(ifn)
-	}
-	return n * handlerCount(c)
 }

@@ -125,6 +125,18 @@ func (e *Engine) NewWorker() *Worker {
 	return &Worker{e: e, shard: e.reg.NewShard()}
 }
 
+// WorkerFor returns per-worker state counting into sh, a shard the caller
+// owns and keeps across engines: a reload builds new engine workers but no
+// new shards.
+func (e *Engine) WorkerFor(sh *stats.Shard) *Worker {
+	return &Worker{e: e, shard: sh}
+}
+
+// Handler is WorkerFor(sh).Handle, the form the packet pipeline takes.
+func (e *Engine) Handler(sh *stats.Shard) func(*Request) *Reply {
+	return e.WorkerFor(sh).Handle
+}
+
 // Config returns the Dhcp4 configuration the engine was built from.
 func (e *Engine) Config() *config.Dhcp4 { return e.cfg }
 

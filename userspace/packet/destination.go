@@ -89,3 +89,17 @@ func addr4(ip net.IP) (netip.Addr, bool) {
 	a := netip.AddrFrom4([4]byte(ip4))
 	return a, !a.IsUnspecified()
 }
+
+// ReplySource is the source address of a reply (the one rule for every
+// transport): the request's destination when that was a unicast address
+// of ours, else the receiving interface's address. A destination that is
+// broadcast, multicast, unspecified or looks like a directed broadcast (an
+// address ending in .255 that is not the interface's own; the prefix
+// length is not known here, and a wrong guess only changes the source to
+// ifAddr) gives ifAddr.
+func ReplySource(dst, ifAddr netip.Addr) netip.Addr {
+	if dst.Is4() && !dst.IsUnspecified() && dst != Broadcast4 && !dst.IsMulticast() && !(dst != ifAddr && dst.As4()[3] == 255) {
+		return dst
+	}
+	return ifAddr
+}

@@ -87,3 +87,20 @@ func TestDestKindString(t *testing.T) {
 		}
 	}
 }
+
+// TestReplySource: the one source-address rule of every transport.
+func TestReplySource(t *testing.T) {
+	ifaddr := netip.MustParseAddr("198.18.0.2")
+	for _, tt := range []struct{ dst, want string }{
+		{"198.18.0.2", "198.18.0.2"},
+		{"198.18.0.3", "198.18.0.3"},
+		{"255.255.255.255", "198.18.0.2"},
+		{"198.18.0.255", "198.18.0.2"},
+		{"0.0.0.0", "198.18.0.2"},
+		{"224.0.0.1", "198.18.0.2"},
+	} {
+		if got := ReplySource(netip.MustParseAddr(tt.dst), ifaddr); got.String() != tt.want {
+			t.Errorf("ReplySource(%s) = %s, want %s", tt.dst, got, tt.want)
+		}
+	}
+}

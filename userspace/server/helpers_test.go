@@ -13,6 +13,7 @@ import (
 
 	"github.com/xdhcp/xdhcp/userspace/dhcp"
 	"github.com/xdhcp/xdhcp/userspace/packet"
+	"github.com/xdhcp/xdhcp/userspace/pipeline"
 	"github.com/xdhcp/xdhcp/userspace/stats"
 )
 
@@ -47,6 +48,11 @@ func (h *offerHandler) Handle(_ int, req *dhcp.Request) *dhcp.Reply {
 	return &dhcp.Reply{Msg: resp, Dest: packet.ReplyDestination(req.Msg, resp)}
 }
 
+// Handler makes offerHandler a pipeline.Engine.
+func (h *offerHandler) Handler(*stats.Shard) func(*dhcp.Request) *dhcp.Reply {
+	return func(r *dhcp.Request) *dhcp.Reply { return h.Handle(0, r) }
+}
+
 func (h *offerHandler) last() dhcp.Request {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -72,11 +78,22 @@ func discover(t testing.TB, giaddr net.IP, xid byte, broadcast bool) []byte {
 	return m.ToBytes()
 }
 
+// newTestPipeline is a pipeline over engine e.
+func newTestPipeline(t testing.TB, reg *stats.Registry, e pipeline.Engine) *pipeline.Pipeline {
+	t.Helper()
+	pl, err := pipeline.New(pipeline.Config{Stats: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl.SetEngine(e)
+	return pl
+}
+
 // newTestServer builds a server with a test logger and cleans it up.
-func newTestServer(t *testing.T, cfg Config, h Handler) (*Server, *stats.Registry) {
+func newTestServer(t *testing.T, cfg Config, h pipeline.Engine) (*Server, *stats.Registry) {
 	t.Helper()
 	reg := stats.New()
-	s, err := New(cfg, h, reg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel))
+	s, err := New(cfg, newTestPipeline(t, reg, h), reg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel))
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -107,14 +124,6 @@ func wantStats(t *testing.T, reg interface{ Snapshot() map[string]int64 }, want 
 	}
 }
 
-// countingSender counts replies and never fails.
-type countingSender struct{ n atomic.Int64 }
-
-func (c *countingSender) send(*Packet, *dhcp.Request, *dhcp.Reply) error {
-	c.n.Add(1)
-	return nil
-}
-
 func numCPU() int             { return runtime.NumCPU() }
 func newReg() *stats.Registry { return stats.New() }
 func nopLog() zerolog.Logger  { return zerolog.Nop() }
@@ -125,5 +134,3 @@ func statsOf(snap func() map[string]int64) snapshotter { return snapshotter(snap
 type snapshotter func() map[string]int64
 
 func (s snapshotter) Snapshot() map[string]int64 { return s() }
-
-const statsOffer = stats.Pkt4OfferSent

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/xdhcp/xdhcp/internal/testenv"
+	"github.com/xdhcp/xdhcp/userspace/stats"
 )
 
 // TestNetnsDirectClientBroadcast runs the server on one end of a veth pair
@@ -105,7 +106,7 @@ func TestNetnsDirectClientBroadcast(t *testing.T) {
 				r.Src != netip.MustParseAddrPort("0.0.0.0:68") {
 				t.Errorf("request metadata = %+v", r)
 			}
-			waitFor(t, "offer counted", func() bool { return reg.Get(statsOffer) == int64(i+1) })
+			waitFor(t, "offer counted", func() bool { return reg.Get(stats.Pkt4OfferSent) == int64(i+1) })
 		})
 	}
 }

@@ -6,19 +6,13 @@ import (
 	"github.com/xdhcp/xdhcp/userspace/stats"
 )
 
-// job is one queued packet and how to answer it.
-type job struct {
-	p    Packet
-	send SendFunc
-}
-
 // queue is a bounded FIFO that, when full, drops its oldest packet (Kea's
 // packet-queue behaviour) and counts it. It grows its ring on demand up to
 // the bound, so a large or "unlimited" bound costs nothing until used.
 type queue struct {
 	mu       sync.Mutex
 	nonEmpty sync.Cond
-	ring     []job
+	ring     []Packet
 	head, n  int
 	limit    int
 	closed   bool
@@ -30,7 +24,7 @@ type queue struct {
 const initialRing = 64
 
 func newQueue(limit int, shard *stats.Shard, full *stats.Cell) *queue {
-	q := &queue{ring: make([]job, min(limit, initialRing)), limit: limit, shard: shard, full: full}
+	q := &queue{ring: make([]Packet, min(limit, initialRing)), limit: limit, shard: shard, full: full}
 	q.nonEmpty.L = &q.mu
 	return q
 }
@@ -38,11 +32,11 @@ func newQueue(limit int, shard *stats.Shard, full *stats.Cell) *queue {
 // push appends j. When the queue is full the oldest packet is released and
 // counted (pkt4-received, pkt4-receive-drop, the queue-full cell). It
 // reports false, releasing j's packet, once the queue is closed.
-func (q *queue) push(j job) bool {
+func (q *queue) push(j Packet) bool {
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
-		j.p.release()
+		j.release()
 		return false
 	}
 	if q.n == len(q.ring) && len(q.ring) < q.limit {
@@ -50,8 +44,8 @@ func (q *queue) push(j job) bool {
 	}
 	if q.n == len(q.ring) {
 		old := &q.ring[q.head]
-		old.p.release()
-		*old = job{}
+		old.release()
+		*old = Packet{}
 		q.head = (q.head + 1) % len(q.ring)
 		q.n--
 		q.shard.Inc(stats.Pkt4Received)
@@ -67,7 +61,7 @@ func (q *queue) push(j job) bool {
 
 // grow doubles the ring (up to the limit), unwrapping it. Caller holds mu.
 func (q *queue) grow() {
-	ring := make([]job, min(2*len(q.ring), q.limit))
+	ring := make([]Packet, min(2*len(q.ring), q.limit))
 	for i := range q.n {
 		ring[i] = q.ring[(q.head+i)%len(q.ring)]
 	}
@@ -76,17 +70,17 @@ func (q *queue) grow() {
 
 // pop blocks for the oldest job. After close it keeps returning the queued
 // jobs and then reports false.
-func (q *queue) pop() (job, bool) {
+func (q *queue) pop() (Packet, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for q.n == 0 {
 		if q.closed {
-			return job{}, false
+			return Packet{}, false
 		}
 		q.nonEmpty.Wait()
 	}
 	j := q.ring[q.head]
-	q.ring[q.head] = job{}
+	q.ring[q.head] = Packet{}
 	q.head = (q.head + 1) % len(q.ring)
 	q.n--
 	return j, true

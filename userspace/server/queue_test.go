@@ -27,14 +27,14 @@ func TestQueueDropsOldest(t *testing.T) {
 			released := map[int]bool{}
 			for i := range tt.pushes {
 				id := i
-				if !q.push(job{p: Packet{Cookie: id, Release: func([]byte) { released[id] = true }}}) {
+				if !q.push(Packet{Data: []byte{byte(id)}, Release: func([]byte) { released[id] = true }}) {
 					t.Fatalf("push %d refused", i)
 				}
 			}
 			q.close()
 			var got []int
 			for j, ok := q.pop(); ok; j, ok = q.pop() {
-				got = append(got, j.p.Cookie.(int))
+				got = append(got, int(j.Data[0]))
 			}
 			if !equalInts(got, tt.wantKept) {
 				t.Fatalf("popped %v, want %v", got, tt.wantKept)
@@ -58,17 +58,17 @@ func TestQueueDropsOldest(t *testing.T) {
 func TestQueueClosed(t *testing.T) {
 	reg := stats.New()
 	q := newQueue(4, reg.NewShard(), reg.Cell(StatQueueFull))
-	q.push(job{p: Packet{Cookie: 1}})
+	q.push(Packet{Data: []byte{1}})
 	q.close()
 	released := false
-	if q.push(job{p: Packet{Release: func([]byte) { released = true }}}) {
+	if q.push(Packet{Release: func([]byte) { released = true }}) {
 		t.Fatal("push after close accepted")
 	}
 	if !released {
 		t.Error("refused packet not released")
 	}
-	if j, ok := q.pop(); !ok || j.p.Cookie != 1 {
-		t.Fatalf("pop after close = %v, %v; want the queued packet", j.p.Cookie, ok)
+	if j, ok := q.pop(); !ok || len(j.Data) != 1 || j.Data[0] != 1 {
+		t.Fatalf("pop after close = %v, %v; want the queued packet", j.Data, ok)
 	}
 	if _, ok := q.pop(); ok {
 		t.Fatal("pop on a closed, empty queue returned a job")

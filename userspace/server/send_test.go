@@ -11,9 +11,10 @@ import (
 
 	"github.com/xdhcp/xdhcp/userspace/dhcp"
 	"github.com/xdhcp/xdhcp/userspace/packet"
+	"github.com/xdhcp/xdhcp/userspace/pipeline"
 )
 
-// TestSendFallback: Send delivers a reply produced elsewhere (the AF_XDP
+// TestSendFallback: the server's Transport delivers a reply produced elsewhere (the AF_XDP
 // path) through the UDP socket of the request's interface.
 func TestSendFallback(t *testing.T) {
 	s, _, port, _ := startLoopback(t, "lo")
@@ -30,10 +31,11 @@ func TestSendFallback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := &dhcp.Request{Msg: m, Iface: "lo", IfIndex: lo.Index, IfAddr: netip.MustParseAddr("127.0.0.1"),
+	meta := &pipeline.Meta{Iface: "lo", IfIndex: lo.Index, IfAddr: netip.MustParseAddr("127.0.0.1"),
 		Src: netip.MustParseAddrPort("127.0.0.2:" + strconv.Itoa(int(port))), Dst: netip.MustParseAddr("127.0.0.1")}
+	req := &dhcp.Request{Msg: m}
 	reply := &dhcp.Reply{Msg: offer, Dest: packet.ReplyDestination(m, offer)}
-	if err := s.Send(req, reply); err != nil {
+	if err := s.Transport().Send(meta, req, reply); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
 	_ = relay.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -51,8 +53,8 @@ func TestSendFallback(t *testing.T) {
 	}
 
 	// A request on an interface we hold no socket for cannot be sent.
-	req.IfIndex = 9999
-	if err := s.Send(req, reply); err == nil {
+	meta.IfIndex = 9999
+	if err := s.Transport().Send(meta, req, reply); err == nil {
 		t.Error("Send through an unserved interface succeeded")
 	}
 }

@@ -5,37 +5,30 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/xdhcp/xdhcp/userspace/dhcp"
+	"github.com/xdhcp/xdhcp/userspace/pipeline"
 	"github.com/xdhcp/xdhcp/userspace/stats"
 )
 
-// Handler answers one request. w is the index of the calling worker
-// (0..Workers()-1 for the pool, then one more per NewWorker), so the
-// handler can keep per-worker state. A nil reply drops the request.
-// Handle is called concurrently from different workers.
-type Handler interface {
-	Handle(w int, req *dhcp.Request) *dhcp.Reply
-}
-
-// Server owns the queue, the worker pool and the UDP listener.
+// Server is the UDP transport: one socket per configured interface, a
+// bounded drop-oldest queue (Kea's packet-queue-size) and a pool of
+// workers, each with its own pipeline worker. Replies leave by sendmsg,
+// which is safe from any goroutine, so a reply that waited for the HA
+// partner is sent by the goroutine that completed it.
 type Server struct {
 	cfg   Config
-	h     Handler
+	pl    *pipeline.Pipeline
 	reg   *stats.Registry
 	log   zerolog.Logger
-	dbg   zerolog.Logger // sampled, for per-packet debug messages
 	cells cells
 
-	q      *queue
-	pool   []*Worker
-	mu     sync.Mutex // guards nextIndex, started, stopped, udp
-	next   int
-	panics atomic.Uint64
+	q    *queue
+	pool []*pipeline.Worker
+	mu   sync.Mutex // guards started, stopped, udp
 
 	started, stopped bool
 	udp              *udpListener
@@ -47,14 +40,23 @@ type Server struct {
 // ErrStopped is returned by Start after Stop.
 var ErrStopped = errors.New("server stopped")
 
+// stopDrain bounds how long Stop waits for replies pending on the HA
+// partner.
+const stopDrain = 3 * time.Second
+
 // ErrNoUDP is returned by Send when no UDP listener runs (no interfaces).
 var ErrNoUDP = errors.New("no udp listener")
 
+// cells are the server's own named statistics.
+type cells struct {
+	queueFull, ignoredInterface, readErrs *stats.Cell
+}
+
 // New validates cfg and builds the queue and the worker pool; nothing runs
 // and no socket is open until Start.
-func New(cfg Config, h Handler, reg *stats.Registry, log zerolog.Logger) (*Server, error) {
-	if h == nil || reg == nil {
-		return nil, errors.New("new server: handler and statistics registry are required")
+func New(cfg Config, pl *pipeline.Pipeline, reg *stats.Registry, log zerolog.Logger) (*Server, error) {
+	if pl == nil || reg == nil {
+		return nil, errors.New("new server: pipeline and statistics registry are required")
 	}
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("new server: %w", err)
@@ -65,34 +67,27 @@ func New(cfg Config, h Handler, reg *stats.Registry, log zerolog.Logger) (*Serve
 	cfg = cfg.withDefaults()
 	log = log.With().Str("component", "server").Logger()
 	s := &Server{
-		cfg:    cfg,
-		h:      h,
-		reg:    reg,
-		log:    log,
-		dbg:    log.Sample(&zerolog.BurstSampler{Burst: 10, Period: time.Second}),
-		cells:  newCells(reg),
+		cfg: cfg,
+		pl:  pl,
+		reg: reg,
+		log: log,
+		cells: cells{
+			queueFull:        reg.Cell(StatQueueFull),
+			ignoredInterface: reg.Cell(StatIgnoredInterface),
+			readErrs:         reg.Cell(StatReadErrors),
+		},
 		stopCh: make(chan struct{}),
 	}
 	s.q = newQueue(cfg.PacketQueueSize, reg.NewShard(), s.cells.queueFull)
+	tr := sender{s}
 	for range cfg.workers() {
-		s.pool = append(s.pool, s.NewWorker())
+		s.pool = append(s.pool, pl.NewWorker(tr, nil))
 	}
 	return s, nil
 }
 
 // Workers is the size of the worker pool.
 func (s *Server) Workers() int { return len(s.pool) }
-
-// NewWorker returns a worker with the next index and its own statistics
-// shard, for a receive path that runs its own goroutines instead of the
-// shared queue.
-func (s *Server) NewWorker() *Worker {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	w := &Worker{s: s, index: s.next, shard: s.reg.NewShard()}
-	s.next++
-	return w
-}
 
 // Start opens the UDP listener (when interfaces are configured) and starts
 // the workers. Cancelling ctx stops the server as Stop does.
@@ -135,22 +130,23 @@ func (s *Server) Start(ctx context.Context) error {
 }
 
 // run is a pool worker's loop.
-func (s *Server) run(w *Worker) {
+func (s *Server) run(w *pipeline.Worker) {
 	defer s.workersDone.Done()
 	for {
-		j, ok := s.q.pop()
+		p, ok := s.q.pop()
 		if !ok {
 			return
 		}
-		w.Process(&j.p, j.send)
+		w.Process(p.Data, &p.Meta)
+		p.release()
 	}
 }
 
-// Submit queues p for the pool; send delivers the reply. When the queue is
-// full the oldest queued packet is dropped and counted. Submit is safe for
-// concurrent use; it reports false (and releases p) after Stop.
-func (s *Server) Submit(p Packet, send SendFunc) bool {
-	return s.q.push(job{p: p, send: send})
+// Submit queues p for the pool. When the queue is full the oldest queued
+// packet is dropped and counted. Submit is safe for concurrent use; it
+// reports false (and releases p) after Stop.
+func (s *Server) Submit(p Packet) bool {
+	return s.q.push(p)
 }
 
 // Stop stops receiving, lets the workers finish every queued packet
@@ -169,9 +165,12 @@ func (s *Server) Stop() {
 		s.q.close()
 		if started {
 			s.workersDone.Wait()
+			// Replies waiting for the HA partner still leave by these
+			// sockets: give them their bounded chance before closing.
+			s.pl.Drain(stopDrain)
 		} else {
-			for j, ok := s.q.pop(); ok; j, ok = s.q.pop() {
-				j.p.release()
+			for p, ok := s.q.pop(); ok; p, ok = s.q.pop() {
+				p.release()
 			}
 		}
 		if s.udp != nil {
@@ -181,17 +180,22 @@ func (s *Server) Stop() {
 	})
 }
 
-// Send sends reply to req's client through the UDP listener, as if req had
-// arrived on it: the AF_XDP path's fallback for replies it cannot send
-// itself (next hop not yet resolved, TX ring full). It fails when no UDP
-// socket serves req's interface.
-func (s *Server) Send(req *dhcp.Request, reply *dhcp.Reply) error {
-	s.mu.Lock()
-	l := s.udp
-	s.mu.Unlock()
+// Transport is the UDP path's sender, for a transport that cannot send a
+// reply itself (the AF_XDP path with an unresolved next hop): it sends as
+// if the request had arrived on the UDP socket of m's interface, and fails
+// with ErrNoUDP when no socket serves it.
+func (s *Server) Transport() pipeline.Transport { return sender{s} }
+
+// sender is the Server as a pipeline.Transport.
+type sender struct{ s *Server }
+
+// Send implements pipeline.Transport.
+func (t sender) Send(m *pipeline.Meta, _ *dhcp.Request, reply *dhcp.Reply) error {
+	t.s.mu.Lock()
+	l := t.s.udp
+	t.s.mu.Unlock()
 	if l == nil {
 		return ErrNoUDP
 	}
-	p := &Packet{Iface: req.Iface, IfIndex: req.IfIndex, IfAddr: req.IfAddr, Src: req.Src, Dst: req.Dst}
-	return l.sendReply(p, req, reply)
+	return l.sendReply(m, reply)
 }

@@ -15,7 +15,7 @@ import (
 
 	"github.com/xdhcp/xdhcp/userspace/dhcp"
 	"github.com/xdhcp/xdhcp/userspace/packet"
-	"github.com/xdhcp/xdhcp/userspace/stats"
+	"github.com/xdhcp/xdhcp/userspace/pipeline"
 )
 
 // udpListener serves the configured interfaces with one UDP socket each,
@@ -29,9 +29,8 @@ type udpListener struct {
 	socks  []*udpSocket
 	byIf   map[int]*udpSocket // receiving interface → the socket replies leave by
 	ifaces map[int]ifaceInfo
-	shard  *stats.Shard // the read loops' own (oversized datagrams)
-	free   chan []byte  // recycled read buffers
-	send   SendFunc     // l.sendReply, bound once
+	trunc  *pipeline.Worker // counts oversized datagrams
+	free   chan []byte      // recycled read buffers
 }
 
 // udpSocket is one interface's socket.
@@ -56,10 +55,9 @@ func listenUDP(s *Server) (*udpListener, error) {
 		s:      s,
 		byIf:   make(map[int]*udpSocket, len(ifaces)),
 		ifaces: ifaces,
-		shard:  s.reg.NewShard(),
+		trunc:  s.pl.NewWorker(sender{s}, nil),
 		free:   make(chan []byte, 4*s.cfg.BatchSize+s.cfg.PacketQueueSize),
 	}
-	l.send = l.sendReply
 	for _, info := range ifaces {
 		if !info.addr.IsValid() {
 			s.log.Warn().Str("iface", info.name).Msg("interface has no IPv4 address; replies leave with a kernel-chosen source")
@@ -196,23 +194,23 @@ func (l *udpListener) readLoop(sock *udpSocket) {
 				continue
 			}
 			if m.Flags&unix.MSG_TRUNC != 0 {
-				l.shard.Inc(stats.Pkt4Received)
-				l.s.countParseFailure(l.shard, errTruncated)
+				l.trunc.CountTruncated()
 				continue
 			}
 			src, _ := m.Addr.(*net.UDPAddr)
 			if src == nil {
+				l.s.cells.readErrs.Add(1) // no source address: nothing to answer
 				continue
 			}
 			dst, _ := netip.AddrFromSlice(cm.Dst)
 			buf := m.Buffers[0]
-			p := Packet{
-				Data: buf[:m.N], Iface: info.name, IfIndex: info.index, IfAddr: info.addr,
+			p := Packet{Data: buf[:m.N], Release: release, Meta: pipeline.Meta{
+				Iface: info.name, IfIndex: info.index, IfAddr: info.addr,
 				Src: netip.AddrPortFrom(addrFrom(src.IP), uint16(src.Port)), Dst: dst.Unmap(),
-				Time: now, Release: release,
-			}
+				Time: now,
+			}}
 			m.Buffers[0] = l.getBuf()
-			l.s.Submit(p, l.send)
+			l.s.Submit(p)
 		}
 	}
 }
@@ -253,9 +251,8 @@ func (l *udpListener) close() {
 //	               that has no ARP entry, so, like Kea's udp socket type,
 //	               the reply is broadcast instead
 //
-// The source address is the request's destination when that was one of
-// our unicast addresses, otherwise the receiving interface's address.
-func (l *udpListener) sendReply(p *Packet, _ *dhcp.Request, reply *dhcp.Reply) error {
+// The source address follows packet.ReplySource.
+func (l *udpListener) sendReply(p *pipeline.Meta, reply *dhcp.Reply) error {
 	var cm ipv4.ControlMessage
 	var to netip.AddrPort
 	switch reply.Dest.Kind {
@@ -272,7 +269,7 @@ func (l *udpListener) sendReply(p *Packet, _ *dhcp.Request, reply *dhcp.Reply) e
 	if !to.Addr().Is4() {
 		return fmt.Errorf("send reply: destination %s is not IPv4", to.Addr())
 	}
-	if src := replySource(p); src.IsValid() {
+	if src := packet.ReplySource(p.Dst, p.IfAddr); src.IsValid() {
 		s4 := src.As4()
 		cm.Src = net.IP(s4[:])
 	}
@@ -286,19 +283,4 @@ func (l *udpListener) sendReply(p *Packet, _ *dhcp.Request, reply *dhcp.Reply) e
 		return fmt.Errorf("send reply to %s via %s: %w", to, p.Iface, err)
 	}
 	return nil
-}
-
-// replySource picks the source address of a reply to p.
-func replySource(p *Packet) netip.Addr {
-	if d := p.Dst; d.Is4() && !d.IsUnspecified() && d != packet.Broadcast4 && !d.IsMulticast() && !isSubnetBroadcast(d, p.IfAddr) {
-		return d
-	}
-	return p.IfAddr
-}
-
-// isSubnetBroadcast is a cheap guard for directed broadcasts: an address
-// ending in .255 that is not the interface's own. (The prefix length is not
-// known here; a wrong guess only changes the source to IfAddr.)
-func isSubnetBroadcast(d, ifAddr netip.Addr) bool {
-	return d != ifAddr && d.As4()[3] == 255
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"golang.org/x/sys/unix"
+
+	"github.com/xdhcp/xdhcp/userspace/pipeline"
 )
 
 // freePort returns a UDP port that was free on 0.0.0.0 a moment ago.
@@ -70,7 +72,7 @@ func TestUDPMalformedDropped(t *testing.T) {
 	waitFor(t, "three parse failures", func() bool { return snap()["pkt4-parse-failed"] == 3 })
 	wantStats(t, statsOf(snap), map[string]int64{
 		"pkt4-received": 3, "pkt4-receive-drop": 3,
-		StatParseTruncated: 1, StatParseMalformed: 1, StatParseNotRequest: 1,
+		pipeline.StatParseTruncated: 1, pipeline.StatParseMalformed: 1, pipeline.StatParseNotRequest: 1,
 	})
 	if h.calls.Load() != 0 {
 		t.Errorf("handler called %d times for malformed packets", h.calls.Load())

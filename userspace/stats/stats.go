@@ -106,6 +106,14 @@ func (r *Registry) NewShard() *Shard {
 	return s
 }
 
+// Shards is the number of shards made so far (they live as long as the
+// registry).
+func (r *Registry) Shards() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.shards)
+}
+
 // Get sums c over all shards.
 func (r *Registry) Get(c Counter) int64 {
 	r.mu.Lock()

@@ -5,14 +5,12 @@ package xdppath
 import (
 	"errors"
 	"fmt"
-	"runtime"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/xdhcp/xdhcp/bpf"
-	"github.com/xdhcp/xdhcp/userspace/dhcp"
-	"github.com/xdhcp/xdhcp/userspace/server"
+	"github.com/xdhcp/xdhcp/userspace/pipeline"
 	"github.com/xdhcp/xdhcp/userspace/stats"
 )
 
@@ -40,12 +38,6 @@ func (m Mode) String() string {
 	return fmt.Sprintf("mode(%d)", int(m))
 }
 
-// FallbackFunc sends a reply the XDP path cannot send itself (next hop not
-// resolved yet, route through another interface, TX ring exhausted). The
-// daemon passes the UDP path's sender. It is called from the queue
-// goroutines (one per RX queue), concurrently.
-type FallbackFunc func(req *dhcp.Request, reply *dhcp.Reply) error
-
 // Defaults for zero Config fields.
 const (
 	DefaultFrameCount = 4096
@@ -58,8 +50,8 @@ const (
 	// neighTriggerEvery bounds resolution requests per next hop.
 	neighTriggerEvery = time.Second
 	// pollTimeout bounds how long a queue goroutine waits (for RX frames
-	// or a handler's reply, which wakes it through an eventfd) before it
-	// looks at Stop and flushes leftover TX frames.
+	// or a completed HA reply, which wakes it through an eventfd) before
+	// it looks at Stop and flushes leftover TX frames.
 	pollTimeout = 50 * time.Millisecond
 )
 
@@ -81,21 +73,16 @@ type Config struct {
 	Queues int
 	// Batch is the RX batch size; 0 = DefaultBatch.
 	Batch int
-	// Server supplies one server.Worker per handler goroutine (required).
-	Server *server.Server
-	// Handlers is the number of handler goroutines per queue, each with
-	// its own server.Worker (the daemon passes thread-pool-size); 0 =
-	// runtime.NumCPU().
-	Handlers int
-	// QueueSize bounds each queue's work queue (the daemon passes
-	// packet-queue-size): when full the oldest queued request is dropped
-	// and counted as the server does; 0 = server.UnlimitedQueueSize.
-	QueueSize int
+	// Pipeline gives each RX queue its worker (required).
+	Pipeline *pipeline.Pipeline
 	// Stats receives the path's drop and fallback cells (required).
 	Stats *stats.Registry
-	// Fallback sends replies the path cannot send (optional; without it
-	// such replies are dropped and counted as send failures).
-	Fallback FallbackFunc
+	// Fallback is the transport for replies the path cannot send itself
+	// (next hop not resolved yet, route through another interface, TX ring
+	// exhausted): the daemon passes the UDP path's. It is called from the
+	// queue goroutines concurrently. Optional: without it such replies
+	// fail and are counted as send failures.
+	Fallback pipeline.Transport
 	// Buckets, if set, is the initial HA bucket table (see
 	// bpf.Datapath.SetBuckets); nil serves every bucket. HA changes it
 	// later through Datapath().SetBuckets.
@@ -113,8 +100,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Interface == "" {
 		errs = append(errs, errors.New("no interface"))
 	}
-	if c.Server == nil {
-		errs = append(errs, errors.New("no server"))
+	if c.Pipeline == nil {
+		errs = append(errs, errors.New("no pipeline"))
 	}
 	if c.Stats == nil {
 		errs = append(errs, errors.New("no statistics registry"))
@@ -122,8 +109,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Mode < ModeAuto || c.Mode > ModeGeneric {
 		errs = append(errs, fmt.Errorf("unknown mode %d", int(c.Mode)))
 	}
-	if c.Queues < 0 || c.Batch < 0 || c.FrameCount < 0 || c.FrameSize < 0 || c.NeighTTL < 0 || c.Handlers < 0 || c.QueueSize < 0 {
-		errs = append(errs, errors.New("queues, batch, frame count, frame size, neighbour ttl, handlers and queue size must not be negative"))
+	if c.Queues < 0 || c.Batch < 0 || c.FrameCount < 0 || c.FrameSize < 0 || c.NeighTTL < 0 {
+		errs = append(errs, errors.New("queues, batch, frame count, frame size, and neighbour ttl must not be negative"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return c, fmt.Errorf("xdp path config: %w", err)
@@ -139,12 +126,6 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.NeighTTL == 0 {
 		c.NeighTTL = DefaultNeighTTL
-	}
-	if c.Handlers == 0 {
-		c.Handlers = runtime.NumCPU()
-	}
-	if c.QueueSize == 0 {
-		c.QueueSize = server.UnlimitedQueueSize
 	}
 	return c, nil
 }

@@ -25,7 +25,7 @@ import (
 	"github.com/xdhcp/xdhcp/userspace/dhcp"
 	"github.com/xdhcp/xdhcp/userspace/lease"
 	"github.com/xdhcp/xdhcp/userspace/packet"
-	"github.com/xdhcp/xdhcp/userspace/server"
+	"github.com/xdhcp/xdhcp/userspace/pipeline"
 	"github.com/xdhcp/xdhcp/userspace/stats"
 )
 
@@ -48,26 +48,27 @@ const (
 } }`
 )
 
-// engineHandler is the server.Handler over a real engine: one engine
-// worker per server worker index. It records the chaddr hashes and the
-// message types of the requests that reached it.
+// engineHandler is a pipeline.Engine over a real engine that records the
+// requests that reached it.
 type engineHandler struct {
-	e       *dhcp.Engine
-	workers [256]*dhcp.Worker // the server's pool, then the paths' handlers
+	e *dhcp.Engine
 
 	mu        sync.Mutex
 	seen      []*dhcpv4.DHCPv4 // every request (a copy of the fields we check)
 	discovers atomic.Int64
 }
 
-func (h *engineHandler) Handle(w int, req *dhcp.Request) *dhcp.Reply {
-	if req.Msg.MessageType() == dhcpv4.MessageTypeDiscover {
-		h.discovers.Add(1)
+func (h *engineHandler) Handler(sh *stats.Shard) func(*dhcp.Request) *dhcp.Reply {
+	w := h.e.WorkerFor(sh)
+	return func(req *dhcp.Request) *dhcp.Reply {
+		if req.Msg.MessageType() == dhcpv4.MessageTypeDiscover {
+			h.discovers.Add(1)
+		}
+		h.mu.Lock()
+		h.seen = append(h.seen, req.Msg)
+		h.mu.Unlock()
+		return w.Handle(req)
 	}
-	h.mu.Lock()
-	h.seen = append(h.seen, req.Msg)
-	h.mu.Unlock()
-	return h.workers[w].Handle(req)
 }
 
 func (h *engineHandler) requests() []*dhcpv4.DHCPv4 {
@@ -76,9 +77,9 @@ func (h *engineHandler) requests() []*dhcpv4.DHCPv4 {
 	return append([]*dhcpv4.DHCPv4(nil), h.seen...)
 }
 
-// newEngineServer builds the engine over a memory-only store and a server
-// with no interfaces (no UDP socket), started.
-func newEngineServer(t *testing.T) (*server.Server, *engineHandler, *stats.Registry) {
+// newEnginePipeline builds the engine over a memory-only store and a
+// pipeline over it; rep (optional) replicates committed leases.
+func newEnginePipeline(t *testing.T, rep pipeline.Replicator) (*pipeline.Pipeline, *engineHandler, *stats.Registry) {
 	t.Helper()
 	cfg, _, err := config.Parse("xdppath-test.json", []byte(testConfig))
 	if err != nil {
@@ -101,18 +102,16 @@ func newEngineServer(t *testing.T) (*server.Server, *engineHandler, *stats.Regis
 	}
 	eng.Store(e)
 	h := &engineHandler{e: e}
-	for i := range h.workers {
-		h.workers[i] = e.NewWorker()
+	pc := pipeline.Config{Stats: reg, Logger: zerolog.Nop()}
+	if rep != nil {
+		pc.Replicator = rep
 	}
-	srv, err := server.New(server.Config{}, h, reg, zerolog.Nop())
+	pl, err := pipeline.New(pc)
 	if err != nil {
-		t.Fatalf("new server: %v", err)
+		t.Fatalf("new pipeline: %v", err)
 	}
-	if err := srv.Start(context.Background()); err != nil {
-		t.Fatalf("start server: %v", err)
-	}
-	t.Cleanup(srv.Stop)
-	return srv, h, reg
+	pl.SetEngine(h)
+	return pl, h, reg
 }
 
 // lab is two namespaces joined by a veth with two RX/TX queues.
@@ -172,7 +171,8 @@ func newUDPFallback(t *testing.T, ns *testenv.Netns, ifname string) *udpFallback
 	return f
 }
 
-func (f *udpFallback) send(_ *dhcp.Request, reply *dhcp.Reply) error {
+// Send implements pipeline.Transport.
+func (f *udpFallback) Send(_ *pipeline.Meta, _ *dhcp.Request, reply *dhcp.Reply) error {
 	to := netip.AddrPortFrom(reply.Dest.IP, reply.Dest.Port)
 	if reply.Dest.Kind == packet.DestL2Unicast || reply.Dest.Kind == packet.DestBroadcast {
 		to = netip.AddrPortFrom(packet.Broadcast4, packet.ClientPort)

@@ -17,7 +17,6 @@ import (
 	"github.com/xdhcp/xdhcp/bpf"
 	"github.com/xdhcp/xdhcp/userspace/afxdp"
 	"github.com/xdhcp/xdhcp/userspace/packet"
-	"github.com/xdhcp/xdhcp/userspace/server"
 	"github.com/xdhcp/xdhcp/userspace/stats"
 )
 
@@ -37,9 +36,7 @@ type Path struct {
 	ifaddr  netip.Addr
 	queues  []*queue
 
-	cells      map[string]*stats.Cell // read-only after Open
-	queueFull  *stats.Cell            // the server's pkt4-receive-drop-queue-full
-	sendFailed *stats.Cell            // the server's pkt4-send-failed
+	cells map[string]*stats.Cell // read-only after Open
 
 	mu       sync.Mutex // guards started, stopped, stopCh
 	started  bool
@@ -66,8 +63,6 @@ func Open(cfg Config) (_ *Path, err error) {
 		ifname: cfg.Interface,
 	}
 	p.makeCells()
-	p.queueFull = cfg.Stats.Cell(server.StatQueueFull)
-	p.sendFailed = cfg.Stats.Cell(server.StatSendFailed)
 	p.dbg = p.log.Sample(&zerolog.BurstSampler{Burst: 10, Period: time.Second})
 	defer func() {
 		if err != nil {
@@ -190,14 +185,12 @@ func (p *Path) openQueues(nq int) error {
 			}
 			return fmt.Errorf("xdp path on %s: %w", p.ifname, err)
 		}
-		q := &queue{p: p, id: id, sock: s, descs: make([]afxdp.Desc, p.cfg.Batch),
-			work: newWorkQueue(p.cfg.QueueSize), shard: p.cfg.Stats.NewShard()}
-		q.out.efd = -1
+		q := &queue{p: p, id: id, sock: s, descs: make([]afxdp.Desc, p.cfg.Batch), efd: -1}
 		p.queues = append(p.queues, q)
-		if q.out.efd, err = newEventfd(); err != nil {
+		if q.efd, err = newEventfd(); err != nil {
 			return fmt.Errorf("xdp path on %s queue %d: %w", p.ifname, id, err)
 		}
-		if q.wait, err = newWaiter(s.FD(), q.out.efd); err != nil {
+		if q.wait, err = newWaiter(s.FD(), q.efd); err != nil {
 			return fmt.Errorf("xdp path on %s queue %d: %w", p.ifname, id, err)
 		}
 		if q.nl, err = netlink.NewHandle(unix.NETLINK_ROUTE); err != nil {
@@ -219,9 +212,8 @@ func nextPow2(v int) int {
 	return n
 }
 
-// Start starts one goroutine per queue and its Config.Handlers handler
-// goroutines, each with its own server.Worker. Cancelling ctx stops the
-// path as Stop does.
+// Start starts one goroutine per queue, each with its own pipeline worker.
+// Cancelling ctx stops the path as Stop does.
 func (p *Path) Start(ctx context.Context) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -233,19 +225,7 @@ func (p *Path) Start(ctx context.Context) error {
 	}
 	p.started = true
 	for _, q := range p.queues {
-		for range p.cfg.Handlers {
-			q.handlers = append(q.handlers, newHandler(q, p.cfg.Server.NewWorker()))
-		}
-		q.live.Store(int32(len(q.handlers)))
-		for _, h := range q.handlers {
-			go func() {
-				defer func() {
-					q.live.Add(-1)
-					q.out.wake()
-				}()
-				h.run()
-			}()
-		}
+		q.w = p.cfg.Pipeline.NewWorker(q, q.wake)
 		p.done.Add(1)
 		go func() {
 			defer p.done.Done()
@@ -262,9 +242,9 @@ func (p *Path) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop stops receiving, lets each queue's handlers finish the requests
-// already queued (bounded wait) while their replies are still sent and
-// flushed, then unregisters and closes the sockets, detaches and closes the
+// Stop stops receiving, lets each queue complete the replies pending on
+// the HA partner (bounded wait) while they are still sent and flushed,
+// then unregisters and closes the sockets, detaches and closes the
 // program. It is idempotent and safe after a failed or missing Start.
 func (p *Path) Stop() error {
 	var err error
@@ -298,7 +278,7 @@ func (p *Path) release() error {
 		if q.wait != nil {
 			q.wait.close()
 		}
-		q.out.closeEfd()
+		q.closeEfd()
 	}
 	if p.dp != nil {
 		if err := p.dp.Close(); err != nil {

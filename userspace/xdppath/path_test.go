@@ -22,9 +22,9 @@ import (
 func TestPerfdhcpOverXDP(t *testing.T) {
 	testenv.Short(t, "runs perfdhcp for 10 s")
 	l := newLab(t)
-	srv, _, reg := newEngineServer(t)
+	pl, _, reg := newEnginePipeline(t, nil)
 	fb := newUDPFallback(t, l.srv, l.srvIf)
-	p := openPath(t, l, Config{Server: srv, Stats: reg, Fallback: fb.send, Logger: zerolog.Nop()})
+	p := openPath(t, l, Config{Pipeline: pl, Stats: reg, Fallback: fb, Logger: zerolog.Nop()})
 	if p.Queues() != 2 {
 		t.Fatalf("serving %d queues, want 2", p.Queues())
 	}
@@ -90,13 +90,13 @@ func TestPerfdhcpOverXDP(t *testing.T) {
 func TestHAFilterOverXDP(t *testing.T) {
 	testenv.Short(t, "runs perfdhcp for 4 s")
 	l := newLab(t)
-	srv, h, reg := newEngineServer(t)
+	pl, h, reg := newEnginePipeline(t, nil)
 	fb := newUDPFallback(t, l.srv, l.srvIf)
 	var even [bpf.Buckets]bool
 	for i := range even {
 		even[i] = i%2 == 0
 	}
-	p := openPath(t, l, Config{Server: srv, Stats: reg, Fallback: fb.send, Buckets: &even, Logger: zerolog.Nop()})
+	p := openPath(t, l, Config{Pipeline: pl, Stats: reg, Fallback: fb, Buckets: &even, Logger: zerolog.Nop()})
 	if err := p.Start(context.Background()); err != nil {
 		t.Fatalf("start: %v", err)
 	}
@@ -151,12 +151,12 @@ func TestHAFilterOverXDP(t *testing.T) {
 // a second Open on the same interface works.
 func TestStopDetaches(t *testing.T) {
 	l := newLab(t)
-	srv, _, reg := newEngineServer(t)
+	pl, _, reg := newEnginePipeline(t, nil)
 	for round := range 2 {
 		var p *Path
 		err := l.srv.Do(func() error {
 			var err error
-			p, err = Open(Config{Interface: l.srvIf, Server: srv, Stats: reg, Logger: zerolog.Nop()})
+			p, err = Open(Config{Interface: l.srvIf, Pipeline: pl, Stats: reg, Logger: zerolog.Nop()})
 			return err
 		})
 		if err != nil {

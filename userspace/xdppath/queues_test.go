@@ -123,9 +123,9 @@ func readOffers(t *testing.T, conn *net.UDPConn, n int) int {
 // fallback while the kernel resolves it, the rest through the TX ring.
 func TestBothQueuesAndFallback(t *testing.T) {
 	l := newLab(t)
-	srv, _, reg := newEngineServer(t)
+	pl, _, reg := newEnginePipeline(t, nil)
 	fb := newUDPFallback(t, l.srv, l.srvIf)
-	p := openPath(t, l, Config{Server: srv, Stats: reg, Fallback: fb.send, Logger: zerolog.Nop()})
+	p := openPath(t, l, Config{Pipeline: pl, Stats: reg, Fallback: fb, Logger: zerolog.Nop()})
 	if err := p.Start(context.Background()); err != nil {
 		t.Fatalf("start: %v", err)
 	}

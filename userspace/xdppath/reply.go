@@ -5,7 +5,6 @@ package xdppath
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 
 	"github.com/xdhcp/xdhcp/userspace/dhcp"
 	"github.com/xdhcp/xdhcp/userspace/packet"
@@ -23,7 +22,7 @@ func (p *Path) replyFrame(rf *packet.Frame, req *dhcp.Request, reply *dhcp.Reply
 		VLANs:    rf.VLANs,
 		TPIDs:    rf.TPIDs,
 		NumVLANs: rf.NumVLANs,
-		Src:      replySource(req.Dst, p.ifaddr),
+		Src:      packet.ReplySource(req.Dst, p.ifaddr),
 		Dst:      d.IP,
 		SrcPort:  packet.ServerPort,
 		DstPort:  d.Port,
@@ -70,14 +69,4 @@ func (p *Path) replyFrame(rf *packet.Frame, req *dhcp.Request, reply *dhcp.Reply
 		}
 	}
 	return "", nil
-}
-
-// replySource is the reply's source address: the request's destination
-// when that was a unicast address (one of ours: the program only
-// redirects what reached this host), else the interface's address.
-func replySource(dst, ifaddr netip.Addr) netip.Addr {
-	if dst.Is4() && !dst.IsUnspecified() && dst != packet.Broadcast4 && !dst.IsMulticast() && !(dst != ifaddr && dst.As4()[3] == 255) {
-		return dst
-	}
-	return ifaddr
 }

@@ -109,22 +109,6 @@ func TestReplyFrame(t *testing.T) {
 	}
 }
 
-func TestReplySource(t *testing.T) {
-	ifaddr := netip.MustParseAddr("198.18.0.2")
-	for _, tt := range []struct{ dst, want string }{
-		{"198.18.0.2", "198.18.0.2"},
-		{"198.18.0.3", "198.18.0.3"},
-		{"255.255.255.255", "198.18.0.2"},
-		{"198.18.0.255", "198.18.0.2"},
-		{"0.0.0.0", "198.18.0.2"},
-		{"224.0.0.1", "198.18.0.2"},
-	} {
-		if got := replySource(netip.MustParseAddr(tt.dst), ifaddr); got.String() != tt.want {
-			t.Errorf("replySource(%s) = %s, want %s", tt.dst, got, tt.want)
-		}
-	}
-}
-
 func TestConfigDefaults(t *testing.T) {
 	if _, err := (Config{}).withDefaults(); err == nil {
 		t.Fatal("empty config accepted")

@@ -27,7 +27,6 @@ type Stats struct {
 	TxErrors      uint64 // replies that could not be encoded or submitted
 	NeighMisses   uint64 // neighbour cache misses (route + neighbour table reads)
 	NeighTriggers uint64 // resolution requests sent to the kernel
-	QueueFull     uint64 // requests dropped from a full work queue (oldest first)
 }
 
 // Stats sums the queues' counters. Socket statistics of a queue that cannot
@@ -44,7 +43,6 @@ func (p *Path) Stats() (Stats, error) {
 		s.TxErrors += c.txError.Load()
 		s.NeighMisses += c.neighMisses.Load()
 		s.NeighTriggers += c.neighTriggers.Load()
-		s.QueueFull += c.queueFull.Load()
 		ss, err := q.sock.Stats()
 		if err != nil {
 			errs = append(errs, err)
@@ -110,7 +108,6 @@ func (p *Path) Counters() map[string]int64 {
 		"path_rx_frames":        s.RxFrames, "path_rx_dropped": s.RxDropped, "path_tx_frames": s.TxFrames,
 		"path_tx_fallback": s.TxFallback, "path_tx_errors": s.TxErrors,
 		"path_neigh_misses": s.NeighMisses, "path_neigh_triggers": s.NeighTriggers,
-		"path_queue_full": s.QueueFull,
 	} {
 		m[name] = int64(v)
 	}

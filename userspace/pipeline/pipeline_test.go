@@ -1,7 +1,6 @@
-package server
+package pipeline
 
 import (
-	"context"
 	"errors"
 	"net"
 	"net/netip"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/xdhcp/xdhcp/userspace/dhcp"
 	"github.com/xdhcp/xdhcp/userspace/packet"
+	"github.com/xdhcp/xdhcp/userspace/stats"
 )
 
 func TestWorkerProcess(t *testing.T) {
@@ -62,17 +62,14 @@ func TestWorkerProcess(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := &offerHandler{}
-			s, reg := newTestServer(t, Config{}, h)
-			w := s.NewWorker()
-			released := 0
+			reg := stats.New()
+			pl := newPipeline(t, Config{Stats: reg}, &offerEngine{})
 			sent := 0
-			p := Packet{
-				Data: tt.data, Iface: "test0", IfIndex: 7, IfAddr: netip.MustParseAddr("192.0.2.1"),
+			p := Meta{
+				Iface: "test0", IfIndex: 7, IfAddr: netip.MustParseAddr("192.0.2.1"),
 				Src: netip.MustParseAddrPort("192.0.2.9:67"), Dst: netip.MustParseAddr("192.0.2.1"),
-				Release: func([]byte) { released++ },
 			}
-			w.Process(&p, func(_ *Packet, req *dhcp.Request, r *dhcp.Reply) error {
+			w := pl.NewWorker(sendFunc(func(_ *Meta, req *dhcp.Request, r *dhcp.Reply) error {
 				sent++
 				if r.Msg.MessageType() != dhcpv4.MessageTypeOffer || r.Dest.Kind != packet.DestL2Unicast {
 					t.Errorf("reply %v to %v, want an offer by l2 unicast", r.Msg.MessageType(), r.Dest.Kind)
@@ -81,10 +78,8 @@ func TestWorkerProcess(t *testing.T) {
 					t.Errorf("request metadata not passed through: %+v", req)
 				}
 				return tt.sendErr
-			})
-			if released != 1 {
-				t.Errorf("Release called %d times, want 1", released)
-			}
+			}), nil)
+			w.Process(tt.data, &p)
 			if sent != tt.wantSent {
 				t.Errorf("send called %d times, want %d", sent, tt.wantSent)
 			}
@@ -94,100 +89,15 @@ func TestWorkerProcess(t *testing.T) {
 }
 
 func TestWorkerSurvivesPanics(t *testing.T) {
-	h := &offerHandler{}
-	s, reg := newTestServer(t, Config{}, h)
-	w := s.NewWorker()
-	send := func(*Packet, *dhcp.Request, *dhcp.Reply) error { return nil }
+	reg := stats.New()
+	pl := newPipeline(t, Config{Stats: reg}, &offerEngine{})
+	w := pl.NewWorker(sendFunc(func(*Meta, *dhcp.Request, *dhcp.Reply) error { return nil }), nil)
 	for i := range 10 {
 		xid := byte(1)
 		if i%2 == 0 {
 			xid = 0xde
 		}
-		p := Packet{Data: discover(t, nil, xid, false)}
-		w.Process(&p, send)
+		w.Process(discover(t, nil, xid, false), &Meta{})
 	}
 	wantStats(t, reg, map[string]int64{"pkt4-received": 10, StatHandlerPanic: 5, "pkt4-sent": 5, "pkt4-receive-drop": 5})
-}
-
-func TestConfigWorkers(t *testing.T) {
-	tests := []struct {
-		name string
-		cfg  Config
-		want int
-	}{
-		{name: "multi-threading disabled", cfg: Config{ThreadPoolSize: 8}, want: 1},
-		{name: "explicit pool", cfg: Config{MultiThreading: true, ThreadPoolSize: 3}, want: 3},
-		{name: "pool 0 is NumCPU", cfg: Config{MultiThreading: true}, want: numCPU()},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s, _ := newTestServer(t, tt.cfg, &offerHandler{})
-			if s.Workers() != tt.want {
-				t.Fatalf("Workers() = %d, want %d", s.Workers(), tt.want)
-			}
-			if w := s.NewWorker(); w.Index() != tt.want {
-				t.Fatalf("NewWorker index %d, want %d (after the pool)", w.Index(), tt.want)
-			}
-		})
-	}
-}
-
-func TestNewRejects(t *testing.T) {
-	tests := []struct {
-		name string
-		cfg  Config
-	}{
-		{name: "negative pool", cfg: Config{ThreadPoolSize: -1}},
-		{name: "negative queue", cfg: Config{PacketQueueSize: -1}},
-		{name: "bad interface address", cfg: Config{Interfaces: []string{"lo/not-an-ip"}}},
-		{name: "ipv6 interface address", cfg: Config{Interfaces: []string{"lo/::1"}}},
-		{name: "empty interface name", cfg: Config{Interfaces: []string{"/192.0.2.1"}}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if _, err := New(tt.cfg, &offerHandler{}, newReg(), nopLog()); err == nil {
-				t.Fatal("New accepted an invalid config")
-			}
-		})
-	}
-}
-
-// TestSubmitStartStopDrains queues packets before Start and checks that
-// Stop returns only after every one was handled and answered.
-func TestSubmitStartStopDrains(t *testing.T) {
-	h := &offerHandler{}
-	s, reg := newTestServer(t, Config{MultiThreading: true, ThreadPoolSize: 3, PacketQueueSize: 100}, h)
-	const n = 50
-	var sent countingSender
-	for i := range n {
-		if !s.Submit(Packet{Data: discover(t, nil, byte(i), false)}, sent.send) {
-			t.Fatalf("Submit %d refused", i)
-		}
-	}
-	if err := s.Start(context.Background()); err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	s.Stop()
-	if got := sent.n.Load(); got != n {
-		t.Fatalf("%d replies sent, want %d", got, n)
-	}
-	wantStats(t, reg, map[string]int64{"pkt4-received": n, "pkt4-discover-received": n, "pkt4-offer-sent": n})
-	if s.Submit(Packet{Data: discover(t, nil, 1, false)}, sent.send) {
-		t.Fatal("Submit after Stop accepted")
-	}
-	if err := s.Start(context.Background()); !errors.Is(err, ErrStopped) {
-		t.Fatalf("Start after Stop = %v, want ErrStopped", err)
-	}
-}
-
-func TestContextCancelStops(t *testing.T) {
-	s, _ := newTestServer(t, Config{}, &offerHandler{})
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := s.Start(ctx); err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	cancel()
-	waitFor(t, "submit refused after cancel", func() bool {
-		return !s.Submit(Packet{}, (&countingSender{}).send)
-	})
 }

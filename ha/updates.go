@@ -2,8 +2,10 @@ package ha
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
 
 	"github.com/xdhcp/xdhcp/userspace/lease"
 )
@@ -93,6 +95,28 @@ func (s *Service) Sync(ctx context.Context, changes []lease.Change) error {
 	return nil
 }
 
+// addrKey is the connection affinity key of a lease address: a mixed hash,
+// so neighbouring addresses spread over the connections.
+func addrKey(a netip.Addr) uint32 {
+	var h uint32
+	if a.Is4() {
+		b := a.As4()
+		h = binary.BigEndian.Uint32(b[:])
+	} else {
+		b := a.As16()
+		for i := 0; i < 16; i += 4 {
+			h = h*0x01000193 ^ binary.BigEndian.Uint32(b[i:])
+		}
+	}
+	// lowbias32 (Chris Wellons' hash-prospector).
+	h ^= h >> 16
+	h *= 0x7feb352d
+	h ^= h >> 15
+	h *= 0x846ca68b
+	h ^= h >> 16
+	return h
+}
+
 // send delivers one update on the update client; result 3 is success.
 func (s *Service) send(ctx context.Context, op update) error {
 	cmd := op.command()
@@ -100,7 +124,7 @@ func (s *Service) send(ctx context.Context, op update) error {
 	if err != nil {
 		return err
 	}
-	a, err := s.updates.do(ctx, cmd, body)
+	a, err := s.updates.do(ctx, addrKey(op.lease.Addr), cmd, body)
 	if err != nil {
 		return err
 	}

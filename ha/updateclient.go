@@ -34,8 +34,17 @@ func (p *partnerInfo) observe(server []byte) {
 	p.pipelines.Store(bytes.HasPrefix(server, []byte(serverSoftware)))
 }
 
-// errClientClosed fails the updates of a stopped service.
-var errClientClosed = errors.New("ha client closed")
+// Why an update fails without an answer from the partner.
+var (
+	// errClientClosed fails the updates of a stopped service.
+	errClientClosed = errors.New("ha client closed")
+	// errUpdateExpired fails an update whose deadline passed before it
+	// could be written.
+	errUpdateExpired = errors.New("lease update deadline passed before it was sent")
+	// errUpdateCanceled fails an update that was not written because an
+	// earlier update of its chain failed.
+	errUpdateCanceled = errors.New("lease update not sent: an earlier update of its chain failed")
+)
 
 // Limits of the update client.
 const (
@@ -56,14 +65,39 @@ const (
 
 // updateClient carries the DHCP hot path's lease updates (lease4-update,
 // lease4-del) to the partner over persistent HTTP/1.1 connections of its
-// own, one goroutine each. A request waits in its connection's queue; the
-// connection writes everything queued in one write and reads the replies
-// in order. Against an xdhcpd partner (partnerInfo) that is HTTP/1.1
-// pipelining (RFC 9112 §9.3.2): under load one write and one read carry
-// many updates, instead of a write, a read and two wake-ups per update on
-// each side. Against anything else, Kea included (which never pipelines
-// and is not known to accept it), a connection carries one request at a
-// time, as Kea's own client does.
+// own, one goroutine each. It never blocks its caller: send queues a
+// pendingUpdate (a small struct with a completion callback, no goroutine,
+// no channel) on a connection and returns; the connection's goroutine
+// writes everything queued in one write, reads the replies in order and
+// calls each update's done. Against an xdhcpd partner (partnerInfo) that is
+// HTTP/1.1 pipelining (RFC 9112 §9.3.2): under load one write and one read
+// carry many updates, instead of a write, a read and two wake-ups per
+// update on each side. Against anything else, Kea included (which never
+// pipelines and is not known to accept it), a connection carries one
+// request at a time, as Kea's own client does.
+//
+// Ordering. The connection of an update is chosen by its key (a hash of
+// the lease address), so the updates of one address queue on one
+// connection and reach the partner in the order they were sent, whatever
+// the load; the partner handles a connection's requests in order. The
+// number of connections the key is reduced over (all of them towards Kea,
+// the first http-client-threads towards a pipelining partner) changes only
+// while nothing is queued or in flight, so a change of partner software
+// cannot reorder one address either. The updates of one send (a chain)
+// reach the partner in chain order: one that goes to another connection
+// than its predecessor is held in its queue, blocking the updates queued
+// behind it there, until release says the predecessor was answered. A
+// chain is queued atomically, so holds only ever wait on updates queued
+// earlier and cannot deadlock.
+//
+// Deadlines. Every update has one (send time + the client's timeout, Kea's
+// request timeout). An update whose deadline passed before it was written
+// is never written: it fails with errUpdateExpired when its connection
+// reaches it. An update already written is not abandoned at its deadline:
+// the connection's I/O deadline (write time + timeout) bounds the wait for
+// its answer, and its done reports that answer, success included (the
+// partner may have applied it), or the timeout, which drops the connection
+// and fails every written update not yet answered on it.
 //
 // Updates are idempotent (lease4-update carries force-create; a repeated
 // lease4-del answers "not found", which counts as success), so a batch
@@ -77,18 +111,38 @@ type updateClient struct {
 	tls     *tls.Config
 	partner *partnerInfo
 	conns   []*updateConn
-	next    atomic.Uint32
+	timeout time.Duration // per-update deadline and per-exchange I/O deadline
+	// inflight counts the updates sent and not yet done.
+	inflight atomic.Int64
 
 	mu     sync.Mutex
 	closed bool
+	// piping: keys are reduced over the piped connections (the partner
+	// pipelines). Changed only when inflight is zero, under mu.
+	piping bool
 	wg     sync.WaitGroup
 }
 
-// pendingUpdate is one request waiting for its reply.
+// States of a pendingUpdate.
+const (
+	updReady    int32 = iota // may be written
+	updHeld                  // waits for release: its predecessor is on another connection
+	updCanceled              // not to be written: done with errUpdateCanceled
+)
+
+// pendingUpdate is one request waiting for its reply: what the client
+// keeps per update.
 type pendingUpdate struct {
-	command string
-	body    []byte
-	res     chan updateResult // buffered: the connection never blocks on it
+	command  string
+	body     []byte
+	key      uint32    // connection affinity (addrKey of the lease address)
+	deadline time.Time // not written from then on; zero: send time + timeout
+	// done receives the answer or the failure, exactly once, on the
+	// goroutine that completes the update (a connection's, or send's
+	// caller when the client is closed). It must not block.
+	done  func(updateResult)
+	uc    *updateConn
+	state atomic.Int32
 }
 
 type updateResult struct {
@@ -117,29 +171,89 @@ func newUpdateClient(p *Peer, tc *tls.Config, threads int, info *partnerInfo) (*
 	}
 	h.WriteString("Content-Type: application/json\r\nContent-Length: ")
 	threads = max(threads, 1)
-	c := &updateClient{addr: addr, head: h.Bytes(), tls: tc, partner: info, piped: threads}
+	c := &updateClient{addr: addr, head: h.Bytes(), tls: tc, partner: info, piped: threads, timeout: requestTimeout}
 	for range threads * updateConnsPerThread {
 		c.conns = append(c.conns, &updateConn{c: c, wake: make(chan struct{}, 1)})
 	}
 	return c, nil
 }
 
-// do sends one command and waits for its reply or ctx. Every failure is a
+// send queues chain and returns at once; see updateClient for the order
+// and deadline rules. Every update's done is called exactly once: with
+// errClientClosed before send returns when the client is closed.
+func (c *updateClient) send(chain []pendingUpdate) {
+	now := time.Now()
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		for i := range chain {
+			p := &chain[i]
+			p.done(updateResult{err: &CommError{p.command, errClientClosed}})
+		}
+		return
+	}
+	if c.inflight.Load() == 0 {
+		// Nothing queued or in flight: reducing keys differently cannot
+		// reorder an address.
+		c.piping = c.partner.pipelines.Load()
+	}
+	n := uint32(len(c.conns))
+	if c.piping {
+		n = uint32(c.piped)
+	}
+	c.inflight.Add(int64(len(chain)))
+	// Settle the whole chain before queueing any of it: its first updates
+	// may complete (and release the next) before the last is queued.
+	for i := range chain {
+		p := &chain[i]
+		if p.deadline.IsZero() {
+			p.deadline = now.Add(c.timeout)
+		}
+		p.uc = c.conns[p.key%n]
+		if i > 0 && p.uc != chain[i-1].uc {
+			p.state.Store(updHeld)
+		}
+	}
+	for i := range chain {
+		chain[i].uc.push(&chain[i])
+	}
+	c.mu.Unlock()
+	for i := range chain {
+		chain[i].uc.signal()
+	}
+}
+
+// release lets p, held behind its chain predecessor, be written: the
+// predecessor was answered.
+func (c *updateClient) release(p *pendingUpdate) {
+	if p.state.CompareAndSwap(updHeld, updReady) {
+		p.uc.signal()
+	}
+}
+
+// cancel keeps p from being written if it has not been yet (best effort: a
+// write already under way is not recalled); p then fails with
+// errUpdateCanceled.
+func (c *updateClient) cancel(p *pendingUpdate) {
+	if p.state.Swap(updCanceled) == updHeld {
+		p.uc.signal()
+	}
+}
+
+// finish completes p.
+func (c *updateClient) finish(p *pendingUpdate, r updateResult) {
+	c.inflight.Add(-1)
+	p.done(r)
+}
+
+// do sends one command and waits for its reply or ctx: the blocking form
+// of send, for the backlog replay and tests. Every failure is a
 // *CommError.
-func (c *updateClient) do(ctx context.Context, command string, body []byte) (answer, error) {
-	p := &pendingUpdate{command: command, body: body, res: make(chan updateResult, 1)}
-	n := len(c.conns)
-	if c.partner.pipelines.Load() {
-		n = c.piped
-	}
-	conn := c.conns[int(c.next.Add(1)%uint32(n))]
-	if !conn.enqueue(p) {
-		return answer{}, &CommError{command, errClientClosed}
-	}
-	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
-	defer cancel()
+func (c *updateClient) do(ctx context.Context, key uint32, command string, body []byte) (answer, error) {
+	res := make(chan updateResult, 1) // the update may finish after ctx
+	c.send([]pendingUpdate{{command: command, body: body, key: key, done: func(r updateResult) { res <- r }}})
 	select {
-	case r := <-p.res:
+	case r := <-res:
 		return r.a, r.err
 	case <-ctx.Done():
 		return answer{}, &CommError{command, ctx.Err()}
@@ -191,34 +305,34 @@ func (uc *updateConn) signal() {
 	}
 }
 
-// enqueue adds p to the queue, starting the goroutine if needed; false
-// means the client is closed.
-func (uc *updateConn) enqueue(p *pendingUpdate) bool {
-	c := uc.c
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return false
-	}
+// push adds p to the queue, starting the goroutine if needed. The caller
+// holds c.mu and has checked that the client is open; it signals after.
+func (uc *updateConn) push(p *pendingUpdate) {
 	uc.mu.Lock()
 	uc.queue = append(uc.queue, p)
 	start := !uc.running
 	uc.running = true
 	uc.mu.Unlock()
 	if start {
-		c.wg.Add(1)
+		uc.c.wg.Add(1)
 		go uc.run()
 	}
-	c.mu.Unlock()
-	uc.signal()
-	return true
 }
 
-// take removes up to n queued requests.
-func (uc *updateConn) take(n int) []*pendingUpdate {
+// take removes up to n queued requests, stopping at one that is held; all
+// takes everything (close).
+func (uc *updateConn) take(n int, all bool) []*pendingUpdate {
 	uc.mu.Lock()
 	defer uc.mu.Unlock()
 	n = min(n, len(uc.queue))
+	if !all {
+		for i, p := range uc.queue[:n] {
+			if p.state.Load() == updHeld {
+				n = i
+				break
+			}
+		}
+	}
 	if n == 0 {
 		return nil
 	}
@@ -241,8 +355,10 @@ func (uc *updateConn) run() {
 	defer uc.drop()
 	for range uc.wake {
 		if uc.closedClient() {
-			for b := uc.take(maxPipeline); len(b) > 0; b = uc.take(maxPipeline) {
-				fail(b, errClientClosed)
+			// send queues nothing more: fail what is left, held
+			// updates included.
+			for b := uc.take(maxPipeline, true); len(b) > 0; b = uc.take(maxPipeline, true) {
+				uc.fail(b, errClientClosed)
 			}
 			return
 		}
@@ -251,7 +367,7 @@ func (uc *updateConn) run() {
 			if uc.c.partner.pipelines.Load() {
 				n = maxPipeline
 			}
-			b := uc.take(n)
+			b := uc.take(n, false)
 			if len(b) == 0 {
 				break
 			}
@@ -272,10 +388,31 @@ func (uc *updateConn) drop() {
 }
 
 // fail completes every request of b with err.
-func fail(b []*pendingUpdate, err error) {
+func (uc *updateConn) fail(b []*pendingUpdate, err error) {
 	for _, p := range b {
-		p.res <- updateResult{err: &CommError{p.command, err}}
+		uc.c.finish(p, updateResult{err: &CommError{p.command, err}})
 	}
+}
+
+// writable fails the updates of b that must not be written (canceled, or
+// past their deadline at now) and returns the others, in order. It runs
+// right before a write; completing an update here may cancel the rest of
+// its chain, which the later iterations see.
+func (uc *updateConn) writable(b []*pendingUpdate, now time.Time) []*pendingUpdate {
+	k := 0
+	for _, p := range b {
+		switch {
+		case p.state.Load() == updCanceled:
+			uc.c.finish(p, updateResult{err: &CommError{p.command, errUpdateCanceled}})
+		case !now.Before(p.deadline):
+			uc.c.finish(p, updateResult{err: &CommError{p.command, errUpdateExpired}})
+		default:
+			b[k] = p
+			k++
+		}
+	}
+	clear(b[k:])
+	return b[:k]
 }
 
 // exchange writes batch b and reads its replies, in order.
@@ -285,10 +422,17 @@ func (uc *updateConn) exchange(b []*pendingUpdate) {
 		if uc.nc != nil && time.Since(uc.lastUse) > updateIdleTimeout {
 			uc.drop()
 		}
+		if b = uc.writable(b, time.Now()); len(b) == 0 {
+			return
+		}
 		fresh := uc.nc == nil
 		if fresh {
 			if err := uc.dial(); err != nil {
-				fail(b, err)
+				uc.fail(b, err)
+				return
+			}
+			// Dialing may take up to the timeout: check again.
+			if b = uc.writable(b, time.Now()); len(b) == 0 {
 				return
 			}
 		}
@@ -299,11 +443,11 @@ func (uc *updateConn) exchange(b []*pendingUpdate) {
 			uc.wbuf = append(uc.wbuf, "\r\n\r\n"...)
 			uc.wbuf = append(uc.wbuf, p.body...)
 		}
-		_ = uc.nc.SetDeadline(time.Now().Add(requestTimeout))
+		_ = uc.nc.SetDeadline(time.Now().Add(uc.c.timeout))
 		if uc.closedClient() {
 			// Checked after the deadline is set: a close from now on
 			// overrides it and interrupts the exchange.
-			fail(b, errClientClosed)
+			uc.fail(b, errClientClosed)
 			return
 		}
 		_, err := uc.nc.Write(uc.wbuf)
@@ -315,7 +459,7 @@ func (uc *updateConn) exchange(b []*pendingUpdate) {
 				break
 			}
 			uc.c.partner.observe(r.server)
-			b[answered].res <- updateResult{a: r.a, err: r.err}
+			uc.c.finish(b[answered], updateResult{a: r.a, err: r.err})
 			answered++
 			if r.close {
 				break
@@ -335,14 +479,14 @@ func (uc *updateConn) exchange(b []*pendingUpdate) {
 			retried = true
 			continue
 		}
-		fail(b, err)
+		uc.fail(b, err)
 		return
 	}
 }
 
 // dial opens the connection (TLS when configured).
 func (uc *updateConn) dial() error {
-	d := &net.Dialer{Timeout: requestTimeout, KeepAlive: 30 * time.Second}
+	d := &net.Dialer{Timeout: uc.c.timeout, KeepAlive: 30 * time.Second}
 	var nc net.Conn
 	var err error
 	if uc.c.tls != nil {

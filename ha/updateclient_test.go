@@ -112,7 +112,7 @@ func sendMany(t *testing.T, c *updateClient, n int) {
 			defer wg.Done()
 			ip := fmt.Sprintf("192.0.2.%d", i%250+1)
 			body := fmt.Sprintf(`{ "arguments": { "ip-address": %q }, "command": "lease4-update", "service": [ "dhcp4" ] }`, ip)
-			a, err := c.do(context.Background(), "lease4-update", []byte(body))
+			a, err := c.do(context.Background(), uint32(i), "lease4-update", []byte(body))
 			switch {
 			case err != nil:
 				errs <- err
@@ -209,7 +209,7 @@ func TestUpdateClientFailures(t *testing.T) {
 		url := "http://" + ln.Addr().String() + "/"
 		ln.Close()
 		c, _ := newTestUpdateClient(t, url, 1)
-		_, err := c.do(context.Background(), "lease4-update", []byte(`{}`))
+		_, err := c.do(context.Background(), 0, "lease4-update", []byte(`{}`))
 		var ce *CommError
 		if !errors.As(err, &ce) {
 			t.Fatalf("got %v, want a CommError", err)
@@ -228,7 +228,7 @@ func TestUpdateClientFailures(t *testing.T) {
 			_, _ = io.WriteString(c, "SSH-2.0-OpenSSH\r\n\r\n")
 		}()
 		c, _ := newTestUpdateClient(t, "http://"+ln.Addr().String()+"/", 1)
-		_, err := c.do(context.Background(), "lease4-update", []byte(`{}`))
+		_, err := c.do(context.Background(), 0, "lease4-update", []byte(`{}`))
 		var ce *CommError
 		if !errors.As(err, &ce) {
 			t.Fatalf("got %v, want a CommError", err)
@@ -240,7 +240,7 @@ func TestUpdateClientFailures(t *testing.T) {
 		c, _ := newTestUpdateClient(t, p.url(), 1)
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		defer cancel()
-		if _, err := c.do(ctx, "lease4-update", []byte(`{}`)); err == nil {
+		if _, err := c.do(ctx, 0, "lease4-update", []byte(`{}`)); err == nil {
 			t.Fatal("a hung partner answered")
 		}
 		done := make(chan struct{})
@@ -250,7 +250,7 @@ func TestUpdateClientFailures(t *testing.T) {
 		case <-time.After(2 * time.Second):
 			t.Fatal("close did not interrupt the hung exchange")
 		}
-		if _, err := c.do(context.Background(), "lease4-update", []byte(`{}`)); err == nil {
+		if _, err := c.do(context.Background(), 0, "lease4-update", []byte(`{}`)); err == nil {
 			t.Fatal("a closed client sent a request")
 		}
 	})

@@ -2,8 +2,11 @@ package ha
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
+	"sync/atomic"
 
 	"github.com/xdhcp/xdhcp/userspace/lease"
 )
@@ -38,15 +41,34 @@ func (u update) args() any {
 // reply of the exchange.
 var ErrUpdateFailed = errors.New("ha lease update failed")
 
-// Sync is the engine's hook after a lease commit and before the reply is
-// released (Kea's leases4_committed): depending on the state it sends the
-// changes to the partner (deletions first) and waits for the answers,
-// queues them (communication-recovery) or counts them as unsent. A non-nil
-// error means the reply must be dropped; the partner is then marked
-// unavailable and the state machine re-runs.
-func (s *Service) Sync(ctx context.Context, changes []lease.Change) error {
+// Replicate is the engine's hook after a lease commit and before the reply
+// is released (Kea's leases4_committed with its parked packet): depending
+// on the state it sends the changes to the partner (deletions first),
+// queues them (communication-recovery) or counts them as unsent, and calls
+// done exactly once with the outcome. It never blocks on the network and
+// starts no goroutine: sent updates wait in the update client's queues as
+// small records (updateClient), and done runs on the goroutine that
+// finishes the last of them, or before Replicate returns when there is
+// nothing to wait for (nothing to send, queued, counted unsent, service
+// stopped). done must not block: it runs on an update connection's
+// goroutine.
+//
+// A nil error means the partner acknowledged every update (result 0, or 3
+// for a lease4-del of a lease it lacks) or that the state's policy did not
+// send them. A non-nil error wraps ErrUpdateFailed: the reply must be
+// dropped; the partner is then marked unavailable and the state machine
+// re-runs. done fires at the first failure; the updates of the call not yet
+// written are then not written.
+//
+// The updates of one call reach the partner in order, deletions first.
+// The updates of one address reach it in the order of the Replicate calls
+// that carry them (connection affinity by address, see updateClient): a
+// caller that calls Replicate in commit order per address, as the engine's
+// commit then release of a reply does, keeps the partner in commit order.
+func (s *Service) Replicate(changes []lease.Change, done func(error)) {
 	if !s.cfg.SendLeaseUpdates || len(changes) == 0 {
-		return nil
+		done(nil)
+		return
 	}
 	ops := make([]update, 0, len(changes)+1)
 	for _, c := range changes {
@@ -60,7 +82,8 @@ func (s *Service) Sync(ctx context.Context, changes []lease.Change) error {
 		}
 	}
 	if len(ops) == 0 {
-		return nil
+		done(nil)
+		return
 	}
 	s.mu.Lock()
 	switch updatePolicyFor(s.state) {
@@ -73,34 +96,123 @@ func (s *Service) Sync(ctx context.Context, changes []lease.Change) error {
 			s.backlog = append(s.backlog, op)
 		}
 		s.mu.Unlock()
-		return nil
+		done(nil)
+		return
 	case updateUnsent:
 		s.unsent++
 		if s.unsent == 0 {
 			s.unsent = 1
 		}
 		s.mu.Unlock()
-		return nil
+		done(nil)
+		return
 	}
 	s.mu.Unlock()
-	for _, op := range ops {
-		if err := s.send(ctx, op); err != nil {
-			s.log.Warn().Err(err).Str("ip", op.lease.Addr.String()).Msg("ha lease update failed")
-			s.markPartnerUnavailable()
-			return fmt.Errorf("%w: %w", ErrUpdateFailed, err)
+	r := &replication{s: s, ops: ops, done: done, pend: make([]pendingUpdate, len(ops))}
+	r.left.Store(int32(len(ops)))
+	for i, op := range ops {
+		cmd := op.command()
+		body, err := encodeCommand(cmd, op.args())
+		if err != nil { // nothing sent yet
+			r.fail(i, err)
+			return
 		}
+		r.pend[i] = pendingUpdate{command: cmd, body: body, key: addrKey(op.lease.Addr),
+			done: func(res updateResult) { r.answered(i, res) }}
 	}
-	return nil
+	s.updates.send(r.pend)
 }
 
-// send delivers one update on the update client; result 3 is success.
+// replication is one Replicate call in flight.
+type replication struct {
+	s    *Service
+	ops  []update
+	pend []pendingUpdate // one per op, in order
+	done func(error)
+	left atomic.Int32 // updates not yet acknowledged
+	over atomic.Bool  // done called with a failure
+}
+
+// answered is the completion of update i.
+func (r *replication) answered(i int, res updateResult) {
+	err := res.err
+	if err == nil {
+		err = res.a.want(r.pend[i].command, 0, 3)
+	}
+	if err != nil {
+		r.fail(i, err)
+		return
+	}
+	if i+1 < len(r.pend) {
+		r.s.updates.release(&r.pend[i+1])
+	}
+	// Each update completes once, and any failure keeps left above zero.
+	if r.left.Add(-1) == 0 {
+		r.done(nil)
+	}
+}
+
+// fail ends the replication at its first failure, update i's.
+func (r *replication) fail(i int, err error) {
+	if r.over.Swap(true) {
+		return
+	}
+	for j := i + 1; j < len(r.pend); j++ {
+		if r.pend[j].uc != nil { // sent
+			r.s.updates.cancel(&r.pend[j])
+		}
+	}
+	r.s.log.Warn().Err(err).Str("ip", r.ops[i].lease.Addr.String()).Msg("ha lease update failed")
+	r.s.markPartnerUnavailable()
+	r.done(fmt.Errorf("%w: %w", ErrUpdateFailed, err))
+}
+
+// Sync is Replicate for a caller that waits: it returns done's error, or
+// when ctx ends first an error wrapping ErrUpdateFailed and ctx's. A
+// caller giving up says nothing about the partner, so that does not mark
+// it unavailable; the updates go on and do if they fail.
+func (s *Service) Sync(ctx context.Context, changes []lease.Change) error {
+	res := make(chan error, 1) // done may come after ctx
+	s.Replicate(changes, func(err error) { res <- err })
+	select {
+	case err := <-res:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %w", ErrUpdateFailed, ctx.Err())
+	}
+}
+
+// addrKey is the connection affinity key of a lease address: a mixed hash,
+// so neighbouring addresses spread over the connections.
+func addrKey(a netip.Addr) uint32 {
+	var h uint32
+	if a.Is4() {
+		b := a.As4()
+		h = binary.BigEndian.Uint32(b[:])
+	} else {
+		b := a.As16()
+		for i := 0; i < 16; i += 4 {
+			h = h*0x01000193 ^ binary.BigEndian.Uint32(b[i:])
+		}
+	}
+	// lowbias32 (Chris Wellons' hash-prospector).
+	h ^= h >> 16
+	h *= 0x7feb352d
+	h ^= h >> 15
+	h *= 0x846ca68b
+	h ^= h >> 16
+	return h
+}
+
+// send delivers one update and waits (backlog replay); result 3 is
+// success.
 func (s *Service) send(ctx context.Context, op update) error {
 	cmd := op.command()
 	body, err := encodeCommand(cmd, op.args())
 	if err != nil {
 		return err
 	}
-	a, err := s.updates.do(ctx, cmd, body)
+	a, err := s.updates.do(ctx, addrKey(op.lease.Addr), cmd, body)
 	if err != nil {
 		return err
 	}

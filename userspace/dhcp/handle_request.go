@@ -15,7 +15,7 @@ import (
 func (x *exchange) request() *Reply {
 	msg := x.req.Msg
 	hasSID := len(msg.Options.Get(dhcpv4.OptionServerIdentifier)) > 0
-	hint, hasHint := ip4(msg.RequestedIPAddress())
+	hint, hasHint := requestedIP(msg)
 	_, hasCI := ip4(msg.ClientIPAddr)
 	if !hasHint && !hasCI {
 		return x.w.drop(dropBadPacket)

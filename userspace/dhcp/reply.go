@@ -77,7 +77,6 @@ func (x *exchange) fillLease(r *dhcpv4.DHCPv4, c candidate, valid uint32) {
 // configured options, the fixed header fields and the server identifier.
 func (x *exchange) finish(r *dhcpv4.DHCPv4) {
 	x.evalRequired()
-	x.levels = nil
 	x.appendOptions(r)
 	x.setFixedFields(r)
 	if sid := x.serverID(); sid != nil {

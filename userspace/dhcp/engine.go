@@ -80,6 +80,7 @@ type Worker struct {
 	e     *Engine
 	shard *stats.Shard
 	x     exchange // reused by every Handle call (see newExchange)
+	opts  optBuf   // reply options under construction
 }
 
 // New compiles cfg into a runtime model and rebuilds the allocator state from

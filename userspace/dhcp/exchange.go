@@ -29,6 +29,10 @@ type exchange struct {
 	hw     []byte // chaddr truncated to hlen
 	rawCID []byte // option 61 data as received (nil if absent)
 
+	hostnameVal string // hostname(), once hostnameSet
+	hostnameSet bool
+
+	opts   *optBuf     // the reply's options until seal (the worker's)
 	levels []*optSet   // scratch for optionLevels
 	lists  [2][]string // scratch for evalRequired
 }
@@ -45,7 +49,7 @@ func (w *Worker) newExchange(req *Request) *exchange {
 		cls.Reset()
 	}
 	clear(levels[:cap(levels)]) // drop references into the previous query's model objects
-	*x = exchange{e: w.e, w: w, req: req, now: w.e.now(), cls: cls, levels: levels}
+	*x = exchange{e: w.e, w: w, req: req, now: w.e.now(), cls: cls, levels: levels, opts: &w.opts}
 	x.hw = req.Msg.ClientHWAddr
 	if len(x.hw) == 0 {
 		x.hw = nil
@@ -114,6 +118,13 @@ func (x *exchange) clientKey(s *subnet) string {
 // hostname returns the sanitised, lower-cased option 12 (or the reserved
 // hostname), as Kea stores it in the lease.
 func (x *exchange) hostname() string {
+	if !x.hostnameSet { // asked by commit and by fillLease
+		x.hostnameVal, x.hostnameSet = x.computeHostname(), true
+	}
+	return x.hostnameVal
+}
+
+func (x *exchange) computeHostname() string {
 	if x.host != nil && x.host.hostname != "" {
 		return strings.ToLower(x.host.hostname)
 	}

@@ -109,7 +109,7 @@ func (x *exchange) offerAddress() (candidate, bool) {
 			}
 		}
 	}
-	if hint, ok := ip4(x.req.Msg.RequestedIPAddress()); ok {
+	if hint, ok := requestedIP(x.req.Msg); ok {
 		if p := x.allowedPool(hint); p != nil && !x.reservedForOther(p.sub, hint) && !e.offers.heldByOther(hint, key, now) {
 			l, _ := e.store.Get(hint)
 			if x.usable(l, p.sub) {
@@ -218,7 +218,7 @@ func (e *Engine) sweepOffers(now int64) {
 func (x *exchange) requestAddress() (candidate, *lease.Lease, bool) {
 	e := x.e
 	var requested netip.Addr
-	if a, ok := ip4(x.req.Msg.RequestedIPAddress()); ok {
+	if a, ok := requestedIP(x.req.Msg); ok {
 		requested = a
 	} else if a, ok := ip4(x.req.Msg.ClientIPAddr); ok {
 		requested = a

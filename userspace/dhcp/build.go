@@ -88,6 +88,9 @@ func build(d *config.Dhcp4, reg *stats.Registry) (*model, error) {
 		sort.Slice(nw.subnets, func(i, j int) bool { return nw.subnets[i].id < nw.subnets[j].id })
 	}
 	sort.Slice(m.subnets, func(i, j int) bool { return m.subnets[i].id < m.subnets[j].id })
+	for _, s := range m.subnets {
+		s.fam = s.computeFamily()
+	}
 	sort.Slice(m.pools, func(i, j int) bool { return m.pools[i].first.Less(m.pools[j].first) })
 	for i := 1; i < len(m.pools); i++ {
 		if !m.pools[i-1].last.Less(m.pools[i].first) {

@@ -62,10 +62,11 @@ func compileClasses(list []*config.ClientClass) (*classBook, error) {
 
 // classPacket is what class expressions read from this query.
 func (x *exchange) classPacket() *classify.Packet {
-	if x.pkt == nil {
-		x.pkt = &classify.Packet{Msg: x.req.Msg, Iface: x.req.Iface, Src: x.req.Src.Addr(), Dst: x.req.Dst, Len: x.req.Len}
+	if !x.pktSet {
+		x.pkt = classify.Packet{Msg: x.req.Msg, Iface: x.req.Iface, Src: x.req.Src.Addr(), Dst: x.req.Dst, Len: x.req.Len}
+		x.pktSet = true
 	}
-	return x.pkt
+	return &x.pkt
 }
 
 // classifyEarly runs Kea's first pass (built-ins, then the classes that do
@@ -95,7 +96,7 @@ func (x *exchange) classifyKnown() bool {
 // evalRequired evaluates the require-client-classes of the subnet (and its
 // shared network, merged into sub.require at build) and the pool (Kea step 11).
 func (x *exchange) evalRequired() {
-	var lists [][]string
+	lists := x.lists[:0]
 	if x.sub != nil {
 		lists = append(lists, x.sub.require)
 	}

@@ -7,27 +7,54 @@ import (
 	"github.com/xdhcp/xdhcp/userspace/lease"
 )
 
-// commit turns candidate c into the client's lease: it renews the client's
-// lease, reuses an expired or reclaimed one (reclaiming it on the spot), or
-// adds a new one; a different lease the client held in the family is then
-// deleted (Kea does the same). It returns the committed lease and the
-// changes to replicate; ok=false means the address was lost to a concurrent
-// allocation (NAK).
-func (x *exchange) commit(c candidate, valid uint32, prev *lease.Lease) (*lease.Lease, []lease.Change, bool, error) {
+// leaseBlock is a committed lease, its identifiers and the changes to
+// replicate, in one allocation. Reply.Changes points into it, so it is
+// never reused.
+type leaseBlock struct {
+	l   lease.Lease
+	ids [leaseIDsInline]byte // HWAddr then ClientID, when they fit
+	ch  [2]lease.Change
+}
+
+const leaseIDsInline = 48
+
+// ackBlock is an ACK and the lease it commits, in one allocation.
+type ackBlock struct {
+	replyBlock
+	leaseBlock
+}
+
+// commit turns candidate c into the client's lease, built in lb: it renews
+// the client's lease, reuses an expired or reclaimed one (reclaiming it on
+// the spot), or adds a new one; a different lease the client held in the
+// family is then deleted (Kea does the same). It returns the committed
+// lease and the changes to replicate (both in lb); ok=false means the
+// address was lost to a concurrent allocation (NAK).
+func (x *exchange) commit(c candidate, valid uint32, prev *lease.Lease, lb *leaseBlock) (*lease.Lease, []lease.Change, bool, error) {
 	e := x.e
 	now := x.now.Unix()
-	nl := &lease.Lease{
+	nl := &lb.l
+	*nl = lease.Lease{
 		Addr:          c.addr,
-		HWAddr:        append([]byte(nil), x.hw...),
 		ValidLifetime: valid,
 		CLTT:          now,
 		SubnetID:      c.sub.id,
 		Hostname:      x.hostname(),
 	}
-	if len(x.rawCID) > 0 {
-		nl.ClientID = append([]byte(nil), x.rawCID...)
+	if nh, nc := len(x.hw), len(x.rawCID); nh+nc <= len(lb.ids) {
+		if nh > 0 {
+			nl.HWAddr = lb.ids[:copy(lb.ids[:], x.hw):nh]
+		}
+		if nc > 0 {
+			nl.ClientID = lb.ids[nh : nh+copy(lb.ids[nh:], x.rawCID) : nh+nc]
+		}
+	} else {
+		nl.HWAddr = append([]byte(nil), x.hw...)
+		if nc > 0 {
+			nl.ClientID = append([]byte(nil), x.rawCID...)
+		}
 	}
-	var changes []lease.Change
+	changes := lb.ch[:0]
 
 	mu := e.locks.lock(c.addr)
 	existing, _ := e.store.Get(c.addr)

@@ -9,7 +9,7 @@ import (
 // with hardware address, client id, hostname and FQDN flags cleared. There
 // is no reply message; the change is returned for the HA partner.
 func (x *exchange) decline() *Reply {
-	a, ok := ip4(x.req.Msg.RequestedIPAddress())
+	a, ok := requestedIP(x.req.Msg)
 	if !ok {
 		return x.w.drop(dropBadPacket)
 	}

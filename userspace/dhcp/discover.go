@@ -2,8 +2,6 @@ package dhcp
 
 import (
 	"github.com/insomniacslk/dhcp/dhcpv4"
-
-	"github.com/xdhcp/xdhcp/userspace/packet"
 )
 
 // discover answers a DHCPDISCOVER with an OFFER. No lease is written (Kea
@@ -23,7 +21,7 @@ func (x *exchange) discover() *Reply {
 	}
 	x.recordOffer(c)
 	x.sub, x.pool = c.sub, c.pool
-	r := x.newReply(dhcpv4.MessageTypeOffer)
-	x.fillLease(r, c, x.validLifetime(c.sub))
-	return &Reply{Msg: r, Dest: packet.ReplyDestination(x.req.Msg, r)}
+	b := x.newReply(dhcpv4.MessageTypeOffer)
+	x.fillLease(b, c, x.validLifetime(c.sub))
+	return x.sealTo(b, nil)
 }

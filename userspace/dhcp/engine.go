@@ -74,10 +74,13 @@ type Engine struct {
 }
 
 // Worker is one packet-processing goroutine's view of the engine: it owns a
-// stats shard. A Worker must be used by one goroutine at a time.
+// stats shard and the scratch state of the query in progress. A Worker must
+// be used by one goroutine at a time.
 type Worker struct {
 	e     *Engine
 	shard *stats.Shard
+	x     exchange // reused by every Handle call (see newExchange)
+	opts  optBuf   // reply options under construction
 }
 
 // New compiles cfg into a runtime model and rebuilds the allocator state from

@@ -582,3 +582,23 @@ func TestReclaimAndFlush(t *testing.T) {
 		t.Error("flushed lease still there")
 	}
 }
+
+// TestOptionDecodersMatchLibrary checks that the allocation-free option
+// readers agree with the dhcpv4 accessors they replace.
+func TestOptionDecodersMatchLibrary(t *testing.T) {
+	for _, v := range [][]byte{nil, {}, {1}, {5}, {1, 2}, {0, 0, 0, 0}, {10, 0, 0, 1}, {10, 0, 0, 1, 9}, {10, 0, 0}} {
+		m := &dhcpv4.DHCPv4{Options: dhcpv4.Options{}}
+		if v != nil {
+			m.Options[53] = v
+			m.Options[50] = v
+		}
+		if got, want := msgType(m), m.MessageType(); got != want {
+			t.Errorf("msgType(%v) = %v, want %v", v, got, want)
+		}
+		ga, gok := requestedIP(m)
+		wa, wok := ip4(m.RequestedIPAddress())
+		if ga != wa || gok != wok {
+			t.Errorf("requestedIP(%v) = %v %v, want %v %v", v, ga, gok, wa, wok)
+		}
+	}
+}

@@ -19,7 +19,8 @@ type exchange struct {
 	now time.Time
 
 	cls     *classify.Set
-	pkt     *classify.Packet
+	pkt     classify.Packet // what class expressions read (see classPacket)
+	pktSet  bool
 	sub     *subnet // selected subnet; the lease's subnet after allocation
 	pool    *pool   // pool of the assigned address, if any
 	host    *reservation
@@ -28,11 +29,27 @@ type exchange struct {
 	hw     []byte // chaddr truncated to hlen
 	rawCID []byte // option 61 data as received (nil if absent)
 
-	levels []*optSet // scratch for optionLevels
+	hostnameVal string // hostname(), once hostnameSet
+	hostnameSet bool
+
+	opts   *optBuf     // the reply's options until seal (the worker's)
+	levels []*optSet   // scratch for optionLevels
+	lists  [2][]string // scratch for evalRequired
 }
 
-func newExchange(w *Worker, req *Request) *exchange {
-	x := &exchange{e: w.e, w: w, req: req, now: w.e.now()}
+// newExchange returns the worker's exchange, reset for req. The exchange,
+// its class set and its scratch slices are reused by the worker's next
+// query: nothing reachable from a Reply may point into them.
+func (w *Worker) newExchange(req *Request) *exchange {
+	x := &w.x
+	cls, levels := x.cls, x.levels[:0]
+	if cls == nil {
+		cls = w.e.m.classes.cl.NewSet()
+	} else {
+		cls.Reset()
+	}
+	clear(levels[:cap(levels)]) // drop references into the previous query's model objects
+	*x = exchange{e: w.e, w: w, req: req, now: w.e.now(), cls: cls, levels: levels, opts: &w.opts}
 	x.hw = req.Msg.ClientHWAddr
 	if len(x.hw) == 0 {
 		x.hw = nil
@@ -40,7 +57,6 @@ func newExchange(w *Worker, req *Request) *exchange {
 	if cid := req.Msg.Options.Get(dhcpv4.OptionClientIdentifier); len(cid) > 0 {
 		x.rawCID = cid
 	}
-	x.cls = w.e.m.classes.cl.NewSet()
 	return x
 }
 
@@ -102,6 +118,13 @@ func (x *exchange) clientKey(s *subnet) string {
 // hostname returns the sanitised, lower-cased option 12 (or the reserved
 // hostname), as Kea stores it in the lease.
 func (x *exchange) hostname() string {
+	if !x.hostnameSet { // asked by commit and by fillLease
+		x.hostnameVal, x.hostnameSet = x.computeHostname(), true
+	}
+	return x.hostnameVal
+}
+
+func (x *exchange) computeHostname() string {
 	if x.host != nil && x.host.hostname != "" {
 		return strings.ToLower(x.host.hostname)
 	}

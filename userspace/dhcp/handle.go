@@ -15,7 +15,7 @@ func (w *Worker) Handle(req *Request) *Reply {
 	if req == nil || req.Msg == nil || req.Msg.OpCode != dhcpv4.OpcodeBootRequest {
 		return w.drop(dropBadPacket)
 	}
-	mt := req.Msg.MessageType()
+	mt := msgType(req.Msg)
 	switch mt {
 	case dhcpv4.MessageTypeDiscover, dhcpv4.MessageTypeRequest, dhcpv4.MessageTypeRelease,
 		dhcpv4.MessageTypeDecline, dhcpv4.MessageTypeInform:
@@ -25,7 +25,7 @@ func (w *Worker) Handle(req *Request) *Reply {
 	if !w.e.acceptServerID(req) {
 		return w.drop(dropNotForUs)
 	}
-	x := newExchange(w, req)
+	x := w.newExchange(req)
 	if f := w.e.scope; f != nil {
 		class, serve := f.Scope(req.Msg)
 		if class != "" {

@@ -1,11 +1,7 @@
 package dhcp
 
 import (
-	"net"
-
 	"github.com/insomniacslk/dhcp/dhcpv4"
-
-	"github.com/xdhcp/xdhcp/userspace/packet"
 )
 
 // request answers a DHCPREQUEST in any client state (RFC 2131 §4.3.2, Kea's
@@ -15,7 +11,7 @@ import (
 func (x *exchange) request() *Reply {
 	msg := x.req.Msg
 	hasSID := len(msg.Options.Get(dhcpv4.OptionServerIdentifier)) > 0
-	hint, hasHint := ip4(msg.RequestedIPAddress())
+	hint, hasHint := requestedIP(msg)
 	_, hasCI := ip4(msg.ClientIPAddr)
 	if !hasHint && !hasCI {
 		return x.w.drop(dropBadPacket)
@@ -47,7 +43,8 @@ func (x *exchange) request() *Reply {
 		return x.nak()
 	}
 	valid := x.validLifetime(c.sub)
-	_, changes, ok, err := x.commit(c, valid, prev)
+	b := new(ackBlock)
+	_, changes, ok, err := x.commit(c, valid, prev, &b.leaseBlock)
 	if err != nil {
 		x.e.log.Error().Err(err).Msg("lease commit failed")
 		return x.w.drop(dropStoreError)
@@ -56,10 +53,13 @@ func (x *exchange) request() *Reply {
 		return x.nak()
 	}
 	x.sub, x.pool = c.sub, c.pool
-	r := x.newReply(dhcpv4.MessageTypeAck)
+	x.initReply(&b.replyBlock, dhcpv4.MessageTypeAck)
 	if ci := msg.ClientIPAddr; ci != nil {
-		r.ClientIPAddr = append(net.IP(nil), ci.To4()...)
+		b.msg.ClientIPAddr = nil
+		if v := ci.To4(); v != nil {
+			b.msg.ClientIPAddr = append(b.ciaddr[:0], v...)
+		}
 	}
-	x.fillLease(r, c, valid)
-	return &Reply{Msg: r, Dest: packet.ReplyDestination(msg, r), Changes: changes}
+	x.fillLease(&b.replyBlock, c, valid)
+	return x.sealTo(&b.replyBlock, changes)
 }

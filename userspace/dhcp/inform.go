@@ -20,33 +20,34 @@ func (x *exchange) inform() *Reply {
 		return x.w.drop(dropClass)
 	}
 	q := x.req.Msg
-	r := x.newReply(dhcpv4.MessageTypeAck)
+	b := x.newReply(dhcpv4.MessageTypeAck)
+	r := &b.msg
 	if q.ClientIPAddr != nil {
 		r.ClientIPAddr = append(net.IP(nil), q.ClientIPAddr.To4()...)
 	}
-	r.Options[1] = x.sub.mask
-	x.finish(r)
+	x.opts.set(1, x.sub.mask)
+	x.finish(b)
 
 	ci, hasCI := ip4(q.ClientIPAddr)
 	_, relayed := ip4(q.GatewayIPAddr)
-	var dest packet.Destination
+	if hasCI && relayed { // answered directly: drop the relay fields
+		r.HopCount = 0
+		r.GatewayIPAddr = net.IPv4zero.To4()
+		x.opts.del(82)
+	}
+	rep := x.seal(b, nil)
 	switch {
 	case hasCI:
-		dest = packet.Destination{Kind: packet.DestClientIP, IP: ci, Port: packet.ClientPort}
-		if relayed { // answered directly: drop the relay fields
-			r.HopCount = 0
-			r.GatewayIPAddr = net.IPv4zero.To4()
-			delete(r.Options, 82)
-		}
+		rep.Dest = packet.Destination{Kind: packet.DestClientIP, IP: ci, Port: packet.ClientPort}
 	case relayed:
 		r.SetBroadcast()
-		dest = packet.ReplyDestination(q, r)
+		rep.Dest = packet.ReplyDestination(q, r)
 	default:
 		if src := x.req.Src.Addr(); src.Is4() && !src.IsUnspecified() {
-			dest = packet.Destination{Kind: packet.DestClientIP, IP: src, Port: packet.ClientPort}
+			rep.Dest = packet.Destination{Kind: packet.DestClientIP, IP: src, Port: packet.ClientPort}
 		} else {
-			dest = packet.Destination{Kind: packet.DestBroadcast, IP: packet.Broadcast4, Port: packet.ClientPort}
+			rep.Dest = packet.Destination{Kind: packet.DestBroadcast, IP: packet.Broadcast4, Port: packet.ClientPort}
 		}
 	}
-	return &Reply{Msg: r, Dest: dest}
+	return rep
 }

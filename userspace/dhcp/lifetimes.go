@@ -69,8 +69,8 @@ func teeTimes(lt *lifetimes, valid uint32) (t1, t2 uint32) {
 	return t1, t2
 }
 
-func u32(v uint32) []byte {
-	var b [4]byte
+// putU32 encodes v into b and returns it as option data.
+func putU32(b *[4]byte, v uint32) []byte {
 	binary.BigEndian.PutUint32(b[:], v)
 	return b[:]
 }

@@ -67,7 +67,8 @@ type subnet struct {
 	nextServer    netip.Addr
 	sname, file   string
 
-	st *subnetStats
+	st  *subnetStats
+	fam []*subnet // family(), computed once the model is built
 }
 
 // pool is one address pool with its free-address index.
@@ -98,8 +99,16 @@ func (s *subnet) allowed(cls *classify.Set) bool {
 func (p *pool) allowed(cls *classify.Set) bool { return p.class == "" || cls.Has(p.class) }
 
 // family returns the subnets the allocator may use once s is selected: s
-// first, then the other subnets of its shared network in id order.
+// first, then the other subnets of its shared network in id order. The
+// slice is shared: callers must not modify it.
 func (s *subnet) family() []*subnet {
+	if s.fam != nil {
+		return s.fam
+	}
+	return s.computeFamily()
+}
+
+func (s *subnet) computeFamily() []*subnet {
 	if s.net == nil || len(s.net.subnets) == 1 {
 		return []*subnet{s}
 	}

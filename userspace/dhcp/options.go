@@ -92,14 +92,15 @@ func lookupOption(levels []*optSet, code uint8) (optItem, bool) {
 
 // appendOptions adds the configured options the client gets: those it
 // requested in option 55, the basic ones and every always-send option.
-func (x *exchange) appendOptions(resp *dhcpv4.DHCPv4) {
+func (x *exchange) appendOptions() {
 	levels := x.optionLevels()
+	opts := x.opts
 	add := func(code uint8) {
-		if managedOptions[code] || code == 54 || resp.Options.Has(dhcpv4.GenericOptionCode(code)) {
+		if managedOptions[code] || code == 54 || opts.has[code] {
 			return
 		}
 		if it, ok := lookupOption(levels, code); ok {
-			resp.Options[code] = it.wire
+			opts.set(code, it.wire)
 		}
 	}
 	if prl := x.req.Msg.Options.Get(dhcpv4.OptionParameterRequestList); len(prl) > 0 {
@@ -118,14 +119,15 @@ func (x *exchange) appendOptions(resp *dhcpv4.DHCPv4) {
 }
 
 // serverID returns the server identifier for the reply: a configured
-// option 54 (by precedence) or the receiving interface's address.
-func (x *exchange) serverID() []byte {
+// option 54 (by precedence) or the receiving interface's address, written
+// into buf.
+func (x *exchange) serverID(buf *[4]byte) []byte {
 	if it, ok := lookupOption(x.optionLevels(), 54); ok && len(it.wire) == 4 {
 		return it.wire
 	}
 	if x.req.IfAddr.Is4() {
-		a := x.req.IfAddr.As4()
-		return a[:]
+		*buf = x.req.IfAddr.As4()
+		return buf[:]
 	}
 	return nil
 }

@@ -86,6 +86,26 @@ func ip4(ip net.IP) (netip.Addr, bool) {
 	return a, !a.IsUnspecified()
 }
 
+// msgType is msg.MessageType() without its decoder's allocation: option 53
+// when it is exactly one byte, else MessageTypeNone.
+func msgType(msg *dhcpv4.DHCPv4) dhcpv4.MessageType {
+	if b := msg.Options.Get(dhcpv4.OptionDHCPMessageType); len(b) == 1 {
+		return dhcpv4.MessageType(b[0])
+	}
+	return dhcpv4.MessageTypeNone
+}
+
+// requestedIP is ip4(msg.RequestedIPAddress()) without its decoder's
+// allocation: option 50 when it is exactly 4 bytes and not 0.0.0.0.
+func requestedIP(msg *dhcpv4.DHCPv4) (netip.Addr, bool) {
+	b := msg.Options.Get(dhcpv4.OptionRequestedIPAddress)
+	if len(b) != 4 {
+		return netip.Addr{}, false
+	}
+	a := netip.AddrFrom4([4]byte(b))
+	return a, !a.IsUnspecified()
+}
+
 func containsAddr(list []netip.Addr, a netip.Addr) bool {
 	for _, x := range list {
 		if x == a {

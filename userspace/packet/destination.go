@@ -64,7 +64,8 @@ func ReplyDestination(req, resp *dhcpv4.DHCPv4) Destination {
 		return Destination{Kind: DestRelay, IP: gi, Port: ServerPort}
 	}
 	bcast := Destination{Kind: DestBroadcast, IP: Broadcast4, Port: ClientPort}
-	if resp.MessageType() == dhcpv4.MessageTypeNak {
+	// resp.MessageType() == MessageTypeNak, without the decoder's allocation.
+	if mt := resp.Options.Get(dhcpv4.OptionDHCPMessageType); len(mt) == 1 && dhcpv4.MessageType(mt[0]) == dhcpv4.MessageTypeNak {
 		return bcast
 	}
 	if ci, ok := addr4(req.ClientIPAddr); ok {

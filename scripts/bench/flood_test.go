@@ -49,6 +49,17 @@ func TestFloodParts(t *testing.T) {
 			t.Errorf("lacks %q:\n%s", w, tab)
 		}
 	}
+	// A server that answers malformed frames did not drop them: the
+	// figure is per frame not answered, marked, and no ratio against it.
+	k.Replies = 20000
+	k.finish()
+	if k.Dropped != 40000 || !near(k.Per1k, 0.06) {
+		t.Errorf("answered: dropped %d per1k %v", k.Dropped, k.Per1k)
+	}
+	tab = FloodTable([]*Server{{Name: "kea", Flood: k}, {Name: "xdhcpd-auto", Flood: f}})
+	if !strings.Contains(tab, "60.000 *") || strings.Contains(tab, "0.25x") || !strings.Contains(tab, "answered some malformed frames") {
+		t.Errorf("answered frames not marked:\n%s", tab)
+	}
 	if FloodTable([]*Server{{Name: "kea"}}) != "" {
 		t.Error("no flood ran: want no table")
 	}

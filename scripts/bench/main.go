@@ -8,29 +8,56 @@
 // failed: the median's verdict is then settled), stopping once a point's
 // median loss exceeds 5 % or the load tool sent under 95 % of the
 // DISCOVERs asked for (such a point never counts as sustained: see
-// minAchieved). Each server keeps running over its ladder with a fixed
-// client population (-clients MACs cycling through full DORA, as perfdhcp
-// -R does), after a short unmeasured warm-up.
+// minAchieved). Single servers share one ladder and pairs another, so Kea
+// and xdhcpd are measured at the same offered rates, rung by rung. Each
+// server keeps running over its ladder with a fixed client population
+// (-clients MACs cycling through full DORA, as perfdhcp -R does), after a
+// short unmeasured warm-up.
 //
-// It prints one table (best rate at <= 1 % loss, leases/s, delays, CPU
-// seconds per 1,000 leases, peak RSS, each with its ratio to Kea) and
-// writes out/bench/results.json, out/bench/chart.png and
-// out/bench/chart.json (the chart's legend). The load tool is pluggable:
-// dhcpload (bin/dhcpload, p50/p99 delays) when built, else perfdhcp
-// (avg/max delays); -loader picks one.
+// One load tool carries every row and rung: the project's generator
+// dhcpload (bin/dhcpload, p50/p99 delays); perfdhcp is used for all of
+// them only when dhcpload is not built (-loader, and a note says so).
+// perfdhcp is kept as one reference row: after their ladders, Kea and
+// xdhcpd-auto each get one perfdhcp run at -ref-rate, shown next to the
+// dhcpload point at that rate (in no target).
 //
-// Last it prints the project's performance targets (targets.go), each
-// MET, MISSED or n/a from this run's figures and, for the lease-file
-// targets, from leaseload's -json report (-leaseload; scripts/bench.sh
-// runs leaseload first), and stores them in results.json (targets).
+// CPU per lease is the server processes' utime+stime (/proc/<pid>/stat)
+// from just before the load tool starts to just after it exits, divided by
+// the ACKed leases; both servers summed for a pair; no background
+// subtracted; softirq work charged to other processes (the load tool's
+// sends, ksoftirqd) is in neither Kea's nor xdhcpd's figure. Each run also
+// records the machine's busy CPU share (/proc/stat), which tells whether
+// a failing point hit the lab's limit.
+//
+// After their ladders Kea and xdhcpd-auto also get the malformed-flood
+// phase (flood.go): dhcpload -malformed sends -flood-rate malformed
+// relayed frames per second for -flood-secs; the bench reports the server
+// process's CPU per 1,000 dropped frames and every counter that rose
+// (statistic-get-all, and xdp-stats-get for xdhcpd).
+//
+// It prints each server's ladder, one summary table (best rate at <= 1 %
+// loss, leases/s, delays, CPU seconds per 1,000 leases, peak RSS, each
+// with its ratio to Kea), the per-rung CPU-per-lease comparison (single
+// and pair), the partner-owned, reference and flood tables, and writes
+// out/bench/results.json, out/bench/chart.png and out/bench/chart.json
+// (the chart's legend).
+//
+// Last it prints the project's performance targets (targets.go: CPU per
+// lease against Kea at every rung up to Kea's best rate, the pair's
+// REQUEST-ACK p99, best-rate ratios with the limit that ended the climb,
+// partner-owned DISCOVERs, and, from leaseload's -json report
+// (-leaseload; scripts/bench.sh runs leaseload first), the lease-file
+// targets), each MET, MISSED or n/a with its figures, and stores them in
+// results.json (targets).
 //
 // The time budget (-budget, for the whole lab part) is split as the
 // servers go (allowance): each gets its fixed cost (start, warm-up, a
-// pair's partner-owned phase) plus a weighted share (budgetWeight) of the
-// ladder time left, so the XDP single server and the xdhcpd pair, whose
-// ladders climb furthest, get the larger shares, and whatever a server
-// leaves unused flows to later ones. xdhcpd-udp, in no target, runs last
-// (runLast) on what is left; the tables keep the -servers order.
+// pair's partner-owned phase, a single's reference run and flood) plus a
+// weighted share (budgetWeight) of the ladder time left, so the XDP single
+// server and the xdhcpd pair, whose ladders climb furthest, get the larger
+// shares, and whatever a server leaves unused flows to later ones.
+// xdhcpd-udp, in no target, runs last (runLast) on what is left; the
+// tables keep the -servers order.
 //
 // Each HA pair first runs the partner-owned phase (hadrop.go): an idle
 // window, then DISCOVERs only from clients that all hash to server1, and
@@ -42,7 +69,9 @@
 // two-minute smoke run), SECS, REPEATS, LADDER, HA_LADDER, BUDGET (seconds
 // for the whole lab part), LOADER, SERVERS, CLIENTS, THREADS, LAB_PREFIX,
 // HA_DROP=0 (skip the partner-owned phase), HA_DROP_ONLY=1 (only that
-// phase, no HA ladder), HA_DROP_RATE, HA_DROP_SECS, LEASELOAD_JSON.
+// phase, no HA ladder), HA_DROP_RATE, HA_DROP_SECS, REF_RATE (0: no
+// perfdhcp reference row), FLOOD=0 (skip the malformed flood), FLOOD_RATE,
+// FLOOD_SECS, LEASELOAD_JSON.
 package main
 
 import (

@@ -397,6 +397,9 @@ func rateRow(name, goal, measured string, v, g float64, num, den *Server, detail
 	case v >= g && capped(den):
 		st = NA
 		detail += fmt.Sprintf("; %s stopped before a failing point (%s): the ratio may be lower", den.Name, den.Stop)
+	case v < g && kind == limitCapped:
+		st = NA
+		detail += "; not at the server's limit: the CPU-per-lease rows decide"
 	case v < g && labLimited(kind):
 		st = NA
 		detail += "; lab limit, not the server's: the CPU-per-lease rows decide"

@@ -63,6 +63,9 @@ type Config struct {
 	// -client-id) whose Kea load-balancing owner (ha/lbhash) among
 	// HAServers active servers is HAOwner (0 = the primary).
 	HAOwner, HAServers int
+	// Malformed sends malformed frames (malformed.go) instead of
+	// exchanges, at Rate, bounded like any run.
+	Malformed bool
 }
 
 // Broadcast reports whether DISCOVERs go to 255.255.255.255.
@@ -94,6 +97,7 @@ func parseFlags(args []string) (*Config, error) {
 	fs.IntVar(&c.Batch, "batch", 64, "frames per receive/send batch")
 	fs.BoolVar(&c.DiscoverOnly, "discover-only", false, "stop each exchange at the OFFER (no REQUEST, no lease); OFFERs count as completed")
 	fs.StringVar(&haOwner, "ha-owner", "", "N/M: use only clients whose HA load-balancing hash (RFC 3074, as Kea) is owned by server N of M (0 = primary); MACs that hash elsewhere are skipped")
+	fs.BoolVar(&c.Malformed, "malformed", false, "send malformed DHCP frames (truncated, bad options, bad cookie, BOOTREPLY, garbage; in turn) at -rate instead of exchanges; no reply expected")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -160,6 +164,9 @@ func parseFlags(args []string) (*Config, error) {
 	}
 	if c.DiscoverOnly && (c.Renew || c.Release) {
 		bad("-discover-only: no lease is taken, so -renew and -release do not apply")
+	}
+	if c.Malformed && (c.Rate <= 0 || c.Renew || c.Release || c.DiscoverOnly || haOwner != "") {
+		bad("-malformed: needs a positive -rate and takes no -renew, -release, -discover-only or -ha-owner")
 	}
 	if haOwner != "" {
 		if c.HAOwner, c.HAServers, err = parseHAOwner(haOwner); err != nil {

@@ -7,7 +7,10 @@
 // -discover-only stops each exchange at the OFFER (no lease is taken);
 // -ha-owner N/M keeps only clients whose Kea HA load-balancing hash
 // (ha/lbhash) server N of M owns, e.g. to offer an HA pair queries that
-// only one of its servers may answer.
+// only one of its servers may answer. -malformed sends, instead of
+// exchanges, a bounded stream of malformed frames at -rate (truncated
+// BOOTP, options running past the end, a bad cookie, a BOOTREPLY, garbage;
+// in turn) to measure a server's drop path.
 //
 // Frames go through an AF_XDP socket (-mode afxdp: an XDP program on the
 // interface redirects replies into it) or an AF_PACKET socket (-mode
@@ -43,6 +46,17 @@ func realMain(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if cfg.Malformed {
+		rep, err := runFlood(ctx, cfg)
+		if err == nil {
+			err = rep.write(os.Stdout, cfg.JSON)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "dhcpload: %v\n", err)
+			return exitError
+		}
+		return exitOK
+	}
 	rep, err := run(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "dhcpload: %v\n", err)
@@ -60,12 +74,11 @@ func realMain(args []string) int {
 	return rep.ExitCode
 }
 
-// run opens the transport on the configured interface and executes one
-// bounded run.
-func run(ctx context.Context, cfg *Config) (*Report, error) {
+// openTransport resolves the endpoint and opens the configured transport.
+func openTransport(cfg *Config) (*endpoint, transport, error) {
 	ep, err := resolve(cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var tr transport
 	if cfg.Mode == "afxdp" {
@@ -73,6 +86,26 @@ func run(ctx context.Context, cfg *Config) (*Report, error) {
 	} else {
 		tr, err = openPacket(ep.ifindex, u32(ep.giaddr))
 	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return ep, tr, nil
+}
+
+// runFlood is one bounded -malformed run.
+func runFlood(ctx context.Context, cfg *Config) (*MalformedReport, error) {
+	ep, tr, err := openTransport(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer tr.close()
+	return runMalformed(ctx, cfg, ep, tr), nil
+}
+
+// run opens the transport on the configured interface and executes one
+// bounded run.
+func run(ctx context.Context, cfg *Config) (*Report, error) {
+	ep, tr, err := openTransport(cfg)
 	if err != nil {
 		return nil, err
 	}

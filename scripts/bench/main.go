@@ -8,29 +8,56 @@
 // failed: the median's verdict is then settled), stopping once a point's
 // median loss exceeds 5 % or the load tool sent under 95 % of the
 // DISCOVERs asked for (such a point never counts as sustained: see
-// minAchieved). Each server keeps running over its ladder with a fixed
-// client population (-clients MACs cycling through full DORA, as perfdhcp
-// -R does), after a short unmeasured warm-up.
+// minAchieved). Single servers share one ladder and pairs another, so Kea
+// and xdhcpd are measured at the same offered rates, rung by rung. Each
+// server keeps running over its ladder with a fixed client population
+// (-clients MACs cycling through full DORA, as perfdhcp -R does), after a
+// short unmeasured warm-up.
 //
-// It prints one table (best rate at <= 1 % loss, leases/s, delays, CPU
-// seconds per 1,000 leases, peak RSS, each with its ratio to Kea) and
-// writes out/bench/results.json, out/bench/chart.png and
-// out/bench/chart.json (the chart's legend). The load tool is pluggable:
-// dhcpload (bin/dhcpload, p50/p99 delays) when built, else perfdhcp
-// (avg/max delays); -loader picks one.
+// One load tool carries every row and rung: the project's generator
+// dhcpload (bin/dhcpload, p50/p99 delays); perfdhcp is used for all of
+// them only when dhcpload is not built (-loader, and a note says so).
+// perfdhcp is kept as one reference row: after their ladders, Kea and
+// xdhcpd-auto each get one perfdhcp run at -ref-rate, shown next to the
+// dhcpload point at that rate (in no target).
 //
-// Last it prints the project's performance targets (targets.go), each
-// MET, MISSED or n/a from this run's figures and, for the lease-file
-// targets, from leaseload's -json report (-leaseload; scripts/bench.sh
-// runs leaseload first), and stores them in results.json (targets).
+// CPU per lease is the server processes' utime+stime (/proc/<pid>/stat)
+// from just before the load tool starts to just after it exits, divided by
+// the ACKed leases; both servers summed for a pair; no background
+// subtracted; softirq work charged to other processes (the load tool's
+// sends, ksoftirqd) is in neither Kea's nor xdhcpd's figure. Each run also
+// records the machine's busy CPU share (/proc/stat), which tells whether
+// a failing point hit the lab's limit.
+//
+// After their ladders Kea and xdhcpd-auto also get the malformed-flood
+// phase (flood.go): dhcpload -malformed sends -flood-rate malformed
+// relayed frames per second for -flood-secs; the bench reports the server
+// process's CPU per 1,000 dropped frames and every counter that rose
+// (statistic-get-all, and xdp-stats-get for xdhcpd).
+//
+// It prints each server's ladder, one summary table (best rate at <= 1 %
+// loss, leases/s, delays, CPU seconds per 1,000 leases, peak RSS, each
+// with its ratio to Kea), the per-rung CPU-per-lease comparison (single
+// and pair), the partner-owned, reference and flood tables, and writes
+// out/bench/results.json, out/bench/chart.png and out/bench/chart.json
+// (the chart's legend).
+//
+// Last it prints the project's performance targets (targets.go: CPU per
+// lease against Kea at every rung up to Kea's best rate, the pair's
+// REQUEST-ACK p99, best-rate ratios with the limit that ended the climb,
+// partner-owned DISCOVERs, and, from leaseload's -json report
+// (-leaseload; scripts/bench.sh runs leaseload first), the lease-file
+// targets), each MET, MISSED or n/a with its figures, and stores them in
+// results.json (targets).
 //
 // The time budget (-budget, for the whole lab part) is split as the
 // servers go (allowance): each gets its fixed cost (start, warm-up, a
-// pair's partner-owned phase) plus a weighted share (budgetWeight) of the
-// ladder time left, so the XDP single server and the xdhcpd pair, whose
-// ladders climb furthest, get the larger shares, and whatever a server
-// leaves unused flows to later ones. xdhcpd-udp, in no target, runs last
-// (runLast) on what is left; the tables keep the -servers order.
+// pair's partner-owned phase, a single's reference run and flood) plus a
+// weighted share (budgetWeight) of the ladder time left, so the XDP single
+// server and the xdhcpd pair, whose ladders climb furthest, get the larger
+// shares, and whatever a server leaves unused flows to later ones.
+// xdhcpd-udp, in no target, runs last (runLast) on what is left; the
+// tables keep the -servers order.
 //
 // Each HA pair first runs the partner-owned phase (hadrop.go): an idle
 // window, then DISCOVERs only from clients that all hash to server1, and
@@ -42,7 +69,9 @@
 // two-minute smoke run), SECS, REPEATS, LADDER, HA_LADDER, BUDGET (seconds
 // for the whole lab part), LOADER, SERVERS, CLIENTS, THREADS, LAB_PREFIX,
 // HA_DROP=0 (skip the partner-owned phase), HA_DROP_ONLY=1 (only that
-// phase, no HA ladder), HA_DROP_RATE, HA_DROP_SECS, LEASELOAD_JSON.
+// phase, no HA ladder), HA_DROP_RATE, HA_DROP_SECS, REF_RATE (0: no
+// perfdhcp reference row), FLOOD=0 (skip the malformed flood), FLOOD_RATE,
+// FLOOD_SECS, LEASELOAD_JSON.
 package main
 
 import (
@@ -67,6 +96,9 @@ type options struct {
 	queue, relays                      int
 	haDrop, haDropOnly                 bool
 	haDropRate, haDropSecs             int
+	refRate                            int // perfdhcp reference run, DORA/s (0: none)
+	flood                              bool
+	floodRate, floodSecs               int
 	ladder, haLadder                   []int
 	budget                             time.Duration
 	leaseload                          string
@@ -106,12 +138,14 @@ func parseOptions(args []string) (*options, error) {
 	o := &options{}
 	quick := env("QUICK", "0") == "1"
 	defSecs, defRep, defBudget := "5", "3", "520"
+	defRef, defFloodRate, defFloodSecs := "4000", "20000", "3"
 	// Single xdhcpd on XDP sustains ~28k DORA/s on a quiet 2-vCPU machine,
 	// a pair ~20k: the ladders reach past that, finer near the top.
 	defLadder, defHA := "2k,4k,8k,12k,16k,20k,24k,28k,32k,40k,48k,56k", "1k,2k,4k,8k,12k,16k,18k,20k,22k,24k,28k"
 	if quick {
 		defSecs, defRep, defBudget = "2", "1", "120"
 		defLadder, defHA = "2k,4k,8k", "1k,2k,4k"
+		defRef, defFloodRate, defFloodSecs = "2000", "10000", "2"
 	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.StringVar(&o.root, "root", ".", "repository root (bin/, scripts/lab.sh)")
@@ -133,6 +167,10 @@ func parseOptions(args []string) (*options, error) {
 	fs.BoolVar(&o.haDropOnly, "ha-drop-only", env("HA_DROP_ONLY", "0") == "1", "HA pairs: run only the partner-owned phase, no ladder")
 	fs.IntVar(&o.haDropRate, "ha-drop-rate", atoi(env("HA_DROP_RATE", "5000")), "partner-owned phase: DISCOVERs/s")
 	fs.IntVar(&o.haDropSecs, "ha-drop-secs", atoi(env("HA_DROP_SECS", "5")), "partner-owned phase: seconds of idle, then of load")
+	fs.IntVar(&o.refRate, "ref-rate", atoi(env("REF_RATE", defRef)), "perfdhcp reference run (Kea and xdhcpd-auto, one run): DORA/s; 0 = none")
+	fs.BoolVar(&o.flood, "flood", env("FLOOD", "1") == "1", "malformed-flood phase for Kea and xdhcpd-auto (needs bin/dhcpload)")
+	fs.IntVar(&o.floodRate, "flood-rate", atoi(env("FLOOD_RATE", defFloodRate)), "malformed flood: frames/s")
+	fs.IntVar(&o.floodSecs, "flood-secs", atoi(env("FLOOD_SECS", defFloodSecs)), "malformed flood: seconds")
 	fs.StringVar(&o.leaseload, "leaseload", env("LEASELOAD_JSON", ""), "leaseload -json report for the targets table (scripts/bench.sh runs leaseload)")
 	budget := fs.Int("budget", atoi(env("BUDGET", defBudget)), "seconds for the whole lab run; ladders are cut to fit")
 	if err := fs.Parse(args); err != nil {
@@ -151,6 +189,12 @@ func parseOptions(args []string) (*options, error) {
 	}
 	if o.haDrop && (o.haDropRate < 1 || o.haDropRate > 100000 || o.haDropSecs < 1 || o.haDropSecs > 60) {
 		return nil, errors.New("ha-drop-rate must be 1..100000, ha-drop-secs 1..60")
+	}
+	if o.flood && (o.floodRate < 1 || o.floodRate > 200000 || o.floodSecs < 1 || o.floodSecs > 30) {
+		return nil, errors.New("flood-rate must be 1..200000, flood-secs 1..30")
+	}
+	if o.refRate < 0 || o.refRate > 50000 {
+		return nil, errors.New("ref-rate must be 0..50000")
 	}
 	if o.secs < 1 || o.repeats < 1 || o.clients < 1 || o.threads < 1 || o.relays < 1 || o.relays > 10 || o.budget <= 0 {
 		return nil, errors.New("secs, repeats, clients, threads, budget must be positive; relays 1..10 (198.18.0.11 is a server)")
@@ -175,9 +219,9 @@ func main() {
 
 // suts are the systems under test, by name.
 var suts = map[string]Server{
-	"kea":         {Name: "kea", Kind: "kea", Baseline: "kea"},
+	"kea":         {Name: "kea", Kind: "kea", Baseline: "kea", extras: true},
 	"xdhcpd-udp":  {Name: "xdhcpd-udp", Kind: "xdhcpd", Requested: "udp", Baseline: "kea"},
-	"xdhcpd-auto": {Name: "xdhcpd-auto", Kind: "xdhcpd", Requested: "auto", Baseline: "kea"},
+	"xdhcpd-auto": {Name: "xdhcpd-auto", Kind: "xdhcpd", Requested: "auto", Baseline: "kea", extras: true},
 	"kea-ha":      {Name: "kea-ha", Kind: "kea", HA: true, Baseline: "kea-ha"},
 	"xdhcpd-ha":   {Name: "xdhcpd-ha", Kind: "xdhcpd", HA: true, Requested: "auto", Baseline: "kea-ha"},
 }
@@ -221,13 +265,30 @@ func weightOf(name string) float64 {
 
 // fixedCost is the time a server needs besides its ladder: starting (and
 // a pair reaching load-balancing), the warm-up and, for a pair, the
-// partner-owned phase (three windows of -ha-drop-secs).
+// partner-owned phase (three windows of -ha-drop-secs), for Kea and
+// xdhcpd-auto the reference run and the flood (extrasCost).
 func (o *options) fixedCost(name string) time.Duration {
 	s, ok := suts[strings.TrimSpace(name)]
 	if ok && s.HA && o.haDrop {
 		return time.Duration(3*o.haDropSecs)*time.Second + 5*time.Second
 	}
-	return 3 * time.Second
+	return 3*time.Second + o.extrasCost(name)
+}
+
+// extrasCost is the time of the phases after a single server's ladder:
+// the perfdhcp reference run and the malformed flood.
+func (o *options) extrasCost(name string) time.Duration {
+	if s, ok := suts[strings.TrimSpace(name)]; !ok || !s.extras {
+		return 0
+	}
+	var d time.Duration
+	if o.refRate > 0 {
+		d += time.Duration(o.secs)*time.Second + 3*time.Second
+	}
+	if o.flood {
+		d += time.Duration(o.floodSecs)*time.Second + 3*time.Second
+	}
+	return d
 }
 
 // allowance is server i's share of left, the time still in the budget:
@@ -328,6 +389,9 @@ func run(ctx context.Context, o *options) int {
 	b.res.Seconds = time.Since(start).Seconds()
 	b.res.Table = Table(b.res.Servers, b.res.Percentiles)
 	b.res.HADropTable = HADropTable(b.res.Servers)
+	b.res.CPUTable = CPUTable(b.res.Servers)
+	b.res.RefTable = ReferenceTable(b.res.Servers)
+	b.res.FloodTable = FloodTable(b.res.Servers)
 	b.res.Notes = append(b.res.Notes, haDropNote(b.res.Servers)...)
 	var llWhy string
 	if o.leaseload == "" {
@@ -339,6 +403,9 @@ func run(ctx context.Context, o *options) int {
 	}
 	b.res.Targets = Targets(b.res.Servers, b.res.LeaseLoad, llWhy)
 	b.res.TargetsTable = TargetsTable(b.res.Targets)
+	if _, ok := b.loader.(*dhcpload); !ok {
+		b.res.Notes = append(b.res.Notes, "bin/dhcpload missing: every row and rung used perfdhcp, not the project's generator (make build)")
+	}
 	if !b.res.Percentiles {
 		b.res.Notes = append(b.res.Notes, "perfdhcp gives min/avg/max delays only: the delay columns are avg/max, not p50/p99")
 	}
@@ -471,6 +538,34 @@ func (b *bench) bench(ctx context.Context, s *Server, until time.Time) {
 	if _, err := runLoad(ctx, b.loader, warm, filepath.Join(dir, "warmup")); err != nil && ctx.Err() == nil {
 		fmt.Println("bench: warm-up:", err)
 	}
+	b.climb(ctx, s, ds, spec, ladder, until.Add(-o.extrasCost(s.Name)), dir)
+	if !s.extras || ctx.Err() != nil || !ds[0].alive() {
+		return
+	}
+	if o.refRate > 0 {
+		b.reference(ctx, s, ds, spec, dir)
+	}
+	if o.flood {
+		b.flood(ctx, s, ds[0], dir)
+	}
+}
+
+// reference is the one perfdhcp run at -ref-rate against a single server,
+// measured as the ladder's runs are: perfdhcp is kept as a reference row
+// next to the load tool every row and rung uses.
+func (b *bench) reference(ctx context.Context, s *Server, ds []*daemon, spec LoadSpec, dir string) {
+	time.Sleep(time.Second) // let the ladder's last run drain
+	spec.Rate = b.o.refRate
+	r := b.measureWith(ctx, &perfdhcp{perProc: 10000}, spec, ds, filepath.Join(dir, fmt.Sprintf("perfdhcp-%d", spec.Rate)))
+	s.Reference = &r
+	fmt.Printf("bench:   %s perfdhcp reference %d/s: loss %.2f%% leases/s %.0f R-A avg %s ms cpu/lease %s%s\n",
+		s.Name, spec.Rate, 100*r.Loss, r.LeasesPerSec, num(r.RA.AvgMs), us(r.CPUPer1k), errSuffix(r.Err))
+}
+
+// climb runs s's ladder until until: each rate up to -repeats times,
+// stopping at a failing point, a load-tool shortfall or the time budget.
+func (b *bench) climb(ctx context.Context, s *Server, ds []*daemon, spec LoadSpec, ladder []int, until time.Time, dir string) {
+	o := b.o
 	perRun := time.Duration(o.secs)*time.Second + 1500*time.Millisecond
 	s.Stop = "ladder complete"
 	for _, rate := range ladder {
@@ -518,6 +613,13 @@ func (b *bench) bench(ctx context.Context, s *Server, until time.Time) {
 
 // measure is one load run with the servers' CPU time around it.
 func (b *bench) measure(ctx context.Context, spec LoadSpec, ds []*daemon, logPrefix string) Run {
+	return b.measureWith(ctx, b.loader, spec, ds, logPrefix)
+}
+
+// measureWith is measure with load tool l: the servers' utime+stime
+// (/proc/<pid>/stat, summed over ds) from just before the load tool starts
+// to just after it exits, nothing subtracted, and the machine's busy share.
+func (b *bench) measureWith(ctx context.Context, l Loader, spec LoadSpec, ds []*daemon, logPrefix string) Run {
 	cpu := func() float64 {
 		t := 0.0
 		for _, d := range ds {
@@ -526,13 +628,16 @@ func (b *bench) measure(ctx context.Context, spec LoadSpec, ds []*daemon, logPre
 		}
 		return t
 	}
+	hb0, ht0 := hostTimes()
 	c0 := cpu()
-	r, err := runLoad(ctx, b.loader, spec, logPrefix)
+	r, err := runLoad(ctx, l, spec, logPrefix)
 	c1 := cpu()
+	hb1, ht1 := hostTimes()
 	if err != nil {
 		r = Run{Offered: spec.Rate, Seconds: float64(spec.Seconds), Err: err.Error()}
 	}
 	r.CPUSeconds = c1 - c0
+	r.HostBusy = busyShare(hb0, ht0, hb1, ht1)
 	r.finish()
 	if r.Err != "" {
 		r.Loss = 1
@@ -577,9 +682,11 @@ func (b *bench) report(ctx context.Context) int {
 	}
 	fmt.Println(hdr)
 	fmt.Print(res.Table)
-	if res.HADropTable != "" {
-		fmt.Println()
-		fmt.Print(res.HADropTable)
+	for _, t := range []string{res.CPUTable, res.HADropTable, res.RefTable, res.FloodTable} {
+		if t != "" {
+			fmt.Println()
+			fmt.Print(t)
+		}
 	}
 	if res.TargetsTable != "" {
 		fmt.Println()

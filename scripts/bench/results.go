@@ -37,7 +37,11 @@ type Run struct {
 	RA           Delay   `json:"request_ack"`
 	CPUSeconds   float64 `json:"server_cpu_seconds"`
 	CPUPer1k     float64 `json:"server_cpu_seconds_per_1k_leases"`
-	Err          string  `json:"error,omitempty"`
+	// HostBusy is the share of the machine's CPU time (all CPUs, from
+	// /proc/stat) that was busy over the run, 0..1: near 1 the lab, load
+	// tool included, ran out of cores.
+	HostBusy float64 `json:"host_cpu_busy"`
+	Err      string  `json:"error,omitempty"`
 }
 
 // finish derives loss and leases/s from the counters.
@@ -81,6 +85,12 @@ type Server struct {
 	Color     string  `json:"chart_color,omitempty"`
 	// HADrop is the pair's partner-owned phase (hadrop.go), nil if not run.
 	HADrop *HADrop `json:"ha_partner_drop,omitempty"`
+	// Reference is the one perfdhcp run at -ref-rate (Kea and
+	// xdhcpd-auto), nil if not run; Flood the malformed-flood phase.
+	Reference *Run   `json:"perfdhcp_reference,omitempty"`
+	Flood     *Flood `json:"malformed_flood,omitempty"`
+	// extras: run the reference and flood phases after the ladder.
+	extras bool
 }
 
 // BestRun is the median run at the best point, or nil.
@@ -109,6 +119,9 @@ type Results struct {
 	Servers      []*Server `json:"servers"`
 	Table        string    `json:"table"`
 	HADropTable  string    `json:"ha_partner_table,omitempty"`
+	CPUTable     string    `json:"cpu_per_lease_table,omitempty"`
+	RefTable     string    `json:"perfdhcp_reference_table,omitempty"`
+	FloodTable   string    `json:"malformed_flood_table,omitempty"`
 	// Targets are the project's performance targets checked against this
 	// run (targets.go); LeaseLoad is the leaseload report they read.
 	Targets      []Target   `json:"targets"`
@@ -189,6 +202,7 @@ func medianRun(runs []Run) Run {
 		RA:           d(func(r *Run) *Delay { return &r.RA }),
 		CPUSeconds:   f(func(r *Run) float64 { return r.CPUSeconds }),
 		CPUPer1k:     f(func(r *Run) float64 { return r.CPUPer1k }),
+		HostBusy:     f(func(r *Run) float64 { return r.HostBusy }),
 	}
 }
 

@@ -316,3 +316,40 @@ func tail(files ...string) string {
 	}
 	return strings.Join(parts, "; ")
 }
+
+// hostTimes is the machine's CPU time from /proc/stat's "cpu" line, in
+// ticks: busy (everything but idle and iowait) and total.
+func hostTimes() (busy, total float64) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	return parseHostTimes(string(b))
+}
+
+func parseHostTimes(stat string) (busy, total float64) {
+	line, _, _ := strings.Cut(stat, "\n")
+	f := strings.Fields(line)
+	if len(f) < 5 || f[0] != "cpu" {
+		return 0, 0
+	}
+	// user nice system idle iowait irq softirq steal (guest time is
+	// already in user).
+	for i, v := range f[1:min(len(f), 9)] {
+		x, _ := strconv.ParseFloat(v, 64)
+		total += x
+		if i != 3 && i != 4 {
+			busy += x
+		}
+	}
+	return busy, total
+}
+
+// busyShare is the busy share of the machine's CPU time between two
+// hostTimes readings, 0..1 (0 when unknown).
+func busyShare(b0, t0, b1, t1 float64) float64 {
+	if t1 <= t0 {
+		return 0
+	}
+	return min(1, max(0, (b1-b0)/(t1-t0)))
+}

@@ -214,3 +214,97 @@ func columns(rows [][]string) string {
 	}
 	return sb.String()
 }
+
+// CPUTable compares CPU per lease rung by rung, at the same offered rates:
+// single xdhcpd on XDP against Kea, and the xdhcpd pair against the Kea
+// pair (both servers summed), with the ratio and the goal that applies
+// at the rung (targets 1a/1b/2a); "" when neither comparison has a rung.
+func CPUTable(servers []*Server) string {
+	by := map[string]*Server{}
+	for _, s := range servers {
+		by[s.Name] = s
+	}
+	var sb strings.Builder
+	for _, c := range []struct{ x, base, title string }{
+		{"xdhcpd-auto", "kea", "single: xdhcpd-auto (" + pathOf(by["xdhcpd-auto"]) + ") vs kea"},
+		{"xdhcpd-ha", "kea-ha", "pair: xdhcpd-ha vs kea-ha (both servers summed)"},
+	} {
+		x, base := by[c.x], by[c.base]
+		if x == nil && base == nil {
+			continue
+		}
+		rungs := cpuRungs(x, base)
+		if len(rungs) == 0 {
+			continue
+		}
+		rows := [][]string{{"offered/s", c.base + " us/lease (loss)", c.x + " us/lease (loss)", "ratio", "goal"}}
+		for _, g := range rungs {
+			cell := func(have bool, v, loss float64) string {
+				if !have {
+					return "-"
+				}
+				return fmt.Sprintf("%.1f (%.2f%%)", 1000*v, 100*loss)
+			}
+			r, goal := "-", "-"
+			if g.HaveX && g.HaveBase {
+				r = fmt.Sprintf("%.3f (1/%.1f)", g.Ratio, 1/max(g.Ratio, 1e-9))
+			}
+			switch {
+			case g.AtBaseBest && c.base == "kea":
+				goal = fmt.Sprintf("<= %.2f (Kea's best)", goalCPUAtBest)
+			case g.AtBaseBest:
+				goal = fmt.Sprintf("<= %.2f (Kea pair's best)", goalCPUEvery)
+			case g.UpToBase:
+				goal = fmt.Sprintf("<= %.2f", goalCPUEvery)
+			default:
+				goal = "- (above Kea's best)"
+			}
+			rows = append(rows, []string{fmtRate(g.Rate), cell(g.HaveBase, g.Base, g.BaseLoss), cell(g.HaveX, g.X, g.XLoss), r, goal})
+		}
+		if sb.Len() > 0 {
+			sb.WriteByte('\n')
+		}
+		sb.WriteString("CPU per lease, rung by rung, " + c.title + "\n")
+		sb.WriteString(columns(rows))
+	}
+	if sb.Len() == 0 {
+		return ""
+	}
+	sb.WriteString("us/lease: the server processes' utime+stime (/proc/<pid>/stat) over the load window / ACKed leases (median run), background not subtracted; softirq work charged to other processes (the load tool's sends, ksoftirqd) is in neither figure.\n")
+	return sb.String()
+}
+
+func pathOf(s *Server) string {
+	if s == nil || s.Actual == "" {
+		return "not run"
+	}
+	return s.Actual
+}
+
+// ReferenceTable renders the perfdhcp reference runs next to the
+// dhcpload run at the same rate; "" when none ran.
+func ReferenceTable(servers []*Server) string {
+	rows := [][]string{{"server", "loader", "offered/s", "loss", "leases/s", "REQUEST-ACK avg/max ms", "CPU us/lease"}}
+	rate := 0
+	for _, s := range servers {
+		r := s.Reference
+		if r == nil {
+			continue
+		}
+		rate = r.Offered
+		if r.Err != "" {
+			rows = append(rows, []string{s.Name, "perfdhcp", fmtRate(r.Offered), "error: " + firstOf(r.Err), "", "", ""})
+		} else {
+			rows = append(rows, []string{s.Name, "perfdhcp", fmtRate(r.Offered), fmt.Sprintf("%.2f%%", 100*r.Loss),
+				fmt.Sprintf("%.0f", r.LeasesPerSec), fmt.Sprintf("%s/%s", num(r.RA.AvgMs), num(r.RA.MaxMs)), fmt.Sprintf("%.1f", 1000*r.CPUPer1k)})
+		}
+		if d := s.pointAt(r.Offered); d != nil && d.Err == "" {
+			rows = append(rows, []string{s.Name, "dhcpload (ladder)", fmtRate(r.Offered), fmt.Sprintf("%.2f%%", 100*d.Loss),
+				fmt.Sprintf("%.0f", d.LeasesPerSec), fmt.Sprintf("%s/%s", num(d.RA.AvgMs), num(d.RA.MaxMs)), fmt.Sprintf("%.1f", 1000*d.CPUPer1k)})
+		}
+	}
+	if len(rows) == 1 {
+		return ""
+	}
+	return fmt.Sprintf("Reference row: perfdhcp (Kea 2.2's tool), one run at %s/s, next to the dhcpload ladder point at the same rate (not used by any target)\n", fmtRate(rate)) + columns(rows)
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,20 +10,6 @@ import (
 	"testing"
 	"time"
 )
-
-// srv is a settled server whose ladder is the given (offered, loss)
-// points, leases/s = offered × (1 - loss).
-func srv(name, actual string, pts ...[2]float64) *Server {
-	s := &Server{Name: name, Kind: "xdhcpd", Actual: actual, Stop: "loss"}
-	if strings.HasPrefix(name, "kea") {
-		s.Kind, s.Actual = "kea", ""
-	}
-	for _, p := range pts {
-		s.Points = append(s.Points, pt(int(p[0]), p[1]))
-	}
-	s.settle()
-	return s
-}
 
 func withDrop(s *Server, per1k, noise float64, err string) *Server {
 	s.HADrop = &HADrop{Sent: 25000, Per1k: per1k, Per1kNoise: noise, Err: err}
@@ -34,80 +21,146 @@ func withDrop(s *Server, per1k, noise float64, err string) *Server {
 
 func f64(v float64) *float64 { return &v }
 
+// rung is one synthetic point: offered rate, median loss, CPU seconds
+// per 1,000 leases, REQUEST-ACK p99 (ms), the machine's busy share and
+// the share of the asked DISCOVERs the load tool sent.
+type rung struct {
+	rate            int
+	loss, cpu, p99  float64
+	busy, delivered float64
+}
+
+func r(rate int, loss, cpu float64) rung {
+	return rung{rate: rate, loss: loss, cpu: cpu, p99: 0.5, busy: 0.5, delivered: 1}
+}
+
+// ladder is a settled server with the given points, stopped as the bench
+// would (loss, a load-tool shortfall, or the ladder's top).
+func ladder(name, actual string, rs ...rung) *Server {
+	s := &Server{Name: name, Kind: "xdhcpd", Actual: actual, Stop: "ladder complete"}
+	if strings.HasPrefix(name, "kea") {
+		s.Kind, s.Actual = "kea", ""
+	}
+	s.HA = strings.HasSuffix(name, "-ha")
+	for _, g := range rs {
+		sent := uint64(float64(g.rate*5) * g.delivered)
+		m := Run{Offered: g.rate, Seconds: 5, DiscSent: sent, AcksRecv: uint64(float64(sent) * (1 - g.loss)),
+			RA: Delay{P50Ms: g.p99 / 4, P99Ms: g.p99, HasPct: true}, HostBusy: g.busy}
+		m.CPUSeconds = g.cpu * float64(m.AcksRecv) / 1000
+		m.finish()
+		p := Point{Offered: g.rate, Runs: []Run{m}, Median: m}
+		s.Points = append(s.Points, p)
+		switch {
+		case stopLadder(p):
+			s.Stop = "loss"
+		case loadShort(p):
+			s.Stop = "load tool short"
+		}
+	}
+	s.settle()
+	return s
+}
+
 func TestTargetsLab(t *testing.T) {
-	kea := func() *Server { return srv("kea", "", [2]float64{2000, 0}, [2]float64{4000, 0.3}) }
+	// Kea: best 4k; 2k at 200 us/lease, 4k at 180 us.
+	kea := func() *Server { return ladder("kea", "", r(2000, 0, 0.20), r(4000, 0.005, 0.18), r(8000, 0.3, 0.15)) }
+	// xdhcpd-auto: 30 and 15 us/lease at Kea's rungs, best 16k, then the
+	// load tool could not deliver 32k.
+	short := r(32000, 0, 0.01)
+	short.delivered = 0.8
+	auto := func(c2k, c4k float64, top rung) *Server {
+		return ladder("xdhcpd-auto", "xdp-native", r(2000, 0, c2k), r(4000, 0, c4k), r(8000, 0, 0.012), r(16000, 0.004, 0.011), top)
+	}
+	good := func() *Server { return auto(0.030, 0.015, short) }
+	lossy := r(32000, 0.3, 0.01)
+	saturated := r(32000, 0.3, 0.01)
+	saturated.busy = 0.98
 	keaHA := func() *Server {
-		return withDrop(srv("kea-ha", "", [2]float64{1000, 0}, [2]float64{2000, 0.2}), 0.040, 0.002, "")
+		return withDrop(ladder("kea-ha", "", r(1000, 0, 1.0), r(2000, 0.2, 0.9)), 0.040, 0.002, "")
 	}
-	auto := func(top int) *Server {
-		return srv("xdhcpd-auto", "xdp-native", [2]float64{2000, 0}, [2]float64{float64(top), 0.005}, [2]float64{float64(top) + 4000, 0.4})
+	ha := func(c1k, p99 float64, rest ...rung) *Server {
+		g := r(1000, 0, c1k)
+		g.p99 = p99
+		return withDrop(ladder("xdhcpd-ha", "xdp-native", append([]rung{g}, rest...)...), 0.0008, 0.001, "")
 	}
-	ha := func(top int, per1k, noise float64) *Server {
-		return withDrop(srv("xdhcpd-ha", "xdp-native", [2]float64{1000, 0}, [2]float64{float64(top), 0}, [2]float64{float64(top) + 2000, 0.5}), per1k, noise, "")
-	}
-	noPoint := srv("xdhcpd-auto", "xdp-native", [2]float64{2000, 0.5})
-	onUDP := auto(28000)
+	haGood := func() *Server { return ha(0.15, 0.6, r(4000, 0, 0.1), r(12000, 0, 0.1), short) }
+	noRung := ladder("xdhcpd-auto", "xdp-native", r(4000, 0, 0.015), r(8000, 0.4, 0.01))
+	onUDP := good()
 	onUDP.Actual = "udp"
-	broken := &Server{Name: "xdhcpd-auto", Kind: "xdhcpd", Best: -1, Error: "server1 exited: boom", Stop: "error"}
-	kh := keaHA()
-	kh.HADrop = nil
-	// Ladders that ended before a failing point: the best is a lower bound.
-	keaCut := kea()
-	keaCut.Points = keaCut.Points[:1]
+	keaNone := ladder("kea", "", r(2000, 0.5, 0.3))
+	keaCut := ladder("kea", "", r(2000, 0, 0.20))
 	keaCut.Stop = "time budget (before 4k)"
-	autoTop := auto(8000)
-	autoTop.Stop = "ladder complete"
-	shortHA := ha(12000, 0, 0)
-	shortHA.Stop = "load tool sent 15093 DISCOVERs/s of 16k/s asked"
+	noPct := haGood()
+	noPct.Points[0].Median.RA.HasPct = false
+	big := auto(0.030, 0.015, r(40000, 0, 0.01))
+	big.Points = append(big.Points, ladder("x", "", r(48000, 0.2, 0.01)).Points...)
+	big.Stop = "loss"
+	big.settle()
 
 	tests := []struct {
 		name    string
 		servers []*Server
 		target  int     // index into Targets()
 		status  string  // MET, MISSED, n/a
-		value   float64 // checked when status is not n/a
+		value   float64 // checked when a value is expected
 		want    []string
 	}{
-		{"xdp 5x met", []*Server{kea(), auto(28000)}, 0, Met, 28000 * 0.995 / 2000, []string{"13.93x"}},
-		{"xdp 5x missed", []*Server{kea(), auto(8000)}, 0, Missed, 8000 * 0.995 / 2000, []string{"3.98x", "xdhcpd-auto 7960 leases/s (at 8k/s)", "kea 2000 leases/s (at 2k/s)"}},
-		{"xdp: auto not run", []*Server{kea()}, 0, NA, 0, []string{"xdhcpd-auto not run"}},
-		{"xdp: auto none under 1%", []*Server{kea(), noPoint}, 0, NA, 0, []string{"no point at <= 1% loss"}},
-		{"xdp: auto errored", []*Server{kea(), broken}, 0, NA, 0, []string{"failed: server1 exited"}},
-		{"xdp: auto fell back to udp", []*Server{kea(), onUDP}, 0, NA, 0, []string{`ran on "udp"`}},
-		{"xdp: kea cut short, met", []*Server{keaCut, auto(28000)}, 0, NA, 0, []string{"kea stopped before a failing point (time budget (before 4k)): the ratio may be lower"}},
-		{"xdp: kea cut short, missed anyway", []*Server{keaCut, auto(8000)}, 0, Missed, 8000 * 0.995 / 2000, nil},
-		{"xdp: auto at its ladder's top, missed", []*Server{kea(), autoTop}, 0, NA, 0, []string{"xdhcpd-auto stopped before a failing point (ladder complete): the ratio may be higher"}},
-		{"ha: single at its top, met anyway is n/a", []*Server{autoTop, ha(8000, 0, 0)}, 1, NA, 0, []string{"ratio may be lower"}},
-		{"ha: pair stopped by the load tool is a failing point", []*Server{auto(28000), shortHA}, 1, Missed, 12000 / (28000 * 0.995), []string{"xdhcpd-ha stopped: load tool sent 15093"}},
-		{"xdp: kea not run", []*Server{auto(28000)}, 0, NA, 0, []string{"kea not run"}},
-		{"ha 70% met", []*Server{kea(), auto(28000), keaHA(), ha(20000, 0, 0)}, 1, Met, 20000 / (28000 * 0.995), []string{"71.8%", "kea-ha/kea 50% (1000/2000)"}},
-		{"ha 70% missed", []*Server{auto(28000), ha(16000, 0, 0)}, 1, Missed, 16000 / (28000 * 0.995), []string{"57.4%", "kea-ha/kea -"}},
-		{"ha: pair not run", []*Server{kea(), auto(28000)}, 1, NA, 0, []string{"xdhcpd-ha not run"}},
-		{"ha: single none under 1%", []*Server{noPoint, ha(20000, 0, 0)}, 1, NA, 0, []string{"xdhcpd-auto had no point"}},
-		{"partner within noise", []*Server{keaHA(), ha(20000, 0.0008, 0.001)}, 2, Met, 0.0008 / 0.040, []string{"<0.045x", "kea-ha 0.0400"}},
-		{"partner below noise, negative", []*Server{keaHA(), ha(20000, -0.002, 0.001)}, 2, Met, -0.002 / 0.040, nil},
-		{"partner under 5% of Kea", []*Server{keaHA(), ha(20000, 0.0016, 0.0001)}, 2, Met, 0.04, []string{"0.040x"}},
-		{"partner missed", []*Server{keaHA(), ha(20000, 0.01, 0.001)}, 2, Missed, 0.25, []string{"0.25x"}},
-		{"partner: no Kea, within noise", []*Server{ha(20000, 0.0005, 0.001)}, 2, Met, 0.0005, []string{"within noise", "kea-ha not run"}},
-		{"partner: no Kea, above noise", []*Server{ha(20000, 0.005, 0.001)}, 2, NA, 0, []string{"kea-ha not run"}},
-		{"partner: Kea phase not run", []*Server{kh, ha(20000, 0.005, 0.001)}, 2, NA, 0, []string{"phase not run"}},
-		{"partner: pair phase failed", []*Server{keaHA(), withDrop(ha(20000, 0, 0), 0, 0, "needs bin/dhcpload")}, 2, NA, 0, []string{"needs bin/dhcpload"}},
-		{"partner: pair not run", []*Server{keaHA()}, 2, NA, 0, []string{"xdhcpd-ha not run"}},
+		// 1a: every rung up to Kea's best (2k and 4k), worst ratio.
+		{"1a met", []*Server{kea(), good()}, 0, Met, 0.15, []string{"worst 0.150 (1/6.7) at 2k", "2k 30.0 us/200.0 us=0.150", "4k 15.0 us/180.0 us=0.083"}},
+		{"1a one rung misses", []*Server{kea(), auto(0.050, 0.015, short)}, 0, Missed, 0.25, []string{"over 1/5 at 2k", "worst 0.250"}},
+		{"1a rung missing", []*Server{kea(), noRung}, 0, NA, 0.083333333333, []string{"missing: 2k (no xdhcpd-auto point)"}},
+		{"1a a miss beats a missing rung", []*Server{kea(), ladder("xdhcpd-auto", "xdp-native", r(4000, 0, 0.05))}, 0, Missed, 0.05 / 0.18, []string{"missing: 2k", "over 1/5 at 4k"}},
+		{"1a not XDP", []*Server{kea(), onUDP}, 0, NA, -1, []string{`ran on "udp"`}},
+		{"1a kea no best", []*Server{keaNone, good()}, 0, NA, -1, []string{"kea had no point at <= 1% loss"}},
+		{"1a kea not run", []*Server{good()}, 0, NA, -1, []string{"kea not run"}},
+		{"1a auto not run", []*Server{kea()}, 0, NA, -1, []string{"xdhcpd-auto not run"}},
+		// 1b: at Kea's best rate (4k), 1/10.
+		{"1b met", []*Server{kea(), good()}, 1, Met, 0.015 / 0.18, []string{"at 4k/s: xdhcpd-auto 15.0 us/lease", "kea 180.0 us/lease"}},
+		{"1b missed while 1a meets", []*Server{kea(), auto(0.030, 0.027, short)}, 1, Missed, 0.15, []string{"0.150 (1/6.7)"}},
+		{"1b no point at Kea's best", []*Server{kea(), ladder("xdhcpd-auto", "xdp-native", r(2000, 0, 0.01))}, 1, NA, -1, []string{"at Kea's best rate 4k/s"}},
+		// 2a: the pair, rungs up to the Kea pair's best (1k).
+		{"2a met", []*Server{keaHA(), haGood()}, 2, Met, 0.15, []string{"1k 150.0 us/1000.0 us=0.150"}},
+		{"2a missed", []*Server{keaHA(), ha(0.3, 0.6, short)}, 2, Missed, 0.3, []string{"over 1/5 at 1k"}},
+		{"2a kea pair not run", []*Server{haGood()}, 2, NA, -1, []string{"kea-ha not run"}},
+		// 2b: the pair's REQUEST-ACK p99 at the Kea pair's best rate.
+		{"2b met", []*Server{keaHA(), haGood()}, 3, Met, 0.6, []string{"0.600 ms", "xdhcpd-ha at 1k/s"}},
+		{"2b missed", []*Server{keaHA(), ha(0.15, 1.4)}, 3, Missed, 1.4, []string{"1.400 ms"}},
+		{"2b no percentiles", []*Server{keaHA(), noPct}, 3, NA, -1, []string{"no percentiles"}},
+		{"2b no run at that rate", []*Server{keaHA(), ladder("xdhcpd-ha", "xdp", r(4000, 0, 0.1))}, 3, NA, -1, []string{"no run at the Kea pair's best rate 1k/s"}},
+		// 3a: best rate ratio and the limit that ended the climb.
+		{"3a load tool limit is n/a", []*Server{kea(), good()}, 4, NA, 4, []string{"4.00x", "load tool could not offer more: sent 25600 DISCOVERs/s of 32k/s asked", "CPU-per-lease rows decide"}},
+		{"3a server limit is missed", []*Server{kea(), auto(0.03, 0.015, lossy)}, 4, Missed, 4, []string{"server lost 30.0% at 32k/s, CPUs 50% busy"}},
+		{"3a saturated CPUs is n/a", []*Server{kea(), auto(0.03, 0.015, saturated)}, 4, NA, 4, []string{"CPUs saturated: 98% busy at 32k/s"}},
+		{"3a met", []*Server{kea(), big}, 4, Met, 10, []string{"10.00x", "xdhcpd-auto 40k/s", "kea 4k/s"}},
+		{"3a met but kea cut short", []*Server{keaCut, big}, 4, NA, 20, []string{"kea stopped before a failing point"}},
+		{"3a not XDP", []*Server{kea(), onUDP}, 4, NA, -1, []string{`ran on "udp"`}},
+		// 3b: the pair's best against the single's.
+		{"3b met", []*Server{auto(0.03, 0.015, lossy), haGood()}, 5, Met, 0.75, []string{"75.0%", "xdhcpd-ha 12k/s"}},
+		{"3b server limit", []*Server{auto(0.03, 0.015, lossy), ha(0.15, 0.6, r(4000, 0, 0.1), r(8000, 0.2, 0.1))}, 5, Missed, 0.25, []string{"25.0%", "server lost 20.0% at 8k/s"}},
+		{"3b load tool limit", []*Server{auto(0.03, 0.015, lossy), ha(0.15, 0.6, r(4000, 0, 0.1), short)}, 5, NA, 0.25, []string{"load tool could not offer more"}},
+		{"3b at the ladder's top", []*Server{auto(0.03, 0.015, lossy), ha(0.15, 0.6, r(4000, 0, 0.1))}, 5, NA, 0.25, []string{"ladder ended before a failing point"}},
+		{"3b context: Kea pair over Kea", []*Server{kea(), keaHA(), auto(0.03, 0.015, lossy), haGood()}, 5, Met, 0.75, []string{"kea-ha/kea 25% (1k/4k)"}},
+		// 4: partner-owned DISCOVERs.
+		{"partner within noise", []*Server{keaHA(), ha(0.1, 0.5)}, 6, Met, 0.0008 / 0.040, []string{"<0.045x", "kea-ha 0.0400"}},
+		{"partner missed", []*Server{keaHA(), withDrop(ha(0.1, 0.5), 0.01, 0.001, "")}, 6, Missed, 0.25, []string{"0.25x"}},
+		{"partner under 5% of Kea", []*Server{keaHA(), withDrop(ha(0.1, 0.5), 0.0016, 0.0001, "")}, 6, Met, 0.04, []string{"0.040x"}},
+		{"partner: no Kea, above noise", []*Server{withDrop(ha(0.1, 0.5), 0.005, 0.001, "")}, 6, NA, -1, []string{"kea-ha not run"}},
+		{"partner: pair phase failed", []*Server{keaHA(), withDrop(ha(0.1, 0.5), 0, 0, "needs bin/dhcpload")}, 6, NA, -1, []string{"needs bin/dhcpload"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ts := Targets(tc.servers, nil, "")
-			if len(ts) != 6 {
-				t.Fatalf("want 6 targets, got %d", len(ts))
+			if len(ts) != 10 {
+				t.Fatalf("want 10 targets, got %d", len(ts))
 			}
 			got := ts[tc.target]
 			if got.Status != tc.status {
 				t.Errorf("status %s, want %s: %+v", got.Status, tc.status, got)
 			}
 			switch {
-			case tc.status == NA && tc.target < 2 && got.Value != nil && !strings.Contains(got.Detail, "stopped before"):
-				t.Errorf("n/a with a value: %+v", got)
-			case tc.status != NA && (got.Value == nil || !near(*got.Value, tc.value)):
+			case tc.value < 0 && got.Value != nil:
+				t.Errorf("a value without figures: %+v", got)
+			case tc.value >= 0 && (got.Value == nil || math.Abs(*got.Value-tc.value) > 1e-6):
 				t.Errorf("value %v, want %v: %+v", got.Value, tc.value, got)
 			}
 			all := got.Measured + " | " + got.Detail
@@ -117,6 +170,47 @@ func TestTargetsLab(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestCPUTable(t *testing.T) {
+	kea := ladder("kea", "", r(2000, 0, 0.20), r(4000, 0.005, 0.18), r(8000, 0.3, 0.15))
+	x := ladder("xdhcpd-auto", "xdp-native", r(2000, 0, 0.05), r(4000, 0, 0.015), r(8000, 0, 0.012))
+	tab := CPUTable([]*Server{kea, x})
+	for _, w := range []string{"single: xdhcpd-auto (xdp-native) vs kea", "200.0 (0.00%)", "50.0 (0.00%)", "0.250 (1/4.0)", "<= 0.20",
+		"<= 0.10 (Kea's best)", "- (above Kea's best)", "utime+stime"} {
+		if !strings.Contains(tab, w) {
+			t.Errorf("lacks %q:\n%s", w, tab)
+		}
+	}
+	if strings.Contains(tab, "pair:") {
+		t.Errorf("pair section without pairs:\n%s", tab)
+	}
+	if CPUTable(nil) != "" {
+		t.Error("no servers, a table")
+	}
+}
+
+func TestLimitOf(t *testing.T) {
+	short := r(8000, 0, 0.1)
+	short.delivered = 0.9
+	hot := r(8000, 0.2, 0.1)
+	hot.busy = 0.99
+	for _, c := range []struct {
+		s    *Server
+		kind string
+	}{
+		{ladder("x", "", r(2000, 0, 0.1), short), limitLoad},
+		{ladder("x", "", r(2000, 0, 0.1), hot), limitHost},
+		{ladder("x", "", r(2000, 0, 0.1), r(8000, 0.2, 0.1)), limitServer},
+		{ladder("x", "", r(2000, 0, 0.1)), limitCapped},
+		// A failing point below the best is not the limit: the first
+		// point above the best is.
+		{ladder("x", "", r(2000, 0.03, 0.1), r(4000, 0, 0.1), r(8000, 0.2, 0.1)), limitServer},
+	} {
+		if k, txt := limitOf(c.s); k != c.kind {
+			t.Errorf("%s: limit %s (%s), want %s", c.s.Stop, k, txt, c.kind)
+		}
 	}
 }
 
@@ -146,7 +240,7 @@ func TestTargetsLeaseLoad(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ts := Targets(nil, tc.ll, tc.why)[3:]
+			ts := Targets(nil, tc.ll, tc.why)[7:]
 			var all []string
 			for i, got := range ts {
 				if got.Status != tc.status[i] {
@@ -172,8 +266,8 @@ func TestTargetsTableAndJSON(t *testing.T) {
 	res.Targets = Targets(res.Servers, nil, "leaseload not run")
 	res.TargetsTable = TargetsTable(res.Targets)
 	lines := strings.Split(strings.TrimSpace(res.TargetsTable), "\n")
-	if len(lines) != 3+6 || !strings.HasPrefix(lines[1], "target") {
-		t.Fatalf("want title, header, rule, 6 rows:\n%s", res.TargetsTable)
+	if len(lines) != 3+10 || !strings.HasPrefix(lines[1], "target") {
+		t.Fatalf("want title, header, rule, 10 rows:\n%s", res.TargetsTable)
 	}
 	for _, l := range lines[3:] {
 		if !strings.Contains(l, " "+NA+" ") && !strings.Contains(l, Met) && !strings.Contains(l, Missed) {
@@ -191,7 +285,7 @@ func TestTargetsTableAndJSON(t *testing.T) {
 	var m struct {
 		Targets []map[string]any `json:"targets"`
 	}
-	if err := json.Unmarshal(b, &m); err != nil || len(m.Targets) != 6 {
+	if err := json.Unmarshal(b, &m); err != nil || len(m.Targets) != 10 {
 		t.Fatalf("targets in results.json: %v %d", err, len(m.Targets))
 	}
 	for _, k := range []string{"name", "goal", "value", "measured", "detail", "status"} {

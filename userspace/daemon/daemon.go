@@ -130,7 +130,7 @@ func New(path string, opt Options) (_ *Daemon, err error) {
 		Logger:      d.logs.Get(logging.Packets),
 	}
 	if d.ha != nil && cfg.Dhcp4.HA.SendLeaseUpdates {
-		pc.Replicator = blockingReplicator{d.ha.svc}
+		pc.Replicator = d.ha.svc
 	}
 	if d.pl, err = pipeline.New(pc); err != nil {
 		return nil, err

@@ -12,7 +12,6 @@ import (
 	"github.com/xdhcp/xdhcp/ha"
 	"github.com/xdhcp/xdhcp/userspace/control"
 	"github.com/xdhcp/xdhcp/userspace/dhcp"
-	"github.com/xdhcp/xdhcp/userspace/lease"
 	"github.com/xdhcp/xdhcp/userspace/logging"
 	"github.com/xdhcp/xdhcp/userspace/metrics"
 	"github.com/xdhcp/xdhcp/userspace/netstate"
@@ -204,16 +203,4 @@ func (r *bucketRelay) detach() {
 	r.mu.Lock()
 	r.target = nil
 	r.mu.Unlock()
-}
-
-// blockingReplicator runs ha.Service.Sync on a goroutine per exchange.
-// Temporary, until ha.Service.Replicate lands.
-type blockingReplicator struct{ svc *ha.Service }
-
-func (r blockingReplicator) Replicate(changes []lease.Change, done func(error)) {
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		done(r.svc.Sync(ctx, changes))
-	}()
 }

@@ -12,9 +12,9 @@ const offerTTL = 60 // seconds
 // offer is an address promised to a client by an OFFER.
 type offer struct {
 	addr    netip.Addr
-	key     string // client key (see exchange.clientKey)
-	expires int64  // Unix seconds
-	pool    *pool  // non-nil when the offer holds the pool's free bit
+	key     offerKey // client key (see exchange.clientKey)
+	expires int64    // Unix seconds
+	pool    *pool    // non-nil when the offer holds the pool's free bit
 }
 
 // offerTable holds outstanding offers, by address and by client. It makes
@@ -24,19 +24,19 @@ type offer struct {
 // byAddr holds the offers by value and byKey names the address of the
 // client's offer; the two always describe the same offers (byKey[o.key] ==
 // o.addr for every o in byAddr, and back), so recording an offer allocates
-// nothing but its key.
+// nothing (see offerKey).
 type offerTable struct {
 	mu     sync.Mutex
 	byAddr map[netip.Addr]offer
-	byKey  map[string]netip.Addr
+	byKey  map[offerKey]netip.Addr
 }
 
 func newOfferTable() *offerTable {
-	return &offerTable{byAddr: map[netip.Addr]offer{}, byKey: map[string]netip.Addr{}}
+	return &offerTable{byAddr: map[netip.Addr]offer{}, byKey: map[offerKey]netip.Addr{}}
 }
 
 // byClient returns the client's offer; the caller holds mu.
-func (t *offerTable) byClient(key string) (offer, bool) {
+func (t *offerTable) byClient(key offerKey) (offer, bool) {
 	a, ok := t.byKey[key]
 	if !ok {
 		return offer{}, false
@@ -46,7 +46,7 @@ func (t *offerTable) byClient(key string) (offer, bool) {
 }
 
 // forClient returns the client's live offer.
-func (t *offerTable) forClient(key string, now int64) (offer, bool) {
+func (t *offerTable) forClient(key offerKey, now int64) (offer, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	o, ok := t.byClient(key)
@@ -57,7 +57,7 @@ func (t *offerTable) forClient(key string, now int64) (offer, bool) {
 }
 
 // heldByOther reports whether a is offered to another client and not expired.
-func (t *offerTable) heldByOther(a netip.Addr, key string, now int64) bool {
+func (t *offerTable) heldByOther(a netip.Addr, key offerKey, now int64) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	o, ok := t.byAddr[a]

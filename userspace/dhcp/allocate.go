@@ -168,7 +168,7 @@ func (x *exchange) fromPools() (candidate, bool) {
 
 // fromExpired reuses an expired lease of an allowed pool (reclaimed on the
 // spot when the REQUEST commits it).
-func (x *exchange) fromExpired(key string, now int64) (candidate, bool) {
+func (x *exchange) fromExpired(key offerKey, now int64) (candidate, bool) {
 	e := x.e
 	for _, l := range e.store.Expired(now, 256) {
 		p := x.allowedPool(l.Addr)

@@ -602,3 +602,28 @@ func TestOptionDecodersMatchLibrary(t *testing.T) {
 		}
 	}
 }
+
+// TestOfferKey checks that offer keys are equal exactly when the kind and
+// the identifier are, inline or long.
+func TestOfferKey(t *testing.T) {
+	long := make([]byte, offerKeyInline+1)
+	long2 := append(append([]byte(nil), long...), 0)
+	ids := [][]byte{{1}, {1, 0}, {0, 1}, make([]byte, offerKeyInline), long, long2}
+	key := func(hw, cid []byte) offerKey {
+		x := &exchange{hw: hw, rawCID: cid}
+		return x.clientKey(nil)
+	}
+	for i, a := range ids {
+		for j, b := range ids {
+			if got := key(a, nil) == key(b, nil); got != (i == j) {
+				t.Errorf("hw keys %v %v equal = %v", a, b, got)
+			}
+			if got := key(nil, a) == key(nil, b); got != (i == j) {
+				t.Errorf("cid keys %v %v equal = %v", a, b, got)
+			}
+			if key(a, nil) == key(nil, b) {
+				t.Errorf("hw key %v equals cid key %v", a, b)
+			}
+		}
+	}
+}

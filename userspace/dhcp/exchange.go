@@ -107,12 +107,33 @@ func (x *exchange) clientLease() (*lease.Lease, *subnet) {
 	return nil, nil
 }
 
+// offerKey identifies a client in the offer table: its client id (kind
+// 'c') or else its hardware address (kind 'h'). An identifier of up to
+// offerKeyInline bytes is held inline (no allocation), a longer one in
+// long; the encoding is one-to-one, so keys are equal exactly when kind
+// and identifier are.
+type offerKey struct {
+	kind byte
+	n    uint8 // inline length; 0 when long is used
+	b    [offerKeyInline]byte
+	long string
+}
+
+const offerKeyInline = 32
+
 // clientKey identifies the client for the offer table.
-func (x *exchange) clientKey(s *subnet) string {
+func (x *exchange) clientKey(s *subnet) offerKey {
+	k := offerKey{kind: 'h'}
+	id := x.hw
 	if cid := x.cidFor(s); len(cid) > 0 {
-		return "c" + string(cid)
+		k.kind, id = 'c', cid
 	}
-	return "h" + string(x.hw)
+	if len(id) <= offerKeyInline {
+		k.n = uint8(copy(k.b[:], id))
+	} else {
+		k.long = string(id)
+	}
+	return k
 }
 
 // hostname returns the sanitised, lower-cased option 12 (or the reserved

@@ -46,17 +46,42 @@ func (l *Lease) Expire() int64 { return l.CLTT + int64(l.ValidLifetime) }
 // Expired reports whether the lease has expired at Unix time now.
 func (l *Lease) Expired(now int64) bool { return l.Expire() <= now }
 
-// Clone returns a deep copy.
+// Clone returns a deep copy. A lease whose hardware address and client id
+// fit in leaseBuf's inline room is copied in a single allocation.
 func (l *Lease) Clone() *Lease {
-	c := *l
-	if l.HWAddr != nil {
-		c.HWAddr = append(net.HardwareAddr(nil), l.HWAddr...)
+	nh, nc := len(l.HWAddr), len(l.ClientID)
+	if nh+nc > leaseIDsInline {
+		c := *l
+		if l.HWAddr != nil {
+			c.HWAddr = append(net.HardwareAddr(nil), l.HWAddr...)
+		}
+		if l.ClientID != nil {
+			c.ClientID = append([]byte(nil), l.ClientID...)
+		}
+		return &c
 	}
-	if l.ClientID != nil {
-		c.ClientID = append([]byte(nil), l.ClientID...)
+	b := new(leaseBuf)
+	b.l = *l
+	// As append(nil, x...) did: nil when empty, capacity-limited copies
+	// otherwise (appending to one cannot touch the other).
+	b.l.HWAddr, b.l.ClientID = nil, nil
+	if nh > 0 {
+		b.l.HWAddr = b.ids[:copy(b.ids[:], l.HWAddr):nh]
 	}
-	return &c
+	if nc > 0 {
+		b.l.ClientID = b.ids[nh : nh+copy(b.ids[nh:], l.ClientID) : nh+nc]
+	}
+	return &b.l
 }
+
+// leaseBuf is a Lease with inline room for its hardware address and client
+// id, so that a copy of a typical lease is one allocation.
+type leaseBuf struct {
+	l   Lease
+	ids [leaseIDsInline]byte
+}
+
+const leaseIDsInline = 40
 
 // Change is one committed lease change, the single currency between the
 // store's change hook, the DHCP engine and HA: Old == nil is an addition,

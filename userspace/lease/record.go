@@ -123,9 +123,9 @@ func blobField(b string) (field, rest string) {
 // share one allocation (capacity-limited, so appending to one cannot touch
 // the other); they are nil when absent, as in a stored Lease.
 func (r *record) toLease(p blobParts) *Lease {
-	l := &Lease{}
-	r.fill(l, p, nil)
-	return l
+	b := new(leaseBuf) // one allocation when the identifiers fit inline
+	r.fill(&b.l, p, b.ids[:0])
+	return &b.l
 }
 
 // fill sets every field of l from r. The hardware address and client id are

@@ -93,7 +93,8 @@ const (
 // Deadlines. Every update has one (send time + the client's timeout, Kea's
 // request timeout). An update whose deadline passed before it was written
 // is never written: it fails with errUpdateExpired when its connection
-// reaches it. An update already written is not abandoned at its deadline:
+// reaches it (no timer: at the latest when the exchange ahead of it ends,
+// itself bounded by the timeout). An update already written is not abandoned at its deadline:
 // the connection's I/O deadline (write time + timeout) bounds the wait for
 // its answer, and its done reports that answer, success included (the
 // partner may have applied it), or the timeout, which drops the connection

@@ -30,7 +30,36 @@ type rawPeer struct {
 	closeAfter int
 	// hang: never answer.
 	hang atomic.Bool
-	wg   sync.WaitGroup
+	// gate, when set (hold), delays every answer until release; delay, when
+	// set, is slept before each answer.
+	gate     chan struct{}
+	gateOnce sync.Once
+	delay    func() time.Duration
+	// got records every request in the order the partner read them.
+	mu  sync.Mutex
+	got []rawReq
+	wg  sync.WaitGroup
+}
+
+// rawReq is one request as the partner read it.
+type rawReq struct {
+	command, ip, hostname string
+}
+
+// hold makes the partner keep its answers until release (at the latest
+// when the test ends, before the partner's own cleanup waits for its
+// connections).
+func (p *rawPeer) hold(t *testing.T) {
+	p.gate = make(chan struct{})
+	t.Cleanup(p.release)
+}
+
+func (p *rawPeer) release() { p.gateOnce.Do(func() { close(p.gate) }) }
+
+func (p *rawPeer) requestsSeen() []rawReq {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]rawReq(nil), p.got...)
 }
 
 func newRawPeer(t *testing.T, server string) *rawPeer {
@@ -76,12 +105,22 @@ func (p *rawPeer) serve(c net.Conn) {
 		var env struct {
 			Command   string `json:"command"`
 			Arguments struct {
-				IP string `json:"ip-address"`
+				IP       string `json:"ip-address"`
+				Hostname string `json:"hostname"`
 			} `json:"arguments"`
 		}
 		_ = json.Unmarshal(body, &env)
+		p.mu.Lock()
+		p.got = append(p.got, rawReq{env.Command, env.Arguments.IP, env.Arguments.Hostname})
+		p.mu.Unlock()
 		if br.Buffered() > 0 {
 			p.pipelined.Add(1)
+		}
+		if p.gate != nil {
+			<-p.gate
+		}
+		if p.delay != nil {
+			time.Sleep(p.delay())
 		}
 		out := fmt.Sprintf(`[ { "result": 0, "text": "%s %s" } ]`, env.Command, env.Arguments.IP)
 		last := p.closeAfter > 0 && n == p.closeAfter

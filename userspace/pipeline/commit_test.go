@@ -135,6 +135,26 @@ func TestCloseDropsPending(t *testing.T) {
 	wantStats(t, reg, map[string]int64{StatPendingAtClose: 1, "pkt4-sent": 0})
 }
 
+// TestReleasedWorkerDropsPending: once a transport released its worker
+// (its goroutine and socket are gone), replies completed before or after
+// are dropped and counted, never sent, and no longer count as parked.
+func TestReleasedWorkerDropsPending(t *testing.T) {
+	reg := stats.New()
+	rep := &heldReplicator{}
+	p := newPipeline(t, Config{Stats: reg, Replicator: rep}, &offerEngine{})
+	out := &sink{}
+	w := p.NewWorker(out, func() {})
+	w.Process(msg(t, dhcpv4.MessageTypeRequest, 1, 1, 0xac), &Meta{})
+	w.Process(msg(t, dhcpv4.MessageTypeRequest, 2, 2, 0xac), &Meta{})
+	rep.settle(1, nil) // completed, waiting for a Complete that never comes
+	p.Release(w)
+	rep.settle(1, nil) // completes after the release
+	if len(out.sent()) != 0 || p.Parked() != 0 {
+		t.Fatalf("sent %v after Release, parked %d", out.sent(), p.Parked())
+	}
+	wantStats(t, reg, map[string]int64{StatPendingAtClose: 2, "pkt4-sent": 0})
+}
+
 // TestNoWakeSendsInline: a worker without a wake function (the UDP
 // transport) sends a completed reply from the completing goroutine.
 func TestNoWakeSendsInline(t *testing.T) {

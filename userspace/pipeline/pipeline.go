@@ -153,10 +153,17 @@ type Worker struct {
 	engine *engineBox
 	run    func(*dhcp.Request) *dhcp.Reply
 
-	mu      sync.Mutex
-	pending map[clientKey]*pending // by chaddr
-	done    []*pending             // completed, to be sent by the owner
-	spare   []*pending
+	mu       sync.Mutex
+	pending  map[clientKey]*pending // by chaddr
+	done     []*pending             // completed, to be sent by the owner
+	spare    []*pending
+	released bool // the owner stopped: completions are dropped, not sent
+}
+
+func (w *Worker) isReleased() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.released
 }
 
 // NewWorker returns a worker that sends through tr. wake is called (from
@@ -326,6 +333,12 @@ func (pd *pending) complete(err error) {
 		return
 	}
 	w.mu.Lock()
+	if w.released {
+		// The owner is gone: nobody will call Complete.
+		w.mu.Unlock()
+		w.finish(pd)
+		return
+	}
 	first := len(w.done) == 0
 	w.done = append(w.done, pd)
 	w.mu.Unlock()
@@ -370,7 +383,7 @@ func (w *Worker) finish(pd *pending) {
 		w.shard.Inc(stats.Pkt4ReceiveDrop)
 		p.c.haSync.Add(1)
 		p.dbg.Debug().Err(pd.err).Str("xid", pd.req.Msg.TransactionID.String()).Msg("reply dropped: lease update failed")
-	case p.closed.Load():
+	case p.closed.Load() || w.isReleased():
 		p.c.closedPending.Add(1)
 	default:
 		w.send(&pd.meta, pd.req, pd.reply)
@@ -383,7 +396,7 @@ func (w *Worker) finish(pd *pending) {
 	*pd = pending{w: w}
 	w.spare = append(w.spare, pd)
 	w.mu.Unlock()
-	if next != nil && !p.closed.Load() {
+	if next != nil && !p.closed.Load() && !w.isReleased() {
 		w.Process(next.data, &next.meta)
 	}
 }
@@ -449,9 +462,19 @@ func (p *Pipeline) Drain(timeout time.Duration) bool {
 	}
 }
 
-// Release forgets w (its transport goroutine is gone).
+// Release forgets w: its transport goroutine is gone and its transport
+// can send no more. Replies already completed and those completing later
+// are dropped and counted (pkt4-dropped-pending-at-close), never sent.
 func (p *Pipeline) Release(w *Worker) {
 	p.mu.Lock()
 	delete(p.workers, w)
 	p.mu.Unlock()
+	w.mu.Lock()
+	w.released = true
+	done := w.done
+	w.done = nil
+	w.mu.Unlock()
+	for _, pd := range done {
+		w.finish(pd)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -37,8 +38,8 @@ type queue struct {
 	meta  pipeline.Meta // the request being processed (reused)
 	dirty bool          // frames submitted since the last complete flush
 	wait  *waiter
-	efd   int         // written by wake
-	gone  atomic.Bool // efd closed
+	efdMu sync.RWMutex // wake holds it shared, closeEfd exclusively
+	efd   int          // written by wake; -1 once closed
 
 	c queueCounters
 }
@@ -60,9 +61,11 @@ var efdOne = [8]byte{1} // eventfd counter increment (host order, little endian)
 // wake is the pipeline worker's wake function: a completed pending reply
 // is waiting. It runs on the completing goroutine.
 func (q *queue) wake() {
-	if !q.gone.Load() {
+	q.efdMu.RLock()
+	if q.efd >= 0 {
 		_, _ = unix.Write(q.efd, efdOne[:])
 	}
+	q.efdMu.RUnlock()
 }
 
 // run is the queue goroutine: poll the socket and the eventfd, run the
@@ -203,10 +206,12 @@ func (q *queue) fallback(why string, m *pipeline.Meta, req *dhcp.Request, reply 
 	return nil
 }
 
-// closeEfd closes the eventfd once no completion can write it (after the
-// pipeline is closed and the goroutine has exited).
+// closeEfd closes the eventfd; a completion that wakes the queue later
+// finds it gone instead of writing to a descriptor number reused since.
 func (q *queue) closeEfd() {
-	if q.efd >= 0 && !q.gone.Swap(true) {
+	q.efdMu.Lock()
+	defer q.efdMu.Unlock()
+	if q.efd >= 0 {
 		unix.Close(q.efd)
 		q.efd = -1
 	}

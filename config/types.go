@@ -418,6 +418,52 @@ type XDHCP struct {
 	Prometheus        Prometheus
 	ControlSocketMode uint32 // file mode bits, default 0600
 	AFXDP             AFXDP
+	// OfferLifetime is how long, in seconds, an OFFER holds its address
+	// for the client's REQUEST. 0 (the default) is Kea 2.2's behaviour:
+	// an offer holds nothing and the address is checked again at REQUEST.
+	// (Kea 2.2 has no offer-lifetime; later Kea calls it offer-lifetime.)
+	OfferLifetime uint32
+	// RateLimits are the admission limits applied before a request reaches
+	// the engine: in the XDP program, or in user space on the UDP path.
+	RateLimits RateLimits
+}
+
+// RateLimits bounds what one client, one relay and all clients without a
+// lease may send. Rates are DISCOVER+REQUEST messages per second, bursts are
+// token-bucket depths. A rate of 0 turns that limit off. Defaults are on and
+// sized so that no well-behaved client or relay meets them (see
+// DefaultRateLimits).
+type RateLimits struct {
+	Enabled bool // default true; false turns every limit off
+	// Per client identity: option 61 if present, else chaddr (Kea's key).
+	ClientRate, ClientBurst uint32
+	// Per relay: giaddr of a relayed message unicast to this host; every
+	// message that is not (giaddr 0, or broadcast) shares the key 0.0.0.0,
+	// "the local segment".
+	RelayRate, RelayBurst uint32
+	// Global budget for clients the server holds no lease for. Clients with
+	// a lease skip it, so they are served first under any flood.
+	UnknownRate, UnknownBurst uint32
+	// TableSize is the number of client and relay buckets kept (LRU); the
+	// known-client table has KnownClients entries (LRU).
+	TableSize    uint32
+	KnownClients uint32
+}
+
+// DefaultRateLimits are xdhcp's defaults: a client retransmits every few
+// seconds (RFC 2131 §4.1: 4 s, doubling), so 4 messages/s with a burst of
+// 16 never meets a real client; a relay carries its whole access network,
+// so its limit is far above what one server answers; the unknown-client
+// budget is above the fastest rate measured in make bench.
+func DefaultRateLimits() RateLimits {
+	return RateLimits{
+		Enabled:    true,
+		ClientRate: 4, ClientBurst: 16,
+		RelayRate: 100000, RelayBurst: 200000,
+		UnknownRate: 100000, UnknownBurst: 200000,
+		TableSize:    65536,
+		KnownClients: 262144,
+	}
 }
 
 // Prometheus configures the metrics listener.

@@ -5,11 +5,15 @@ import (
 	"strconv"
 )
 
-var xdhcpKeys = keys("datapath", "bpf-pin-path", "prometheus", "control-socket-mode", "afxdp")
+var xdhcpKeys = keys("datapath", "bpf-pin-path", "prometheus", "control-socket-mode", "afxdp",
+	"offer-lifetime", "rate-limits")
+
+var rateLimitKeys = keys("enabled", "client-rate", "client-burst", "relay-rate", "relay-burst",
+	"unknown-client-rate", "unknown-client-burst", "table-size", "known-clients")
 
 // xdhcp decodes Dhcp4.user-context.xdhcp; other user-context content is free.
 func (d *decoder) xdhcp(uc *Node) XDHCP {
-	x := XDHCP{Datapath: DatapathAuto, ControlSocketMode: 0o600}
+	x := XDHCP{Datapath: DatapathAuto, ControlSocketMode: 0o600, RateLimits: DefaultRateLimits()}
 	n := uc.Get("xdhcp")
 	if n == nil || d.err != nil {
 		return x
@@ -57,5 +61,32 @@ func (d *decoder) xdhcp(uc *Node) XDHCP {
 			x.AFXDP.Queues = int(v)
 		}
 	}
+	if v, ok := o.intIn("offer-lifetime", 0, 3600); ok {
+		x.OfferLifetime = uint32(v)
+	}
+	if r := o.get("rate-limits"); r != nil {
+		x.RateLimits = d.rateLimits(r)
+	}
 	return x
+}
+
+// rateLimits decodes user-context.xdhcp.rate-limits over DefaultRateLimits.
+func (d *decoder) rateLimits(n *Node) RateLimits {
+	rl := DefaultRateLimits()
+	o := d.object(n, "rate-limits", "user-context xdhcp rate-limits", rateLimitKeys)
+	rl.Enabled = o.bool("enabled", rl.Enabled)
+	u := func(key string, dst *uint32, lo int64) {
+		if v, ok := o.intIn(key, lo, 1<<30); ok {
+			*dst = uint32(v)
+		}
+	}
+	u("client-rate", &rl.ClientRate, 0)
+	u("client-burst", &rl.ClientBurst, 1)
+	u("relay-rate", &rl.RelayRate, 0)
+	u("relay-burst", &rl.RelayBurst, 1)
+	u("unknown-client-rate", &rl.UnknownRate, 0)
+	u("unknown-client-burst", &rl.UnknownBurst, 1)
+	u("table-size", &rl.TableSize, 1024)
+	u("known-clients", &rl.KnownClients, 1024)
+	return rl
 }

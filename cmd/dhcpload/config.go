@@ -66,6 +66,10 @@ type Config struct {
 	// Malformed sends malformed frames (malformed.go) instead of
 	// exchanges, at Rate, bounded like any run.
 	Malformed bool
+	// Hostile sends the LAN attacker's frames (hostile.go) instead of
+	// exchanges: broadcast, random MACs, malformed, fuzzed, VLAN-stacked,
+	// fragments. It implies Malformed's bounded no-reply run.
+	Hostile bool
 }
 
 // Broadcast reports whether DISCOVERs go to 255.255.255.255.
@@ -98,8 +102,12 @@ func parseFlags(args []string) (*Config, error) {
 	fs.BoolVar(&c.DiscoverOnly, "discover-only", false, "stop each exchange at the OFFER (no REQUEST, no lease); OFFERs count as completed")
 	fs.StringVar(&haOwner, "ha-owner", "", "N/M: use only clients whose HA load-balancing hash (RFC 3074, as Kea) is owned by server N of M (0 = primary); MACs that hash elsewhere are skipped")
 	fs.BoolVar(&c.Malformed, "malformed", false, "send malformed DHCP frames (truncated, bad options, bad cookie, BOOTREPLY, garbage; in turn) at -rate instead of exchanges; no reply expected")
+	fs.BoolVar(&c.Hostile, "hostile", false, "send a LAN attacker's frames (broadcast from 0.0.0.0:68, random MACs; valid, malformed, fuzzed, over-long, VLAN-stacked and fragmented DHCP; in turn) at -rate instead of exchanges; no reply expected")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	if c.Hostile {
+		c.Malformed = true
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
@@ -166,7 +174,7 @@ func parseFlags(args []string) (*Config, error) {
 		bad("-discover-only: no lease is taken, so -renew and -release do not apply")
 	}
 	if c.Malformed && (c.Rate <= 0 || c.Renew || c.Release || c.DiscoverOnly || haOwner != "") {
-		bad("-malformed: needs a positive -rate and takes no -renew, -release, -discover-only or -ha-owner")
+		bad("-malformed/-hostile: needs a positive -rate and takes no -renew, -release, -discover-only or -ha-owner")
 	}
 	if haOwner != "" {
 		if c.HAOwner, c.HAServers, err = parseHAOwner(haOwner); err != nil {

@@ -68,6 +68,7 @@ type MalformedReport struct {
 	Giaddr      string            `json:"giaddr"`
 	Rate        float64           `json:"rate"`
 	Malformed   bool              `json:"malformed"`
+	Hostile     bool              `json:"hostile"`
 	Sent        uint64            `json:"sent"`
 	ByKind      map[string]uint64 `json:"by_kind"`
 	SendSeconds float64           `json:"send_seconds"`
@@ -83,7 +84,13 @@ type MalformedReport struct {
 func runMalformed(ctx context.Context, cfg *Config, ep *endpoint, tr transport) *MalformedReport {
 	frame := packet.Frame{DstMAC: ep.dstMAC, SrcMAC: ep.srcMAC, Src: ep.giaddr, Dst: ep.dst, SrcPort: 67, DstPort: 67}
 	hdr := frame.HeaderLen()
-	var byKind [len(malformedKinds)]uint64
+	kinds := malformedKinds[:]
+	var hg *hostileGen
+	if cfg.Hostile {
+		kinds = hostileKinds[:]
+		hg = newHostileGen(uint64(time.Now().UnixNano()))
+	}
+	var byKind [max(len(malformedKinds), len(hostileKinds))]uint64
 	var sent, recv uint64
 	mac := [6]byte(cfg.MACBase)
 	start := time.Now()
@@ -104,10 +111,19 @@ func runMalformed(ctx context.Context, cfg *Config, ep *endpoint, tr transport) 
 			if buf == nil {
 				break
 			}
-			c := macAdd(mac, sent%uint64(cfg.Clients))
-			pl, kind := buildMalformed(buf[hdr:], sent, c, u32(ep.giaddr))
-			fl, err := packet.EncodeUDP(buf, &frame, buf[hdr:hdr+pl])
-			if err != nil || tr.submit(fl) != nil {
+			var fl, kind int
+			if hg != nil {
+				fl, kind = hg.build(buf, sent)
+			} else {
+				c := macAdd(mac, sent%uint64(cfg.Clients))
+				var pl int
+				var err error
+				pl, kind = buildMalformed(buf[hdr:], sent, c, u32(ep.giaddr))
+				if fl, err = packet.EncodeUDP(buf, &frame, buf[hdr:hdr+pl]); err != nil {
+					break
+				}
+			}
+			if tr.submit(fl) != nil {
 				break
 			}
 			byKind[kind]++
@@ -121,9 +137,9 @@ func runMalformed(ctx context.Context, cfg *Config, ep *endpoint, tr transport) 
 		}
 	}
 	r := &MalformedReport{Mode: cfg.Mode, Server: cfg.Server.String(), Giaddr: ep.giaddr.String(), Rate: cfg.Rate,
-		Malformed: true, Sent: sent, ByKind: map[string]uint64{}, SendSeconds: elapsed.Seconds(),
+		Malformed: true, Hostile: cfg.Hostile, Sent: sent, ByKind: map[string]uint64{}, SendSeconds: elapsed.Seconds(),
 		Received: recv, Transport: tr.counters()}
-	for i, k := range malformedKinds {
+	for i, k := range kinds {
 		r.ByKind[k] = byKind[i]
 	}
 	if elapsed > 0 {
@@ -138,7 +154,11 @@ func (r *MalformedReport) write(w io.Writer, asJSON bool) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(r)
 	}
-	_, err := fmt.Fprintf(w, "malformed: sent %d frames in %.3f s (%.0f/s) to %s from %s; by kind %v; received %d\n",
+	what := "malformed"
+	if r.Hostile {
+		what = "hostile"
+	}
+	_, err := fmt.Fprintf(w, what+": sent %d frames in %.3f s (%.0f/s) to %s from %s; by kind %v; received %d\n",
 		r.Sent, r.SendSeconds, r.SentPerSec, r.Server, r.Giaddr, r.ByKind, r.Received)
 	return err
 }

@@ -18,6 +18,7 @@
 #   Lab settings (see scripts/bench/main.go): SECS REPEATS LADDER HA_LADDER
 #   BUDGET LOADER=auto|perfdhcp|dhcpload SERVERS CLIENTS THREADS LAB_PREFIX
 #   REF_RATE (perfdhcp reference run, 0 = none) FLOOD=0 FLOOD_RATE FLOOD_SECS
+#   HOSTILE=0 HOSTILE_GOOD (relay DORA/s) HOSTILE_SECS HOSTILE_RATES (e.g. 50000,max)
 #   HA_DROP=0 HA_DROP_RATE HA_DROP_SECS
 #
 # Writes out/bench/micro.txt, out/bench/leaseload.{txt,json},

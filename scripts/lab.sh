@@ -6,6 +6,8 @@
 #   <p>cli:  br0 198.18.0.1/24 (perfdhcp runs here; it relays with giaddr 198.18.0.1)
 #   <p>s1:   eth0 198.18.0.11/24  (veth, peer <p>v1 on br0)
 #   <p>s2:   eth0 198.18.0.12/24  (veth, peer <p>v2 on br0)
+#   <p>cli:  atk0, no address: an attacker's own port on the segment (veth,
+#            peer atk1 on br0), for dhcpload -hostile
 #
 # Addresses are from 198.18.0.0/15 only. Usage:
 #   scripts/lab.sh up [PREFIX]      create (fails if the lab exists)
@@ -50,6 +52,9 @@ lab_up() {
 		ip netns exec "${p}s$i" ethtool -K eth0 tx off >/dev/null 2>&1 || true
 	done
 	ip netns exec "${p}cli" ethtool -K br0 tx off >/dev/null 2>&1 || true
+	ip -n "${p}cli" link add atk0 type veth peer name atk1
+	ip -n "${p}cli" link set atk1 master br0 up
+	ip -n "${p}cli" link set atk0 up
 	# Wait for carrier on the servers' links (Kea opens no socket before it).
 	local n
 	for n in $(seq 50); do

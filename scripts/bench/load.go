@@ -186,6 +186,8 @@ func (d *dhcpload) Args(s LoadSpec, i, n int) []string {
 
 // dhcploadReport is the part of dhcpload -json the harness reads.
 type dhcploadReport struct {
+	Started       uint64       `json:"started"`
+	Completed     uint64       `json:"completed"`
 	DiscoverOffer dhcploadExch `json:"discover_offer"`
 	RequestAck    dhcploadExch `json:"request_ack"`
 	Violations    map[string]uint64
@@ -205,14 +207,23 @@ func (e dhcploadExch) delay() Delay {
 	return Delay{MinMs: e.MinMs, AvgMs: e.AvgMs, P50Ms: e.P50Ms, P99Ms: e.P99Ms, MaxMs: e.MaxMs, HasPct: true}
 }
 
-func parseDhcpload(out []byte) (Run, error) {
+// parseDhcploadFull reads dhcpload -json output.
+func parseDhcploadFull(out []byte) (dhcploadReport, error) {
 	var rep dhcploadReport
 	i := bytes.IndexByte(out, '{')
 	if i < 0 {
-		return Run{}, fmt.Errorf("dhcpload printed no JSON: %s", firstLines(out, 5))
+		return rep, fmt.Errorf("dhcpload printed no JSON: %s", firstLines(out, 5))
 	}
 	if err := json.NewDecoder(bytes.NewReader(out[i:])).Decode(&rep); err != nil {
-		return Run{}, fmt.Errorf("dhcpload JSON: %w", err)
+		return rep, fmt.Errorf("dhcpload JSON: %w", err)
+	}
+	return rep, nil
+}
+
+func parseDhcpload(out []byte) (Run, error) {
+	rep, err := parseDhcploadFull(out)
+	if err != nil {
+		return Run{}, err
 	}
 	return Run{
 		DiscSent: rep.DiscoverOffer.Sent, OffersRecv: rep.DiscoverOffer.Received, DO: rep.DiscoverOffer.delay(),

@@ -99,6 +99,9 @@ type options struct {
 	refRate                            int // perfdhcp reference run, DORA/s (0: none)
 	flood                              bool
 	floodRate, floodSecs               int
+	hostile                            bool
+	hostileGood, hostileSecs           int
+	hostileRates                       []int
 	ladder, haLadder                   []int
 	budget                             time.Duration
 	leaseload                          string
@@ -139,6 +142,7 @@ func parseOptions(args []string) (*options, error) {
 	quick := env("QUICK", "0") == "1"
 	defSecs, defRep, defBudget := "5", "3", "520"
 	defRef, defFloodRate, defFloodSecs := "4000", "20000", "3"
+	defHostileSecs := "8"
 	// Single xdhcpd on XDP sustains ~28k DORA/s on a quiet 2-vCPU machine,
 	// a pair ~20k: the ladders reach past that, finer near the top.
 	defLadder, defHA := "2k,4k,8k,12k,16k,20k,24k,28k,32k,40k,48k,56k", "1k,2k,4k,8k,12k,16k,18k,20k,22k,24k,28k"
@@ -146,6 +150,7 @@ func parseOptions(args []string) (*options, error) {
 		defSecs, defRep, defBudget = "2", "1", "120"
 		defLadder, defHA = "2k,4k,8k", "1k,2k,4k"
 		defRef, defFloodRate, defFloodSecs = "2000", "10000", "2"
+		defHostileSecs = "3"
 	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.StringVar(&o.root, "root", ".", "repository root (bin/, scripts/lab.sh)")
@@ -171,6 +176,10 @@ func parseOptions(args []string) (*options, error) {
 	fs.BoolVar(&o.flood, "flood", env("FLOOD", "1") == "1", "malformed-flood phase for Kea and xdhcpd-auto (needs bin/dhcpload)")
 	fs.IntVar(&o.floodRate, "flood-rate", atoi(env("FLOOD_RATE", defFloodRate)), "malformed flood: frames/s")
 	fs.IntVar(&o.floodSecs, "flood-secs", atoi(env("FLOOD_SECS", defFloodSecs)), "malformed flood: seconds")
+	fs.BoolVar(&o.hostile, "hostile", env("HOSTILE", "1") == "1", "hostile-edge phase for Kea and xdhcpd-auto (needs bin/dhcpload)")
+	fs.IntVar(&o.hostileGood, "hostile-good", atoi(env("HOSTILE_GOOD", "1000")), "hostile phase: the relay's DORA/s, each a new client")
+	fs.IntVar(&o.hostileSecs, "hostile-secs", atoi(env("HOSTILE_SECS", defHostileSecs)), "hostile phase: seconds per row")
+	hostileRates := fs.String("hostile-rates", env("HOSTILE_RATES", "50000,max"), "hostile phase: attacker frames/s per row (max: as fast as the lab can send)")
 	fs.StringVar(&o.leaseload, "leaseload", env("LEASELOAD_JSON", ""), "leaseload -json report for the targets table (scripts/bench.sh runs leaseload)")
 	budget := fs.Int("budget", atoi(env("BUDGET", defBudget)), "seconds for the whole lab run; ladders are cut to fit")
 	if err := fs.Parse(args); err != nil {
@@ -184,6 +193,21 @@ func parseOptions(args []string) (*options, error) {
 		return nil, err
 	}
 	o.budget = time.Duration(*budget) * time.Second
+	for _, f := range strings.Split(*hostileRates, ",") {
+		f = strings.TrimSpace(f)
+		if f == "max" {
+			o.hostileRates = append(o.hostileRates, 0)
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 || n > 1000000 {
+			return nil, fmt.Errorf("hostile-rates: %q: want frames/s 1..1000000 or max", f)
+		}
+		o.hostileRates = append(o.hostileRates, n)
+	}
+	if o.hostile && (o.hostileGood < 1 || o.hostileGood > 20000 || o.hostileSecs < 1 || o.hostileSecs > 60 || len(o.hostileRates) == 0) {
+		return nil, errors.New("hostile-good must be 1..20000, hostile-secs 1..60, hostile-rates not empty")
+	}
 	if o.haDropOnly {
 		o.haDrop = true
 	}
@@ -287,6 +311,9 @@ func (o *options) extrasCost(name string) time.Duration {
 	}
 	if o.flood {
 		d += time.Duration(o.floodSecs)*time.Second + 3*time.Second
+	}
+	if o.hostile {
+		d += time.Duration(len(o.hostileRates)+1) * (time.Duration(o.hostileSecs)*time.Second + 6*time.Second)
 	}
 	return d
 }
@@ -392,6 +419,7 @@ func run(ctx context.Context, o *options) int {
 	b.res.CPUTable = CPUTable(b.res.Servers)
 	b.res.RefTable = ReferenceTable(b.res.Servers)
 	b.res.FloodTable = FloodTable(b.res.Servers)
+	b.res.HostileTable = HostileTable(b.res.Servers)
 	b.res.Notes = append(b.res.Notes, haDropNote(b.res.Servers)...)
 	var llWhy string
 	if o.leaseload == "" {
@@ -548,6 +576,9 @@ func (b *bench) bench(ctx context.Context, s *Server, until time.Time) {
 	if o.flood {
 		b.flood(ctx, s, ds[0], dir)
 	}
+	if o.hostile {
+		b.hostile(ctx, s, ds[0], dir)
+	}
 }
 
 // reference is the one perfdhcp run at -ref-rate against a single server,
@@ -682,7 +713,7 @@ func (b *bench) report(ctx context.Context) int {
 	}
 	fmt.Println(hdr)
 	fmt.Print(res.Table)
-	for _, t := range []string{res.CPUTable, res.HADropTable, res.RefTable, res.FloodTable} {
+	for _, t := range []string{res.CPUTable, res.HADropTable, res.RefTable, res.FloodTable, res.HostileTable} {
 		if t != "" {
 			fmt.Println()
 			fmt.Print(t)

@@ -89,6 +89,8 @@ type Server struct {
 	// xdhcpd-auto), nil if not run; Flood the malformed-flood phase.
 	Reference *Run   `json:"perfdhcp_reference,omitempty"`
 	Flood     *Flood `json:"malformed_flood,omitempty"`
+	// Hostile is the hostile-edge phase (hostile.go), nil if not run.
+	Hostile *Hostile `json:"hostile,omitempty"`
 	// extras: run the reference and flood phases after the ladder.
 	extras bool
 }
@@ -122,6 +124,7 @@ type Results struct {
 	CPUTable     string    `json:"cpu_per_lease_table,omitempty"`
 	RefTable     string    `json:"perfdhcp_reference_table,omitempty"`
 	FloodTable   string    `json:"malformed_flood_table,omitempty"`
+	HostileTable string    `json:"hostile_table,omitempty"`
 	// Targets are the project's performance targets checked against this
 	// run (targets.go); LeaseLoad is the leaseload report they read.
 	Targets      []Target   `json:"targets"`

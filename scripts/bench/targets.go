@@ -209,7 +209,56 @@ func Targets(servers []*Server, ll *LeaseLoad, llWhy string) []Target {
 		targetHA(by),
 		targetPartner(by),
 	}
-	return append(ts, targetsLeaseLoad(ll, llWhy)...)
+	ts = append(ts, targetsLeaseLoad(ll, llWhy)...)
+	return append(ts, targetsHostile(by["xdhcpd-auto"], by["kea"])...)
+}
+
+// Hostile-edge goals (issue 11): the relay's exchanges completed beside
+// 50,000 hostile frames/s, and beside the most the lab can send.
+const (
+	goalHostileRate   = 50000
+	goalHostileShare  = 0.999
+	goalHostileMaxShr = 0.99
+)
+
+// targetsHostile judges xdhcpd-auto's hostile phase (6a at 50k frames/s,
+// 6b at the lab's maximum), naming Kea's figure beside it.
+func targetsHostile(x, kea *Server) []Target {
+	const (
+		nA, gA = "6a relay completed beside 50k hostile frames/s", ">= 99.9%"
+		nB, gB = "6b relay completed beside the lab's max hostile rate", ">= 99%"
+	)
+	if x == nil || x.Hostile == nil {
+		return []Target{na(nA, gA, "hostile phase not run for xdhcpd-auto"), na(nB, gB, "hostile phase not run for xdhcpd-auto")}
+	}
+	row := func(s *Server, max bool) *HostileRow {
+		if s == nil || s.Hostile == nil {
+			return nil
+		}
+		for i := range s.Hostile.Rows {
+			r := &s.Hostile.Rows[i]
+			if !r.Baseline && r.Err == "" && ((max && r.Offered == 0) || (!max && r.Offered == goalHostileRate)) {
+				return r
+			}
+		}
+		return nil
+	}
+	judge := func(name, goal string, max bool, want float64) Target {
+		r := row(x, max)
+		if r == nil {
+			return na(name, goal, "no such row (see -hostile-rates) or it failed")
+		}
+		d := fmt.Sprintf("%d/%d exchanges, attacker %.0f frames/s, %.3f ms CPU per 1,000 hostile", r.Completed, r.Started, r.SentPerSec, 1000*r.Per1k)
+		if k := row(kea, max); k != nil {
+			d += fmt.Sprintf("; Kea %.2f%% (attacker %.0f/s)", 100*k.Share, k.SentPerSec)
+		}
+		st := status(r.Share >= want)
+		if !max && r.SentPerSec < 0.9*goalHostileRate {
+			st, d = NA, d+"; the lab sent < 90% of the rate asked"
+		}
+		return Target{Name: name, Goal: goal, Value: ptr(r.Share), Measured: fmt.Sprintf("%.2f%%", 100*r.Share), Detail: d, Status: st}
+	}
+	return []Target{judge(nA, gA, false, goalHostileShare), judge(nB, gB, true, goalHostileMaxShr)}
 }
 
 // rungCPU is one rung of the CPU-per-lease comparison: both servers'

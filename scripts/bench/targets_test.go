@@ -150,8 +150,8 @@ func TestTargetsLab(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ts := Targets(tc.servers, nil, "")
-			if len(ts) != 10 {
-				t.Fatalf("want 10 targets, got %d", len(ts))
+			if len(ts) != 12 {
+				t.Fatalf("want 12 targets, got %d", len(ts))
 			}
 			got := ts[tc.target]
 			if got.Status != tc.status {
@@ -240,7 +240,7 @@ func TestTargetsLeaseLoad(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ts := Targets(nil, tc.ll, tc.why)[7:]
+			ts := Targets(nil, tc.ll, tc.why)[7:10]
 			var all []string
 			for i, got := range ts {
 				if got.Status != tc.status[i] {
@@ -266,8 +266,8 @@ func TestTargetsTableAndJSON(t *testing.T) {
 	res.Targets = Targets(res.Servers, nil, "leaseload not run")
 	res.TargetsTable = TargetsTable(res.Targets)
 	lines := strings.Split(strings.TrimSpace(res.TargetsTable), "\n")
-	if len(lines) != 3+10 || !strings.HasPrefix(lines[1], "target") {
-		t.Fatalf("want title, header, rule, 10 rows:\n%s", res.TargetsTable)
+	if len(lines) != 3+12 || !strings.HasPrefix(lines[1], "target") {
+		t.Fatalf("want title, header, rule, 12 rows:\n%s", res.TargetsTable)
 	}
 	for _, l := range lines[3:] {
 		if !strings.Contains(l, " "+NA+" ") && !strings.Contains(l, Met) && !strings.Contains(l, Missed) {
@@ -285,7 +285,7 @@ func TestTargetsTableAndJSON(t *testing.T) {
 	var m struct {
 		Targets []map[string]any `json:"targets"`
 	}
-	if err := json.Unmarshal(b, &m); err != nil || len(m.Targets) != 10 {
+	if err := json.Unmarshal(b, &m); err != nil || len(m.Targets) != 12 {
 		t.Fatalf("targets in results.json: %v %d", err, len(m.Targets))
 	}
 	for _, k := range []string{"name", "goal", "value", "measured", "detail", "status"} {
@@ -400,5 +400,36 @@ func TestBudgetAndShortLoad(t *testing.T) {
 	ok.Median.finish()
 	if loadShort(ok) || bestIndex([]Point{ok}) != 0 {
 		t.Error("a delivered point counted as short")
+	}
+}
+
+func TestTargetsHostile(t *testing.T) {
+	rows := func(at50k, atMax float64, sent50k float64) *Hostile {
+		return &Hostile{GoodRate: 1000, Seconds: 8, Rows: []HostileRow{
+			{Baseline: true, Started: 8000, Completed: 8000, Share: 1, CPUSeconds: 0.5},
+			{Offered: 50000, Sent: uint64(sent50k * 8), SentPerSec: sent50k, Started: 8000, Completed: uint64(8000 * at50k), Share: at50k, CPUSeconds: 1.5, Per1k: 0.0025},
+			{Offered: 0, Sent: 1200000, SentPerSec: 150000, Started: 8000, Completed: uint64(8000 * atMax), Share: atMax},
+		}}
+	}
+	x := &Server{Name: "xdhcpd-auto", Hostile: rows(0.9995, 0.995, 50000)}
+	k := &Server{Name: "kea", Hostile: rows(0.98, 0.31, 50000)}
+	ts := targetsHostile(x, k)
+	if len(ts) != 2 || ts[0].Status != Met || ts[1].Status != Met || !strings.Contains(ts[0].Detail, "Kea 98.00%") {
+		t.Fatalf("met: %+v", ts)
+	}
+	x.Hostile = rows(0.998, 0.90, 50000)
+	ts = targetsHostile(x, nil)
+	if ts[0].Status != Missed || ts[1].Status != Missed || *ts[0].Value != 0.998 {
+		t.Fatalf("missed: %+v", ts)
+	}
+	x.Hostile = rows(1, 1, 30000)
+	if ts = targetsHostile(x, nil); ts[0].Status != NA || !strings.Contains(ts[0].Detail, "lab sent < 90%") {
+		t.Fatalf("lab short: %+v", ts[0])
+	}
+	if ts = targetsHostile(&Server{Name: "xdhcpd-auto"}, nil); ts[0].Status != NA || ts[1].Status != NA {
+		t.Fatalf("not run: %+v", ts)
+	}
+	if tab := HostileTable([]*Server{k, x}); !strings.Contains(tab, "none (baseline)") || !strings.Contains(tab, "max") {
+		t.Fatalf("table:\n%s", tab)
 	}
 }

@@ -63,6 +63,7 @@ type Daemon struct {
 	prom   *metrics.Server
 	data   *dataPath
 	ha     *haRuntime
+	adm    *admissionState
 
 	ctx      context.Context // the run context, for loops started by a reload
 	started  time.Time
@@ -115,10 +116,13 @@ func New(path string, opt Options) (_ *Daemon, err error) {
 		}
 		undo = append(undo, func() { d.ctrl.Close() })
 	}
+	d.adm = newAdmission(cfg.Dhcp4.XDHCP.RateLimits, d.logs.Get(logging.Packets))
+	undo = append(undo, d.adm.close)
 	if err := d.openStore(cfg.Dhcp4); err != nil {
 		return nil, err
 	}
 	undo = append(undo, func() { d.store.Close() })
+	d.adm.load(d.store)
 	if err := d.setupHA(cfg.Dhcp4); err != nil {
 		return nil, err
 	}
@@ -204,6 +208,7 @@ func (d *Daemon) leaseChanged(c lease.Change) {
 	if es := d.engine.Load(); es != nil {
 		es.e.LeaseChanged(c)
 	}
+	d.adm.changed(c)
 }
 
 // workerCount is Kea's thread-pool-size (0 = CPUs), 1 without multi-threading.
@@ -328,6 +333,7 @@ func (d *Daemon) close() {
 		d.prom.Close()
 	}
 	d.ns.Stop()
+	d.adm.close()
 	if err := d.store.Close(); err != nil {
 		d.log.Error().Err(err).Msg("closing the lease file")
 	}
@@ -428,6 +434,7 @@ func (d *Daemon) apply(cfg *config.Config) error {
 	if old != nil && old.cancel != nil {
 		old.cancel()
 	}
+	d.applyRateLimits(cfg.Dhcp4.XDHCP.RateLimits)
 	d.cfg = cfg
 	d.registerCommands(cfg.Dhcp4)
 	d.reloaded = time.Now()
@@ -452,6 +459,10 @@ func (d *Daemon) restartOnly(next *config.Config) error {
 		{"multi-threading", [2]any{cur.MultiThreading.EnableMultiThreading, cur.MultiThreading.ThreadPoolSize}, [2]any{nx.MultiThreading.EnableMultiThreading, nx.MultiThreading.ThreadPoolSize}},
 		{"high-availability", haShape(cur), haShape(nx)},
 		{"user-context.xdhcp.datapath", cur.XDHCP.Datapath, nx.XDHCP.Datapath},
+		// The tables are sized when the maps are created; rates reload.
+		{"user-context.xdhcp.rate-limits table-size and known-clients",
+			[2]uint32{cur.XDHCP.RateLimits.TableSize, cur.XDHCP.RateLimits.KnownClients},
+			[2]uint32{nx.XDHCP.RateLimits.TableSize, nx.XDHCP.RateLimits.KnownClients}},
 	}
 	for _, c := range checks {
 		if !same(c.a, c.b) {

@@ -37,6 +37,7 @@ func (d *Daemon) startDataPath(ctx context.Context) (*dataPath, error) {
 		PacketQueueSize: int(mt.PacketQueueSize),
 		Port:            uint16(d.opt.ServerPort),
 		ClientPort:      uint16(d.opt.ClientPort),
+		Limiter:         d.adm.limiter,
 	}, d.pl, d.reg, d.logs.Get(logging.Packets))
 	if err != nil {
 		return nil, fmt.Errorf("udp data path: %w", err)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 
+	"github.com/xdhcp/xdhcp/userspace/admission"
 	"github.com/xdhcp/xdhcp/userspace/packet"
 )
 
@@ -47,6 +48,10 @@ type Config struct {
 	ReceiveBuffer int
 	// BatchSize is the number of datagrams per read; 0 = DefaultBatchSize.
 	BatchSize int
+	// Limiter applies the admission rate limits (user-context.xdhcp
+	// rate-limits) to every datagram read, as the XDP program does in the
+	// kernel; nil = no limits.
+	Limiter *admission.Limiter
 }
 
 // withDefaults returns c with zero values replaced by defaults.

@@ -46,6 +46,9 @@ type ifaceInfo struct {
 	addr  netip.Addr // IPv4 address for replies; invalid if it has none
 	// loopback interfaces get a socket bound to addr instead of the device
 	loopback bool
+	// bcasts are the subnet broadcast addresses of its IPv4 prefixes: a
+	// datagram sent to one was not unicast to us (admission.RelayKey).
+	bcasts []netip.Addr
 }
 
 // resolveInterfaces maps each configured interface's index to its name and
@@ -71,7 +74,7 @@ func resolveInterfaces(specs []ifaceSpec) (map[int]ifaceInfo, error) {
 				if _, dup := out[ifc.Index]; dup {
 					continue
 				}
-				out[ifc.Index] = ifaceInfo{name: ifc.Name, index: ifc.Index, addr: firstIPv4(&ifc)}
+				out[ifc.Index] = ifaceInfo{name: ifc.Name, index: ifc.Index, addr: firstIPv4(&ifc), bcasts: ifaceBroadcasts(&ifc)}
 			}
 			continue
 		}
@@ -79,7 +82,8 @@ func resolveInterfaces(specs []ifaceSpec) (map[int]ifaceInfo, error) {
 		if !ok {
 			return nil, fmt.Errorf("interface %q: %w", sp.name, errNoSuchInterface)
 		}
-		info := ifaceInfo{name: ifc.Name, index: ifc.Index, addr: firstIPv4(&ifc), loopback: ifc.Flags&net.FlagLoopback != 0}
+		info := ifaceInfo{name: ifc.Name, index: ifc.Index, addr: firstIPv4(&ifc), loopback: ifc.Flags&net.FlagLoopback != 0,
+			bcasts: ifaceBroadcasts(&ifc)}
 		if sp.addr.IsValid() {
 			if !hasAddr(&ifc, sp.addr) {
 				return nil, fmt.Errorf("interface %q: address %s is not configured on it", sp.name, sp.addr)
@@ -106,6 +110,33 @@ func ifaceAddrs(ifc *net.Interface) []netip.Addr {
 				out = append(out, ip.Unmap())
 			}
 		}
+	}
+	return out
+}
+
+// ifaceBroadcasts returns the subnet broadcast address of each of the
+// interface's IPv4 prefixes shorter than /31.
+func ifaceBroadcasts(ifc *net.Interface) []netip.Addr {
+	addrs, err := ifc.Addrs()
+	if err != nil {
+		return nil
+	}
+	var out []netip.Addr
+	for _, a := range addrs {
+		n, ok := a.(*net.IPNet)
+		if !ok {
+			continue
+		}
+		ip4 := n.IP.To4()
+		ones, bits := n.Mask.Size()
+		if ip4 == nil || bits != 32 || ones >= 31 {
+			continue
+		}
+		var b [4]byte
+		for i := range b {
+			b[i] = ip4[i] | ^n.Mask[len(n.Mask)-4+i]
+		}
+		out = append(out, netip.AddrFrom4(b))
 	}
 	return out
 }

@@ -28,4 +28,9 @@ const (
 	StatQueueFull        = "pkt4-receive-drop-queue-full"
 	StatIgnoredInterface = "pkt4-udp-ignored-interface"
 	StatReadErrors       = "pkt4-udp-read-errors"
+	// The admission limits' drops (admission.Verdict), named as the XDP
+	// program's counters for the same reason are.
+	StatRateClient  = "pkt4-udp-drop-rate-client"
+	StatRateRelay   = "pkt4-udp-drop-rate-relay"
+	StatRateUnknown = "pkt4-udp-drop-rate-unknown"
 )

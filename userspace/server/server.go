@@ -50,6 +50,8 @@ var ErrNoUDP = errors.New("no udp listener")
 // cells are the server's own named statistics.
 type cells struct {
 	queueFull, ignoredInterface, readErrs *stats.Cell
+	// rate counts admission drops, indexed by admission.Verdict (0 unused).
+	rate [4]*stats.Cell
 }
 
 // New validates cfg and builds the queue and the worker pool; nothing runs
@@ -75,6 +77,7 @@ func New(cfg Config, pl *pipeline.Pipeline, reg *stats.Registry, log zerolog.Log
 			queueFull:        reg.Cell(StatQueueFull),
 			ignoredInterface: reg.Cell(StatIgnoredInterface),
 			readErrs:         reg.Cell(StatReadErrors),
+			rate:             [4]*stats.Cell{nil, reg.Cell(StatRateClient), reg.Cell(StatRateRelay), reg.Cell(StatRateUnknown)},
 		},
 		stopCh: make(chan struct{}),
 	}

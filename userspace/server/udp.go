@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"golang.org/x/net/ipv4"
 	"golang.org/x/sys/unix"
 
+	"github.com/xdhcp/xdhcp/userspace/admission"
 	"github.com/xdhcp/xdhcp/userspace/dhcp"
 	"github.com/xdhcp/xdhcp/userspace/packet"
 	"github.com/xdhcp/xdhcp/userspace/pipeline"
@@ -168,6 +170,7 @@ func (l *udpListener) readLoop(sock *udpSocket) {
 	}
 	release := l.putBuf
 	var cm ipv4.ControlMessage
+	var am admission.Message
 	for {
 		n, err := sock.pc.ReadBatch(msgs, 0)
 		if err != nil {
@@ -203,10 +206,20 @@ func (l *udpListener) readLoop(sock *udpSocket) {
 				continue
 			}
 			dst, _ := netip.AddrFromSlice(cm.Dst)
+			dst = dst.Unmap()
 			buf := m.Buffers[0]
+			if lim := l.s.cfg.Limiter; lim != nil {
+				unicast := dst.IsValid() && dst != packet.Broadcast4 && !slices.Contains(info.bcasts, dst)
+				if admission.FromPayload(buf[:m.N], unicast, &am) {
+					if v := lim.Admit(&am); v != admission.Admit {
+						l.s.cells.rate[v].Add(1)
+						continue
+					}
+				}
+			}
 			p := Packet{Data: buf[:m.N], Release: release, Meta: pipeline.Meta{
 				Iface: info.name, IfIndex: info.index, IfAddr: info.addr,
-				Src: netip.AddrPortFrom(addrFrom(src.IP), uint16(src.Port)), Dst: dst.Unmap(),
+				Src: netip.AddrPortFrom(addrFrom(src.IP), uint16(src.Port)), Dst: dst,
 				Time: now,
 			}}
 			m.Buffers[0] = l.getBuf()

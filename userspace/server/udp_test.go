@@ -12,6 +12,7 @@ import (
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"golang.org/x/sys/unix"
 
+	"github.com/xdhcp/xdhcp/userspace/admission"
 	"github.com/xdhcp/xdhcp/userspace/pipeline"
 )
 
@@ -181,3 +182,31 @@ func TestResolveInterfaces(t *testing.T) {
 }
 
 func itoa(p uint16) string { return strconv.Itoa(int(p)) }
+
+// TestUDPRateLimited: where XDP cannot attach, the UDP path applies the
+// admission limits in user space: five clients behind one relay (giaddr,
+// unicast to us) over the relay's bucket are dropped before the pipeline
+// and counted by reason.
+func TestUDPRateLimited(t *testing.T) {
+	h := &offerHandler{}
+	port := freePort(t)
+	lim := admission.NewLimiter(admission.Limits{Enabled: true, RelayRate: 1, RelayBurst: 2, TableSize: 1024},
+		admission.Options{Now: func() uint64 { return 1 }}) // a frozen clock: no refill
+	s, reg := newTestServer(t, Config{Interfaces: []string{"lo"}, Port: port, ClientPort: port + 1, Limiter: lim}, h)
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	c := listenReuse(t, "127.0.0.2:0")
+	server := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: int(port)}
+	for i := range 5 {
+		if _, err := c.WriteToUDP(discover(t, net.IPv4(127, 0, 0, 2), byte(i), false), server); err != nil {
+			t.Fatalf("send: %v", err)
+		}
+	}
+	waitFor(t, "three rate drops", func() bool { return reg.Snapshot()[StatRateRelay] == 3 })
+	waitFor(t, "two offers", func() bool { return reg.Snapshot()["pkt4-offer-sent"] == 2 })
+	wantStats(t, reg, map[string]int64{"pkt4-received": 2, StatRateClient: 0, StatRateUnknown: 0})
+	if h.calls.Load() != 2 {
+		t.Errorf("handler called %d times, want 2 (the burst)", h.calls.Load())
+	}
+}

@@ -50,11 +50,39 @@ func (r *Range) Next() (netip.Addr, bool) {
 	}
 	r.free.clear(i)
 	r.nfree--
+	r.advance(i)
+	return u32ToAddr(r.first + uint32(i)), true
+}
+
+// Pick is Next without taking the address: it returns a free address at or
+// after the rotating cursor and moves the cursor past it, but the address
+// stays free. It is Kea 2.2's iterative allocator for an allocation that
+// holds nothing (a DISCOVER's fake allocation): successive calls walk the
+// free addresses in order, and a caller that later commits the address
+// takes it then (Take). It returns false at once when the range is full.
+func (r *Range) Pick() (netip.Addr, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.nfree == 0 {
+		return netip.Addr{}, false
+	}
+	i, ok := r.free.findFrom(r.cursor)
+	if !ok {
+		i, ok = r.free.findFrom(0)
+		if !ok {
+			return netip.Addr{}, false
+		}
+	}
+	r.advance(i)
+	return u32ToAddr(r.first + uint32(i)), true
+}
+
+// advance moves the cursor past offset i; the caller holds mu.
+func (r *Range) advance(i uint64) {
 	r.cursor = i + 1
 	if r.cursor == r.size {
 		r.cursor = 0
 	}
-	return u32ToAddr(r.first + uint32(i)), true
 }
 
 // Take marks a specific address used. It returns false if the address is

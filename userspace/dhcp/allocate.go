@@ -83,7 +83,13 @@ type candidate struct {
 
 // offerAddress chooses the address to offer (Kea's discoverLease4 order):
 // reservation, the client's lease, its outstanding offer, the requested
-// address, then the pools' allocators, then expired leases.
+// address, then the pools' allocators, then expired leases. With
+// offer-lifetime 0 nothing is held (see offers.go); otherwise the chosen
+// address is held for the client until its REQUEST or the offer's expiry.
+//
+// When every allowed pool is exhausted this costs O(1) per pool: a full
+// Range answers from its free count, the offer sweep pops only expired
+// offers, and a pool's Deadlines answers "nothing expired" from its top.
 func (x *exchange) offerAddress() (candidate, bool) {
 	e := x.e
 	now := x.now.Unix()
@@ -91,32 +97,36 @@ func (x *exchange) offerAddress() (candidate, bool) {
 
 	if a, s := x.reservedAddr(); s != nil {
 		l, _ := e.store.Get(a)
-		if x.usable(l, s) && !e.offers.heldByOther(a, key, now) {
+		if x.usable(l, s) && !e.heldByOther(a, key, now) {
 			return candidate{addr: a, sub: s, pool: e.m.poolFor(a)}, true
 		}
 		e.st.resConflicts.Add(1)
 		s.st.resConflicts.Add(1)
 	}
 	if l, s := x.clientLease(); l != nil {
-		if p := x.allowedPool(l.Addr); p != nil && !x.reservedForOther(s, l.Addr) && !e.offers.heldByOther(l.Addr, key, now) {
+		if p := x.allowedPool(l.Addr); p != nil && !x.reservedForOther(s, l.Addr) && !e.heldByOther(l.Addr, key, now) {
 			return candidate{addr: l.Addr, sub: s, pool: p}, true
 		}
 	}
-	if o, ok := e.offers.forClient(key, now); ok {
-		if p := x.allowedPool(o.addr); p != nil {
-			if l, _ := e.store.Get(o.addr); x.usable(l, p.sub) {
-				return candidate{addr: o.addr, sub: p.sub, pool: p, bit: o.pool != nil}, true
+	if e.offerTTL > 0 {
+		if o, ok := e.offers.forClient(key, now); ok {
+			if p := x.allowedPool(o.addr); p != nil {
+				if l, _ := e.store.Get(o.addr); x.usable(l, p.sub) {
+					return candidate{addr: o.addr, sub: p.sub, pool: p, bit: o.pool != nil}, true
+				}
 			}
 		}
 	}
 	if hint, ok := requestedIP(x.req.Msg); ok {
-		if p := x.allowedPool(hint); p != nil && !x.reservedForOther(p.sub, hint) && !e.offers.heldByOther(hint, key, now) {
+		if p := x.allowedPool(hint); p != nil && !x.reservedForOther(p.sub, hint) && !e.heldByOther(hint, key, now) {
 			l, _ := e.store.Get(hint)
 			if x.usable(l, p.sub) {
-				if p.rng.Take(hint) {
+				switch {
+				case e.offerTTL == 0 && p.rng.IsFree(hint):
+					return candidate{addr: hint, sub: p.sub, pool: p}, true
+				case e.offerTTL > 0 && p.rng.Take(hint):
 					return candidate{addr: hint, sub: p.sub, pool: p, bit: true}, true
-				}
-				if l != nil { // the bit is held by the (expired/own) lease
+				case l != nil: // the bit is held by the (expired/own) lease
 					return candidate{addr: hint, sub: p.sub, pool: p}, true
 				}
 			}
@@ -125,16 +135,27 @@ func (x *exchange) offerAddress() (candidate, bool) {
 	if c, ok := x.fromPools(); ok {
 		return c, true
 	}
-	e.sweepOffers(now)
-	if c, ok := x.fromPools(); ok {
-		return c, true
+	if e.offerTTL > 0 {
+		e.sweepOffers(now)
+		if c, ok := x.fromPools(); ok {
+			return c, true
+		}
 	}
 	return x.fromExpired(key, now)
 }
 
-// fromPools asks each allowed pool of the family for a free address.
+// heldByOther reports whether a is held by another client's live offer;
+// never with offer-lifetime 0.
+func (e *Engine) heldByOther(a netip.Addr, key offerKey, now int64) bool {
+	return e.offerTTL > 0 && e.offers.heldByOther(a, key, now)
+}
+
+// fromPools asks each allowed pool of the family for a free address: with
+// offer-lifetime 0 it only moves the pool's cursor (Range.Pick, Kea's
+// iterative allocator), otherwise it takes the address for the offer.
 func (x *exchange) fromPools() (candidate, bool) {
 	e := x.e
+	hold := e.offerTTL > 0
 	for _, s := range x.sub.family() {
 		if !s.allowed(x.cls) {
 			continue
@@ -144,50 +165,84 @@ func (x *exchange) fromPools() (candidate, bool) {
 				continue
 			}
 			for range maxTriesPerPool {
-				a, ok := p.rng.Next()
+				var (
+					a  netip.Addr
+					ok bool
+				)
+				if hold {
+					a, ok = p.rng.Next()
+				} else {
+					a, ok = p.rng.Pick()
+				}
 				if !ok {
 					break
 				}
 				l, _ := e.store.Get(a)
-				if l != nil && l.State != lease.StateExpiredReclaimed {
-					continue // held by a lease (e.g. an HA partner's): stays taken
+				if holdsBit(l) {
+					if !hold {
+						p.rng.Take(a) // the lease (e.g. an HA partner's) holds it
+					}
+					continue // held by a lease: stays taken
 				}
 				if x.reservedForOther(s, a) {
 					continue // reserved addresses stay taken in the Range
 				}
-				if e.offers.heldByOther(a, x.clientKey(x.sub), x.now.Unix()) {
+				if e.heldByOther(a, x.clientKey(x.sub), x.now.Unix()) {
 					p.rng.Free(a) // offered without its bit (expired-lease reuse)
 					continue
 				}
-				return candidate{addr: a, sub: s, pool: p, bit: true}, true
+				return candidate{addr: a, sub: s, pool: p, bit: hold}, true
 			}
 		}
 	}
 	return candidate{}, false
 }
 
-// fromExpired reuses an expired lease of an allowed pool (reclaimed on the
-// spot when the REQUEST commits it).
+// fromExpired reuses an expired lease of an allowed pool, oldest first
+// (reclaimed on the spot when the REQUEST commits it). Each pool's
+// Deadlines says at once whether anything is due, so an exhausted pool
+// with no expired lease costs O(1) here.
 func (x *exchange) fromExpired(key offerKey, now int64) (candidate, bool) {
 	e := x.e
-	for _, l := range e.store.Expired(now, 256) {
-		p := x.allowedPool(l.Addr)
-		if p == nil || x.reservedForOther(p.sub, l.Addr) || e.offers.heldByOther(l.Addr, key, now) {
+	var buf [maxTriesPerPool]netip.Addr
+	for _, s := range x.sub.family() {
+		if !s.allowed(x.cls) {
 			continue
 		}
-		return candidate{addr: l.Addr, sub: p.sub, pool: p}, true
+		for _, p := range s.pools {
+			if !p.allowed(x.cls) {
+				continue
+			}
+			for _, a := range p.due.Due(now, maxTriesPerPool, buf[:0]) {
+				l, _ := e.store.Get(a)
+				if !holdsBit(l) || !l.Expired(now) {
+					continue // changed since the index was read
+				}
+				if x.reservedForOther(s, a) || e.heldByOther(a, key, now) {
+					continue
+				}
+				return candidate{addr: a, sub: s, pool: p}, true
+			}
+		}
 	}
 	return candidate{}, false
 }
 
-// recordOffer remembers an offered address for the client's REQUEST.
+// recordOffer remembers an offered address for the client's REQUEST when
+// offers hold their address (offer-lifetime > 0); with 0 nothing is kept.
 func (x *exchange) recordOffer(c candidate) {
-	o := offer{addr: c.addr, key: x.clientKey(x.sub), expires: x.now.Unix() + offerTTL}
+	e := x.e
+	if e.offerTTL == 0 {
+		return
+	}
+	now := x.now.Unix()
+	e.sweepOffers(now) // keeps the expiry queue as short as the live offers
+	o := offer{addr: c.addr, key: x.clientKey(x.sub), expires: now + e.offerTTL}
 	if c.bit {
 		o.pool = c.pool
 	}
-	if old, replaced := x.e.offers.put(o); replaced {
-		x.e.releaseOfferBit(old)
+	if old, replaced := e.offers.put(o); replaced {
+		e.releaseOfferBit(old)
 	}
 }
 

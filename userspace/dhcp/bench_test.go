@@ -1,12 +1,15 @@
 package dhcp
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"sync"
 	"testing"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
+
+	"github.com/xdhcp/xdhcp/userspace/lease"
 )
 
 const benchConfig = `{ "Dhcp4": {
@@ -154,4 +157,79 @@ func optionOffset(tb testing.TB, wire []byte, code byte) int {
 	}
 	tb.Fatalf("option %d not found", code)
 	return 0
+}
+
+// BenchmarkDiscoverExhausted measures one DISCOVER from a new client when
+// every address of the pool is leased and none has expired: the answer is
+// "no address", and its cost must be flat in the pool size (compare the
+// slash24 and slash16 results). "expired-elsewhere" adds 4096 expired
+// leases in another subnet's pool, which this client may not use: they
+// must not be looked at either. offer-lifetime 0 and 60 take the two
+// allocation paths (Pick vs Next plus the offer sweep).
+func BenchmarkDiscoverExhausted(b *testing.B) {
+	for _, lifetime := range []int{0, 60} {
+		for _, tc := range []struct {
+			name      string
+			last      string // pool 10.0.0.0 - last
+			elsewhere int    // expired leases in subnet 2
+		}{
+			{"slash24", "10.0.0.255", 0},
+			{"slash16", "10.0.255.255", 0},
+			{"slash16-expired-elsewhere", "10.0.255.255", 4096},
+		} {
+			b.Run(fmt.Sprintf("lifetime=%d/%s", lifetime, tc.name), func(b *testing.B) {
+				benchExhausted(b, lifetime, tc.last, tc.elsewhere)
+			})
+		}
+	}
+}
+
+func benchExhausted(b *testing.B, lifetime int, last string, elsewhere int) {
+	js := withOfferLifetime(fmt.Sprintf(`{ "Dhcp4": {
+  "interfaces-config": { "interfaces": [ "eth0" ] },
+  "lease-database": { "type": "memfile", "persist": false },
+  "valid-lifetime": 4000,
+  "subnet4": [ { "id": 1, "subnet": "10.0.0.0/16", "interface": "eth0",
+      "pools": [ { "pool": "10.0.0.0 - %s" } ] },
+    { "id": 2, "subnet": "10.1.0.0/16", "relay": { "ip-addresses": [ "10.1.0.1" ] },
+      "pools": [ { "pool": "10.1.0.0 - 10.1.255.255" } ] } ] } }`, last), lifetime)
+	v := newEnv(b, js)
+	now := v.now.Load()
+	fill := func(from, to netip.Addr, subnet uint32, cltt int64) int {
+		n := 0
+		for a := from; a.Compare(to) <= 0; a = a.Next() {
+			n++
+			hw := net.HardwareAddr{0x02, 0xee, byte(subnet), byte(n >> 16), byte(n >> 8), byte(n)}
+			if err := v.store.Add(&lease.Lease{Addr: a, HWAddr: hw, SubnetID: subnet, CLTT: cltt, ValidLifetime: 4000}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return n
+	}
+	size := fill(netip.MustParseAddr("10.0.0.0"), netip.MustParseAddr(last), 1, now)
+	if elsewhere > 0 {
+		to := netip.MustParseAddr("10.1.0.0")
+		for range elsewhere - 1 {
+			to = to.Next()
+		}
+		fill(netip.MustParseAddr("10.1.0.0"), to, 2, now-5000) // expired 1000 s ago
+	}
+	if free := v.e.m.pools[0].rng.FreeCount(); free != 0 {
+		b.Fatalf("pool of %d has %d free", size, free)
+	}
+	msgs := make([]*Request, 1024)
+	for i := range msgs {
+		hw := net.HardwareAddr{0x02, 0x77, 0, 0, byte(i >> 8), byte(i)}
+		msgs[i] = broadcastReq(msg(b, dhcpv4.MessageTypeDiscover, hw))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		if r := v.w.Handle(msgs[i%len(msgs)]); r != nil {
+			b.Fatalf("exhausted pool offered %s", r.Msg.YourIPAddr)
+		}
+		i++
+	}
+	b.ReportMetric(float64(size), "pool-addresses")
 }

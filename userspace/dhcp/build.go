@@ -162,7 +162,7 @@ func buildSubnet(d *config.Dhcp4, cs *config.Subnet4, nw *network, sn *config.Sh
 			return nil, fmt.Errorf("%s: pool %q is not inside subnet %s", posString(cp.Pos), cp.Raw, s.prefix)
 		}
 		s.pools = append(s.pools, &pool{
-			first: cp.First, last: cp.Last, rng: alloc.NewRange(cp.First, cp.Last),
+			first: cp.First, last: cp.Last, rng: alloc.NewRange(cp.First, cp.Last), due: alloc.NewDeadlines(),
 			class: cp.ClientClass, require: cp.RequireClientClasses,
 			opts: newOptSet(cp.OptionData), sub: s,
 		})

@@ -90,10 +90,12 @@ func (x *exchange) commit(c candidate, valid uint32, prev *lease.Lease, lb *leas
 
 	// The offer for this address is fulfilled; any other offer of the
 	// client is void.
-	e.offers.take(c.addr)
-	if o, ok := e.offers.forClient(x.clientKey(x.sub), now); ok && o.addr != c.addr {
-		if o2, ok := e.offers.take(o.addr); ok {
-			e.releaseOfferBit(o2)
+	if e.offerTTL > 0 {
+		e.offers.take(c.addr)
+		if o, ok := e.offers.forClient(x.clientKey(x.sub), now); ok && o.addr != c.addr {
+			if o2, ok := e.offers.take(o.addr); ok {
+				e.releaseOfferBit(o2)
+			}
 		}
 	}
 	if prev != nil && prev.Addr != c.addr {

@@ -5,7 +5,8 @@ import (
 )
 
 // discover answers a DHCPDISCOVER with an OFFER. No lease is written (Kea
-// 2.2): the address is held in the offer table until the REQUEST.
+// 2.2); the address is held for the REQUEST only with offer-lifetime > 0
+// (see offers.go).
 func (x *exchange) discover() *Reply {
 	x.sub = x.selectSubnet()
 	if x.sub == nil {

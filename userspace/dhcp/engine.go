@@ -55,6 +55,11 @@ type Deps struct {
 // Engine is a compiled configuration plus its allocator state. It is safe
 // for concurrent use by many Workers. A configuration change builds a new
 // Engine over the same store (New rebuilds the allocator from the store).
+//
+// xdhcp's own engine settings come from the configuration's
+// user-context.xdhcp section (config.XDHCP), so a reload applies them with
+// the rest: OfferLifetime is how long an OFFER holds its address (see
+// offers.go; 0 = Kea 2.2's behaviour, nothing held).
 type Engine struct {
 	cfg   *config.Dhcp4
 	store LeaseStore
@@ -63,10 +68,11 @@ type Engine struct {
 	log   zerolog.Logger
 	scope ScopeFilter
 
-	m      *model
-	offers *offerTable
-	locks  addrLocks
-	st     globalStats
+	m        *model
+	offers   *offerTable
+	offerTTL int64 // seconds an OFFER holds its address; 0 = nothing held (Kea 2.2)
+	locks    addrLocks
+	st       globalStats
 
 	// reclaimed tracks state-2 leases for FlushReclaimed.
 	reclaimed *reclaimedSet
@@ -105,6 +111,7 @@ func NewFromDhcp4(d4 *config.Dhcp4, deps Deps) (*Engine, error) {
 		log:       deps.Logger.With().Str("component", "dhcp").Logger(),
 		scope:     deps.ScopeFilter,
 		offers:    newOfferTable(),
+		offerTTL:  int64(d4.XDHCP.OfferLifetime),
 		reclaimed: newReclaimedSet(),
 	}
 	if e.clock == nil {

@@ -2,6 +2,8 @@ package dhcp
 
 import (
 	"encoding/binary"
+	"fmt"
+	"net"
 	"net/netip"
 	"strings"
 	"testing"
@@ -70,8 +72,17 @@ func TestDORA(t *testing.T) {
 
 func netip4(s string) netip.Addr { return netip.MustParseAddr(s) }
 
-func TestDiscoverWritesNoLeaseAndConcurrentOffersDiffer(t *testing.T) {
-	v := newEnv(t, baseConfig)
+// withOfferLifetime sets Dhcp4.user-context.xdhcp.offer-lifetime in js.
+func withOfferLifetime(js string, seconds int) string {
+	return strings.Replace(js, `"Dhcp4": {`, fmt.Sprintf(`"Dhcp4": { "user-context": { "xdhcp": { "offer-lifetime": %d } },`, seconds), 1)
+}
+
+// TestOfferLifetimeHoldsAddress: with offer-lifetime set, an OFFER holds its
+// address for that long, so concurrent clients get distinct addresses and a
+// fully offered pool offers nothing until the offers expire.
+func TestOfferLifetimeHoldsAddress(t *testing.T) {
+	const lifetime = 60
+	v := newEnv(t, withOfferLifetime(baseConfig, lifetime))
 	seen := map[netip.Addr]bool{}
 	for i := range 11 {
 		off := v.handle(broadcastReq(msg(t, dhcpv4.MessageTypeDiscover, mac(byte(i+1)))))
@@ -87,14 +98,139 @@ func TestDiscoverWritesNoLeaseAndConcurrentOffersDiffer(t *testing.T) {
 	if n := v.store.Count(); n != 0 {
 		t.Fatalf("DISCOVER wrote %d leases", n)
 	}
+	// A repeated DISCOVER of a client is offered its held address.
+	off := v.handle(broadcastReq(msg(t, dhcpv4.MessageTypeDiscover, mac(1))))
+	if off == nil || !seen[addrOf(off.Msg.YourIPAddr)] {
+		t.Fatalf("repeated DISCOVER: %+v", off)
+	}
 	// Pool of 11 is fully offered: the 12th client gets nothing.
 	if r := v.handle(broadcastReq(msg(t, dhcpv4.MessageTypeDiscover, mac(99)))); r != nil {
 		t.Fatalf("12th client got %s", r.Msg.YourIPAddr)
 	}
+	// Not yet expired one second before the lifetime ends.
+	v.advance((lifetime - 1) * time.Second)
+	if r := v.handle(broadcastReq(msg(t, dhcpv4.MessageTypeDiscover, mac(99)))); r != nil {
+		t.Fatalf("12th client got %s before the offers expired", r.Msg.YourIPAddr)
+	}
 	// Offers expire: the address comes back.
-	v.advance(2 * offerTTL * time.Second)
+	v.advance(time.Second)
 	if r := v.handle(broadcastReq(msg(t, dhcpv4.MessageTypeDiscover, mac(99)))); r == nil {
 		t.Fatal("no offer after the previous offers expired")
+	}
+}
+
+// TestDiscoverHoldsNothingByDefault is Kea 2.2's DISCOVER (fake allocation,
+// alloc_engine.cc discoverLease4/allocateUnreservedLease4): no lease, no
+// held address; the allocator's cursor moves on, so distinct clients and a
+// repeated DISCOVER get the next address, and a full turn round the pool
+// offers the same address again.
+func TestDiscoverHoldsNothingByDefault(t *testing.T) {
+	v := newEnv(t, baseConfig)
+	var order []netip.Addr
+	for i := range 11 {
+		off := v.handle(broadcastReq(msg(t, dhcpv4.MessageTypeDiscover, mac(byte(i+1)))))
+		if off == nil {
+			t.Fatalf("discover %d: no offer", i)
+		}
+		order = append(order, addrOf(off.Msg.YourIPAddr))
+	}
+	for i, a := range order {
+		if want := netip4(fmt.Sprintf("192.0.2.%d", 10+i)); a != want {
+			t.Fatalf("offer %d = %s, want %s (cursor order)", i, a, want)
+		}
+	}
+	if n := v.store.Count(); n != 0 {
+		t.Fatalf("DISCOVER wrote %d leases", n)
+	}
+	if v.e.offers.len() != 0 {
+		t.Fatalf("offer table holds %d offers with offer-lifetime 0", v.e.offers.len())
+	}
+	// The 12th client is offered the first address again (the cursor
+	// wrapped); nothing was held.
+	off := v.handle(broadcastReq(msg(t, dhcpv4.MessageTypeDiscover, mac(99))))
+	if off == nil || addrOf(off.Msg.YourIPAddr) != order[0] {
+		t.Fatalf("12th client: %+v, want %s", off, order[0])
+	}
+	// A repeated DISCOVER of client 1 gets the next address, not a held one.
+	off = v.handle(broadcastReq(msg(t, dhcpv4.MessageTypeDiscover, mac(1))))
+	if off == nil || addrOf(off.Msg.YourIPAddr) != order[1] {
+		t.Fatalf("repeated DISCOVER: %+v, want %s", off, order[1])
+	}
+	// Client 1 REQUESTs the address of its first OFFER: checked again, free,
+	// ACKed.
+	if ack := v.request(mac(1), order[0]); ack.MessageType() != dhcpv4.MessageTypeAck {
+		t.Fatalf("REQUEST of the first offer: %s", ack.MessageType())
+	}
+	// Client 99 was offered the same address: its REQUEST is NAKed.
+	if nak := v.request(mac(99), order[0]); nak.MessageType() != dhcpv4.MessageTypeNak {
+		t.Fatalf("second REQUEST of the same address: %s, want NAK", nak.MessageType())
+	}
+	// ... and its next DISCOVER is offered an address that is free.
+	off = v.handle(broadcastReq(msg(t, dhcpv4.MessageTypeDiscover, mac(99))))
+	if off == nil || addrOf(off.Msg.YourIPAddr) == order[0] {
+		t.Fatalf("DISCOVER after NAK: %+v", off)
+	}
+}
+
+// TestConcurrentDiscoverOnePoolAddress: two clients DISCOVER at once for a
+// pool of one address; with nothing held both are offered it (Kea 2.2), the
+// first REQUEST wins and the second is NAKed.
+func TestConcurrentDiscoverOnePoolAddress(t *testing.T) {
+	js := strings.Replace(baseConfig, `"192.0.2.10 - 192.0.2.20"`, `"192.0.2.10 - 192.0.2.10"`, 1)
+	v := newEnv(t, js)
+	a := v.handle(broadcastReq(msg(t, dhcpv4.MessageTypeDiscover, mac(1))))
+	b := v.handle(broadcastReq(msg(t, dhcpv4.MessageTypeDiscover, mac(2))))
+	if a == nil || b == nil {
+		t.Fatalf("offers: %+v %+v", a, b)
+	}
+	x := addrOf(a.Msg.YourIPAddr)
+	if y := addrOf(b.Msg.YourIPAddr); x != y || x != netip4("192.0.2.10") {
+		t.Fatalf("offered %s and %s, want 192.0.2.10 twice", x, y)
+	}
+	if r := v.request(mac(2), x); r.MessageType() != dhcpv4.MessageTypeAck {
+		t.Fatalf("first REQUEST: %s", r.MessageType())
+	}
+	if r := v.request(mac(1), x); r.MessageType() != dhcpv4.MessageTypeNak {
+		t.Fatalf("second REQUEST: %s, want NAK", r.MessageType())
+	}
+	// The pool is now exhausted: no offer, counted.
+	if r := v.handle(broadcastReq(msg(t, dhcpv4.MessageTypeDiscover, mac(1)))); r != nil {
+		t.Fatalf("offer from an exhausted pool: %s", r.Msg.YourIPAddr)
+	}
+}
+
+// TestDiscoverFloodLeavesPoolFree: a flood of DISCOVERs from distinct MACs
+// (none ever REQUESTs) with offer-lifetime 0 holds nothing, so a later
+// well-behaved client completes DORA; with a lifetime the same flood
+// drains the pool.
+func TestDiscoverFloodLeavesPoolFree(t *testing.T) {
+	const flood = 5000
+	run := func(v *env) {
+		for i := range flood {
+			hw := net.HardwareAddr{0x02, 0x66, 0, 0, byte(i >> 8), byte(i)}
+			if r := v.handle(broadcastReq(msg(t, dhcpv4.MessageTypeDiscover, hw))); r == nil && v.e.offerTTL == 0 {
+				t.Fatalf("flood DISCOVER %d got no offer with nothing held", i)
+			}
+		}
+	}
+	v := newEnv(t, baseConfig)
+	run(v)
+	p := v.e.m.poolFor(netip4("192.0.2.10"))
+	if free := p.rng.FreeCount(); free != p.rng.Size() {
+		t.Fatalf("after the flood %d of %d pool addresses free", free, p.rng.Size())
+	}
+	ack := v.dora(mac(200))
+	if a := addrOf(ack.YourIPAddr); v.e.m.poolFor(a) != p {
+		t.Fatalf("well-behaved client got %s", a)
+	}
+
+	held := newEnv(t, withOfferLifetime(baseConfig, 60))
+	run(held)
+	if r := held.handle(broadcastReq(msg(t, dhcpv4.MessageTypeDiscover, mac(200)))); r != nil {
+		t.Fatalf("with offer-lifetime 60 the flood left %s free", r.Msg.YourIPAddr)
+	}
+	if got := held.cell("pkt4-dropped-no-address"); got == 0 {
+		t.Errorf("exhaustion not counted")
 	}
 }
 
@@ -580,6 +716,49 @@ func TestReclaimAndFlush(t *testing.T) {
 	}
 	if _, ok := v.store.Get(a); ok {
 		t.Error("flushed lease still there")
+	}
+}
+
+// TestExhaustedPoolReusesExpiredOldestFirst: a full pool offers nothing
+// until a lease expires; then (before any reclamation) the expired lease is
+// offered, oldest first, its deadline following renewals and deletions.
+func TestExhaustedPoolReusesExpiredOldestFirst(t *testing.T) {
+	js := strings.Replace(baseConfig, `"192.0.2.10 - 192.0.2.20"`, `"192.0.2.10 - 192.0.2.12"`, 1)
+	v := newEnv(t, js)
+	a1 := addrOf(v.dora(mac(1)).YourIPAddr)
+	a2 := addrOf(v.dora(mac(2)).YourIPAddr)
+	a3 := addrOf(v.dora(mac(3)).YourIPAddr)
+	if r := v.handle(broadcastReq(msg(t, dhcpv4.MessageTypeDiscover, mac(9)))); r != nil {
+		t.Fatalf("exhausted pool offered %s", r.Msg.YourIPAddr)
+	}
+	// Client 1 renews later; client 3 releases (its address is free again
+	// and leaves the expiry index).
+	v.advance(100 * time.Second)
+	if r := v.handle(unicastReq(msg(t, dhcpv4.MessageTypeRequest, mac(1), dhcpv4.WithClientIP(a1.AsSlice())), a1.String())); r == nil || r.Msg.MessageType() != dhcpv4.MessageTypeAck {
+		t.Fatalf("renew: %+v", r)
+	}
+	v.handle(unicastReq(msg(t, dhcpv4.MessageTypeRelease, mac(3), dhcpv4.WithClientIP(a3.AsSlice())), a3.String()))
+	if got := addrOf(v.dora(mac(4)).YourIPAddr); got != a3 {
+		t.Fatalf("released address not reused: got %s want %s", got, a3)
+	}
+	// At 4000 s client 2's lease (committed first, never renewed) has
+	// expired, client 1's has not: a new client is offered a2.
+	v.advance(3900 * time.Second)
+	off := v.handle(broadcastReq(msg(t, dhcpv4.MessageTypeDiscover, mac(9))))
+	if off == nil || addrOf(off.Msg.YourIPAddr) != a2 {
+		t.Fatalf("offer after expiry: %+v, want %s", off, a2)
+	}
+	if r := v.request(mac(9), a2); r.MessageType() != dhcpv4.MessageTypeAck {
+		t.Fatalf("REQUEST of the expired address: %s", r.MessageType())
+	}
+	if l, _ := v.store.Get(a2); l == nil || l.HWAddr.String() != mac(9).String() {
+		t.Fatalf("expired lease not taken over: %+v", l)
+	}
+	if v.cell("reclaimed-leases") != 1 {
+		t.Errorf("reclaimed-leases = %d, want 1 (reclaimed on the spot)", v.cell("reclaimed-leases"))
+	}
+	if r := v.handle(broadcastReq(msg(t, dhcpv4.MessageTypeDiscover, mac(10)))); r != nil {
+		t.Fatalf("pool exhausted again but offered %s", r.Msg.YourIPAddr)
 	}
 }
 

@@ -125,6 +125,19 @@ func (v *env) dora(hw net.HardwareAddr, mods ...dhcpv4.Modifier) *dhcpv4.DHCPv4 
 	return ack.Msg
 }
 
+// request sends a SELECTING REQUEST for a from hw and returns the reply
+// (failing if there is none).
+func (v *env) request(hw net.HardwareAddr, a netip.Addr) *dhcpv4.DHCPv4 {
+	v.t.Helper()
+	r := v.handle(broadcastReq(msg(v.t, dhcpv4.MessageTypeRequest, hw,
+		dhcpv4.WithOption(dhcpv4.OptRequestedIPAddress(a.AsSlice())),
+		dhcpv4.WithOption(dhcpv4.OptServerIdentifier(ifAddr.AsSlice())))))
+	if r == nil || r.Msg == nil {
+		v.t.Fatalf("no reply to REQUEST of %s from %s", a, hw)
+	}
+	return r.Msg
+}
+
 func (v *env) cell(name string) int64 { return v.reg.Cell(name).Value() }
 
 func addrOf(ipv net.IP) netip.Addr { a, _ := netip.AddrFromSlice(ipv.To4()); return a }

@@ -24,13 +24,17 @@ func (e *Engine) LeaseChanged(c lease.Change) {
 		e.account(new, +1)
 	}
 	if holdsBit(old) && !(holdsBit(new) && new.Addr == old.Addr) {
-		if p := e.m.poolFor(old.Addr); p != nil && p.sub.res.byAddr[old.Addr] == nil {
-			p.rng.Free(old.Addr)
+		if p := e.m.poolFor(old.Addr); p != nil {
+			p.due.Remove(old.Addr)
+			if p.sub.res.byAddr[old.Addr] == nil {
+				p.rng.Free(old.Addr)
+			}
 		}
 	}
 	if holdsBit(new) {
 		if p := e.m.poolFor(new.Addr); p != nil {
 			p.rng.Take(new.Addr)
+			p.due.Set(new.Addr, new.Expire())
 		}
 	}
 	if old != nil && old.State == lease.StateExpiredReclaimed {
@@ -76,6 +80,7 @@ func (e *Engine) loadStore() {
 		if holdsBit(l) {
 			if p := e.m.poolFor(l.Addr); p != nil {
 				p.rng.Take(l.Addr)
+				p.due.Set(l.Addr, l.Expire())
 			}
 		}
 	}

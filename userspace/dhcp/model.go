@@ -71,10 +71,12 @@ type subnet struct {
 	fam []*subnet // family(), computed once the model is built
 }
 
-// pool is one address pool with its free-address index.
+// pool is one address pool with its free-address index and the expiry
+// order of the leases holding its addresses.
 type pool struct {
 	first, last netip.Addr
 	rng         *alloc.Range
+	due         *alloc.Deadlines // every bit-holding lease's expiry (see holdsBit)
 	class       string
 	require     []string
 	opts        optSet

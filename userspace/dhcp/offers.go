@@ -5,11 +5,25 @@ import (
 	"sync"
 )
 
-// offerTTL is how long an offered address stays reserved in memory for the
-// client's REQUEST. Kea 2.2 writes no lease on DISCOVER; neither do we.
-const offerTTL = 60 // seconds
+// Offer holding (Dhcp4.user-context.xdhcp.offer-lifetime).
+//
+// Kea 2.2 holds nothing for a DISCOVER: its allocation engine makes a fake
+// allocation (no lease written, nothing reserved), the iterative allocator's
+// cursor moves past the offered address, and the REQUEST checks the address
+// again (alloc_engine.cc discoverLease4, allocateUnreservedLease4,
+// requestLease4). So with offer-lifetime 0 (the default) the engine keeps
+// no offer table: a repeated DISCOVER of one client is offered the next
+// free address, two clients are offered the same address only once the
+// cursor has wrapped round the pool (or both are offered the same expired
+// lease), and the second REQUEST for it is NAKed because the first one's
+// lease now holds it. A DISCOVER flood from random MACs therefore drains
+// nothing.
+//
+// With offer-lifetime > 0 an OFFER holds its address for that many seconds
+// (later Kea's offer-lifetime): the table below remembers it, the pool's
+// free bit stays taken, and other clients are offered other addresses.
 
-// offer is an address promised to a client by an OFFER.
+// offer is an address promised to a client by an OFFER.// offer is an address promised to a client by an OFFER.
 type offer struct {
 	addr    netip.Addr
 	key     offerKey // client key (see exchange.clientKey)
@@ -25,10 +39,23 @@ type offer struct {
 // client's offer; the two always describe the same offers (byKey[o.key] ==
 // o.addr for every o in byAddr, and back), so recording an offer allocates
 // nothing (see offerKey).
+//
+// queue lists the offers in the order they were recorded; with one lifetime
+// per engine that is expiry order, so expire pops from its front and stops
+// at the first live offer instead of scanning the table. Entries of offers
+// that were replaced or taken meanwhile are stale and skipped.
 type offerTable struct {
 	mu     sync.Mutex
 	byAddr map[netip.Addr]offer
 	byKey  map[offerKey]netip.Addr
+	queue  []queued
+	head   int // queue[:head] is consumed
+}
+
+// queued is an offer's place in the expiry queue.
+type queued struct {
+	addr    netip.Addr
+	expires int64
 }
 
 func newOfferTable() *offerTable {
@@ -78,6 +105,7 @@ func (t *offerTable) put(o offer) (old offer, replaced bool) {
 	}
 	t.byAddr[o.addr] = o
 	t.byKey[o.key] = o.addr
+	t.queue = append(t.queue, queued{addr: o.addr, expires: o.expires})
 	return old, replaced
 }
 
@@ -96,19 +124,36 @@ func (t *offerTable) take(a netip.Addr) (offer, bool) {
 	return o, true
 }
 
-// expire removes offers that expired at or before now and returns them.
+// expire removes offers that expired at or before now and returns them. It
+// walks the queue from its front and stops at the first entry still live,
+// so its cost is the number of entries it consumes (amortised O(1) per
+// recorded offer), never the size of the table. A clock that steps back
+// only delays the sweep: forClient and heldByOther check expiry themselves.
 func (t *offerTable) expire(now int64) []offer {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var out []offer
-	for a, o := range t.byAddr {
-		if o.expires <= now {
-			delete(t.byAddr, a)
-			if ka, ok := t.byKey[o.key]; ok && ka == a {
-				delete(t.byKey, o.key)
-			}
-			out = append(out, o)
+	for t.head < len(t.queue) {
+		q := t.queue[t.head]
+		if q.expires > now {
+			break
 		}
+		t.head++
+		o, ok := t.byAddr[q.addr]
+		if !ok || o.expires != q.expires {
+			continue // taken or re-offered since: stale entry
+		}
+		delete(t.byAddr, q.addr)
+		if ka, ok := t.byKey[o.key]; ok && ka == q.addr {
+			delete(t.byKey, o.key)
+		}
+		out = append(out, o)
+	}
+	if t.head == len(t.queue) {
+		t.queue, t.head = t.queue[:0], 0
+	} else if t.head > 1024 && t.head > len(t.queue)/2 {
+		n := copy(t.queue, t.queue[t.head:])
+		t.queue, t.head = t.queue[:n], 0
 	}
 	return out
 }

@@ -125,7 +125,7 @@ func (ld *loader) read(path string, r io.Reader) (tail, error) {
 		}
 		if lineNo == 1 {
 			if mode, hdrCols, err = checkHeader(string(line)); err != nil {
-				return t, fmt.Errorf("%s: %w", path, err)
+				return t, fmt.Errorf("%s line 1: %w", path, err)
 			}
 			if mode != schemaCurrent {
 				ld.report.NeedsConversion = true
@@ -164,7 +164,7 @@ func (ld *loader) read(path string, r io.Reader) (tail, error) {
 			errs++
 			ld.rowError(path, lineNo, perr)
 			if ld.maxErrors > 0 && errs > ld.maxErrors {
-				return t, fmt.Errorf("%s: %w: %d row errors exceed max-row-errors %d", path, ErrTooManyRowErrors, errs, ld.maxErrors)
+				return t, fmt.Errorf("%s line %d: %w: %d row errors exceed max-row-errors %d", path, lineNo, ErrTooManyRowErrors, errs, ld.maxErrors)
 			}
 		}
 		if !terminated {

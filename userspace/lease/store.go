@@ -47,6 +47,7 @@ type Store struct {
 
 	wmu    sync.Mutex // serialises mutations, appends and the LFC file switch
 	file   *leaseFile // nil when !Persist
+	lock   *fileLock  // "<Path>.lock", held from Open to Close; nil when !Persist
 	closed bool
 	buf    []byte
 
@@ -60,7 +61,10 @@ type Store struct {
 }
 
 // Open loads the lease files (if Persist) with Kea's rules and opens the
-// current file for appending.
+// current file for appending. With Persist it first locks "<Path>.lock"
+// (see LockSuffix): while one Store has the file open, another Open of the
+// same path, in this process or another, fails with ErrLocked naming the
+// holder's pid.
 func Open(opts Options) (*Store, *LoadReport, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -73,39 +77,18 @@ func Open(opts Options) (*Store, *LoadReport, error) {
 	if opts.Path == "" {
 		return nil, nil, fmt.Errorf("open lease store: %w: empty path", ErrInvalid)
 	}
-	if err := checkPIDFile(opts.Path + ".pid"); err != nil {
-		return nil, nil, err
-	}
-	ld := newLoader(opts.MaxRowErrors, s.log)
-	var files []string
-	if exists(opts.Path + ".completed") {
-		files = []string{opts.Path + ".completed"}
-	} else {
-		files = []string{opts.Path + ".2", opts.Path + ".1"}
-	}
-	for _, f := range files {
-		if _, err := ld.loadFile(f); err != nil {
-			return nil, nil, fmt.Errorf("load leases: %w", err)
-		}
-	}
-	t, err := ld.loadFile(opts.Path)
+	lock, err := lockLeaseFile(opts.Path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("load leases: %w", err)
+		return nil, nil, fmt.Errorf("open lease store: %w", err)
 	}
-	if t.torn && !t.empty {
-		if err := repairTail(opts.Path, t); err != nil {
-			return nil, nil, err
+	s.lock = lock
+	rep, err := s.load()
+	if err != nil {
+		if rerr := lock.release(); rerr != nil {
+			err = errors.Join(err, rerr)
 		}
-		ld.report.Repaired = true
-		s.log.Warn().Str("file", opts.Path).Bool("kept", t.tornOK).Msg("repaired torn last line of the lease file")
-	}
-	if s.file, err = openAppend(opts.Path); err != nil {
 		return nil, nil, err
 	}
-	s.idx = buildMemIndex(ld.table())
-	rep := ld.report
-	rep.Leases = s.idx.t.len()
-	s.log.Info().Int("leases", rep.Leases).Int("rows", rep.Rows).Int("row_errors", rep.RowErrors).Msg("leases loaded")
 	if rep.NeedsConversion {
 		if err := s.lfc(false); err != nil {
 			s.log.Error().Err(err).Msg("lease file conversion")
@@ -118,6 +101,46 @@ func Open(opts Options) (*Store, *LoadReport, error) {
 	return s, rep, nil
 }
 
+// load reads the lease files into s and opens the current one for
+// appending; the caller holds the lock.
+func (s *Store) load() (*LoadReport, error) {
+	opts := s.opts
+	if err := checkPIDFile(opts.Path + ".pid"); err != nil {
+		return nil, err
+	}
+	ld := newLoader(opts.MaxRowErrors, s.log)
+	var files []string
+	if exists(opts.Path + ".completed") {
+		files = []string{opts.Path + ".completed"}
+	} else {
+		files = []string{opts.Path + ".2", opts.Path + ".1"}
+	}
+	for _, f := range files {
+		if _, err := ld.loadFile(f); err != nil {
+			return nil, fmt.Errorf("load leases: %w", err)
+		}
+	}
+	t, err := ld.loadFile(opts.Path)
+	if err != nil {
+		return nil, fmt.Errorf("load leases: %w", err)
+	}
+	if t.torn && !t.empty {
+		if err := repairTail(opts.Path, t); err != nil {
+			return nil, err
+		}
+		ld.report.Repaired = true
+		s.log.Warn().Str("file", opts.Path).Bool("kept", t.tornOK).Msg("repaired torn last line of the lease file")
+	}
+	if s.file, err = openAppend(opts.Path); err != nil {
+		return nil, err
+	}
+	s.idx = buildMemIndex(ld.table())
+	rep := ld.report
+	rep.Leases = s.idx.t.len()
+	s.log.Info().Int("leases", rep.Leases).Int("rows", rep.Rows).Int("row_errors", rep.RowErrors).Msg("leases loaded")
+	return rep, nil
+}
+
 // Close stops the LFC timer, waits for a running LFC and closes the file.
 func (s *Store) Close() error {
 	s.stopped.Do(func() { close(s.stop) })
@@ -128,12 +151,16 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
+	var err error
 	if s.file != nil {
-		if err := s.file.close(); err != nil {
-			return fmt.Errorf("close lease file: %w", err)
+		if cerr := s.file.close(); cerr != nil {
+			err = fmt.Errorf("close lease file: %w", cerr)
 		}
 	}
-	return nil
+	if rerr := s.lock.release(); rerr != nil {
+		err = errors.Join(err, rerr)
+	}
+	return err
 }
 
 // normalize copies l, checks it and brings the user context into Kea's form.

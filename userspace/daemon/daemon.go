@@ -105,6 +105,7 @@ func New(path string, opt Options) (_ *Daemon, err error) {
 		return nil, err
 	}
 	undo = append(undo, func() { d.logs.Close() })
+	d.disp.SetLogger(d.logs.Get(logging.Commands)) // recovered command panics
 	for _, w := range warnings {
 		d.log.Warn().Str("at", w.Pos.String()).Msg(w.Msg)
 	}
@@ -344,6 +345,7 @@ func (d *Daemon) startMetrics(addr string) error {
 	if d.ha != nil {
 		d.ha.addMetrics(c)
 	}
+	c.AddSource("xdhcp_control", "Control channel counter %s.", d.controlCounters)
 	s, err := metrics.Listen(addr, c, d.cfg.Dhcp4.XDHCP.Prometheus.Pprof)
 	if err != nil {
 		return err
@@ -351,6 +353,18 @@ func (d *Daemon) startMetrics(addr string) error {
 	d.prom = s
 	d.log.Info().Str("listen", s.Addr()).Msg("prometheus metrics")
 	return nil
+}
+
+// controlCounters are the dispatcher's (command panics, control socket and
+// HA listener alike) and the control socket's counters.
+func (d *Daemon) controlCounters() map[string]int64 {
+	m := d.disp.Counters()
+	if d.ctrl != nil {
+		for k, v := range d.ctrl.Counters() {
+			m["socket_"+k] = v
+		}
+	}
+	return m
 }
 
 // --- servercmds.Daemon ---

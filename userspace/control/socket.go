@@ -36,6 +36,10 @@ const (
 	acceptBackoffMin = 5 * time.Millisecond
 	acceptBackoffMax = time.Second
 	acceptLogEvery   = 10 * time.Second
+	// lingerBytes is at least what is discarded (for at most a second)
+	// after answering, so that a client still sending gets the answer
+	// rather than a reset.
+	lingerBytes = 4 << 20
 )
 
 // ErrInUse is returned by Listen when a live server answers on the socket path.
@@ -314,7 +318,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		_ = cw.CloseWrite()
 	}
 	_ = c.SetReadDeadline(time.Now().Add(time.Second))
-	_, _ = io.Copy(io.Discard, io.LimitReader(c, s.opt.MaxCommand))
+	_, _ = io.Copy(io.Discard, io.LimitReader(c, max(s.opt.MaxCommand, lingerBytes)))
 }
 
 // readFailure classifies a command that could not be read.

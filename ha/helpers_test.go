@@ -276,11 +276,10 @@ func (statusDaemon) ConfigGet() map[string]any        { return map[string]any{} 
 func (statusDaemon) ConfigTest(json.RawMessage) error { return errors.New("not in tests") }
 func (statusDaemon) ConfigSet(json.RawMessage) error  { return errors.New("not in tests") }
 func (statusDaemon) ConfigReload() error              { return errors.New("not in tests") }
-func (statusDaemon) ConfigWrite(string) (string, int64, error) {
-	return "", 0, errors.New("not in tests")
-}
-func (statusDaemon) Shutdown(int)       {}
-func (statusDaemon) Reclaim(bool) error { return nil }
+func (statusDaemon) ConfigFile() string               { return "" }
+func (statusDaemon) ConfigRender() ([]byte, error)    { return nil, errors.New("not in tests") }
+func (statusDaemon) Shutdown(int)                     {}
+func (statusDaemon) Reclaim(bool) error               { return nil }
 func (d *statusDaemon) Status() map[string]any {
 	return map[string]any{
 		"pid": os.Getpid(), "uptime": 33, "reload": 33,

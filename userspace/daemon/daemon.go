@@ -499,26 +499,21 @@ func haShape(c *config.Dhcp4) any {
 	return []any{h, peers}
 }
 
-// ConfigWrite writes the running configuration in Kea 2.2's syntax.
-func (d *Daemon) ConfigWrite(filename string) (string, int64, error) {
-	if filename == "" {
-		filename = d.path
-	}
+// ConfigFile is the configuration file the daemon was started with;
+// config-write writes only into its directory (servercmds).
+func (d *Daemon) ConfigFile() string { return d.path }
+
+// ConfigRender is the running configuration in Kea 2.2's syntax, as
+// config-write writes it.
+func (d *Daemon) ConfigRender() ([]byte, error) {
 	d.mu.Lock()
 	cfg := d.cfg
 	d.mu.Unlock()
 	var buf bytes.Buffer
 	if err := cfg.WriteKea22(&buf); err != nil {
-		return filename, 0, err
+		return nil, fmt.Errorf("render the running configuration: %w", err)
 	}
-	tmp := filename + ".tmp"
-	if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err != nil {
-		return filename, 0, err
-	}
-	if err := os.Rename(tmp, filename); err != nil {
-		return filename, 0, err
-	}
-	return filename, int64(buf.Len()), nil
+	return buf.Bytes(), nil
 }
 
 // Shutdown asks run to return with the exit value.

@@ -172,12 +172,17 @@ type wireCommand struct {
 	RemoteAddress json.RawMessage `json:"remote-address"`
 }
 
+// envelopeKeys are the top-level keys Kea accepts, quoted.
+var envelopeKeys = [...]string{`"command"`, `"arguments"`, `"service"`, `"remote-address"`}
+
 // decodeCommand decodes, in one pass, the command bodies peers send (every
 // lease update): one JSON map with a string command and only the keys
 // parseEnvelope accepts, nothing after it. ok=false sends the body through
 // the checks that produce Kea's error replies. encoding/json matches keys
-// case-insensitively and Kea does not, so each key decoded must also be
-// present in its exact spelling.
+// case-insensitively and Kea does not, so a body in which one of those
+// keys appears in another spelling anywhere (a "Command" key that
+// encoding/json would have taken for "command", or merely such a string
+// in a value) takes the slow path too.
 func decodeCommand(body []byte) (*control.Request, bool) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -188,11 +193,18 @@ func decodeCommand(body []byte) (*control.Request, bool) {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, false
 	}
-	for _, k := range []struct {
-		set bool
-		key string
-	}{{true, `"command"`}, {wc.Arguments != nil, `"arguments"`}, {wc.Service != nil, `"service"`}, {wc.RemoteAddress != nil, `"remote-address"`}} {
-		if k.set && !bytes.Contains(body, []byte(k.key)) {
+	// (A null command leaves wc.Command nil: the slow path says why.)
+	// encoding/json also folds some non-ASCII letters onto ASCII ones
+	// (U+017F onto s, U+212A onto k): bodies with non-ASCII bytes or
+	// \u escapes, rare from a partner, take the slow path.
+	for i, c := range body {
+		if c >= 0x80 || c == '\\' && i+1 < len(body) && body[i+1] == 'u' {
+			return nil, false
+		}
+	}
+	lower := bytes.ToLower(body)
+	for _, k := range envelopeKeys {
+		if bytes.Count(lower, []byte(k)) != bytes.Count(body, []byte(k)) {
 			return nil, false
 		}
 	}
@@ -220,7 +232,7 @@ func parseEnvelope(env map[string]json.RawMessage) (*control.Request, *control.R
 		return fail("Error during command processing: Invalid answer specified, does not contain mandatory 'command'")
 	}
 	req := &control.Request{}
-	if err := json.Unmarshal(raw, &req.Command); err != nil {
+	if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] != '"' || json.Unmarshal(t, &req.Command) != nil {
 		return fail("Error during command processing: 'command' element in command message must be a string")
 	}
 	if svc, ok := env["service"]; ok {

@@ -198,7 +198,16 @@ func (s *Server) Serve(ctx context.Context) error {
 			continue
 		}
 		delay = 0
+		s.mu.Lock()
+		if s.closing {
+			// Close is waiting for the connections it knows of.
+			s.mu.Unlock()
+			_ = c.Close()
+			<-s.sem
+			return nil
+		}
 		s.wg.Add(1)
+		s.mu.Unlock()
 		go func() {
 			defer func() { <-s.sem; s.wg.Done() }()
 			s.serveConn(ctx, c)

@@ -70,6 +70,14 @@ func (o *obj) msIn(key string, def, hi int64) time.Duration {
 	return ms(def)
 }
 
+// DefaultRestrictCommands is xdhcpd's default for restrict-commands: true,
+// a deliberate departure from Kea 2.2, whose default is false
+// (ha_config_parser.cc, HA_DEFAULTS). With it the HA listener serves only
+// the commands a partner sends (CommandCreator::ha_commands4_), so
+// config-set, config-write, shutdown or lease4-wipe are not reachable on
+// the peer port; an explicit "restrict-commands": false opts out.
+const DefaultRestrictCommands = true
+
 // ha decodes and checks the libdhcp_ha.so parameters.
 func (d *decoder) ha(params *Node) *HAConfig {
 	po := d.object(params, "parameters", "libdhcp_ha.so parameters", keys("high-availability"))
@@ -96,7 +104,7 @@ func (d *decoder) ha(params *Node) *HAConfig {
 		SyncTimeout:        o.msIn("sync-timeout", 60000, 1<<32-1),
 		SyncPageLimit:      o.u32("sync-page-limit", 10000),
 		WaitBackupAck:      o.bool("wait-backup-ack", false),
-		RestrictCommands:   o.bool("restrict-commands", false),
+		RestrictCommands:   o.bool("restrict-commands", DefaultRestrictCommands),
 		RequireClientCerts: o.bool("require-client-certs", true),
 		TrustAnchor:        o.str("trust-anchor", ""),
 		CertFile:           o.str("cert-file", ""),

@@ -331,7 +331,7 @@ type HAConfig struct {
 	SyncPageLimit       uint32        // default 10000
 	WaitBackupAck       bool
 	RequireClientCerts  bool // default true
-	RestrictCommands    bool
+	RestrictCommands    bool // default true (DefaultRestrictCommands; Kea 2.2: false)
 	TrustAnchor         string
 	CertFile            string
 	KeyFile             string

@@ -42,7 +42,14 @@ func (s *Service) Register(d *control.Dispatcher) {
 	}
 }
 
-// restricted is the command set of restrict-commands: true (§4).
+// restricted is the command set of restrict-commands: true (xdhcpd's
+// default), exactly Kea 2.2's CommandCreator::ha_commands4_
+// (src/hooks/dhcp/high_availability/command_creator.cc at Kea-2.2.0),
+// which ha_service.cc installs as the dedicated listener's
+// CmdResponseCreator::command_accept_list_. It is what a partner sends
+// (ha-protocol.md §4); the operator's ha-* commands (ha-sync, ha-scopes,
+// ha-continue, ha-maintenance-start/-cancel) are not in it and belong on
+// the control socket.
 var restricted = map[string]bool{
 	"list-commands": true, "status-get": true, "dhcp-disable": true, "dhcp-enable": true,
 	"ha-reset": true, "ha-heartbeat": true, "lease4-update": true, "lease4-del": true,

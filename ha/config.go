@@ -40,7 +40,7 @@ type Config struct {
 	SyncTimeout         time.Duration // Kea default 60 s (page timeout and dhcp-disable max-period)
 	SyncPageLimit       uint32        // Kea default 10000
 	WaitBackupAck       bool          // Kea default false; must be false in load-balancing
-	RestrictCommands    bool          // Kea default false: listener accepts only the HA commands
+	RestrictCommands    bool          // xdhcpd default true (Kea 2.2: false): listener accepts only the HA commands
 	RequireClientCerts  bool          // Kea default true: our TLS listener requires and verifies client certificates
 	TrustAnchor         string        // TLS CA file or directory; default for every peer (see tls.go)
 	CertFile            string        // TLS certificate; default for every peer
@@ -80,7 +80,9 @@ type Peer struct {
 }
 
 // DefaultConfig returns a Config holding Kea 2.2's defaults for
-// load-balancing; set ThisServerName and Peers before use.
+// load-balancing, except RestrictCommands, which is true as in xdhcpd's
+// configuration (config.DefaultRestrictCommands); set ThisServerName and
+// Peers before use.
 func DefaultConfig() Config {
 	return Config{
 		Mode:                ModeLoadBalancing,
@@ -94,6 +96,7 @@ func DefaultConfig() Config {
 		SyncTimeout:         60 * time.Second,
 		SyncPageLimit:       10000,
 		RequireClientCerts:  true,
+		RestrictCommands:    true,
 	}
 }
 

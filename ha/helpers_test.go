@@ -209,13 +209,13 @@ type testEnv struct {
 
 // newTestService builds server2 (secondary) by default whose partner
 // server1 lives at partnerURL. mod may adjust the config.
-func newTestService(t *testing.T, partnerURL string, mod func(*Config)) *testEnv {
+func newTestService(t testing.TB, partnerURL string, mod func(*Config)) *testEnv {
 	t.Helper()
 	return newTestServiceDeps(t, partnerURL, mod, nil)
 }
 
 // newTestServiceDeps is newTestService whose dependencies dmod may replace.
-func newTestServiceDeps(t *testing.T, partnerURL string, mod func(*Config), dmod func(*Deps)) *testEnv {
+func newTestServiceDeps(t testing.TB, partnerURL string, mod func(*Config), dmod func(*Deps)) *testEnv {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.ThisServerName = "server2"
@@ -276,11 +276,10 @@ func (statusDaemon) ConfigGet() map[string]any        { return map[string]any{} 
 func (statusDaemon) ConfigTest(json.RawMessage) error { return errors.New("not in tests") }
 func (statusDaemon) ConfigSet(json.RawMessage) error  { return errors.New("not in tests") }
 func (statusDaemon) ConfigReload() error              { return errors.New("not in tests") }
-func (statusDaemon) ConfigWrite(string) (string, int64, error) {
-	return "", 0, errors.New("not in tests")
-}
-func (statusDaemon) Shutdown(int)       {}
-func (statusDaemon) Reclaim(bool) error { return nil }
+func (statusDaemon) ConfigFile() string               { return "" }
+func (statusDaemon) ConfigRender() ([]byte, error)    { return nil, errors.New("not in tests") }
+func (statusDaemon) Shutdown(int)                     {}
+func (statusDaemon) Reclaim(bool) error               { return nil }
 func (d *statusDaemon) Status() map[string]any {
 	return map[string]any{
 		"pid": os.Getpid(), "uptime": 33, "reload": 33,
@@ -302,7 +301,7 @@ type daemonEnv struct {
 	disp   *control.Dispatcher
 }
 
-func newDaemonEnv(t *testing.T, partnerURL string, subnets leasecmds.Subnets, mod func(*Config)) *daemonEnv {
+func newDaemonEnv(t testing.TB, partnerURL string, subnets leasecmds.Subnets, mod func(*Config)) *daemonEnv {
 	t.Helper()
 	store, _, err := lease.Open(lease.Options{Persist: false})
 	if err != nil {

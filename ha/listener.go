@@ -13,8 +13,47 @@ import (
 	"github.com/xdhcp/xdhcp/userspace/control"
 )
 
-// maxRequestBody caps a command received from the partner.
-const maxRequestBody = 16 << 20
+// Request body caps of the HA listener. Kea 2.2's listener has none. With
+// restrict-commands (xdhcpd's default) the largest request a partner sends
+// is a lease4-update whose lease carries a user-context: a few KiB, so
+// maxPeerBody leaves ample room while bounding what maxPeerConns clients
+// can make the server buffer (64 MiB). Without restrict-commands the
+// listener serves config-set, whose body is a whole configuration; tens of
+// thousands of subnets with reservations fit in maxRequestBody.
+const (
+	maxPeerBody    = 1 << 20
+	maxRequestBody = 16 << 20
+)
+
+// bodyCap is the listener's request body cap for cfg.
+func bodyCap(cfg *Config) int64 {
+	if cfg.RestrictCommands {
+		return maxPeerBody
+	}
+	return maxRequestBody
+}
+
+// ListenerCounters returns the peer listener's counters by name (one per
+// reason a connection or request is refused or cut short); the daemon
+// exports them as metrics.
+func (s *Service) ListenerCounters() map[string]int64 { return s.lstats.counters() }
+
+// warnUnprotected logs, once at start, one WARN line when the listener
+// accepts commands from anyone who can reach it: no basic auth on this
+// server's peer entry and no TLS.
+func (s *Service) warnUnprotected(addr string) {
+	if s.this.BasicAuthUser != "" || s.serverTLS != nil {
+		return
+	}
+	what := "the HA commands (lease4-update, lease4-del, dhcp-disable, ha-reset...)"
+	if !s.cfg.RestrictCommands {
+		what = "every control command (restrict-commands is false: config-set, config-write, shutdown, lease4-wipe...)"
+	}
+	s.log.Warn().Str("listen", addr).Bool("restrict-commands", s.cfg.RestrictCommands).
+		Msgf("HA listener on %s has neither basic auth nor TLS: anyone who can reach it can send %s; "+
+			"set basic-auth-user and basic-auth-password on this server's peer entry (and on the partner) "+
+			"or configure TLS (trust-anchor, cert-file, key-file), and firewall the port to the partner", addr, what)
+}
 
 // reply is one element of the reply list.
 type reply struct {
@@ -25,16 +64,20 @@ type reply struct {
 
 // ServeHTTP answers one command from the partner (or an operator): POST on
 // any path, Content-Type application/json, body {command, arguments,
-// service}. Every command registered on the Service's dispatcher is served
-// (with restrict-commands, only the peer commands of ha-protocol.md §4). The
-// reply is always a JSON list with an explicit Content-Length, except
-// HTTP-level errors which are bare maps, as Kea's listener does.
+// service}. Every command registered on the Service's dispatcher is served;
+// with restrict-commands (xdhcpd's default) only the peer commands of
+// ha-protocol.md §4, checked before the envelope as Kea's
+// CmdResponseCreator::filterCommand does. The reply is always a JSON list
+// with an explicit Content-Length, except HTTP-level errors which are bare
+// maps, as Kea's listener does.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
+		s.lstats.badRequests.Add(1)
 		writeJSON(w, http.StatusBadRequest, reply{Result: 400, Text: "Bad Request"})
 		return
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		s.lstats.badRequests.Add(1)
 		writeJSON(w, http.StatusBadRequest, reply{Result: 400, Text: "Bad Request"})
 		return
 	}
@@ -42,17 +85,34 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		user, pass, ok := r.BasicAuth()
 		if !ok || subtle.ConstantTimeCompare([]byte(user), []byte(u)) != 1 ||
 			subtle.ConstantTimeCompare([]byte(pass), []byte(s.this.BasicAuthPassword)) != 1 {
+			s.lstats.unauthorized.Add(1)
 			w.Header().Set("WWW-Authenticate", `Basic realm="kea-dhcp4"`)
 			writeJSON(w, http.StatusUnauthorized, reply{Result: 401, Text: "Unauthorized"})
 			return
 		}
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
-	if err != nil || len(body) > maxRequestBody {
+	limit := bodyCap(&s.cfg)
+	if r.ContentLength > limit {
+		s.lstats.tooLarge.Add(1)
+		writeJSON(w, http.StatusRequestEntityTooLarge, reply{Result: 413, Text: http.StatusText(http.StatusRequestEntityTooLarge)})
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		s.lstats.badRequests.Add(1)
 		writeJSON(w, http.StatusBadRequest, reply{Result: 400, Text: "Bad Request"})
 		return
 	}
+	if int64(len(body)) > limit {
+		s.lstats.tooLarge.Add(1)
+		writeJSON(w, http.StatusRequestEntityTooLarge, reply{Result: 413, Text: http.StatusText(http.StatusRequestEntityTooLarge)})
+		return
+	}
 	if req, ok := decodeCommand(body); ok {
+		if s.forbidden(req.Command) {
+			s.reject(w, r, req.Command)
+			return
+		}
 		s.dispatch(w, r, req)
 		return
 	}
@@ -63,7 +123,16 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeList(w, control.Error("Error during command processing: Invalid command Element specified, expected map"))
 			return
 		}
+		s.lstats.badRequests.Add(1)
 		writeJSON(w, http.StatusBadRequest, reply{Result: 400, Text: "Bad Request"})
+		return
+	}
+	// Kea filters on the parsed body before it checks the envelope: a
+	// string command outside the list is forbidden whatever else the
+	// map holds.
+	var cmd string
+	if json.Unmarshal(env["command"], &cmd) == nil && s.forbidden(cmd) {
+		s.reject(w, r, cmd)
 		return
 	}
 	req, rep := parseEnvelope(env)
@@ -74,13 +143,23 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.dispatch(w, r, req)
 }
 
-// dispatch runs a well-formed command (with restrict-commands, only the
-// peer commands).
+// forbidden reports whether restrict-commands keeps command off the
+// listener. As in Kea, an empty command passes the filter (and is then
+// not supported).
+func (s *Service) forbidden(command string) bool {
+	return s.cfg.RestrictCommands && command != "" && !restricted[command]
+}
+
+// reject answers a forbidden command as Kea 2.2's listener does: HTTP 403
+// with the bare map {"result": 403, "text": "Forbidden"}.
+func (s *Service) reject(w http.ResponseWriter, r *http.Request, command string) {
+	s.lstats.forbidden.Add(1)
+	s.log.Debug().Str("command", command).Str("remote", r.RemoteAddr).Msg("ha listener: command rejected (restrict-commands)")
+	writeJSON(w, http.StatusForbidden, reply{Result: 403, Text: "Forbidden"})
+}
+
+// dispatch runs a well-formed, allowed command.
 func (s *Service) dispatch(w http.ResponseWriter, r *http.Request, req *control.Request) {
-	if s.cfg.RestrictCommands && !restricted[req.Command] {
-		writeJSON(w, http.StatusForbidden, reply{Result: 403, Text: "Forbidden"})
-		return
-	}
 	s.log.Debug().Str("command", req.Command).Str("remote", r.RemoteAddr).Msg("ha command received")
 	writeList(w, s.cmds.Run(r.Context(), req))
 }
@@ -93,12 +172,17 @@ type wireCommand struct {
 	RemoteAddress json.RawMessage `json:"remote-address"`
 }
 
+// envelopeKeys are the top-level keys Kea accepts, quoted.
+var envelopeKeys = [...]string{`"command"`, `"arguments"`, `"service"`, `"remote-address"`}
+
 // decodeCommand decodes, in one pass, the command bodies peers send (every
 // lease update): one JSON map with a string command and only the keys
 // parseEnvelope accepts, nothing after it. ok=false sends the body through
 // the checks that produce Kea's error replies. encoding/json matches keys
-// case-insensitively and Kea does not, so each key decoded must also be
-// present in its exact spelling.
+// case-insensitively and Kea does not, so a body in which one of those
+// keys appears in another spelling anywhere (a "Command" key that
+// encoding/json would have taken for "command", or merely such a string
+// in a value) takes the slow path too.
 func decodeCommand(body []byte) (*control.Request, bool) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -109,11 +193,18 @@ func decodeCommand(body []byte) (*control.Request, bool) {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, false
 	}
-	for _, k := range []struct {
-		set bool
-		key string
-	}{{true, `"command"`}, {wc.Arguments != nil, `"arguments"`}, {wc.Service != nil, `"service"`}, {wc.RemoteAddress != nil, `"remote-address"`}} {
-		if k.set && !bytes.Contains(body, []byte(k.key)) {
+	// (A null command leaves wc.Command nil: the slow path says why.)
+	// encoding/json also folds some non-ASCII letters onto ASCII ones
+	// (U+017F onto s, U+212A onto k): bodies with non-ASCII bytes or
+	// \u escapes, rare from a partner, take the slow path.
+	for i, c := range body {
+		if c >= 0x80 || c == '\\' && i+1 < len(body) && body[i+1] == 'u' {
+			return nil, false
+		}
+	}
+	lower := bytes.ToLower(body)
+	for _, k := range envelopeKeys {
+		if bytes.Count(lower, []byte(k)) != bytes.Count(body, []byte(k)) {
 			return nil, false
 		}
 	}
@@ -141,7 +232,7 @@ func parseEnvelope(env map[string]json.RawMessage) (*control.Request, *control.R
 		return fail("Error during command processing: Invalid answer specified, does not contain mandatory 'command'")
 	}
 	req := &control.Request{}
-	if err := json.Unmarshal(raw, &req.Command); err != nil {
+	if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] != '"' || json.Unmarshal(t, &req.Command) != nil {
 		return fail("Error during command processing: 'command' element in command message must be a string")
 	}
 	if svc, ok := env["service"]; ok {

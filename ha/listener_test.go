@@ -114,8 +114,10 @@ func TestListenerMatchesCapturedKea(t *testing.T) {
 		t.Skipf("no ha-wire captures in %s", wireDir)
 	}
 	// The listener serves the daemon's dispatcher: lease commands over a
-	// real lease store, server commands, HA commands.
-	env := newDaemonEnv(t, "http://127.0.0.1:1/", wireSubnets{}, nil)
+	// real lease store, server commands, HA commands. The captures were
+	// taken from Kea with restrict-commands false (its default), which
+	// answers the probe of an unknown command with result 2, not 403.
+	env := newDaemonEnv(t, "http://127.0.0.1:1/", wireSubnets{}, func(c *Config) { c.RestrictCommands = false })
 	url := startListener(t, env.testEnv)
 	env.s.mu.Lock()
 	env.s.transitionLocked(StateLoadBalancing)
@@ -272,8 +274,7 @@ func prepare(t *testing.T, env *daemonEnv, reqBody, respBody json.RawMessage) {
 func TestListenerHTTPErrors(t *testing.T) {
 	env := newTestService(t, "http://127.0.0.1:1/", func(c *Config) {
 		c.Peers[1].BasicAuthUser, c.Peers[1].BasicAuthPassword = "kea-ha", "secret"
-		c.RestrictCommands = true
-	})
+	}) // restrict-commands: true by default
 	url := startListener(t, env)
 	tests := []struct {
 		name, method, ctype, body string
@@ -294,6 +295,13 @@ func TestListenerHTTPErrors(t *testing.T) {
 			`[{"result":1,"text":"Error during command processing: 'command' element in command message must be a string"}]`},
 		{"restricted", http.MethodPost, "application/json", `{"command":"ha-scopes","arguments":{"scopes":[]}}`, true, 403, `{"result":403,"text":"Forbidden"}`},
 		{"unsupported", http.MethodPost, "application/json", `{"command":"lease4-wipe"}`, true, 403, `{"result":403,"text":"Forbidden"}`},
+		// Kea's filter runs on the parsed body before the envelope checks.
+		{"restricted before envelope", http.MethodPost, "application/json", `{"command":"config-set","bogus":1}`, true, 403, `{"result":403,"text":"Forbidden"}`},
+		{"restricted, args not a map", http.MethodPost, "application/json", `{"command":"shutdown","arguments":7}`, true, 403, `{"result":403,"text":"Forbidden"}`},
+		// ...and lets an empty command through (CmdResponseCreator::filterCommand).
+		{"empty command passes the filter", http.MethodPost, "application/json", `{"command":""}`, true, 200, `[{"result":2,"text":"'' command not supported."}]`},
+		{"body over the cap", http.MethodPost, "application/json", `{"command":"ha-heartbeat","arguments":{"x":"` + strings.Repeat("a", maxPeerBody) + `"}}`, true, 413,
+			`{"result":413,"text":"Request Entity Too Large"}`},
 		{"ok with charset", http.MethodPost, "application/json; charset=utf-8", `{"command":"ha-reset","service":["dhcp4"]}`, true, 200,
 			`[{"result":0,"text":"HA state machine already in WAITING state."}]`},
 	}
@@ -336,7 +344,8 @@ func TestListenerServesSharedDispatcher(t *testing.T) {
 		return resp.StatusCode, string(b)
 	}
 	t.Run("open", func(t *testing.T) {
-		env := newDaemonEnv(t, "http://127.0.0.1:1/", wireSubnets{}, nil)
+		// "restrict-commands": false opts out of xdhcpd's default.
+		env := newDaemonEnv(t, "http://127.0.0.1:1/", wireSubnets{}, func(c *Config) { c.RestrictCommands = false })
 		url := startListener(t, env.testEnv)
 		// An operator command over the listener lands in the shared store...
 		code, body := post(t, url, `{"command":"lease4-add","arguments":{"ip-address":"198.18.0.9","hw-address":"0a:0b:0c:0d:0e:0f"}}`)
@@ -367,9 +376,31 @@ func TestListenerServesSharedDispatcher(t *testing.T) {
 			t.Fatalf("x-probe: %s", body)
 		}
 	})
-	t.Run("restricted", func(t *testing.T) {
-		env := newDaemonEnv(t, "http://127.0.0.1:1/", wireSubnets{}, func(c *Config) { c.RestrictCommands = true })
+	t.Run("restricted by default", func(t *testing.T) {
+		env := newDaemonEnv(t, "http://127.0.0.1:1/", wireSubnets{}, nil)
 		url := startListener(t, env.testEnv)
+		// What an attacker on the peer port would want, each registered on
+		// the shared dispatcher and each refused as Kea refuses it.
+		for _, c := range []string{
+			`{"command":"config-set","arguments":{"Dhcp4":{}}}`,
+			`{"command":"config-write","arguments":{"filename":"/etc/shadow"}}`,
+			`{"command":"shutdown"}`,
+			`{"command":"lease4-wipe","arguments":{"subnet-id":1}}`,
+			`{"command":"lease4-add","arguments":{"ip-address":"198.18.0.9","hw-address":"0a:0b:0c:0d:0e:0f"}}`,
+			`{"command":"ha-scopes","arguments":{"scopes":[]}}`,
+			`{"command":"ha-sync","arguments":{"server-name":"server1"}}`,
+			`{"command":"statistic-reset-all"}`,
+		} {
+			if code, body := post(t, url, c); code != 403 || body != `{"result":403,"text":"Forbidden"}` {
+				t.Errorf("%s: %d %s, want 403 Forbidden", c, code, body)
+			}
+		}
+		if _, ok := env.leases.Get(netip.MustParseAddr("198.18.0.9")); ok {
+			t.Fatal("a forbidden lease4-add reached the store")
+		}
+		if got := env.s.ListenerCounters()["forbidden"]; got != 8 {
+			t.Errorf("forbidden counter %d, want 8", got)
+		}
 		if code, body := post(t, url, `{"command":"lease4-add","arguments":{"ip-address":"198.18.0.9","hw-address":"0a:0b:0c:0d:0e:0f"}}`); code != 403 {
 			t.Fatalf("lease4-add with restrict-commands: %d %s", code, body)
 		}

@@ -10,22 +10,69 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/rs/zerolog"
 )
 
-// Listener limits, as Kea's listener: a request must arrive whole within
-// requestTimeout; an idle keep-alive connection is closed after
-// listenerIdle.
+// Listener limits. Kea 2.2's listener gives a request requestTimeout to
+// arrive whole and closes a keep-alive connection idle for listenerIdle; a
+// new connection gets requestTimeout for its first request, so a client
+// that connects and sends nothing holds a slot for at most that. Kea caps
+// neither connections nor header sizes; xdhcpd does: maxPeerConns is far
+// above what a partner opens (http-client-threads connections for
+// heartbeats and sync plus as many for lease updates, 2 × the partner's
+// core threads at Kea's default of 0), and past it new connections wait in
+// the kernel's accept backlog until one closes.
 const (
 	listenerIdle    = 30 * time.Second
 	listenerWrite   = 60 * time.Second
 	maxHeaderBytes  = 64 << 10
+	maxPeerConns    = 64
 	peerConnReadBuf = 32 << 10
+	// Accept errors (EMFILE, ENFILE, ENOBUFS...) back off from
+	// acceptBackoffMin, doubling to acceptBackoffMax, as net/http's
+	// server does for temporary errors; the listener keeps listening.
+	acceptBackoffMin = 5 * time.Millisecond
+	acceptBackoffMax = time.Second
+	// acceptLogEvery rate-limits the accept-error warning.
+	acceptLogEvery = 10 * time.Second
 )
+
+// listenerStats are the HA listener's named counters (ListenerCounters):
+// every connection or request the listener refuses or cuts short is
+// counted under its reason.
+type listenerStats struct {
+	acceptErrors atomic.Int64 // Accept failed (EMFILE...): backed off, kept listening
+	connWaits    atomic.Int64 // a connection waited in the backlog for a free slot (maxPeerConns)
+	badRequests  atomic.Int64 // 400: not HTTP/1.x, chunked, not POST/JSON, bad JSON, header over maxHeaderBytes
+	unauthorized atomic.Int64 // 401: basic auth missing or wrong
+	forbidden    atomic.Int64 // 403: restrict-commands
+	tooLarge     atomic.Int64 // 413: body over the cap (bodyCap)
+	timeouts     atomic.Int64 // a request (or a new connection's first one) did not arrive in requestTimeout
+	tlsFailures  atomic.Int64 // TLS handshake failed
+	panics       atomic.Int64 // an HTTP-layer panic, answered 500 (command panics: the dispatcher's command_panics)
+}
+
+// counters returns the counters by name.
+func (st *listenerStats) counters() map[string]int64 {
+	return map[string]int64{
+		"accept_errors":          st.acceptErrors.Load(),
+		"conn_limit_waits":       st.connWaits.Load(),
+		"bad_requests":           st.badRequests.Load(),
+		"unauthorized":           st.unauthorized.Load(),
+		"forbidden":              st.forbidden.Load(),
+		"request_too_large":      st.tooLarge.Load(),
+		"request_timeouts":       st.timeouts.Load(),
+		"tls_handshake_failures": st.tlsFailures.Load(),
+		"panics":                 st.panics.Load(),
+	}
+}
 
 // peerServer serves the HA listener's HTTP/1.1 connections with the
 // Service as handler. It exists instead of net/http's server for one
@@ -36,10 +83,16 @@ const (
 // the connection's read buffer: under load one write answers a whole
 // pipeline.
 type peerServer struct {
-	h     http.Handler
-	ctx   context.Context
-	tls   *tls.Config
-	debug func(string)
+	h        http.Handler
+	ctx      context.Context
+	tls      *tls.Config
+	log      zerolog.Logger
+	st       *listenerStats
+	bodyCap  int64
+	maxConns int
+	sem      chan struct{} // one token per open connection
+	done     chan struct{} // closed by shutdown
+	acceptLg logLimiter
 
 	mu     sync.Mutex
 	ln     net.Listener
@@ -54,11 +107,15 @@ type peerConn struct {
 	idle atomic.Bool
 }
 
-func newPeerServer(ctx context.Context, h http.Handler, tc *tls.Config, debug func(string)) *peerServer {
-	return &peerServer{h: h, ctx: ctx, tls: tc, debug: debug, conns: map[*peerConn]struct{}{}}
+func newPeerServer(ctx context.Context, h http.Handler, tc *tls.Config, log zerolog.Logger, st *listenerStats, bodyCap int64, maxConns int) *peerServer {
+	return &peerServer{h: h, ctx: ctx, tls: tc, log: log, st: st, bodyCap: bodyCap, maxConns: maxConns,
+		sem: make(chan struct{}, maxConns), done: make(chan struct{}),
+		acceptLg: logLimiter{every: acceptLogEvery}, conns: map[*peerConn]struct{}{}}
 }
 
-// serve accepts connections until close; it returns nil after close.
+// serve accepts connections until close; it returns nil after close. An
+// accept error is counted, logged (rate-limited) and backed off; only a
+// listener closed by someone else ends the loop with an error.
 func (ps *peerServer) serve(ln net.Listener) error {
 	ps.mu.Lock()
 	if ps.closed {
@@ -69,18 +126,38 @@ func (ps *peerServer) serve(ln net.Listener) error {
 	ps.mu.Unlock()
 	var delay time.Duration
 	for {
+		// A slot first: past maxConns, clients wait in the backlog.
+		select {
+		case ps.sem <- struct{}{}:
+		default:
+			ps.st.connWaits.Add(1)
+			select {
+			case ps.sem <- struct{}{}:
+			case <-ps.done:
+				return nil
+			}
+		}
 		nc, err := ln.Accept()
 		if err != nil {
+			<-ps.sem
 			if ps.isClosed() {
 				return nil
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				time.Sleep(delay)
-				continue
+			if errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("ha listener closed: %w", err)
 			}
-			return err
+			ps.st.acceptErrors.Add(1)
+			delay = min(max(2*delay, acceptBackoffMin), acceptBackoffMax)
+			if ok, n := ps.acceptLg.allow(time.Now()); ok {
+				ps.log.Warn().Err(err).Int("suppressed", n).Dur("backoff", delay).
+					Str("listen", ln.Addr().String()).Msg("ha listener: accept failed; backing off and listening on")
+			}
+			select {
+			case <-time.After(delay):
+			case <-ps.done:
+				return nil
+			}
+			continue
 		}
 		delay = 0
 		if ps.tls != nil {
@@ -91,6 +168,7 @@ func (ps *peerServer) serve(ln net.Listener) error {
 		if ps.closed {
 			ps.mu.Unlock()
 			_ = nc.Close()
+			<-ps.sem
 			return nil
 		}
 		ps.conns[pc] = struct{}{}
@@ -104,7 +182,10 @@ func (ps *peerServer) serve(ln net.Listener) error {
 // their request until ctx ends, then closes them too.
 func (ps *peerServer) shutdown(ctx context.Context) {
 	ps.mu.Lock()
-	ps.closed = true
+	if !ps.closed {
+		ps.closed = true
+		close(ps.done)
+	}
 	if ps.ln != nil {
 		_ = ps.ln.Close()
 	}
@@ -137,6 +218,27 @@ func (ps *peerServer) shutdown(ctx context.Context) {
 	}
 }
 
+// logLimiter lets a repeated warning through at most once per every; allow
+// also returns how many were suppressed since the last one let through.
+type logLimiter struct {
+	every      time.Duration
+	mu         sync.Mutex
+	last       time.Time
+	suppressed int
+}
+
+func (l *logLimiter) allow(now time.Time) (bool, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.last.IsZero() && now.Sub(l.last) < l.every {
+		l.suppressed++
+		return false, 0
+	}
+	n := l.suppressed
+	l.last, l.suppressed = now, 0
+	return true, n
+}
+
 // serveConn answers the connection's requests in order.
 func (ps *peerServer) serveConn(pc *peerConn) {
 	defer func() {
@@ -144,12 +246,14 @@ func (ps *peerServer) serveConn(pc *peerConn) {
 		ps.mu.Lock()
 		delete(ps.conns, pc)
 		ps.mu.Unlock()
+		<-ps.sem
 		ps.wg.Done()
 	}()
 	if tc, ok := pc.nc.(*tls.Conn); ok {
 		_ = tc.SetDeadline(time.Now().Add(requestTimeout))
 		if err := tc.HandshakeContext(ps.ctx); err != nil {
-			ps.debug(fmt.Sprintf("http: TLS handshake error from %s: %v", pc.nc.RemoteAddr(), err))
+			ps.st.tlsFailures.Add(1)
+			ps.log.Debug().Err(err).Str("remote", pc.nc.RemoteAddr().String()).Msg("ha listener: TLS handshake failed")
 			return
 		}
 	}
@@ -157,32 +261,61 @@ func (ps *peerServer) serveConn(pc *peerConn) {
 	br := bufio.NewReaderSize(lc, peerConnReadBuf)
 	bw := bufio.NewWriterSize(pc.nc, 16<<10)
 	remote := pc.nc.RemoteAddr().String()
+	wait := requestTimeout // a new connection's first request
 	for {
 		// Wait for the next request (idle), then give it requestTimeout.
 		lc.left = maxHeaderBytes
 		if br.Buffered() == 0 {
 			pc.idle.Store(true)
-			_ = pc.nc.SetReadDeadline(time.Now().Add(listenerIdle))
+			_ = pc.nc.SetReadDeadline(time.Now().Add(wait))
 			_, err := br.Peek(1)
 			pc.idle.Store(false)
 			if err != nil || ps.isClosed() {
+				var ne net.Error
+				if wait == requestTimeout && errors.As(err, &ne) && ne.Timeout() {
+					ps.st.timeouts.Add(1) // connected, never asked
+				}
 				return
 			}
 		}
+		wait = listenerIdle
 		_ = pc.nc.SetReadDeadline(time.Now().Add(requestTimeout))
 		req, err := http.ReadRequest(br)
-		lc.left = maxRequestBody + peerConnReadBuf
+		lc.left = int(ps.bodyCap) + peerConnReadBuf
 		if err != nil {
-			if !errors.Is(err, io.EOF) {
+			var ne net.Error
+			switch {
+			case errors.Is(err, io.EOF):
+				return
+			case errors.As(err, &ne) && ne.Timeout():
+				// As Kea's listener: a request not received whole in
+				// time is answered 408 and the connection closed.
+				ps.st.timeouts.Add(1)
+				writeBare(bw, http.StatusRequestTimeout, "Request Timeout")
+			default:
+				ps.st.badRequests.Add(1)
 				writeBare(bw, http.StatusBadRequest, "Bad Request")
-				_ = bw.Flush()
 			}
+			_ = pc.nc.SetWriteDeadline(time.Now().Add(listenerWrite))
+			_ = bw.Flush()
 			return
 		}
 		if req.ProtoMajor != 1 || len(req.TransferEncoding) > 0 {
 			// No chunked bodies (Kea's parser has none either).
+			ps.st.badRequests.Add(1)
 			writeBare(bw, http.StatusBadRequest, "Bad Request")
 			_ = bw.Flush()
+			return
+		}
+		if req.ContentLength > ps.bodyCap {
+			// Refused before a byte of the body is read; the rest of the
+			// connection cannot be parsed, so it is closed.
+			ps.st.tooLarge.Add(1)
+			writeBare(bw, http.StatusRequestEntityTooLarge, http.StatusText(http.StatusRequestEntityTooLarge))
+			_ = pc.nc.SetWriteDeadline(time.Now().Add(listenerWrite))
+			if bw.Flush() == nil {
+				lingerClose(pc.nc)
+			}
 			return
 		}
 		if strings.EqualFold(req.Header.Get("Expect"), "100-continue") {
@@ -194,11 +327,11 @@ func (ps *peerServer) serveConn(pc *peerConn) {
 		req.RemoteAddr = remote
 		req = req.WithContext(ps.ctx)
 		rw := &bufResponse{header: http.Header{}}
-		ps.h.ServeHTTP(rw, req)
+		handled := ps.handle(rw, req)
 		// A body the handler left unread is discarded if short, else the
 		// connection is closed after the response (as net/http does).
 		n, err := io.Copy(io.Discard, io.LimitReader(req.Body, 256<<10+1))
-		keep := err == nil && n <= 256<<10 && !req.Close && ps.ctxAlive()
+		keep := handled && err == nil && n <= 256<<10 && !req.Close && ps.ctxAlive()
 		rw.writeTo(bw, keep)
 		// Answer now unless the next request is already here: then its
 		// response goes out in the same write.
@@ -212,6 +345,44 @@ func (ps *peerServer) serveConn(pc *peerConn) {
 			return
 		}
 	}
+}
+
+// handle runs the handler. A panic in it (outside a command handler, whose
+// panics the dispatcher recovers) is recovered, logged with its stack,
+// counted and answered 500 as Kea's listener answers a handler that
+// returned nothing; the connection is then closed. It reports whether the
+// handler returned normally.
+func (ps *peerServer) handle(rw *bufResponse, req *http.Request) (ok bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			ps.st.panics.Add(1)
+			ps.log.Error().Str("panic", fmt.Sprint(v)).Str("stack", string(debug.Stack())).
+				Str("remote", req.RemoteAddr).Msg("ha listener: request handler panicked; answered 500, serving on")
+			*rw = bufResponse{header: http.Header{}}
+			writeJSON(rw, http.StatusInternalServerError, reply{Result: 500, Text: "Internal Server Error"})
+			ok = false
+		}
+	}()
+	ps.h.ServeHTTP(rw, req)
+	return true
+}
+
+// Lingering close after refusing a request whose body is still coming:
+// closing at once would reset the connection and the client could lose
+// the answer before reading it.
+const (
+	lingerTime  = time.Second
+	lingerBytes = 4 << 20
+)
+
+// lingerClose half-closes nc and discards what the client still sends, up
+// to lingerBytes or lingerTime, so that it reads the answer.
+func lingerClose(nc net.Conn) {
+	if cw, ok := nc.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
+	_ = nc.SetReadDeadline(time.Now().Add(lingerTime))
+	_, _ = io.CopyN(io.Discard, nc, lingerBytes)
 }
 
 func (ps *peerServer) ctxAlive() bool { return ps.ctx.Err() == nil }

@@ -114,6 +114,7 @@ type Service struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	srv     *peerServer
+	lstats  listenerStats // the peer listener's counters
 	ln      net.Listener
 	started bool
 }
@@ -217,7 +218,7 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	s.cancel = cancel
 	s.ln = ln
-	s.srv = newPeerServer(ctx, s, s.serverTLS, func(m string) { s.log.Debug().Msg(m) })
+	s.srv = newPeerServer(ctx, s, s.serverTLS, s.log, &s.lstats, bodyCap(&s.cfg), maxPeerConns)
 	s.lastPoke.Store(s.now().UnixNano())
 	s.wg.Add(2)
 	go func() {
@@ -231,7 +232,8 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 		s.loop(ctx)
 	}()
 	s.log.Info().Str("listen", ln.Addr().String()).Str("this", s.this.Name).
-		Str("partner", s.partner.Name).Msg("ha service started")
+		Str("partner", s.partner.Name).Bool("restrict-commands", s.cfg.RestrictCommands).Msg("ha service started")
+	s.warnUnprotected(ln.Addr().String())
 	return nil
 }
 

@@ -11,8 +11,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"runtime/debug"
 	"sort"
 	"sync"
+	"sync/atomic"
+
+	"github.com/rs/zerolog"
 )
 
 // Kea result codes (control-api.md §2).
@@ -62,18 +67,36 @@ type Handler func(ctx context.Context, req *Request) Response
 // Dispatcher maps command names to handlers. It is safe for concurrent use;
 // handlers may be registered and removed while commands run (a config
 // reload that drops the lease_cmds hook removes its commands).
+//
+// A handler that panics does not take the server down: Run recovers the
+// panic, logs it with its stack, counts it (command_panics) and answers
+// result 1, as Kea's command manager answers a handler that threw.
 type Dispatcher struct {
 	mu       sync.RWMutex
 	handlers map[string]Handler
+	log      atomic.Pointer[zerolog.Logger]
+	panics   atomic.Int64
 }
 
-// NewDispatcher returns a dispatcher that knows list-commands.
+// NewDispatcher returns a dispatcher that knows list-commands. Until
+// SetLogger, recovered panics are logged to standard error.
 func NewDispatcher() *Dispatcher {
 	d := &Dispatcher{handlers: make(map[string]Handler)}
+	l := zerolog.New(os.Stderr).With().Timestamp().Str("component", "control").Logger()
+	d.log.Store(&l)
 	d.Register("list-commands", func(context.Context, *Request) Response {
 		return OK("", d.Commands())
 	})
 	return d
+}
+
+// SetLogger sets where recovered handler panics are logged.
+func (d *Dispatcher) SetLogger(l zerolog.Logger) { d.log.Store(&l) }
+
+// Counters returns the dispatcher's named counters: command_panics, the
+// handler panics recovered by Run.
+func (d *Dispatcher) Counters() map[string]int64 {
+	return map[string]int64{"command_panics": d.panics.Load()}
 }
 
 // Register adds or replaces the handler for name.
@@ -169,6 +192,21 @@ func (d *Dispatcher) Run(ctx context.Context, req *Request) Response {
 	if !ok {
 		return Response{Result: ResultUnsupported, Text: fmt.Sprintf("'%s' command not supported.", req.Command)}
 	}
+	return d.call(ctx, h, req)
+}
+
+// call runs h, turning a panic into a result-1 answer. The reply names the
+// command but not the panic (the peer port may answer strangers); the log
+// has the value and the stack.
+func (d *Dispatcher) call(ctx context.Context, h Handler, req *Request) (resp Response) {
+	defer func() {
+		if v := recover(); v != nil {
+			d.panics.Add(1)
+			d.log.Load().Error().Str("command", req.Command).Str("panic", fmt.Sprint(v)).
+				Str("stack", string(debug.Stack())).Msg("command handler panicked; answered result 1, serving on")
+			resp = Error("Error during command processing: internal error in '%s' (logged by the server)", req.Command)
+		}
+	}()
 	return h(ctx, req)
 }
 

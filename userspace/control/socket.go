@@ -8,20 +8,38 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
 )
 
 // Socket limits. Kea answers a client that has not sent a complete command
-// within 10 s with a time-out error (control-api.md §1.1).
+// within 10 s with a time-out error (control-api.md §1.1). Kea caps neither
+// the command size nor the connections; xdhcpd does: a command may be as
+// large as DefaultMaxCommand (config-set carries a whole configuration, and
+// an ISP's, with its reservations, runs to tens of MiB), at most
+// DefaultMaxConns connections are served at once and the next ones wait in
+// the kernel's accept backlog until one closes.
 const (
 	DefaultIdleTimeout  = 10 * time.Second
-	DefaultMaxCommand   = 64 << 20 // config-set carries whole configurations
+	DefaultMaxCommand   = 64 << 20
 	DefaultMaxConns     = 64
 	defaultWriteTimeout = 10 * time.Second
+	// Accept errors (EMFILE, ENFILE, ENOBUFS...) back off from
+	// acceptBackoffMin, doubling to acceptBackoffMax, as net/http's server
+	// does; the socket keeps listening. The warning is logged at most once
+	// per acceptLogEvery.
+	acceptBackoffMin = 5 * time.Millisecond
+	acceptBackoffMax = time.Second
+	acceptLogEvery   = 10 * time.Second
+	// lingerBytes is at least what is discarded (for at most a second)
+	// after answering, so that a client still sending gets the answer
+	// rather than a reset.
+	lingerBytes = 4 << 20
 )
 
 // ErrInUse is returned by Listen when a live server answers on the socket path.
@@ -40,18 +58,24 @@ type Options struct {
 // connection, answered with one JSON map, then the connection is closed.
 type Server struct {
 	path string
-	ln   *net.UnixListener
+	ln   net.Listener // a *net.UnixListener (tests may wrap it)
 	d    *Dispatcher
 	opt  Options
-	sem  chan struct{}
+	sem  chan struct{} // one token per connection being served
+	done chan struct{} // closed by Close
 	wg   sync.WaitGroup
 	once sync.Once
+	st   socketStats
+
+	logMu      sync.Mutex // accept-error warning rate limit
+	lastLog    time.Time
+	suppressed int
 
 	// mu guards reading (connections still waiting for their command) and
 	// closing: Close cuts those waits short instead of letting an idle
 	// client delay shutdown by up to IdleTimeout. Kea closes them too.
 	mu      sync.Mutex
-	reading map[*net.UnixConn]struct{}
+	reading map[net.Conn]struct{}
 	closing bool
 }
 
@@ -82,7 +106,32 @@ func Listen(path string, d *Dispatcher, opt Options) (*Server, error) {
 		ln.Close()
 		return nil, fmt.Errorf("chmod control socket %s: %w", path, err)
 	}
-	return &Server{path: path, ln: ln, d: d, opt: opt, sem: make(chan struct{}, opt.MaxConns), reading: map[*net.UnixConn]struct{}{}}, nil
+	return &Server{path: path, ln: ln, d: d, opt: opt, sem: make(chan struct{}, opt.MaxConns), done: make(chan struct{}),
+		reading: map[net.Conn]struct{}{}}, nil
+}
+
+// socketStats are the control socket's named counters (Counters): one per
+// reason a connection or command is refused or cut short.
+type socketStats struct {
+	acceptErrors atomic.Int64 // Accept failed (EMFILE...): backed off, kept listening
+	connWaits    atomic.Int64 // a client waited in the backlog for a free slot (MaxConns)
+	timeouts     atomic.Int64 // no complete command within IdleTimeout
+	tooLarge     atomic.Int64 // command over MaxCommand
+	badCommands  atomic.Int64 // not JSON, or an envelope Kea rejects
+	panics       atomic.Int64 // a panic outside the command handler (those are the dispatcher's command_panics)
+}
+
+// Counters returns the socket's counters by name; the dispatcher's (the
+// command panics) are separate (Dispatcher.Counters).
+func (s *Server) Counters() map[string]int64 {
+	return map[string]int64{
+		"accept_errors":     s.st.acceptErrors.Load(),
+		"conn_limit_waits":  s.st.connWaits.Load(),
+		"command_timeouts":  s.st.timeouts.Load(),
+		"command_too_large": s.st.tooLarge.Load(),
+		"bad_commands":      s.st.badCommands.Load(),
+		"panics":            s.st.panics.Load(),
+	}
 }
 
 // removeStale removes path if it is a socket nobody answers on.
@@ -110,22 +159,55 @@ func removeStale(path string) error {
 // Path is the socket's file name.
 func (s *Server) Path() string { return s.path }
 
-// Serve accepts connections until Close. It returns nil after Close.
+// Serve accepts connections until Close. It returns nil after Close. An
+// accept error (EMFILE included) is counted, logged at most once per
+// acceptLogEvery and backed off; the socket keeps listening. Past MaxConns
+// connections, new clients wait in the backlog.
 func (s *Server) Serve(ctx context.Context) error {
+	var delay time.Duration
 	for {
-		c, err := s.ln.AcceptUnix()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
+		select {
+		case s.sem <- struct{}{}:
+		default:
+			s.st.connWaits.Add(1)
+			select {
+			case s.sem <- struct{}{}:
+			case <-s.done:
 				return nil
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			return fmt.Errorf("accept on control socket %s: %w", s.path, err)
 		}
-		s.sem <- struct{}{}
+		c, err := s.ln.Accept()
+		if err != nil {
+			<-s.sem
+			select {
+			case <-s.done:
+				return nil
+			default:
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("accept on control socket %s: %w", s.path, err)
+			}
+			s.st.acceptErrors.Add(1)
+			delay = min(max(2*delay, acceptBackoffMin), acceptBackoffMax)
+			s.warnAccept(err, delay)
+			select {
+			case <-time.After(delay):
+			case <-s.done:
+				return nil
+			}
+			continue
+		}
+		delay = 0
+		s.mu.Lock()
+		if s.closing {
+			// Close is waiting for the connections it knows of.
+			s.mu.Unlock()
+			_ = c.Close()
+			<-s.sem
+			return nil
+		}
 		s.wg.Add(1)
+		s.mu.Unlock()
 		go func() {
 			defer func() { <-s.sem; s.wg.Done() }()
 			s.serveConn(ctx, c)
@@ -133,11 +215,29 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 }
 
+// warnAccept logs an accept error, at most once per acceptLogEvery, with
+// the number of errors not logged since the last line.
+func (s *Server) warnAccept(err error, delay time.Duration) {
+	s.logMu.Lock()
+	now := time.Now()
+	if !s.lastLog.IsZero() && now.Sub(s.lastLog) < acceptLogEvery {
+		s.suppressed++
+		s.logMu.Unlock()
+		return
+	}
+	n := s.suppressed
+	s.lastLog, s.suppressed = now, 0
+	s.logMu.Unlock()
+	s.opt.Logger.Warn().Err(err).Int("suppressed", n).Dur("backoff", delay).Str("socket", s.path).
+		Msg("control socket: accept failed; backing off and listening on")
+}
+
 // Close stops accepting, waits for commands in progress and removes the
 // socket file.
 func (s *Server) Close() error {
 	var err error
 	s.once.Do(func() {
+		close(s.done)
 		err = s.ln.Close()
 		s.mu.Lock()
 		s.closing = true
@@ -162,9 +262,19 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
+func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	defer c.Close()
 	log := s.opt.Logger
+	defer func() {
+		// The command handler's panics are the dispatcher's; this catches
+		// the rest of the connection's handling. The client gets no
+		// answer; the server serves on.
+		if v := recover(); v != nil {
+			s.st.panics.Add(1)
+			log.Error().Str("panic", fmt.Sprint(v)).Str("stack", string(debug.Stack())).
+				Msg("control socket: connection handler panicked; serving on")
+		}
+	}()
 	_ = c.SetReadDeadline(time.Now().Add(s.opt.IdleTimeout))
 	s.mu.Lock()
 	if s.closing {
@@ -174,7 +284,7 @@ func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
 	s.reading[c] = struct{}{}
 	s.mu.Unlock()
 	cr := &countingReader{r: io.LimitReader(c, s.opt.MaxCommand+1)}
-	raw, resp := readCommand(cr, s.opt.MaxCommand)
+	raw, resp, fail := readCommand(cr, s.opt.MaxCommand)
 	s.mu.Lock()
 	delete(s.reading, c)
 	closing := s.closing
@@ -186,10 +296,12 @@ func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
 	}
 	var out Response
 	if resp != nil {
+		s.st.count(fail)
 		out = *resp
 	} else {
 		req, errResp := ParseRequest(raw)
 		if errResp != nil {
+			s.st.badCommands.Add(1)
 			out = *errResp
 		} else {
 			log.Debug().Str("command", req.Command).Msg("control command received")
@@ -211,20 +323,45 @@ func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
 	// Signal the end of the response, then discard what the client may
 	// still be sending (the rest of an oversized command, a second command)
 	// so that closing does not reset the connection before it reads.
-	_ = c.CloseWrite()
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
 	_ = c.SetReadDeadline(time.Now().Add(time.Second))
-	_, _ = io.Copy(io.Discard, io.LimitReader(c, s.opt.MaxCommand))
+	_, _ = io.Copy(io.Discard, io.LimitReader(c, max(s.opt.MaxCommand, lingerBytes)))
+}
+
+// readFailure classifies a command that could not be read.
+type readFailure int
+
+const (
+	readTimeout  readFailure = iota // nothing complete within IdleTimeout
+	readTooLarge                    // over MaxCommand
+	readClosed                      // the client closed first
+	readBadJSON                     // not JSON
+)
+
+// count adds a read failure to its counter (a client that hung up is
+// not counted: nothing was refused).
+func (st *socketStats) count(f readFailure) {
+	switch f {
+	case readTimeout:
+		st.timeouts.Add(1)
+	case readTooLarge:
+		st.tooLarge.Add(1)
+	case readBadJSON:
+		st.badCommands.Add(1)
+	}
 }
 
 // readCommand reads exactly one JSON value from cr. It returns the value, or
 // the error response Kea would send for a time-out, bad JSON or an oversized
-// command.
-func readCommand(cr *countingReader, max int64) (json.RawMessage, *Response) {
+// command, and what went wrong.
+func readCommand(cr *countingReader, max int64) (json.RawMessage, *Response, readFailure) {
 	dec := json.NewDecoder(cr)
 	var raw json.RawMessage
 	err := dec.Decode(&raw)
 	if err == nil {
-		return raw, nil
+		return raw, nil, 0
 	}
 	var ne net.Error
 	switch {
@@ -234,21 +371,21 @@ func readCommand(cr *countingReader, max int64) (json.RawMessage, *Response) {
 			text += fmt.Sprintf(", discarded partial command of %d bytes", cr.n)
 		}
 		r := Error("%s", text)
-		return nil, &r
+		return nil, &r, readTimeout
 	case cr.n > max:
 		r := Error("command too large: more than %d bytes", max)
-		return nil, &r
+		return nil, &r, readTooLarge
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		r := Error("connection closed before a complete command was received")
-		return nil, &r
+		return nil, &r, readClosed
 	}
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
 		r := Error("%s", syntaxText(se))
-		return nil, &r
+		return nil, &r, readBadJSON
 	}
 	r := Error("%v", err)
-	return nil, &r
+	return nil, &r, readBadJSON
 }
 
 // syntaxText words a JSON syntax error like Kea where Kea's wording is known

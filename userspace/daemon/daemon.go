@@ -106,6 +106,7 @@ func New(path string, opt Options) (_ *Daemon, err error) {
 		return nil, err
 	}
 	undo = append(undo, func() { d.logs.Close() })
+	d.disp.SetLogger(d.logs.Get(logging.Commands)) // recovered command panics
 	for _, w := range warnings {
 		d.log.Warn().Str("at", w.Pos.String()).Msg(w.Msg)
 	}
@@ -350,6 +351,7 @@ func (d *Daemon) startMetrics(addr string) error {
 	if d.ha != nil {
 		d.ha.addMetrics(c)
 	}
+	c.AddSource("xdhcp_control", "Control channel counter %s.", d.controlCounters)
 	s, err := metrics.Listen(addr, c, d.cfg.Dhcp4.XDHCP.Prometheus.Pprof)
 	if err != nil {
 		return err
@@ -357,6 +359,18 @@ func (d *Daemon) startMetrics(addr string) error {
 	d.prom = s
 	d.log.Info().Str("listen", s.Addr()).Msg("prometheus metrics")
 	return nil
+}
+
+// controlCounters are the dispatcher's (command panics, control socket and
+// HA listener alike) and the control socket's counters.
+func (d *Daemon) controlCounters() map[string]int64 {
+	m := d.disp.Counters()
+	if d.ctrl != nil {
+		for k, v := range d.ctrl.Counters() {
+			m["socket_"+k] = v
+		}
+	}
+	return m
 }
 
 // --- servercmds.Daemon ---
@@ -496,26 +510,21 @@ func haShape(c *config.Dhcp4) any {
 	return []any{h, peers}
 }
 
-// ConfigWrite writes the running configuration in Kea 2.2's syntax.
-func (d *Daemon) ConfigWrite(filename string) (string, int64, error) {
-	if filename == "" {
-		filename = d.path
-	}
+// ConfigFile is the configuration file the daemon was started with;
+// config-write writes only into its directory (servercmds).
+func (d *Daemon) ConfigFile() string { return d.path }
+
+// ConfigRender is the running configuration in Kea 2.2's syntax, as
+// config-write writes it.
+func (d *Daemon) ConfigRender() ([]byte, error) {
 	d.mu.Lock()
 	cfg := d.cfg
 	d.mu.Unlock()
 	var buf bytes.Buffer
 	if err := cfg.WriteKea22(&buf); err != nil {
-		return filename, 0, err
+		return nil, fmt.Errorf("render the running configuration: %w", err)
 	}
-	tmp := filename + ".tmp"
-	if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err != nil {
-		return filename, 0, err
-	}
-	if err := os.Rename(tmp, filename); err != nil {
-		return filename, 0, err
-	}
-	return filename, int64(buf.Len()), nil
+	return buf.Bytes(), nil
 }
 
 // Shutdown asks run to return with the exit value.

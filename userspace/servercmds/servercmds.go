@@ -35,8 +35,11 @@ type Daemon interface {
 	ConfigSet(cfg json.RawMessage) error
 	// ConfigReload re-reads the startup configuration file.
 	ConfigReload() error
-	// ConfigWrite writes the running configuration; "" = the startup file.
-	ConfigWrite(filename string) (written string, size int64, err error)
+	// ConfigFile is the configuration file the server was started with.
+	ConfigFile() string
+	// ConfigRender returns the running configuration as config-write
+	// writes it (Kea 2.2's syntax); config-write decides where and how.
+	ConfigRender() ([]byte, error)
 	// Shutdown asks the daemon to stop with the given exit value.
 	Shutdown(exitValue int)
 	// Reclaim reclaims all expired leases now (remove: delete them).
@@ -204,10 +207,12 @@ func (c *Commands) configReload(context.Context, *control.Request) control.Respo
 	return control.OK("Configuration successful.", nil)
 }
 
+// configWrite writes the running configuration, only into the directory
+// of the configuration file the server was started with (see
+// configWritePath), never through a symbolic link, atomically and with
+// mode 0600 (writeConfigFile).
 func (c *Commands) configWrite(_ context.Context, req *control.Request) control.Response {
-	var a struct {
-		Filename string `json:"filename"`
-	}
+	var filename string
 	if m, present, isMap := argMap(req); present {
 		if !isMap {
 			return control.Error("arguments must be a map")
@@ -216,15 +221,30 @@ func (c *Commands) configWrite(_ context.Context, req *control.Request) control.
 			if kind(f) != "string" {
 				return control.Error("passed parameter 'filename' is not a string")
 			}
-			_ = json.Unmarshal(f, &a.Filename)
+			_ = json.Unmarshal(f, &filename)
 		}
 	}
-	name, size, err := c.Daemon.ConfigWrite(a.Filename)
-	if err != nil {
-		return control.Error("Unable to write configuration file '%s', error: %v", a.Filename, err)
+	cfgFile := c.Daemon.ConfigFile()
+	if filename == "" && cfgFile == "" {
+		return control.Error("Unable to determine filename.Please specify filename explicitly.") // sic, Kea 2.2
 	}
-	return control.OK(fmt.Sprintf("Configuration written to %s successful", name),
-		map[string]any{"filename": name, "size": size})
+	path, err := configWritePath(cfgFile, filename)
+	if err != nil {
+		name := filename
+		if name == "" {
+			name = cfgFile
+		}
+		return control.Error("not allowed to write config into %s: %v", name, err)
+	}
+	data, err := c.Daemon.ConfigRender()
+	if err != nil {
+		return control.Error("Error during config-write: %v", err)
+	}
+	if err := writeConfigFile(path, data); err != nil {
+		return control.Error("Unable to write configuration file '%s', error: %v", path, err)
+	}
+	return control.OK(fmt.Sprintf("Configuration written to %s successful", path),
+		map[string]any{"filename": path, "size": int64(len(data))})
 }
 
 func (c *Commands) shutdown(_ context.Context, req *control.Request) control.Response {

@@ -18,6 +18,7 @@ type recorder struct {
 	failWith    error
 	exit        int
 	reclaimed   *bool
+	cfgFile     string
 }
 
 func (r *recorder) ConfigGet() map[string]any          { return map[string]any{"Dhcp4": map[string]any{}} }
@@ -27,11 +28,12 @@ func (r *recorder) ConfigReload() error                { return r.failWith }
 func (r *recorder) Shutdown(v int)                     { r.exit = v }
 func (r *recorder) Reclaim(remove bool) error          { r.reclaimed = &remove; return nil }
 func (r *recorder) Status() map[string]any             { return map[string]any{"pid": 1} }
-func (r *recorder) ConfigWrite(f string) (string, int64, error) {
-	if f == "" {
-		f = "/etc/kea/kea-dhcp4.conf"
+func (r *recorder) ConfigFile() string                 { return r.cfgFile }
+func (r *recorder) ConfigRender() ([]byte, error) {
+	if r.failWith != nil {
+		return nil, r.failWith
 	}
-	return f, 42, r.failWith
+	return []byte(`{ "Dhcp4": { } }` + "\n"), nil
 }
 
 func setup() (*control.Dispatcher, *recorder, *stats.Registry, *netstate.State) {
@@ -63,11 +65,6 @@ func TestCommands(t *testing.T) {
 		{"config-test other key", `{"command":"config-test","arguments":{"Dhcp4":{},"Dhcp6":{}}}`, 1, "Unsupported 'Dhcp6' parameter.", nil},
 		{"config-test missing Dhcp4", `{"command":"config-test","arguments":{}}`, 1, "Missing mandatory 'Dhcp4' parameter.", nil},
 		{"config-set", `{"command":"config-set","arguments":{"Dhcp4":{"valid-lifetime":5}}}`, 0, "Configuration successful.", nil},
-		{"config-write default", `{"command":"config-write"}`, 0, "Configuration written to /etc/kea/kea-dhcp4.conf successful", func(t *testing.T, r control.Response) {
-			if m := r.Arguments.(map[string]any); m["size"] != int64(42) {
-				t.Errorf("args %v", m)
-			}
-		}},
 		{"shutdown", `{"command":"shutdown","arguments":{"exit-value":3}}`, 0, "Shutting down.", func(t *testing.T, _ control.Response) {
 			if rec.exit != 3 {
 				t.Errorf("exit %d", rec.exit)

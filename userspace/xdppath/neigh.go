@@ -107,7 +107,11 @@ func openNeighTable(ifindex int, ns netns.NsHandle, log zerolog.Logger) (_ *neig
 			t.h.Close()
 		}
 	}()
-	if t.h, err = netlink.NewHandleAt(ns, unix.NETLINK_ROUTE); err != nil {
+	if err := doInNetns(log, ns, func() error {
+		var err error
+		t.h, err = netlink.NewHandle(unix.NETLINK_ROUTE)
+		return err
+	}); err != nil {
 		return nil, fmt.Errorf("neighbour table: netlink: %w", err)
 	}
 	sub, err := t.subscribe()
@@ -139,12 +143,13 @@ func (s *subscription) fail(err error) {
 // subscribe opens a subscription that starts with a dump of the table.
 func (t *neighTable) subscribe() (*subscription, error) {
 	s := &subscription{updates: make(chan netlink.NeighUpdate, 64), end: make(chan struct{})}
-	ns := t.ns
-	err := netlink.NeighSubscribeWithOptions(s.updates, s.end, netlink.NeighSubscribeOptions{
-		Namespace:         &ns,
-		ListExisting:      true,
-		ReceiveBufferSize: neighRcvBuf,
-		ErrorCallback:     s.fail,
+	// The socket is created in the calling thread's namespace.
+	err := doInNetns(t.log, t.ns, func() error {
+		return netlink.NeighSubscribeWithOptions(s.updates, s.end, netlink.NeighSubscribeOptions{
+			ListExisting:      true,
+			ReceiveBufferSize: neighRcvBuf,
+			ErrorCallback:     s.fail,
+		})
 	})
 	if err != nil {
 		close(s.end)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
 	"github.com/xdhcp/xdhcp/internal/crash"
@@ -281,7 +279,7 @@ func (q *queue) reopen() error {
 		return errInjected
 	}
 	var s *afxdp.Socket
-	err := q.p.inNetns(func() error {
+	err := doInNetns(q.p.log, q.p.home, func() error {
 		var err error
 		s, err = afxdp.Open(q.p.socketConfig(q.id))
 		return err
@@ -341,23 +339,6 @@ func (p *Path) socketConfig(id int) afxdp.Config {
 		NumFrames: p.cfg.FrameCount, FrameSize: p.cfg.FrameSize,
 		FillRingSize: rings, CompRingSize: rings, RxRingSize: rings, TxRingSize: rings,
 	}
-}
-
-// inNetns runs fn on a new OS thread switched into the interface's
-// network namespace (the one Open ran in). The thread is never switched
-// back: it ends with the goroutine (LockOSThread without Unlock).
-func (p *Path) inNetns(fn func() error) error {
-	res := make(chan error, 1)
-	go func() {
-		defer crash.Recover(p.log, "xdp-queue-reopen")
-		runtime.LockOSThread()
-		if err := netns.Set(p.home); err != nil {
-			res <- fmt.Errorf("enter the interface's netns: %w", err)
-			return
-		}
-		res <- fn()
-	}()
-	return <-res
 }
 
 // drain runs after stop: no more RX; replies pending on the HA partner

@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/xdhcp/xdhcp/config"
+	"github.com/xdhcp/xdhcp/internal/crash"
 	"github.com/xdhcp/xdhcp/userspace/control"
 	"github.com/xdhcp/xdhcp/userspace/dhcp"
 	"github.com/xdhcp/xdhcp/userspace/lease"
@@ -170,6 +171,9 @@ func (d *Daemon) setupLogging(c *config.Dhcp4) error {
 	}
 	d.logs = logs
 	d.log = logs.Get(logging.Root)
+	// A panic that exits the process first closes the file and syslog
+	// outputs, so its log line is written out.
+	crash.SetFlush(func() { _ = logs.Close() })
 	return nil
 }
 
@@ -245,7 +249,7 @@ func (d *Daemon) buildEngine(cfg *config.Config) (*engineSet, error) {
 func (d *Daemon) startReclaim(es *engineSet) {
 	ctx, cancel := context.WithCancel(d.ctx)
 	es.cancel = cancel
-	go es.e.ReclaimLoop(ctx)
+	crash.Go(d.log, "lease-reclaim", func() { es.e.ReclaimLoop(ctx) })
 }
 
 // registerCommands installs the control commands for cfg.
@@ -266,6 +270,9 @@ func (d *Daemon) registerCommands(c *config.Dhcp4) {
 func (d *Daemon) Run(ctx context.Context) (int, error) {
 	d.ctx = ctx
 	defer d.close()
+	// Deferred after close, so it runs first: a panic here (a reload, a
+	// shutdown) exits before close could block on what it left behind.
+	defer crash.Recover(d.log, "daemon")
 	d.startReclaim(d.engine.Load())
 
 	// Data path and HA first, then the metrics and the control socket: a
@@ -284,11 +291,11 @@ func (d *Daemon) Run(ctx context.Context) (int, error) {
 		}
 	}
 	if d.ctrl != nil {
-		go func() {
+		crash.Go(d.log, "control-socket", func() {
 			if err := d.ctrl.Serve(ctx); err != nil {
 				d.log.Error().Err(err).Msg("control socket stopped")
 			}
-		}()
+		})
 	}
 	d.log.Info().Str("config", d.path).Int("workers", workerCount(d.cfg.Dhcp4)).Str("datapath", dp.mode()).Msg("xdhcpd serving")
 

@@ -55,8 +55,12 @@ func (d *Daemon) startXDP(ctx context.Context, srv *server.Server) (*xdpRuntime,
 	if len(ifs) == 0 {
 		return fail("no non-loopback interface is configured for XDP")
 	}
-	if os.Geteuid() != 0 {
-		return fail("XDP and AF_XDP need root (CAP_BPF, CAP_NET_ADMIN)")
+	missing, err := missingXDPCaps(umemBytes(c, ifs))
+	if err != nil {
+		return fail(fmt.Sprintf("capabilities: %v", err))
+	}
+	if missing != "" {
+		return fail("XDP and AF_XDP need capabilities this process lacks: " + missing)
 	}
 	// Until HA decides, the kernel serves no balanced query of an HA
 	// server (the HA service starts in waiting); without HA it serves all.
@@ -107,6 +111,27 @@ func (d *Daemon) startXDP(ctx context.Context, srv *server.Server) (*xdpRuntime,
 	}
 	d.disp.Register("xdp-stats-get", xr.statsCommand)
 	return xr, strings.Join(whys, "; "), nil
+}
+
+// umemBytes is the memory every AF_XDP socket's UMEM will lock: one
+// socket per RX queue of each interface.
+func umemBytes(c *config.Dhcp4, ifs []string) uint64 {
+	fc, fs := c.XDHCP.AFXDP.FrameCount, c.XDHCP.AFXDP.FrameSize
+	if fc <= 0 {
+		fc = xdppath.DefaultFrameCount
+	}
+	if fs <= 0 {
+		fs = xdppath.DefaultFrameSize
+	}
+	var queues int
+	for _, ifn := range ifs {
+		q := c.XDHCP.AFXDP.Queues
+		if q <= 0 {
+			q = rxQueues(ifn)
+		}
+		queues += q
+	}
+	return uint64(fc) * uint64(fs) * uint64(queues)
 }
 
 // mode names the data path: xdp-native or xdp-generic (per interface when

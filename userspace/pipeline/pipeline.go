@@ -22,6 +22,7 @@ package pipeline
 import (
 	"errors"
 	"net/netip"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -422,7 +423,8 @@ func (w *Worker) handle(req *dhcp.Request) (reply *dhcp.Reply, ok bool) {
 			w.p.c.handlerPanic.Add(1)
 			if n := w.p.panics.Add(1); n%panicLogEvery == 1 {
 				w.p.log.Error().Interface("panic", r).Uint64("total", n).
-					Str("xid", req.Msg.TransactionID.String()).Msg("engine panicked; packet dropped")
+					Str("xid", req.Msg.TransactionID.String()).Str("stack", string(debug.Stack())).
+					Msg("engine panicked; packet dropped")
 			}
 		}
 	}()

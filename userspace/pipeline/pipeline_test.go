@@ -1,12 +1,16 @@
 package pipeline
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
+	"github.com/rs/zerolog"
 
 	"github.com/xdhcp/xdhcp/userspace/dhcp"
 	"github.com/xdhcp/xdhcp/userspace/packet"
@@ -90,7 +94,8 @@ func TestWorkerProcess(t *testing.T) {
 
 func TestWorkerSurvivesPanics(t *testing.T) {
 	reg := stats.New()
-	pl := newPipeline(t, Config{Stats: reg}, &offerEngine{})
+	var logged bytes.Buffer
+	pl := newPipeline(t, Config{Stats: reg, Logger: zerolog.New(&logged)}, &offerEngine{})
 	w := pl.NewWorker(sendFunc(func(*Meta, *dhcp.Request, *dhcp.Reply) error { return nil }), nil)
 	for i := range 10 {
 		xid := byte(1)
@@ -100,4 +105,13 @@ func TestWorkerSurvivesPanics(t *testing.T) {
 		w.Process(discover(t, nil, xid, false), &Meta{})
 	}
 	wantStats(t, reg, map[string]int64{"pkt4-received": 10, StatHandlerPanic: 5, "pkt4-sent": 5, "pkt4-receive-drop": 5})
+	// The first panic is logged with the engine's frame in its stack.
+	var line struct{ Level, Panic, Stack string }
+	first, _, _ := bytes.Cut(logged.Bytes(), []byte("\n"))
+	if err := json.Unmarshal(first, &line); err != nil {
+		t.Fatalf("panic log line %q: %v", first, err)
+	}
+	if line.Level != "error" || line.Panic != "test panic" || !strings.Contains(line.Stack, "offerEngine).handle") {
+		t.Errorf("panic logged as %+v, want level error, the value and a stack through offerEngine.handle", line)
+	}
 }

@@ -44,9 +44,6 @@ const (
 	DefaultFrameSize  = 2048
 	DefaultBatch      = 64
 	DefaultNeighTTL   = 5 * time.Second
-	// defaultNeighRetry is how long an unresolved next hop stays cached as
-	// unknown before the neighbour table is read again.
-	defaultNeighRetry = 50 * time.Millisecond
 	// neighTriggerEvery bounds resolution requests per next hop.
 	neighTriggerEvery = time.Second
 	// pollTimeout bounds how long a queue goroutine waits (for RX frames
@@ -87,8 +84,9 @@ type Config struct {
 	// bpf.Datapath.SetBuckets); nil serves every bucket. HA changes it
 	// later through Datapath().SetBuckets.
 	Buckets *[bpf.Buckets]bool
-	// NeighTTL is how long a resolved next-hop MAC is cached; 0 =
-	// DefaultNeighTTL.
+	// NeighTTL is how long a destination's route (its next hop) is
+	// cached; 0 = DefaultNeighTTL. Next-hop MACs come from a mirror of the
+	// kernel's neighbour table kept current by netlink events.
 	NeighTTL time.Duration
 	// Logger receives the path's log lines (a "component":"xdp" child).
 	Logger zerolog.Logger

@@ -11,7 +11,7 @@
 // # Hot path
 //
 // Each queue goroutine alone owns its socket (RX, fill, TX and completion
-// rings), its neighbour cache and its netlink handle. It copies each
+// rings), its route cache and its netlink handle. It copies each
 // request's payload out of the UMEM frame into a recycled job buffer and
 // gives the frames back to the fill ring at once, so requests that wait in
 // the engine (an HA lease update parks the ACK until the partner answers)
@@ -44,12 +44,31 @@
 // The source MAC is the interface's, the source IP the address the request
 // was sent to when that is one of ours (unicast), else the interface's
 // first IPv4 address; the source port is 67 and the request's VLAN tags
-// are echoed. The next hop comes from the kernel's routing table and its
-// neighbour table (cached per queue for a short time). When the next hop
-// is unknown the path asks the kernel to resolve it (an RTM_NEWNEIGH with
-// NTF_USE, as `ip neigh replace ADDR dev IF use` does) and sends this reply
-// through Config.Fallback (the UDP path); so does a reply whose route
+// are echoed. The next hop comes from the kernel's routing table (one
+// RTM_GETROUTE per destination, cached per queue for Config.NeighTTL) and
+// its MAC from the path's mirror of the interface's neighbour table, which
+// one goroutine keeps current from a netlink subscription (RTNLGRP_NEIGH;
+// the kernel's table is dumped once per subscription, never per lookup).
+// When the next hop is missing or unusable (a miss, counted in
+// Stats.NeighMisses and xdp-tx-fallback-neigh-unresolved) the reply goes
+// through Config.Fallback (the UDP path, whose kernel socket resolves ARP
+// itself) and the table goroutine asks the kernel to resolve the next hop
+// (an RTM_NEWNEIGH with NTF_USE, as `ip neigh replace ADDR dev IF use`
+// does); the answer arrives as an event. So does a reply whose route
 // leaves through another interface, and one for which no TX frame is free.
+//
+// # Failures
+//
+// A queue whose socket fails (poll, receive or TX kick error) unregisters
+// it from the XSKMAP at once, so its frames take XDP_PASS to the kernel
+// stack and the UDP path, and binds a new socket (bounded retries with
+// back-off; xdp-queue-restarts). If it cannot, or it failed too often in a
+// minute, the queue stays with the kernel path (xdp-queue-handed-to-kernel)
+// and its replies pending on the HA partner leave through the fallback
+// (xdp-tx-fallback-queue-down). Each event is logged once. A panic while
+// processing one frame drops that frame (xdp-rx-drop-panic, logged with
+// its stack); a panic elsewhere in a path goroutine exits the process
+// (internal/crash).
 //
 // # Counters
 //

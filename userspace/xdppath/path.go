@@ -12,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
 	"github.com/xdhcp/xdhcp/bpf"
@@ -35,6 +36,8 @@ type Path struct {
 	ifmac   [6]byte
 	ifaddr  netip.Addr
 	queues  []*queue
+	home    netns.NsHandle // the interface's namespace (queue socket restarts)
+	neigh   *neighTable
 
 	cells map[string]*stats.Cell // read-only after Open
 
@@ -61,6 +64,7 @@ func Open(cfg Config) (_ *Path, err error) {
 		cells:  make(map[string]*stats.Cell),
 		stopCh: make(chan struct{}),
 		ifname: cfg.Interface,
+		home:   netns.None(),
 	}
 	p.makeCells()
 	p.dbg = p.log.Sample(&zerolog.BurstSampler{Burst: 10, Period: time.Second})
@@ -81,6 +85,12 @@ func Open(cfg Config) (_ *Path, err error) {
 	}
 	if err := p.readInterface(nl, lk); err != nil {
 		return nil, err
+	}
+	if p.home, err = netns.Get(); err != nil {
+		return nil, fmt.Errorf("xdp path on %s: current netns: %w", cfg.Interface, err)
+	}
+	if p.neigh, err = openNeighTable(p.ifindex, p.home, p.log); err != nil {
+		return nil, fmt.Errorf("xdp path on %s: %w", cfg.Interface, err)
 	}
 	nq, err := p.queueCount(lk)
 	if err != nil {
@@ -171,13 +181,8 @@ func (p *Path) attach() error {
 // kernel refuses to bind with EINVAL beyond queue 0 is an inactive channel
 // (num_rx_queues counts allocated queues): serving stops there.
 func (p *Path) openQueues(nq int) error {
-	rings := nextPow2(p.cfg.FrameCount / 2)
 	for id := range nq {
-		s, err := afxdp.Open(afxdp.Config{
-			IfIndex: p.ifindex, QueueID: id,
-			NumFrames: p.cfg.FrameCount, FrameSize: p.cfg.FrameSize,
-			FillRingSize: rings, CompRingSize: rings, RxRingSize: rings, TxRingSize: rings,
-		})
+		s, err := afxdp.Open(p.socketConfig(id))
 		if err != nil {
 			if id > 0 && errors.Is(err, unix.EINVAL) {
 				p.log.Warn().Err(err).Int("queue", id).Msg("queue cannot be bound; serving the queues before it")
@@ -196,7 +201,7 @@ func (p *Path) openQueues(nq int) error {
 		if q.nl, err = netlink.NewHandle(unix.NETLINK_ROUTE); err != nil {
 			return fmt.Errorf("xdp path on %s queue %d: netlink: %w", p.ifname, id, err)
 		}
-		q.neigh = newResolver(q.nl, p.ifindex, p.cfg.NeighTTL)
+		q.neigh = newResolver(q.nl, p.neigh, p.ifindex, p.cfg.NeighTTL)
 		if err := p.dp.RegisterSocket(id, s.FD()); err != nil {
 			return fmt.Errorf("xdp path on %s: %w", p.ifname, err)
 		}
@@ -280,6 +285,12 @@ func (p *Path) release() error {
 		}
 		q.closeEfd()
 	}
+	if p.neigh != nil {
+		p.neigh.close()
+	}
+	if p.home.IsOpen() {
+		p.home.Close()
+	}
 	if p.dp != nil {
 		if err := p.dp.Close(); err != nil {
 			errs = append(errs, err)
@@ -329,11 +340,11 @@ var (
 		packet.Reason(packet.ErrNotIPv4), packet.Reason(packet.ErrBadHeaderLength),
 		packet.Reason(packet.ErrBadLength), packet.Reason(packet.ErrFragment),
 		packet.Reason(packet.ErrNotUDP), packet.Reason(packet.ErrBadIPChecksum),
-		packet.Reason(packet.ErrBadUDPChecksum), "not-server-port", "other",
+		packet.Reason(packet.ErrBadUDPChecksum), "not-server-port", "panic", "other",
 	}
 	fallbackReasons = []string{
 		"neigh-unresolved", "other-interface", "route-error", "vlan-routed",
-		"no-tx-frame", "no-source-address", "bad-destination",
+		"no-tx-frame", "no-source-address", "bad-destination", "queue-down",
 	}
 )
 
@@ -345,6 +356,9 @@ func (p *Path) makeCells() {
 	}
 	for _, r := range fallbackReasons {
 		n := "xdp-tx-fallback-" + r
+		p.cells[n] = p.cfg.Stats.Cell(n)
+	}
+	for _, n := range queueCells {
 		p.cells[n] = p.cfg.Stats.Cell(n)
 	}
 }

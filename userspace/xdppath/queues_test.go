@@ -142,7 +142,7 @@ func TestBothQueuesAndFallback(t *testing.T) {
 			fb.sent.Load(), reg.Cell("xdp-tx-fallback-neigh-unresolved").Value())
 	}
 	waitNeigh(t, l, "198.18.0.1")
-	time.Sleep(3 * defaultNeighRetry) // the negative cache entry expires
+	waitTable(t, p.neigh, "198.18.0.1")
 
 	const perQueue = 32
 	for qi, s := range senders {
@@ -197,4 +197,19 @@ func waitNeigh(t *testing.T, l *lab, addr string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("the server never resolved %s", addr)
+}
+
+// waitTable waits (bounded) until the path's neighbour table has a usable
+// entry for addr: the kernel's event reached it.
+func waitTable(t *testing.T, nt *neighTable, addr string) {
+	t.Helper()
+	ip := mustAddr(addr + "/32")
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		if e, ok := nt.get(ip); ok && e.state&usableNUD != 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("the neighbour table never learnt %s", addr)
 }

@@ -9,28 +9,32 @@ import (
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
+	"github.com/vishvananda/netlink"
 
 	"github.com/xdhcp/xdhcp/userspace/dhcp"
 	"github.com/xdhcp/xdhcp/userspace/packet"
 )
 
 // TestReplyFrame checks the reply headers for each RFC 2131 §4.1
-// destination, with the next hop taken from a pre-filled neighbour cache
-// (no netlink: the entries have not expired).
+// destination, with the routes and the neighbour table pre-filled (no
+// netlink: the route entries have not expired).
 func TestReplyFrame(t *testing.T) {
 	ifmac := [6]byte{2, 0, 0, 0, 0, 1}
 	relayMAC := [6]byte{2, 0, 0, 0, 0, 0xfe}
 	chaddr := net.HardwareAddr{2, 0, 0, 0, 0, 0x42}
 	ifaddr := netip.MustParseAddr("198.18.0.2")
 	now := time.Unix(1_800_000_000, 0)
-	nr := &resolver{now: func() time.Time { return now }, cache: map[netip.Addr]*neighEntry{
-		netip.MustParseAddr("198.18.7.1"):  {mac: relayMAC, until: now.Add(time.Second)},
-		netip.MustParseAddr("198.18.7.9"):  {err: errNeighUnresolved, until: now.Add(time.Second)},
-		netip.MustParseAddr("198.18.7.10"): {err: errOtherInterface, until: now.Add(time.Second)},
+	a := netip.MustParseAddr
+	table := &neighTable{m: map[netip.Addr]neighInfo{
+		a("198.18.7.1"): {mac: relayMAC, state: netlink.NUD_REACHABLE},
+	}}
+	nr := &resolver{table: table, now: func() time.Time { return now }, routes: map[netip.Addr]*routeEntry{
+		a("198.18.7.1"):  {nextHop: a("198.18.7.1"), until: now.Add(time.Second)},
+		a("198.18.7.9"):  {nextHop: a("198.18.7.9"), unresolved: errNeighUnresolved, until: now.Add(time.Second)},
+		a("198.18.7.10"): {err: errOtherInterface, until: now.Add(time.Second)},
 	}}
 	p := &Path{ifname: "xs0", ifmac: ifmac, ifaddr: ifaddr}
 	vlan := packet.Frame{NumVLANs: 2, VLANs: [2]uint16{100, 200}, TPIDs: [2]uint16{0x88a8, 0x8100}}
-	a := netip.MustParseAddr
 	tests := []struct {
 		name    string
 		req     packet.Frame

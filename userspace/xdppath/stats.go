@@ -25,7 +25,7 @@ type Stats struct {
 	TxFrames      uint64 // replies queued on a TX ring
 	TxFallback    uint64 // replies handed to the fallback (see the xdp-tx-fallback-* cells)
 	TxErrors      uint64 // replies that could not be encoded or submitted
-	NeighMisses   uint64 // neighbour cache misses (route + neighbour table reads)
+	NeighMisses   uint64 // next hops not in the neighbour table (reply sent through the fallback)
 	NeighTriggers uint64 // resolution requests sent to the kernel
 }
 
@@ -42,13 +42,15 @@ func (p *Path) Stats() (Stats, error) {
 		s.TxFallback += c.txFallback.Load()
 		s.TxErrors += c.txError.Load()
 		s.NeighMisses += c.neighMisses.Load()
-		s.NeighTriggers += c.neighTriggers.Load()
-		ss, err := q.sock.Stats()
+		ss, err := q.sockStats()
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		addSocketStats(&s.Sockets, ss)
+	}
+	if p.neigh != nil {
+		s.NeighTriggers = p.neigh.triggers.Load()
 	}
 	return s, errors.Join(errs...)
 }

@@ -13,7 +13,7 @@ import (
 )
 
 // waiter blocks a queue goroutine until its socket has RX frames or a
-// handler wrote the queue's eventfd. Both descriptors sit in a private
+// handler wrote the queue's eventfd (xsk -1: the eventfd alone). Both descriptors sit in a private
 // epoll instance that is itself registered with the Go runtime's network
 // poller, so the goroutine parks in the scheduler rather than in a
 // blocking poll(2): the handlers it just woke run on its P at once instead
@@ -35,6 +35,9 @@ func newWaiter(xsk, efd int) (*waiter, error) {
 		return nil, fmt.Errorf("epoll: %w", err)
 	}
 	for _, fd := range []int{xsk, efd} {
+		if fd < 0 { // no socket: a queue handed to the kernel path
+			continue
+		}
 		ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}
 		if err := unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
 			unix.Close(ep)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/xdhcp/xdhcp/internal/crash"
 	"github.com/xdhcp/xdhcp/userspace/control"
 	"github.com/xdhcp/xdhcp/userspace/lease"
 )
@@ -221,16 +222,16 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	s.srv = newPeerServer(ctx, s, s.serverTLS, s.log, &s.lstats, bodyCap(&s.cfg), maxPeerConns)
 	s.lastPoke.Store(s.now().UnixNano())
 	s.wg.Add(2)
-	go func() {
+	crash.Go(s.log, "ha listener", func() {
 		defer s.wg.Done()
 		if err := s.srv.serve(ln); err != nil {
 			s.log.Error().Err(err).Msg("ha listener stopped")
 		}
-	}()
-	go func() {
+	})
+	crash.Go(s.log, "ha state machine", func() {
 		defer s.wg.Done()
 		s.loop(ctx)
-	}()
+	})
 	s.log.Info().Str("listen", ln.Addr().String()).Str("this", s.this.Name).
 		Str("partner", s.partner.Name).Bool("restrict-commands", s.cfg.RestrictCommands).Msg("ha service started")
 	s.warnUnprotected(ln.Addr().String())

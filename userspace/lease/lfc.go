@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/xdhcp/xdhcp/internal/crash"
 )
 
 // lfcMaxRowErrors is kea-lfc's limit on bad rows per input file.
@@ -64,12 +66,12 @@ func (s *Store) lfc(wait bool) error {
 		return run()
 	}
 	s.lfcWG.Add(1)
-	go func() {
+	crash.Go(s.log, "lease file cleanup", func() {
 		defer s.lfcWG.Done()
 		if err := run(); err != nil {
 			s.log.Error().Err(err).Msg("lease file cleanup")
 		}
-	}()
+	})
 	return nil
 }
 

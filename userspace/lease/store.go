@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/xdhcp/xdhcp/internal/crash"
 )
 
 // Errors returned by the Store; test with errors.Is.
@@ -96,7 +98,7 @@ func Open(opts Options) (*Store, *LoadReport, error) {
 	}
 	if opts.LFCInterval > 0 {
 		s.lfcWG.Add(1)
-		go s.lfcLoop(opts.LFCInterval)
+		crash.Go(s.log, "lease file cleanup timer", func() { s.lfcLoop(opts.LFCInterval) })
 	}
 	return s, rep, nil
 }

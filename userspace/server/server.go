@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/xdhcp/xdhcp/internal/crash"
 	"github.com/xdhcp/xdhcp/userspace/dhcp"
 	"github.com/xdhcp/xdhcp/userspace/pipeline"
 	"github.com/xdhcp/xdhcp/userspace/stats"
@@ -115,18 +116,18 @@ func (s *Server) Start(ctx context.Context) error {
 	s.started = true
 	for _, w := range s.pool {
 		s.workersDone.Add(1)
-		go s.run(w)
+		crash.Go(s.log, "udp worker", func() { s.run(w) })
 	}
 	if s.udp != nil {
 		s.udp.start()
 	}
-	go func() {
+	crash.Go(s.log, "udp server stop", func() {
 		select {
 		case <-ctx.Done():
 			s.Stop()
 		case <-s.stopCh:
 		}
-	}()
+	})
 	s.log.Info().Int("workers", len(s.pool)).Int("queue", s.cfg.PacketQueueSize).
 		Strs("interfaces", s.cfg.Interfaces).Msg("server started")
 	return nil

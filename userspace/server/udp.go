@@ -14,6 +14,7 @@ import (
 	"golang.org/x/net/ipv4"
 	"golang.org/x/sys/unix"
 
+	"github.com/xdhcp/xdhcp/internal/crash"
 	"github.com/xdhcp/xdhcp/userspace/admission"
 	"github.com/xdhcp/xdhcp/userspace/dhcp"
 	"github.com/xdhcp/xdhcp/userspace/packet"
@@ -154,7 +155,7 @@ func (l *udpListener) putBuf(b []byte) {
 // start runs one read loop per socket.
 func (l *udpListener) start() {
 	for _, sock := range l.socks {
-		go l.readLoop(sock)
+		crash.Go(l.s.log, "udp read loop", func() { l.readLoop(sock) })
 	}
 }
 

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"fmt"
 	"errors"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
@@ -67,7 +68,14 @@ func (e *malformedError) Error() string { return "malformed dhcp message: " + e.
 func (e *malformedError) Unwrap() error { return e.err }
 
 // parse decodes a DHCPv4 BOOTREQUEST.
-func parse(b []byte) (*dhcpv4.DHCPv4, error) {
+func parse(b []byte) (_ *dhcpv4.DHCPv4, err error) {
+	// A decoder panic on hostile bytes is a malformed packet, not a
+	// crash: counted and dropped like any other.
+	defer func() {
+		if r := recover(); r != nil {
+			err = &malformedError{fmt.Errorf("decoder panicked: %v", r)}
+		}
+	}()
 	if len(b) < minDHCPLen {
 		return nil, ErrTruncated
 	}

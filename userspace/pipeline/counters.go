@@ -1,8 +1,8 @@
 package pipeline
 
 import (
-	"fmt"
 	"errors"
+	"fmt"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,11 +48,16 @@ type frame struct {
 	dstPort   uint16   // default 67
 	udpLenAdj int      // added to the correct UDP length
 	payload   []byte
-	cut       int // if > 0, the frame is cut to this many bytes
+	cut       int        // if > 0, the frame is cut to this many bytes
+	dstMAC    *[6]byte   // default ff:ff:ff:ff:ff:ff
+	dstIP     netip.Addr // default 255.255.255.255
 }
 
 func (f frame) bytes() []byte {
 	b := []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0x5e, 0, 0, 1}
+	if f.dstMAC != nil {
+		copy(b, f.dstMAC[:])
+	}
 	for i, tpid := range f.vlans {
 		b = binary.BigEndian.AppendUint16(b, tpid)
 		b = binary.BigEndian.AppendUint16(b, uint16(100+i)) // TCI: VLAN id
@@ -86,6 +92,10 @@ func (f frame) bytes() []byte {
 	ip[8], ip[9] = 64, proto
 	copy(ip[12:], []byte{0, 0, 0, 0})
 	copy(ip[16:], []byte{255, 255, 255, 255})
+	if f.dstIP.Is4() {
+		a := f.dstIP.As4()
+		copy(ip[16:], a[:])
+	}
 	for i := 20; i < len(ip); i++ {
 		ip[i] = 1 // NOP option
 	}

@@ -591,7 +591,7 @@ static __always_inline enum xdhcp_stat admit_dst(struct ethhdr *eth, struct iphd
 {
 	struct xdhcp_addr *a;
 	__be32 daddr = ip->daddr;
-	int mine = 1, all = 1;
+	int mine = 1, all = 1, set = 0;
 
 #pragma unroll
 	for (int i = 0; i < 6; i++) {
@@ -599,9 +599,11 @@ static __always_inline enum xdhcp_stat admit_dst(struct ethhdr *eth, struct iphd
 			mine = 0;
 		if (eth->h_dest[i] != 0xff)
 			all = 0;
+		if (cfg->mac[i])
+			set = 1;
 	}
-	/* An unset (all zero) MAC never matches: zero is not a unicast address. */
-	if (!all && !mine)
+	/* An unset (all zero) MAC matches nothing: only broadcast frames are ours. */
+	if (!all && !(mine && set))
 		return XDHCP_STAT_PASS_NOT_OUR_MAC;
 	if (daddr == 0xffffffff)
 		return 0;

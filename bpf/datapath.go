@@ -24,6 +24,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -406,17 +407,34 @@ func (d *Datapath) UnregisterSocket(queue int) error {
 	return nil
 }
 
+// ErrInUse is returned (wrapped) by Attach when a live process holds the
+// XDP attachment of the interface through a bpf_link: another instance.
+var ErrInUse = errors.New("xdp attachment in use by another process")
+
 // Attach attaches the program to the interface ifindex (in the calling
-// thread's network namespace) with a bpf_link (Linux 5.9), which the kernel
-// removes when the process exits, even on a crash.
+// thread's network namespace) with a bpf_link (BPF_LINK_CREATE, Linux
+// 5.9). The kernel removes the link when the last file descriptor to it
+// closes, that is when the process exits, even on a crash, unless the
+// link is pinned: with Options.PinPath set, Attach pins it as
+// PinPath/xdhcp_link_<ifindex> so the program keeps filtering (dropping
+// the partner's share, passing the rest to the stack) across a crash, and
+// Detach and Close unpin it.
 //
-// If the interface already has an XDP program named xdhcp_xdp (left by a
-// run that attached through netlink, or by a pinned link), Attach removes
-// it and retries: a bpf_link is found by iterating the kernel's links and
-// detached with BPF_LINK_DETACH; a netlink attachment is removed with
-// RTM_SETLINK IFLA_XDP fd=-1 in the mode it was attached in. Any other
-// program is left alone and Attach fails. Attaching again to an interface
-// this Datapath is attached to replaces the previous attachment.
+// If the interface already has an XDP program:
+//   - a program not named xdhcp_xdp is left alone and Attach fails;
+//   - a bpf_link that a live process holds (found by its link_id in
+//     /proc/*/fdinfo) is another instance's: Attach fails with ErrInUse,
+//     naming the process, and leaves it alone;
+//   - a bpf_link that no process holds is a crashed run's pinned link: if
+//     it is pinned at this Datapath's link pin and attached in the mode
+//     asked for, Attach replaces its program (BPF_LINK_UPDATE, no gap in
+//     filtering) and adopts it; otherwise it detaches it
+//     (BPF_LINK_DETACH) and attaches anew;
+//   - a netlink attachment (older builds) is removed with RTM_SETLINK
+//     IFLA_XDP fd=-1 in the mode it was made in, and Attach retries.
+//
+// Attaching again to an interface this Datapath is attached to replaces
+// its previous attachment.
 func (d *Datapath) Attach(ifindex int, mode Mode) error {
 	flags, err := mode.flags()
 	if err != nil {
@@ -425,7 +443,7 @@ func (d *Datapath) Attach(ifindex int, mode Mode) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if old, ok := d.links[ifindex]; ok {
-		if err := old.Close(); err != nil {
+		if err := d.closeLink(ifindex, old); err != nil {
 			return fmt.Errorf("detach previous xdp link from ifindex %d: %w", ifindex, err)
 		}
 		delete(d.links, ifindex)
@@ -433,65 +451,152 @@ func (d *Datapath) Attach(ifindex int, mode Mode) error {
 	opts := link.XDPOptions{Program: d.objs.XdhcpXdp, Interface: ifindex, Flags: flags}
 	l, err := link.AttachXDP(opts)
 	if err != nil && (errors.Is(err, unix.EBUSY) || errors.Is(err, unix.EEXIST)) {
-		if derr := detachStale(ifindex); derr != nil {
-			return fmt.Errorf("attach xdp (%s) to ifindex %d: %w (removing the existing program: %w)", mode, ifindex, err, derr)
+		adopted, terr := d.takeOver(ifindex, mode)
+		if terr != nil {
+			return fmt.Errorf("attach xdp (%s) to ifindex %d: %w", mode, ifindex, terr)
+		}
+		if adopted != nil {
+			d.links[ifindex] = adopted
+			return nil
 		}
 		l, err = link.AttachXDP(opts)
 	}
 	if err != nil {
 		return fmt.Errorf("attach xdp (%s) to ifindex %d: %w", mode, ifindex, err)
 	}
+	if p := d.linkPin(ifindex); p != "" {
+		// A pin left here names a link that is gone or was detached above.
+		if rerr := os.Remove(p); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+			l.Close()
+			return fmt.Errorf("remove stale xdp link pin %s: %w", p, rerr)
+		}
+		if perr := l.Pin(p); perr != nil {
+			l.Close()
+			return fmt.Errorf("pin xdp link to %s: %w", p, perr)
+		}
+	}
 	d.links[ifindex] = l
 	return nil
 }
 
-// detachStale removes an xdhcp_xdp program attached to ifindex by someone
-// else (another process or an earlier run).
-func detachStale(ifindex int) error {
+// linkPin is where the link on ifindex is pinned, "" without PinPath.
+func (d *Datapath) linkPin(ifindex int) string {
+	if d.pinPath == "" {
+		return ""
+	}
+	return filepath.Join(d.pinPath, fmt.Sprintf("xdhcp_link_%d", ifindex))
+}
+
+// closeLink unpins (if pinned) and closes one of this Datapath's links,
+// which detaches the program.
+func (d *Datapath) closeLink(ifindex int, l link.Link) error {
+	var errs []error
+	if p := d.linkPin(ifindex); p != "" {
+		if err := l.Unpin(); err != nil {
+			errs = append(errs, fmt.Errorf("unpin xdp link %s: %w", p, err))
+		}
+	}
+	if err := l.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// takeOver deals with an XDP program already attached to ifindex (see
+// Attach). It returns the adopted link, or nil if the caller should
+// attach again.
+func (d *Datapath) takeOver(ifindex int, mode Mode) (link.Link, error) {
 	nlink, err := netlink.LinkByIndex(ifindex)
 	if err != nil {
-		return fmt.Errorf("look up ifindex %d: %w", ifindex, err)
+		return nil, fmt.Errorf("look up ifindex %d: %w", ifindex, err)
 	}
 	x := nlink.Attrs().Xdp
 	if x == nil || !x.Attached || x.ProgId == 0 {
-		return fmt.Errorf("ifindex %d reports no xdp program", ifindex)
+		return nil, fmt.Errorf("ifindex %d reports no xdp program", ifindex)
 	}
 	prog, err := ebpf.NewProgramFromID(ebpf.ProgramID(x.ProgId))
 	if err != nil {
-		return fmt.Errorf("open xdp program id %d: %w", x.ProgId, err)
+		return nil, fmt.Errorf("open xdp program id %d: %w", x.ProgId, err)
 	}
 	info, err := prog.Info()
 	prog.Close()
 	if err != nil {
-		return fmt.Errorf("read xdp program id %d info: %w", x.ProgId, err)
+		return nil, fmt.Errorf("read xdp program id %d info: %w", x.ProgId, err)
 	}
 	if info.Name != xdhcpProgXdhcpXdp {
-		return fmt.Errorf("ifindex %d has xdp program %q (id %d), not ours: refusing to replace it", ifindex, info.Name, x.ProgId)
+		return nil, fmt.Errorf("ifindex %d has xdp program %q (id %d), not ours: refusing to replace it", ifindex, info.Name, x.ProgId)
 	}
 
-	// A bpf_link (for example one pinned by an earlier run)?
+	id, found, err := xdpLinkOf(ifindex, ebpf.ProgramID(x.ProgId))
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, detachNetlink(nlink, x.ProgId, x.AttachMode)
+	}
+	holders, err := LinkHolders(id)
+	if err != nil {
+		return nil, fmt.Errorf("find the holder of xdp link id %d: %w", id, err)
+	}
+	if len(holders) > 0 {
+		return nil, fmt.Errorf("ifindex %d: xdp link id %d (program id %d) is held by %s: %w", ifindex, id, x.ProgId, holders[0], ErrInUse)
+	}
+
+	// Nobody holds it: a pin outlived its process. Ours, same mode: update in place.
+	want := uint32(nl.XDP_ATTACHED_DRV)
+	if mode == ModeGeneric {
+		want = nl.XDP_ATTACHED_SKB
+	}
+	if p := d.linkPin(ifindex); p != "" {
+		pl, err := link.LoadPinnedLink(p, nil)
+		if err == nil {
+			li, ierr := pl.Info()
+			if ierr == nil && li.ID == id && x.AttachMode == want {
+				if uerr := pl.Update(d.objs.XdhcpXdp); uerr == nil {
+					return pl, nil
+				}
+			}
+			pl.Close()
+		}
+	}
+	l, err := link.NewFromID(id)
+	if err != nil {
+		return nil, fmt.Errorf("open stale xdp link id %d: %w", id, err)
+	}
+	defer l.Close()
+	if err := l.Detach(); err != nil {
+		return nil, fmt.Errorf("detach stale xdp link id %d: %w", id, err)
+	}
+	return nil, nil
+}
+
+// xdpLinkOf finds the XDP bpf_link of prog on ifindex. The iterator's
+// link fds are closed before it returns, so a holder search afterwards
+// does not find this process for them.
+func xdpLinkOf(ifindex int, prog ebpf.ProgramID) (link.ID, bool, error) {
 	it := new(link.Iterator)
 	defer it.Close()
 	for it.Next() {
 		li, err := it.Link.Info()
-		if err != nil || li.Type != link.XDPType || li.Program != ebpf.ProgramID(x.ProgId) {
+		if err != nil || li.Type != link.XDPType || li.Program != prog {
 			continue
 		}
 		if xi := li.XDP(); xi == nil || xi.Ifindex != uint32(ifindex) {
 			continue
 		}
-		if err := it.Link.Detach(); err != nil {
-			return fmt.Errorf("detach xdp link id %d: %w", it.ID, err)
-		}
-		return nil
+		return it.ID, true, nil
 	}
 	if err := it.Err(); err != nil {
-		return fmt.Errorf("list bpf links: %w", err)
+		return 0, false, fmt.Errorf("list bpf links: %w", err)
 	}
+	return 0, false, nil
+}
 
-	// Otherwise a netlink attachment: remove it in the mode it was made in.
+// detachNetlink removes a netlink (non-link) XDP attachment in the mode it
+// was made in.
+func detachNetlink(nlink netlink.Link, progID, attachMode uint32) error {
 	var nlFlags int
-	switch x.AttachMode {
+	switch attachMode {
 	case nl.XDP_ATTACHED_DRV:
 		nlFlags = unix.XDP_FLAGS_DRV_MODE
 	case nl.XDP_ATTACHED_SKB:
@@ -500,9 +605,55 @@ func detachStale(ifindex int) error {
 		nlFlags = unix.XDP_FLAGS_HW_MODE
 	}
 	if err := netlink.LinkSetXdpFdWithFlags(nlink, -1, nlFlags); err != nil {
-		return fmt.Errorf("remove netlink xdp program id %d: %w", x.ProgId, err)
+		return fmt.Errorf("remove netlink xdp program id %d: %w", progID, err)
 	}
 	return nil
+}
+
+// Holder is a process holding a file descriptor to a BPF object.
+type Holder struct {
+	PID  int
+	Comm string // /proc/<pid>/comm
+}
+
+func (h Holder) String() string { return fmt.Sprintf("pid %d (%s)", h.PID, h.Comm) }
+
+// LinkHolders returns the processes that hold a file descriptor to the
+// bpf_link id, from /proc/*/fd and /proc/*/fdinfo ("link_id:"), this
+// process included. Processes that exit or deny access while it reads are
+// skipped.
+func LinkHolders(id link.ID) ([]Holder, error) {
+	procs, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, fmt.Errorf("read /proc: %w", err)
+	}
+	want := fmt.Sprintf("link_id:\t%d\n", id)
+	var hs []Holder
+	for _, p := range procs {
+		pid, err := strconv.Atoi(p.Name())
+		if err != nil {
+			continue
+		}
+		dir := filepath.Join("/proc", p.Name())
+		fds, err := os.ReadDir(filepath.Join(dir, "fd"))
+		if err != nil {
+			continue
+		}
+		for _, fd := range fds {
+			target, err := os.Readlink(filepath.Join(dir, "fd", fd.Name()))
+			if err != nil || target != "anon_inode:bpf_link" {
+				continue
+			}
+			info, err := os.ReadFile(filepath.Join(dir, "fdinfo", fd.Name()))
+			if err != nil || !strings.Contains(string(info), want) {
+				continue
+			}
+			comm, _ := os.ReadFile(filepath.Join(dir, "comm"))
+			hs = append(hs, Holder{PID: pid, Comm: strings.TrimSpace(string(comm))})
+			break
+		}
+	}
+	return hs, nil
 }
 
 // Detach removes the program from every interface this Datapath attached
@@ -512,7 +663,7 @@ func (d *Datapath) Detach() error {
 	defer d.mu.Unlock()
 	var errs []error
 	for ifindex, l := range d.links {
-		if err := l.Close(); err != nil {
+		if err := d.closeLink(ifindex, l); err != nil {
 			errs = append(errs, fmt.Errorf("detach xdp from ifindex %d: %w", ifindex, err))
 		}
 		delete(d.links, ifindex)

@@ -838,7 +838,10 @@ func TestAttachReplacesPinnedLink(t *testing.T) {
 		t.Fatalf("pin link: %v", err)
 	}
 	t.Cleanup(func() { _ = os.Remove(pin) })
-	// "Crash": drop our fds; the pin keeps the link.
+	// "Crash": close our fds without unpinning; the pin keeps the link.
+	if err := old.links[ifindex].Close(); err != nil {
+		t.Fatal(err)
+	}
 	old.links = map[int]link.Link{}
 	_ = old.objs.Close()
 

@@ -24,9 +24,11 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
@@ -534,7 +536,7 @@ func (d *Datapath) takeOver(ifindex int, mode Mode) (link.Link, error) {
 	if !found {
 		return nil, detachNetlink(nlink, x.ProgId, x.AttachMode)
 	}
-	holders, err := LinkHolders(id)
+	holders, err := steadyHolders(id)
 	if err != nil {
 		return nil, fmt.Errorf("find the holder of xdp link id %d: %w", id, err)
 	}
@@ -608,6 +610,25 @@ func detachNetlink(nlink netlink.Link, progID, attachMode uint32) error {
 		return fmt.Errorf("remove netlink xdp program id %d: %w", progID, err)
 	}
 	return nil
+}
+
+// steadyHolders is LinkHolders, keeping only processes that hold the link
+// in three scans 50 ms apart: a process walking every link (bpftool, or
+// another instance's start-up iterating links as xdpLinkOf does) holds
+// each one only for a moment; an instance holds its link for its life.
+func steadyHolders(id link.ID) ([]Holder, error) {
+	hs, err := LinkHolders(id)
+	for round := 1; round < 3 && err == nil && len(hs) > 0; round++ {
+		time.Sleep(50 * time.Millisecond)
+		var again []Holder
+		if again, err = LinkHolders(id); err != nil {
+			break
+		}
+		hs = slices.DeleteFunc(hs, func(h Holder) bool {
+			return !slices.ContainsFunc(again, func(a Holder) bool { return a.PID == h.PID })
+		})
+	}
+	return hs, err
 }
 
 // Holder is a process holding a file descriptor to a BPF object.

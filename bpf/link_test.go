@@ -223,7 +223,7 @@ func TestAttachReusesStalePinnedLink(t *testing.T) {
 	}
 	oldLink := xdpLinkID(t, ifindex)
 	crash(old)
-	if hs, err := LinkHolders(oldLink); err != nil || len(hs) != 0 {
+	if hs, err := steadyHolders(oldLink); err != nil || len(hs) != 0 {
 		t.Fatalf("holders of the crashed link: %v %v", hs, err)
 	}
 

@@ -541,7 +541,7 @@ func (d *Datapath) takeOver(ifindex int, mode Mode) (link.Link, error) {
 		return nil, fmt.Errorf("find the holder of xdp link id %d: %w", id, err)
 	}
 	if len(holders) > 0 {
-		return nil, fmt.Errorf("ifindex %d: xdp link id %d (program id %d) is held by %s: %w", ifindex, id, x.ProgId, holders[0], ErrInUse)
+		return nil, fmt.Errorf("xdp link id %d (program id %d) is held by %s: %w", id, x.ProgId, holders[0], ErrInUse)
 	}
 
 	// Nobody holds it: a pin outlived its process. Ours, same mode: update in place.

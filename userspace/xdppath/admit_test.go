@@ -5,15 +5,19 @@ package xdppath
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/rs/zerolog"
+	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/xdhcp/xdhcp/bpf"
 	"github.com/xdhcp/xdhcp/config"
 )
 
@@ -171,4 +175,45 @@ func TestAdmissionFollowsLocalAddresses(t *testing.T) {
 	c := p.Counters()
 	t.Logf("bpf pass_not_our_ip %d, redirect_ours %d; path rx %d, address updates %d",
 		c["bpf_pass_not_our_ip"], c["bpf_redirect_ours"], c["path_rx_frames"], c["path_addr_updates"])
+}
+
+// TestSecondPathFails: a second path on the same interface (another
+// instance) fails naming the holder and leaves the first one serving.
+func TestSecondPathFails(t *testing.T) {
+	l := newLab(t)
+	pl, _, reg := newEnginePipeline(t, nil)
+	first := openPath(t, l, Config{Pipeline: pl, Stats: reg, Logger: zerolog.Nop()})
+	pl2, _, reg2 := newEnginePipeline(t, nil)
+	err := l.srv.Do(func() error {
+		p, err := Open(Config{Interface: l.srvIf, Pipeline: pl2, Stats: reg2, Logger: zerolog.Nop()})
+		if err == nil {
+			p.Stop()
+		}
+		return err
+	})
+	if !errors.Is(err, bpf.ErrInUse) || !strings.Contains(err.Error(), "held by pid") {
+		t.Fatalf("second path: %v; want bpf.ErrInUse naming the holder", err)
+	}
+	t.Logf("second path: %v", err)
+	if first.Mode() != "native" {
+		t.Fatalf("first path mode %s", first.Mode())
+	}
+	// The first path still owns the interface: its program is attached.
+	var progID uint32
+	if err := l.srv.Do(func() error {
+		lk, err := netlink.LinkByName(l.srvIf)
+		if err == nil && lk.Attrs().Xdp != nil {
+			progID = lk.Attrs().Xdp.ProgId
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	info, err := first.Datapath().Program().Info()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, _ := info.ID(); uint32(id) != progID {
+		t.Fatalf("interface runs program %d, first path's is %d", progID, id)
+	}
 }

@@ -170,6 +170,10 @@ func (p *Path) attach() error {
 		p.mode, p.why = bpf.ModeNative, fmt.Sprintf("xdp attached in native mode on %s", p.ifname)
 		return nil
 	}
+	if errors.Is(nerr, bpf.ErrInUse) {
+		// Another instance serves the interface: generic would meet it too.
+		return fmt.Errorf("xdp path on %s: %w", p.ifname, nerr)
+	}
 	if gerr := p.dp.Attach(p.ifindex, bpf.ModeGeneric); gerr != nil {
 		return fmt.Errorf("xdp path on %s: native: %w; generic: %w", p.ifname, nerr, gerr)
 	}

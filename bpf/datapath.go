@@ -613,13 +613,14 @@ func detachNetlink(nlink netlink.Link, progID, attachMode uint32) error {
 }
 
 // steadyHolders is LinkHolders, keeping only processes that hold the link
-// in three scans 50 ms apart: a process walking every link (bpftool, or
+// in six scans 100 ms apart: a process walking every link (bpftool, or
 // another instance's start-up iterating links as xdpLinkOf does) holds
-// each one only for a moment; an instance holds its link for its life.
+// each one only for a moment (longer when descheduled on a busy machine);
+// an instance holds its link for its life. Only a conflict pays the wait.
 func steadyHolders(id link.ID) ([]Holder, error) {
 	hs, err := LinkHolders(id)
-	for round := 1; round < 3 && err == nil && len(hs) > 0; round++ {
-		time.Sleep(50 * time.Millisecond)
+	for round := 1; round < 6 && err == nil && len(hs) > 0; round++ {
+		time.Sleep(100 * time.Millisecond)
 		var again []Holder
 		if again, err = LinkHolders(id); err != nil {
 			break

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,11 +48,16 @@ type frame struct {
 	dstPort   uint16   // default 67
 	udpLenAdj int      // added to the correct UDP length
 	payload   []byte
-	cut       int // if > 0, the frame is cut to this many bytes
+	cut       int        // if > 0, the frame is cut to this many bytes
+	dstMAC    *[6]byte   // default ff:ff:ff:ff:ff:ff
+	dstIP     netip.Addr // default 255.255.255.255
 }
 
 func (f frame) bytes() []byte {
 	b := []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0x5e, 0, 0, 1}
+	if f.dstMAC != nil {
+		copy(b, f.dstMAC[:])
+	}
 	for i, tpid := range f.vlans {
 		b = binary.BigEndian.AppendUint16(b, tpid)
 		b = binary.BigEndian.AppendUint16(b, uint16(100+i)) // TCI: VLAN id
@@ -86,6 +92,10 @@ func (f frame) bytes() []byte {
 	ip[8], ip[9] = 64, proto
 	copy(ip[12:], []byte{0, 0, 0, 0})
 	copy(ip[16:], []byte{255, 255, 255, 255})
+	if f.dstIP.Is4() {
+		a := f.dstIP.As4()
+		copy(ip[16:], a[:])
+	}
 	for i := 20; i < len(ip); i++ {
 		ip[i] = 1 // NOP option
 	}
@@ -274,8 +284,8 @@ func TestVerdicts(t *testing.T) {
 		// Not DHCP: to the stack.
 		{"arp", frame{etherType: 0x0806, payload: make([]byte, 28)}.bytes(), serveNone, xdpPass, "pass_not_ip"},
 		{"ipv6", frame{etherType: 0x86dd, payload: make([]byte, 60)}.bytes(), serveNone, xdpPass, "pass_not_ip"},
-		{"ipv6 in vlan", frame{vlans: []uint16{0x8100}, etherType: 0x86dd, payload: make([]byte, 60)}.bytes(), serveNone, xdpPass, "pass_not_ip"},
-		{"three vlan tags", frame{vlans: []uint16{0x88a8, 0x8100, 0x8100}, payload: discover}.bytes(), serveNone, xdpPass, "pass_vlan_depth"},
+		{"ipv6 in vlan", frame{vlans: []uint16{0x8100}, etherType: 0x86dd, payload: make([]byte, 60)}.bytes(), serveNone, xdpPass, "pass_vlan"},
+		{"three vlan tags", frame{vlans: []uint16{0x88a8, 0x8100, 0x8100}, payload: discover}.bytes(), serveNone, xdpPass, "pass_vlan"},
 		{"tcp", frame{proto: unix.IPPROTO_TCP, payload: discover}.bytes(), serveNone, xdpPass, "pass_not_udp"},
 		{"icmp", frame{proto: unix.IPPROTO_ICMP, payload: make([]byte, 16)}.bytes(), serveNone, xdpPass, "pass_not_udp"},
 		{"udp to 68", frame{dstPort: 68, payload: discover}.bytes(), serveNone, xdpPass, "pass_not_dhcp_port"},
@@ -288,7 +298,7 @@ func TestVerdicts(t *testing.T) {
 		{"ihl 4", frame{ihl: 4, payload: discover}.bytes(), serveNone, xdpPass, "pass_malformed"},
 		{"ip version 6 in ipv4 ethertype", frame{version: 6, payload: discover}.bytes(), serveNone, xdpPass, "pass_malformed"},
 		{"truncated ethernet", frame{payload: discover, cut: 14}.bytes()[:14], serveNone, xdpPass, "pass_malformed"},
-		{"truncated vlan tag", frame{vlans: []uint16{0x8100}, payload: discover, cut: 16}.bytes(), serveNone, xdpPass, "pass_malformed"},
+		{"truncated vlan tag", frame{vlans: []uint16{0x8100}, payload: discover, cut: 16}.bytes(), serveNone, xdpPass, "pass_vlan"},
 		{"truncated ip", frame{payload: discover, cut: 14 + 19}.bytes(), serveNone, xdpPass, "pass_malformed"},
 		{"truncated udp", frame{payload: discover, cut: 14 + 20 + 7}.bytes(), serveNone, xdpPass, "pass_malformed"},
 		{"udp length < 8", frame{payload: discover, udpLenAdj: -len(discover) - 1}.bytes(), serveNone, xdpPass, "pass_malformed"},
@@ -333,9 +343,11 @@ func TestVerdicts(t *testing.T) {
 		{"options after 70 others", frame{payload: raw(farOpts...)}.bytes(), func(h int) bool { return h == int(lbhash.Hash(farCID)) }, xdpPass, "redirect_ours"},
 		{"options after 70 others, partner", frame{payload: raw(farOpts...)}.bytes(), func(h int) bool { return h != int(lbhash.Hash(farCID)) }, xdpDrop, "drop_partner"},
 		{"options end at payload end", frame{payload: raw(53, 1, 1)}.bytes(), serveNone, xdpDrop, "drop_partner"},
-		{"one vlan tag", frame{vlans: []uint16{0x8100}, payload: discover}.bytes(), serveNone, xdpDrop, "drop_partner"},
-		{"two vlan tags (QinQ)", frame{vlans: []uint16{0x88a8, 0x8100}, payload: discover}.bytes(), serveNone, xdpDrop, "drop_partner"},
-		{"two vlan tags ours", frame{vlans: []uint16{0x88a8, 0x8100}, payload: discover}.bytes(), serveAll, xdpPass, "redirect_ours"},
+		// Tagged frames belong to a VLAN sub-interface: the stack's.
+		{"one vlan tag", frame{vlans: []uint16{0x8100}, payload: discover}.bytes(), serveAll, xdpPass, "pass_vlan"},
+		{"one vlan tag, partner", frame{vlans: []uint16{0x8100}, payload: discover}.bytes(), serveNone, xdpPass, "pass_vlan"},
+		{"two vlan tags (QinQ)", frame{vlans: []uint16{0x88a8, 0x8100}, payload: discover}.bytes(), serveAll, xdpPass, "pass_vlan"},
+		{"old QinQ tpid 0x9100", frame{vlans: []uint16{0x9100}, payload: discover}.bytes(), serveAll, xdpPass, "pass_vlan"},
 		{"trailing ethernet padding", append(frame{payload: discover}.bytes(), make([]byte, 20)...), serveNone, xdpDrop, "drop_partner"},
 		{"hlen 16", frame{payload: msg(t, dhcpv4.MessageTypeDiscover, func(m *dhcpv4.DHCPv4) { m.ClientHWAddr = bytes.Repeat([]byte{7}, 16) })}.bytes(), func(h int) bool { return h == int(lbhash.Hash(bytes.Repeat([]byte{7}, 16))) }, xdpPass, "redirect_ours"},
 	}
@@ -826,7 +838,10 @@ func TestAttachReplacesPinnedLink(t *testing.T) {
 		t.Fatalf("pin link: %v", err)
 	}
 	t.Cleanup(func() { _ = os.Remove(pin) })
-	// "Crash": drop our fds; the pin keeps the link.
+	// "Crash": close our fds without unpinning; the pin keeps the link.
+	if err := old.links[ifindex].Close(); err != nil {
+		t.Fatal(err)
+	}
 	old.links = map[int]link.Link{}
 	_ = old.objs.Close()
 

@@ -5,8 +5,11 @@
  * xdhcp_xdp: the XDP half of xdhcp's DHCPv4 fast path.
  *
  *   not IPv4/UDP:67, fragments, IP options, bad L2-L4 headers -> XDP_PASS
+ *   VLAN-tagged (a VLAN sub-interface's traffic)               -> XDP_PASS
+ *   DHCP not addressed to this host (MAC or IP, see xdhcp.h)   -> XDP_PASS
  *   DHCP the kernel cannot decide for certain                  -> AF_XDP
  *   Kea-load-balanced type (1,3,4,7,8), partner's hash bucket  -> XDP_DROP
+ *   DISCOVER/REQUEST over a rate limit (xdhcp.h, admission)    -> XDP_DROP
  *   everything else                                            -> AF_XDP
  *
  * "AF_XDP" is bpf_redirect_map(&xdhcp_xsks, rx_queue_index, XDP_PASS): with
@@ -34,13 +37,14 @@ char __license[] SEC("license") = "Dual BSD/GPL";
 #define ETH_P_IP 0x0800
 #define ETH_P_8021Q 0x8100
 #define ETH_P_8021AD 0x88A8
-#define VLAN_MAX_DEPTH 2
+#define ETH_P_QINQ1 0x9100 /* pre-standard QinQ TPID */
 #define IP_MF_OFFSET 0x3fff /* MF flag | fragment offset */
 #define DHCP_SERVER_PORT 67
 
 /* BOOTP/DHCP layout (RFC 2131 §2), offsets from the start of the UDP payload. */
 #define BOOTP_OP 0
 #define BOOTP_HLEN 2
+#define BOOTP_GIADDR 24
 #define BOOTP_CHADDR 28
 #define BOOTP_CHADDR_LEN 16
 #define BOOTP_COOKIE 236
@@ -52,6 +56,13 @@ char __license[] SEC("license") = "Dual BSD/GPL";
 #define OPT_MSG_TYPE 53
 #define OPT_CLIENT_ID 61
 #define OPT_END 255
+
+#define DHCPDISCOVER 1
+#define DHCPREQUEST 3
+
+/* FNV-1a 64 (client key, xdhcp.h) */
+#define FNV64_BASIS 0xcbf29ce484222325ULL
+#define FNV64_PRIME 0x100000001b3ULL
 
 /*
  * Option walk limits. OPT_ITER_MAX option headers (pads count one each) and
@@ -119,6 +130,46 @@ struct {
 	__type(value, __u32);
 } xdhcp_xsks SEC(".maps");
 
+/* xdhcp_cfg: limits, MAC and clock (struct xdhcp_config, one entry). Written by user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xdhcp_config);
+} xdhcp_cfg SEC(".maps");
+
+/* xdhcp_addrs: destination IPv4 addresses that are ours (xdhcp.h). Written by user space from netlink. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XDHCP_MAX_ADDRS);
+	__type(key, __be32);
+	__type(value, struct xdhcp_addr);
+} xdhcp_addrs SEC(".maps");
+
+/* xdhcp_limits: per-client and per-relay token buckets (LRU; size set by the loader). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XDHCP_LIMIT_ENTRIES);
+	__type(key, struct xdhcp_limit_key);
+	__type(value, struct xdhcp_tokens);
+} xdhcp_limits SEC(".maps");
+
+/* xdhcp_global: the unknown-client budget (one bucket). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xdhcp_tokens);
+} xdhcp_global SEC(".maps");
+
+/* xdhcp_known: client key -> 1 for clients holding a lease (LRU; written by user space on lease changes). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XDHCP_KNOWN_ENTRIES);
+	__type(key, __u64);
+	__type(value, __u8);
+} xdhcp_known SEC(".maps");
+
 /*
  * xdhcp_scratch: the option walk's loop-carried state (one per CPU). Kept
  * in a map, not on the stack, so the verifier cannot track the option
@@ -151,11 +202,6 @@ static const __u8 lb_table[256] = {
 	33,  104, 101, 69,  8,   252, 83,  120, 76,  135, 85,  54,  202, 125, 188, 213,
 	96,  235, 136, 208, 162, 129, 190, 132, 156, 38,  47,  1,   7,   254, 24,  4,
 	216, 131, 89,  21,  28,  133, 37,  153, 149, 80,  170, 68,  6,   169, 234, 151,
-};
-
-struct xdhcp_vlan {
-	__be16 tci;
-	__be16 proto;
 };
 
 /* Internal verdict before the redirect is attempted. */
@@ -294,14 +340,26 @@ static __always_inline void scan_options(void *data, void *data_end, __u32 base,
 }
 
 /*
- * lb_hash computes RFC 3074 loadb_p_hash over the len (1..255) packet bytes
- * at off, as Kea does: start at len, last byte first. Returns -1 if the key
- * is not inside the packet.
+ * client_key_start is the FNV-1a 64 state after the kind byte (xdhcp.h,
+ * client key). Not inlined on purpose: its prototype puts enum
+ * xdhcp_key_kind into the object's BTF, where bpf2go reads it.
  */
-static __always_inline int lb_hash(void *data, void *data_end, __u32 off, __u32 len)
+static __noinline __u64 client_key_start(enum xdhcp_key_kind kind)
+{
+	return ((__u64)FNV64_BASIS ^ (__u8)kind) * FNV64_PRIME;
+}
+
+/*
+ * lb_hash computes RFC 3074 loadb_p_hash over the len (1..255) packet bytes
+ * at off, as Kea does: start at len, last byte first. In the same loop it
+ * continues the FNV-1a client key *key (xdhcp.h) over the same bytes in the
+ * same order. Returns -1 if the key is not inside the packet.
+ */
+static __always_inline int lb_hash(void *data, void *data_end, __u32 off, __u32 len, __u64 *key)
 {
 	struct bpf_iter_num it;
 	__u32 h = len & 0xff;
+	__u64 f = *key;
 	int ret = 0;
 	int *n;
 
@@ -319,8 +377,10 @@ static __always_inline int lb_hash(void *data, void *data_end, __u32 off, __u32 
 			break;
 		}
 		h = lb_table[(h ^ *p) & 0xff];
+		f = (f ^ *p) * FNV64_PRIME;
 	}
 	bpf_iter_num_destroy(&it);
+	*key = f;
 	return ret < 0 ? ret : (int)h;
 }
 
@@ -330,13 +390,101 @@ static __always_inline int balanced(__u32 type)
 	return type == 1 || type == 3 || type == 4 || type == 7 || type == 8;
 }
 
-/* classify_dhcp decides for a UDP datagram to port 67 whose payload starts dhcp bytes into the packet. */
+/*
+ * take applies the token bucket rule of xdhcp.h (struct xdhcp_tokens) and
+ * returns 1 if the message is admitted. rate must not be 0.
+ */
+static __always_inline int take(struct xdhcp_tokens *b, __u32 rate, __u32 burst, __u64 now)
+{
+	__u64 cap = (__u64)burst * XDHCP_TOKEN;
+	__u64 tokens = b->tokens;
+
+	if (b->last_ns == 0) {
+		tokens = cap;
+		b->last_ns = now;
+	} else if (now > b->last_ns) {
+		__u64 e = now - b->last_ns;
+		__u64 room = cap - (tokens < cap ? tokens : cap);
+
+		tokens = e > room / rate ? cap : tokens + e * rate;
+		b->last_ns = now;
+	}
+	if (tokens > cap)
+		tokens = cap;
+	if (tokens < XDHCP_TOKEN) {
+		b->tokens = tokens;
+		return 0;
+	}
+	b->tokens = tokens - XDHCP_TOKEN;
+	return 1;
+}
+
+/*
+ * take_keyed takes a token from the LRU bucket of (kind, id), creating a
+ * full one if there is none. The read-modify-write is not atomic: two CPUs
+ * updating one bucket at once may both take the same token, and a bucket
+ * created on two CPUs at once keeps one of the two. The limits are
+ * approximate under concurrency, by at most a token per CPU.
+ */
+static __always_inline int take_keyed(enum xdhcp_limit_kind kind, __u64 id, __u32 rate, __u32 burst, __u64 now)
+{
+	struct xdhcp_limit_key k = { .kind = kind, .id = id };
+	struct xdhcp_tokens fresh = {};
+	struct xdhcp_tokens *b;
+	int ok;
+
+	b = bpf_map_lookup_elem(&xdhcp_limits, &k);
+	if (b)
+		return take(b, rate, burst, now);
+	ok = take(&fresh, rate, burst, now);
+	bpf_map_update_elem(&xdhcp_limits, &k, &fresh, BPF_ANY);
+	return ok;
+}
+
+/*
+ * rate_limit applies the limits of struct xdhcp_config, in its order, to a
+ * DISCOVER or REQUEST whose client key is key and relay key relay. Returns
+ * 0 if admitted, else the drop counter.
+ */
+static __always_inline enum xdhcp_stat rate_limit(struct xdhcp_config *cfg, __u64 key, __u64 relay)
+{
+	struct xdhcp_tokens *g;
+	__u64 now;
+	__u32 zero = 0;
+
+	if (!cfg->enabled)
+		return 0;
+	now = cfg->clock_ns ? cfg->clock_ns : bpf_ktime_get_ns();
+	if (cfg->client_rate && !take_keyed(XDHCP_LIMIT_CLIENT, key, cfg->client_rate, cfg->client_burst, now))
+		return XDHCP_STAT_DROP_RATE_CLIENT;
+	if (!cfg->relay_rate && !cfg->unknown_rate)
+		return 0;
+	if (bpf_map_lookup_elem(&xdhcp_known, &key))
+		return 0;
+	if (cfg->relay_rate && !take_keyed(XDHCP_LIMIT_RELAY, relay, cfg->relay_rate, cfg->relay_burst, now))
+		return XDHCP_STAT_DROP_RATE_RELAY;
+	if (cfg->unknown_rate) {
+		g = bpf_map_lookup_elem(&xdhcp_global, &zero);
+		if (g && !take(g, cfg->unknown_rate, cfg->unknown_burst, now))
+			return XDHCP_STAT_DROP_RATE_UNKNOWN;
+	}
+	return 0;
+}
+
+/*
+ * classify_dhcp decides for a UDP datagram to port 67 whose payload starts
+ * dhcp bytes into the packet. unicast is set if the destination IP is an
+ * XDHCP_ADDR_LOCAL address (for the relay key).
+ */
 static __always_inline enum xdhcp_act classify_dhcp(void *data, void *data_end, __u32 dhcp, __u32 dhcp_len,
-					      enum xdhcp_stat *stat)
+						    struct xdhcp_config *cfg, int unicast, enum xdhcp_stat *stat)
 {
 	struct xdhcp_scan s = {};
 	__u8 *b = data + dhcp;
 	__u32 key_off, key_len;
+	enum xdhcp_key_kind kind;
+	enum xdhcp_stat drop;
+	__u64 key, relay = 0;
 	__u32 bucket;
 	__u8 *serve;
 	int h;
@@ -380,6 +528,7 @@ static __always_inline enum xdhcp_act classify_dhcp(void *data, void *data_end, 
 		}
 		key_off = dhcp + DHCP_OPTIONS + s.cid_off;
 		key_len = s.cid_len;
+		kind = XDHCP_KEY_CLIENT_ID;
 	} else {
 		key_len = b[BOOTP_HLEN];
 		if (key_len == 0) {
@@ -392,25 +541,77 @@ static __always_inline enum xdhcp_act classify_dhcp(void *data, void *data_end, 
 			return XS_ACT_REDIRECT;
 		}
 		key_off = dhcp + BOOTP_CHADDR;
+		kind = XDHCP_KEY_CHADDR;
 	}
 
-	h = lb_hash(data, data_end, key_off, key_len);
+	key = client_key_start(kind);
+	h = lb_hash(data, data_end, key_off, key_len, &key);
 	if (h < 0) {
 		*stat = XDHCP_STAT_REDIRECT_TRUNCATED;
 		return XS_ACT_REDIRECT;
 	}
 	bucket = (__u32)h;
 	serve = bpf_map_lookup_elem(&xdhcp_buckets, &bucket);
-	if (serve && *serve) {
-		*stat = XDHCP_STAT_REDIRECT_OURS;
-		return XS_ACT_REDIRECT;
-	}
 	if (!serve) { /* cannot happen: 256 entries */
 		*stat = XDHCP_STAT_REDIRECT_UNCERTAIN;
 		return XS_ACT_REDIRECT;
 	}
-	*stat = XDHCP_STAT_DROP_PARTNER;
-	return XS_ACT_DROP;
+	if (!*serve) {
+		*stat = XDHCP_STAT_DROP_PARTNER;
+		return XS_ACT_DROP;
+	}
+	if (s.type == DHCPDISCOVER || s.type == DHCPREQUEST) {
+		/* giaddr lies inside the 240 bytes checked above. */
+		if (unicast)
+			relay = (__u64)b[BOOTP_GIADDR] << 24 | (__u64)b[BOOTP_GIADDR + 1] << 16 |
+				(__u64)b[BOOTP_GIADDR + 2] << 8 | b[BOOTP_GIADDR + 3];
+		drop = rate_limit(cfg, key, relay);
+		if (drop) {
+			*stat = drop;
+			return XS_ACT_DROP;
+		}
+	}
+	*stat = XDHCP_STAT_REDIRECT_OURS;
+	return XS_ACT_REDIRECT;
+}
+
+static __always_inline int is_vlan(__be16 proto)
+{
+	return proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD) ||
+	       proto == bpf_htons(ETH_P_QINQ1);
+}
+
+/*
+ * admit_dst checks that a DHCP frame is addressed to this host (xdhcp.h,
+ * admission). Returns 0 if it is, with *unicast set when the destination
+ * IP is one of our own addresses; else the pass counter.
+ */
+static __always_inline enum xdhcp_stat admit_dst(struct ethhdr *eth, struct iphdr *ip, struct xdhcp_config *cfg,
+						 int *unicast)
+{
+	struct xdhcp_addr *a;
+	__be32 daddr = ip->daddr;
+	int mine = 1, all = 1, set = 0;
+
+#pragma unroll
+	for (int i = 0; i < 6; i++) {
+		if (eth->h_dest[i] != cfg->mac[i])
+			mine = 0;
+		if (eth->h_dest[i] != 0xff)
+			all = 0;
+		if (cfg->mac[i])
+			set = 1;
+	}
+	/* An unset (all zero) MAC matches nothing: only broadcast frames are ours. */
+	if (!all && !(mine && set))
+		return XDHCP_STAT_PASS_NOT_OUR_MAC;
+	if (daddr == 0xffffffff)
+		return 0;
+	a = bpf_map_lookup_elem(&xdhcp_addrs, &daddr);
+	if (!a)
+		return XDHCP_STAT_PASS_NOT_OUR_IP;
+	*unicast = a->kind == XDHCP_ADDR_LOCAL;
+	return 0;
 }
 
 static __always_inline enum xdhcp_act classify(struct xdp_md *ctx, enum xdhcp_stat *stat)
@@ -418,36 +619,31 @@ static __always_inline enum xdhcp_act classify(struct xdp_md *ctx, enum xdhcp_st
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
+	struct xdhcp_config *cfg;
 	struct iphdr *ip;
 	struct udphdr *udp;
 	__u32 off = sizeof(*eth);
-	__u32 udp_len;
-	__be16 proto;
+	__u32 udp_len, zero = 0;
+	enum xdhcp_stat pass;
+	int unicast = 0;
 
 	if ((void *)(eth + 1) > data_end) {
 		*stat = XDHCP_STAT_PASS_MALFORMED;
 		return XS_ACT_PASS;
 	}
-	proto = eth->h_proto;
-#pragma unroll
-	for (int i = 0; i < VLAN_MAX_DEPTH; i++) {
-		struct xdhcp_vlan *tag;
-
-		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD))
-			break;
-		tag = data + off;
-		if ((void *)(tag + 1) > data_end) {
-			*stat = XDHCP_STAT_PASS_MALFORMED;
-			return XS_ACT_PASS;
-		}
-		proto = tag->proto;
-		off += sizeof(*tag);
-	}
-	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
-		*stat = XDHCP_STAT_PASS_VLAN_DEPTH;
+	/*
+	 * A tagged frame arrived on a trunk: it belongs to a VLAN
+	 * sub-interface, whose subnet and address user space does not see
+	 * here (it would select the subnet of this interface). The stack
+	 * delivers it to the sub-interface, and the UDP path serves it there.
+	 * (A NIC that strips tags in hardware hides them from XDP: turn rx
+	 * VLAN offload off on a trunk.)
+	 */
+	if (is_vlan(eth->h_proto)) {
+		*stat = XDHCP_STAT_PASS_VLAN;
 		return XS_ACT_PASS;
 	}
-	if (proto != bpf_htons(ETH_P_IP)) {
+	if (eth->h_proto != bpf_htons(ETH_P_IP)) {
 		*stat = XDHCP_STAT_PASS_NOT_IP;
 		return XS_ACT_PASS;
 	}
@@ -482,6 +678,16 @@ static __always_inline enum xdhcp_act classify(struct xdp_md *ctx, enum xdhcp_st
 		*stat = XDHCP_STAT_PASS_NOT_DHCP_PORT;
 		return XS_ACT_PASS;
 	}
+	cfg = bpf_map_lookup_elem(&xdhcp_cfg, &zero);
+	if (!cfg) { /* cannot happen: one entry */
+		*stat = XDHCP_STAT_PASS_MALFORMED;
+		return XS_ACT_PASS;
+	}
+	pass = admit_dst(eth, ip, cfg, &unicast);
+	if (pass) {
+		*stat = pass;
+		return XS_ACT_PASS;
+	}
 	udp_len = bpf_ntohs(udp->len);
 	if (udp_len < sizeof(*udp)) {
 		*stat = XDHCP_STAT_PASS_MALFORMED;
@@ -493,7 +699,7 @@ static __always_inline enum xdhcp_act classify(struct xdp_md *ctx, enum xdhcp_st
 		return XS_ACT_REDIRECT;
 	}
 	off += sizeof(*udp);
-	return classify_dhcp(data, data_end, off, udp_len - sizeof(*udp), stat);
+	return classify_dhcp(data, data_end, off, udp_len - sizeof(*udp), cfg, unicast, stat);
 }
 
 SEC("xdp")

@@ -13,6 +13,53 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type xdhcpXdhcpAddr struct {
+	_    structs.HostLayout
+	Kind xdhcpXdhcpAddrKind
+}
+
+type xdhcpXdhcpAddrKind uint32
+
+const (
+	xdhcpXdhcpAddrKindXDHCP_ADDR_LOCAL        xdhcpXdhcpAddrKind = 1
+	xdhcpXdhcpAddrKindXDHCP_ADDR_SUBNET_BCAST xdhcpXdhcpAddrKind = 2
+)
+
+type xdhcpXdhcpConfig struct {
+	_            structs.HostLayout
+	ClockNs      uint64
+	Mac          [6]uint8
+	Enabled      uint8
+	Pad          uint8
+	ClientRate   uint32
+	ClientBurst  uint32
+	RelayRate    uint32
+	RelayBurst   uint32
+	UnknownRate  uint32
+	UnknownBurst uint32
+}
+
+type xdhcpXdhcpKeyKind uint32
+
+const (
+	xdhcpXdhcpKeyKindXDHCP_KEY_CHADDR    xdhcpXdhcpKeyKind = 1
+	xdhcpXdhcpKeyKindXDHCP_KEY_CLIENT_ID xdhcpXdhcpKeyKind = 2
+)
+
+type xdhcpXdhcpLimitKey struct {
+	_    structs.HostLayout
+	Kind xdhcpXdhcpLimitKind
+	Pad  uint32
+	Id   uint64
+}
+
+type xdhcpXdhcpLimitKind uint32
+
+const (
+	xdhcpXdhcpLimitKindXDHCP_LIMIT_CLIENT xdhcpXdhcpLimitKind = 1
+	xdhcpXdhcpLimitKindXDHCP_LIMIT_RELAY  xdhcpXdhcpLimitKind = 2
+)
+
 type xdhcpXdhcpScan struct {
 	_         structs.HostLayout
 	Busy      uint32
@@ -31,28 +78,44 @@ type xdhcpXdhcpStat uint32
 const (
 	xdhcpXdhcpStatXDHCP_STAT_RX_TOTAL              xdhcpXdhcpStat = 0
 	xdhcpXdhcpStatXDHCP_STAT_PASS_NOT_IP           xdhcpXdhcpStat = 1
-	xdhcpXdhcpStatXDHCP_STAT_PASS_VLAN_DEPTH       xdhcpXdhcpStat = 2
+	xdhcpXdhcpStatXDHCP_STAT_PASS_VLAN             xdhcpXdhcpStat = 2
 	xdhcpXdhcpStatXDHCP_STAT_PASS_MALFORMED        xdhcpXdhcpStat = 3
 	xdhcpXdhcpStatXDHCP_STAT_PASS_FRAGMENT         xdhcpXdhcpStat = 4
 	xdhcpXdhcpStatXDHCP_STAT_PASS_IP_OPTIONS       xdhcpXdhcpStat = 5
 	xdhcpXdhcpStatXDHCP_STAT_PASS_NOT_UDP          xdhcpXdhcpStat = 6
 	xdhcpXdhcpStatXDHCP_STAT_PASS_NOT_DHCP_PORT    xdhcpXdhcpStat = 7
-	xdhcpXdhcpStatXDHCP_STAT_REDIRECT_OURS         xdhcpXdhcpStat = 8
-	xdhcpXdhcpStatXDHCP_STAT_REDIRECT_NOT_BALANCED xdhcpXdhcpStat = 9
-	xdhcpXdhcpStatXDHCP_STAT_REDIRECT_NOT_REQUEST  xdhcpXdhcpStat = 10
-	xdhcpXdhcpStatXDHCP_STAT_REDIRECT_NO_IDENT     xdhcpXdhcpStat = 11
-	xdhcpXdhcpStatXDHCP_STAT_REDIRECT_TRUNCATED    xdhcpXdhcpStat = 12
-	xdhcpXdhcpStatXDHCP_STAT_REDIRECT_UNCERTAIN    xdhcpXdhcpStat = 13
-	xdhcpXdhcpStatXDHCP_STAT_DROP_PARTNER          xdhcpXdhcpStat = 14
-	xdhcpXdhcpStatXDHCP_STAT_NO_SOCKET             xdhcpXdhcpStat = 15
-	xdhcpXdhcpStatXDHCP_STAT_MAX                   xdhcpXdhcpStat = 16
+	xdhcpXdhcpStatXDHCP_STAT_PASS_NOT_OUR_MAC      xdhcpXdhcpStat = 8
+	xdhcpXdhcpStatXDHCP_STAT_PASS_NOT_OUR_IP       xdhcpXdhcpStat = 9
+	xdhcpXdhcpStatXDHCP_STAT_REDIRECT_OURS         xdhcpXdhcpStat = 10
+	xdhcpXdhcpStatXDHCP_STAT_REDIRECT_NOT_BALANCED xdhcpXdhcpStat = 11
+	xdhcpXdhcpStatXDHCP_STAT_REDIRECT_NOT_REQUEST  xdhcpXdhcpStat = 12
+	xdhcpXdhcpStatXDHCP_STAT_REDIRECT_NO_IDENT     xdhcpXdhcpStat = 13
+	xdhcpXdhcpStatXDHCP_STAT_REDIRECT_TRUNCATED    xdhcpXdhcpStat = 14
+	xdhcpXdhcpStatXDHCP_STAT_REDIRECT_UNCERTAIN    xdhcpXdhcpStat = 15
+	xdhcpXdhcpStatXDHCP_STAT_DROP_PARTNER          xdhcpXdhcpStat = 16
+	xdhcpXdhcpStatXDHCP_STAT_DROP_RATE_CLIENT      xdhcpXdhcpStat = 17
+	xdhcpXdhcpStatXDHCP_STAT_DROP_RATE_RELAY       xdhcpXdhcpStat = 18
+	xdhcpXdhcpStatXDHCP_STAT_DROP_RATE_UNKNOWN     xdhcpXdhcpStat = 19
+	xdhcpXdhcpStatXDHCP_STAT_NO_SOCKET             xdhcpXdhcpStat = 20
+	xdhcpXdhcpStatXDHCP_STAT_MAX                   xdhcpXdhcpStat = 21
 )
+
+type xdhcpXdhcpTokens struct {
+	_      structs.HostLayout
+	Tokens uint64
+	LastNs uint64
+}
 
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	xdhcpMapXdhcpAddrs   = "xdhcp_addrs"
 	xdhcpMapXdhcpBuckets = "xdhcp_buckets"
+	xdhcpMapXdhcpCfg     = "xdhcp_cfg"
+	xdhcpMapXdhcpGlobal  = "xdhcp_global"
+	xdhcpMapXdhcpKnown   = "xdhcp_known"
+	xdhcpMapXdhcpLimits  = "xdhcp_limits"
 	xdhcpMapXdhcpScratch = "xdhcp_scratch"
 	xdhcpMapXdhcpStats   = "xdhcp_stats"
 	xdhcpMapXdhcpXsks    = "xdhcp_xsks"
@@ -108,7 +171,12 @@ type xdhcpProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type xdhcpMapSpecs struct {
+	XdhcpAddrs   *ebpf.MapSpec `ebpf:"xdhcp_addrs"`
 	XdhcpBuckets *ebpf.MapSpec `ebpf:"xdhcp_buckets"`
+	XdhcpCfg     *ebpf.MapSpec `ebpf:"xdhcp_cfg"`
+	XdhcpGlobal  *ebpf.MapSpec `ebpf:"xdhcp_global"`
+	XdhcpKnown   *ebpf.MapSpec `ebpf:"xdhcp_known"`
+	XdhcpLimits  *ebpf.MapSpec `ebpf:"xdhcp_limits"`
 	XdhcpScratch *ebpf.MapSpec `ebpf:"xdhcp_scratch"`
 	XdhcpStats   *ebpf.MapSpec `ebpf:"xdhcp_stats"`
 	XdhcpXsks    *ebpf.MapSpec `ebpf:"xdhcp_xsks"`
@@ -140,7 +208,12 @@ func (o *xdhcpObjects) Close() error {
 //
 // It can be passed to loadXdhcpObjects or ebpf.CollectionSpec.LoadAndAssign.
 type xdhcpMaps struct {
+	XdhcpAddrs   *ebpf.Map `ebpf:"xdhcp_addrs"`
 	XdhcpBuckets *ebpf.Map `ebpf:"xdhcp_buckets"`
+	XdhcpCfg     *ebpf.Map `ebpf:"xdhcp_cfg"`
+	XdhcpGlobal  *ebpf.Map `ebpf:"xdhcp_global"`
+	XdhcpKnown   *ebpf.Map `ebpf:"xdhcp_known"`
+	XdhcpLimits  *ebpf.Map `ebpf:"xdhcp_limits"`
 	XdhcpScratch *ebpf.Map `ebpf:"xdhcp_scratch"`
 	XdhcpStats   *ebpf.Map `ebpf:"xdhcp_stats"`
 	XdhcpXsks    *ebpf.Map `ebpf:"xdhcp_xsks"`
@@ -148,7 +221,12 @@ type xdhcpMaps struct {
 
 func (m *xdhcpMaps) Close() error {
 	return _XdhcpClose(
+		m.XdhcpAddrs,
 		m.XdhcpBuckets,
+		m.XdhcpCfg,
+		m.XdhcpGlobal,
+		m.XdhcpKnown,
+		m.XdhcpLimits,
 		m.XdhcpScratch,
 		m.XdhcpStats,
 		m.XdhcpXsks,

@@ -5,11 +5,13 @@ package xdppath
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/xdhcp/xdhcp/bpf"
+	"github.com/xdhcp/xdhcp/config"
 	"github.com/xdhcp/xdhcp/userspace/pipeline"
 	"github.com/xdhcp/xdhcp/userspace/stats"
 )
@@ -88,8 +90,44 @@ type Config struct {
 	// cached; 0 = DefaultNeighTTL. Next-hop MACs come from a mirror of the
 	// kernel's neighbour table kept current by netlink events.
 	NeighTTL time.Duration
+	// RateLimits are the admission limits the XDP program applies to
+	// DISCOVER and REQUEST (Dhcp4.user-context.xdhcp.rate-limits); the
+	// zero value turns them off. TableSize and KnownClients size the
+	// kernel's LRU tables (0 = bpf's defaults). SetRateLimits changes the
+	// rates later (a reload); the table sizes stay.
+	RateLimits config.RateLimits
+	// SubnetBroadcasts are the served subnets' broadcast addresses
+	// (SubnetBroadcast of each subnet4 prefix). The program admits DHCP
+	// sent to them, to 255.255.255.255 and to any address of the host
+	// (followed through netlink); everything else goes to the kernel
+	// stack. SetSubnetBroadcasts changes them later.
+	SubnetBroadcasts []netip.Addr
 	// Logger receives the path's log lines (a "component":"xdp" child).
 	Logger zerolog.Logger
+}
+
+// SubnetBroadcast returns the broadcast address of an IPv4 prefix (its last
+// address), or the zero Addr for anything else (IPv6, /31, /32: no
+// broadcast address).
+func SubnetBroadcast(p netip.Prefix) netip.Addr {
+	if !p.Addr().Is4() || p.Bits() < 0 || p.Bits() > 30 {
+		return netip.Addr{}
+	}
+	a := p.Masked().Addr().As4()
+	v := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
+	v |= 1<<(32-p.Bits()) - 1
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+}
+
+// bpfConfig is the program's configuration for limits rl and the
+// interface's MAC.
+func bpfConfig(rl config.RateLimits, mac [6]byte) bpf.Config {
+	return bpf.Config{
+		MAC: mac, RateLimits: rl.Enabled,
+		ClientRate: rl.ClientRate, ClientBurst: rl.ClientBurst,
+		RelayRate: rl.RelayRate, RelayBurst: rl.RelayBurst,
+		UnknownRate: rl.UnknownRate, UnknownBurst: rl.UnknownBurst,
+	}
 }
 
 // withDefaults fills zero fields and checks the required ones.

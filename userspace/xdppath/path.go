@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/xdhcp/xdhcp/bpf"
+	"github.com/xdhcp/xdhcp/config"
 	"github.com/xdhcp/xdhcp/userspace/afxdp"
 	"github.com/xdhcp/xdhcp/userspace/packet"
 	"github.com/xdhcp/xdhcp/userspace/stats"
@@ -38,6 +39,7 @@ type Path struct {
 	queues  []*queue
 	home    netns.NsHandle // the interface's namespace (queue socket restarts)
 	neigh   *neighTable
+	addrs   *addrWatch // nil until Open loaded the program
 
 	cells map[string]*stats.Cell // read-only after Open
 
@@ -97,7 +99,8 @@ func Open(cfg Config) (_ *Path, err error) {
 		return nil, err
 	}
 
-	if p.dp, err = bpf.Load(bpf.Options{PinPath: cfg.PinPath}); err != nil {
+	if p.dp, err = bpf.Load(bpf.Options{PinPath: cfg.PinPath,
+		LimitEntries: cfg.RateLimits.TableSize, KnownEntries: cfg.RateLimits.KnownClients}); err != nil {
 		return nil, fmt.Errorf("xdp path on %s: %w", cfg.Interface, err)
 	}
 	serve := allBuckets()
@@ -105,6 +108,13 @@ func Open(cfg Config) (_ *Path, err error) {
 		serve = *cfg.Buckets
 	}
 	if err := p.dp.SetBuckets(serve); err != nil {
+		return nil, fmt.Errorf("xdp path on %s: %w", cfg.Interface, err)
+	}
+	if err := p.dp.SetConfig(bpfConfig(cfg.RateLimits, p.ifmac)); err != nil {
+		return nil, fmt.Errorf("xdp path on %s: %w", cfg.Interface, err)
+	}
+	// Before attaching: the program admits only what the map says is ours.
+	if p.addrs, err = newAddrWatch(p.dp, cfg.SubnetBroadcasts, p.log); err != nil {
 		return nil, fmt.Errorf("xdp path on %s: %w", cfg.Interface, err)
 	}
 	if err := p.attach(); err != nil {
@@ -169,6 +179,10 @@ func (p *Path) attach() error {
 	if nerr == nil {
 		p.mode, p.why = bpf.ModeNative, fmt.Sprintf("xdp attached in native mode on %s", p.ifname)
 		return nil
+	}
+	if errors.Is(nerr, bpf.ErrInUse) {
+		// Another instance serves the interface: generic would meet it too.
+		return fmt.Errorf("xdp path on %s: %w", p.ifname, nerr)
 	}
 	if gerr := p.dp.Attach(p.ifindex, bpf.ModeGeneric); gerr != nil {
 		return fmt.Errorf("xdp path on %s: native: %w; generic: %w", p.ifname, nerr, gerr)
@@ -268,6 +282,9 @@ func (p *Path) Stop() error {
 // release undoes Open; every step tolerates a partly opened path.
 func (p *Path) release() error {
 	var errs []error
+	if p.addrs != nil {
+		p.addrs.close()
+	}
 	for _, q := range p.queues {
 		if p.dp != nil {
 			if err := p.dp.UnregisterSocket(q.id); err != nil {
@@ -317,6 +334,36 @@ func (p *Path) Queues() int { return len(p.queues) }
 // Datapath is the loaded program: HA calls SetBuckets on it, the daemon
 // reads its Stats. It is owned by the Path: do not close it.
 func (p *Path) Datapath() *bpf.Datapath { return p.dp }
+
+// UpdateKnown tells the program which clients hold a lease: add and del
+// are admission.ClientKey(lease.ClientID, lease.HWAddr) of leases added
+// and removed. Known clients skip the per-relay limit and the
+// unknown-client budget, so they are served first under a flood. Safe to
+// call from any goroutine (the lease store's OnChange, for one).
+func (p *Path) UpdateKnown(add, del []uint64) error {
+	if err := p.dp.UpdateKnown(add, del); err != nil {
+		return fmt.Errorf("xdp path on %s: %w", p.ifname, err)
+	}
+	return nil
+}
+
+// SetRateLimits changes the program's rate limits (a reload). The table
+// sizes stay those given to Open.
+func (p *Path) SetRateLimits(rl config.RateLimits) error {
+	if err := p.dp.SetConfig(bpfConfig(rl, p.ifmac)); err != nil {
+		return fmt.Errorf("xdp path on %s: %w", p.ifname, err)
+	}
+	return nil
+}
+
+// SetSubnetBroadcasts replaces the served subnets' broadcast addresses the
+// program admits (a reload).
+func (p *Path) SetSubnetBroadcasts(b []netip.Addr) error {
+	if err := p.addrs.setBroadcasts(b); err != nil {
+		return fmt.Errorf("xdp path on %s: %w", p.ifname, err)
+	}
+	return nil
+}
 
 // dropCell returns the xdp-rx-drop-<reason> cell.
 func (p *Path) dropCell(reason string) *stats.Cell { return p.cell("xdp-rx-drop-" + reason) }

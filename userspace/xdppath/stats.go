@@ -27,6 +27,8 @@ type Stats struct {
 	TxErrors      uint64 // replies that could not be encoded or submitted
 	NeighMisses   uint64 // next hops not in the neighbour table (reply sent through the fallback)
 	NeighTriggers uint64 // resolution requests sent to the kernel
+	AddrUpdates   uint64 // local address changes applied to the program's map
+	AddrErrors    uint64 // address subscription or map update errors
 }
 
 // Stats sums the queues' counters. Socket statistics of a queue that cannot
@@ -51,6 +53,9 @@ func (p *Path) Stats() (Stats, error) {
 	}
 	if p.neigh != nil {
 		s.NeighTriggers = p.neigh.triggers.Load()
+	}
+	if w := p.addrs; w != nil {
+		s.AddrUpdates, s.AddrErrors = w.updates.Load(), w.errs.Load()
 	}
 	return s, errors.Join(errs...)
 }
@@ -110,6 +115,7 @@ func (p *Path) Counters() map[string]int64 {
 		"path_rx_frames":        s.RxFrames, "path_rx_dropped": s.RxDropped, "path_tx_frames": s.TxFrames,
 		"path_tx_fallback": s.TxFallback, "path_tx_errors": s.TxErrors,
 		"path_neigh_misses": s.NeighMisses, "path_neigh_triggers": s.NeighTriggers,
+		"path_addr_updates": s.AddrUpdates, "path_addr_errors": s.AddrErrors,
 	} {
 		m[name] = int64(v)
 	}

@@ -116,6 +116,20 @@ func TestHostileLAN(t *testing.T) {
 				t.Errorf("only %.2f%% of the relay's %d exchanges completed under the flood (want >= 99.9%%)\n%s",
 					100*share, good.Started, goodOut)
 			}
+			// Each hostile kind met the stage meant for it, by name: the
+			// repeating MACs their client bucket, tagged frames and
+			// fragments the kernel stack (XDP), or the UDP path's limits.
+			if datapath == "xdp" {
+				_, c := xdpCounters(t, sock)
+				t.Logf("xdp counters: %v", c)
+				for _, name := range []string{"bpf_drop_rate_client", "bpf_pass_vlan", "bpf_pass_fragment"} {
+					if c[name] == 0 {
+						t.Errorf("%s did not move under the flood", name)
+					}
+				}
+			} else if n := statistic(t, srv.sock, "pkt4-udp-drop-rate-client"); n == 0 {
+				t.Errorf("pkt4-udp-drop-rate-client did not move under the flood")
+			}
 			acks := statistic(t, srv.sock, "pkt4-ack-sent")
 			if err := srv.stop(t); err != nil {
 				t.Errorf("xdhcpd exit: %v", err)

@@ -27,6 +27,7 @@ type admissionState struct {
 	limiter *admission.Limiter
 	known   *admission.KnownSet
 	log     zerolog.Logger
+	store   *lease.Store // set by load; asked before a key is dropped
 
 	mu       sync.Mutex
 	add, del []uint64 // not yet pushed to the sinks
@@ -74,10 +75,9 @@ func active(l *lease.Lease) bool {
 	return l != nil && l.State == lease.StateDefault
 }
 
-// changed is called from the store's change hook (in commit order). A
-// client holding two leases (two subnets) loses its known mark when one of
-// them goes, until its next lease change: it is then only limited as an
-// unknown client would be, never refused service.
+// changed is called from the store's change hook (in commit order), which
+// runs without the store's lock, so the store may be read here: a client
+// that still holds another lease (another subnet) stays known.
 func (a *admissionState) changed(c lease.Change) {
 	var add, del []uint64
 	var ka, kd uint64
@@ -88,7 +88,7 @@ func (a *admissionState) changed(c lease.Change) {
 	if active(c.Old) {
 		kd, okD = admission.ClientKey(c.Old.ClientID, c.Old.HWAddr)
 	}
-	if okD && (!okA || kd != ka) {
+	if okD && (!okA || kd != ka) && !a.stillHeld(c.Old, kd) {
 		del = []uint64{kd}
 	}
 	if okA && (!okD || kd != ka) {
@@ -111,9 +111,33 @@ func (a *admissionState) changed(c lease.Change) {
 	}
 }
 
+// stillHeld reports whether a lease other than old (another address)
+// still makes key's client known.
+func (a *admissionState) stillHeld(old *lease.Lease, key uint64) bool {
+	if a.store == nil {
+		return false
+	}
+	var ls []*lease.Lease
+	if len(old.ClientID) > 0 {
+		ls = a.store.FindByClientID(old.ClientID)
+	} else {
+		ls = a.store.FindByHW(old.HWAddr)
+	}
+	for _, l := range ls {
+		if l.Addr == old.Addr || !active(l) {
+			continue
+		}
+		if k, ok := admission.ClientKey(l.ClientID, l.HWAddr); ok && k == key {
+			return true
+		}
+	}
+	return false
+}
+
 // load marks every active lease of the store known (start-up), a page at
 // a time so that a million leases do not sit in memory twice.
 func (a *admissionState) load(s *lease.Store) {
+	a.store = s
 	const page = 8192
 	var after netip.Addr
 	for {
@@ -181,8 +205,13 @@ func (a *admissionState) close() {
 	})
 }
 
-// applyRateLimits puts reloaded rates into force on the UDP path (and,
-// through the data path, in the kernel).
-func (d *Daemon) applyRateLimits(rl config.RateLimits) {
-	d.adm.limiter.SetLimits(limitsOf(rl))
+// applyRateLimits puts reloaded rates (and served subnets) into force on
+// the UDP path and in every XDP program.
+func (d *Daemon) applyRateLimits(c *config.Dhcp4) {
+	d.adm.limiter.SetLimits(limitsOf(c.XDHCP.RateLimits))
+	if d.data != nil && d.data.xdp != nil {
+		if err := d.data.xdp.reload(c); err != nil {
+			d.log.Error().Err(err).Msg("reload: the xdp program keeps its previous rate limits or subnets")
+		}
+	}
 }

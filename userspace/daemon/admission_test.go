@@ -89,3 +89,36 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 	}
 	t.Fatalf("timed out waiting for %s", what)
 }
+
+// TestAdmissionKeepsClientWithAnotherLease: a client holding leases in two
+// subnets stays known when one of them goes.
+func TestAdmissionKeepsClientWithAnotherLease(t *testing.T) {
+	a := newAdmission(config.DefaultRateLimits(), zerolog.Nop())
+	defer a.close()
+	store, _, err := lease.Open(lease.Options{Persist: false, OnChange: a.changed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	a.load(store)
+	hw := net.HardwareAddr{2, 0, 0, 0, 0, 9}
+	now := time.Now().Unix()
+	for i, addr := range []string{"198.19.0.10", "198.18.0.10"} {
+		if err := store.Add(&lease.Lease{Addr: netip.MustParseAddr(addr), HWAddr: hw, SubnetID: uint32(i + 1), ValidLifetime: 3600, CLTT: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	k, _ := admission.ClientKey(nil, hw)
+	if _, err := store.Delete(netip.MustParseAddr("198.19.0.10")); err != nil {
+		t.Fatal(err)
+	}
+	if !a.known.Known(k) {
+		t.Fatal("client with a lease left in another subnet became unknown")
+	}
+	if _, err := store.Delete(netip.MustParseAddr("198.18.0.10")); err != nil {
+		t.Fatal(err)
+	}
+	if a.known.Known(k) {
+		t.Fatal("client without leases still known")
+	}
+}

@@ -455,7 +455,7 @@ func (d *Daemon) apply(cfg *config.Config) error {
 	if old != nil && old.cancel != nil {
 		old.cancel()
 	}
-	d.applyRateLimits(cfg.Dhcp4.XDHCP.RateLimits)
+	d.applyRateLimits(cfg.Dhcp4)
 	d.cfg = cfg
 	d.registerCommands(cfg.Dhcp4)
 	d.reloaded = time.Now()

@@ -3,9 +3,11 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/xdhcp/xdhcp/config"
@@ -80,17 +82,19 @@ func (d *Daemon) startXDP(ctx context.Context, srv *server.Server) (*xdpRuntime,
 			}
 		}
 		p, err := xdppath.Open(xdppath.Config{
-			Interface:  ifn,
-			Mode:       mode,
-			PinPath:    pin,
-			FrameCount: c.XDHCP.AFXDP.FrameCount,
-			FrameSize:  c.XDHCP.AFXDP.FrameSize,
-			Queues:     c.XDHCP.AFXDP.Queues,
-			Pipeline:   d.pl,
-			Stats:      d.reg,
-			Fallback:   srv.Transport(),
-			Buckets:    initial,
-			Logger:     d.logs.Get(logging.XDP),
+			Interface:        ifn,
+			Mode:             mode,
+			PinPath:          pin,
+			FrameCount:       c.XDHCP.AFXDP.FrameCount,
+			FrameSize:        c.XDHCP.AFXDP.FrameSize,
+			Queues:           c.XDHCP.AFXDP.Queues,
+			Pipeline:         d.pl,
+			Stats:            d.reg,
+			Fallback:         srv.Transport(),
+			Buckets:          initial,
+			RateLimits:       c.XDHCP.RateLimits,
+			SubnetBroadcasts: subnetBroadcasts(c),
+			Logger:           d.logs.Get(logging.XDP),
 		})
 		if err != nil {
 			xr.stop()
@@ -102,6 +106,12 @@ func (d *Daemon) startXDP(ctx context.Context, srv *server.Server) (*xdpRuntime,
 			return fail(fmt.Sprintf("start xdp on %s: %v", ifn, err))
 		}
 		whys = append(whys, p.Why())
+	}
+	for _, p := range xr.paths {
+		if err := d.adm.attach(p); err != nil {
+			xr.stop()
+			return fail(fmt.Sprintf("known clients into the xdp program on %s: %v", p.Interface(), err))
+		}
 	}
 	if d.ha != nil {
 		if err := d.ha.buckets.attach(xr); err != nil {
@@ -147,6 +157,32 @@ func (x *xdpRuntime) mode() string {
 		}
 	}
 	return strings.Join(modes, "+")
+}
+
+// subnetBroadcasts are the served subnets' broadcast addresses, which
+// the program admits beside this host's own addresses.
+func subnetBroadcasts(c *config.Dhcp4) []netip.Addr {
+	var out []netip.Addr
+	for _, s := range c.AllSubnets() {
+		if b := xdppath.SubnetBroadcast(s.Subnet); b.IsValid() && !slices.Contains(out, b) {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// reload puts reloaded rate limits and subnets into every program.
+func (x *xdpRuntime) reload(c *config.Dhcp4) error {
+	b := subnetBroadcasts(c)
+	for _, p := range x.paths {
+		if err := p.SetRateLimits(c.XDHCP.RateLimits); err != nil {
+			return fmt.Errorf("rate limits on %s: %w", p.Interface(), err)
+		}
+		if err := p.SetSubnetBroadcasts(b); err != nil {
+			return fmt.Errorf("subnet broadcasts on %s: %w", p.Interface(), err)
+		}
+	}
+	return nil
 }
 
 // SetBuckets pushes HA's bucket table to every interface's program.

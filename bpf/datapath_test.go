@@ -306,7 +306,7 @@ func TestVerdicts(t *testing.T) {
 		// DHCP the kernel cannot decide: to user space, never dropped.
 		{"truncated dhcp (cut)", frame{payload: discover, cut: 14 + 20 + 8 + 100}.bytes(), serveNone, xdpPass, "redirect_truncated"},
 		{"udp length beyond frame", frame{payload: discover, udpLenAdj: 10}.bytes(), serveNone, xdpPass, "redirect_truncated"},
-		{"dhcp shorter than header", frame{payload: discover[:239]}.bytes(), serveNone, xdpPass, "redirect_truncated"},
+		{"dhcp shorter than header", frame{payload: discover[:239]}.bytes(), serveNone, xdpDrop, "drop_short"},
 		{"option runs past payload", frame{payload: raw(53, 1, 1, 61, 20, 1, 2, 3)}.bytes(), serveNone, xdpPass, "redirect_truncated"},
 		{"option length byte missing", frame{payload: raw(53, 1, 1, 61)}.bytes(), serveNone, xdpPass, "redirect_truncated"},
 		{"no magic cookie", frame{payload: func() []byte { p := raw(53, 1, 1, 255); p[236] = 0; return p }()}.bytes(), serveNone, xdpPass, "redirect_uncertain"},
@@ -318,7 +318,7 @@ func TestVerdicts(t *testing.T) {
 		{"hlen 17", frame{payload: msg(t, dhcpv4.MessageTypeDiscover, func(m *dhcpv4.DHCPv4) { m.ClientHWAddr = make(net.HardwareAddr, 17) })}.bytes(), serveNone, xdpPass, "redirect_uncertain"},
 		{"too many options", frame{payload: raw(append(bytes.Repeat([]byte{224, 0}, 520), 53, 1, 1, 255)...)}.bytes(), serveNone, xdpPass, "redirect_uncertain"},
 		{"no identifier (hlen 0, no option 61)", frame{payload: msg(t, dhcpv4.MessageTypeDiscover, func(m *dhcpv4.DHCPv4) { m.ClientHWAddr = nil })}.bytes(), serveNone, xdpPass, "redirect_no_ident"},
-		{"bootreply", frame{payload: msg(t, dhcpv4.MessageTypeOffer, func(m *dhcpv4.DHCPv4) { m.OpCode = dhcpv4.OpcodeBootReply })}.bytes(), serveNone, xdpPass, "redirect_not_request"},
+		{"bootreply", frame{payload: msg(t, dhcpv4.MessageTypeOffer, func(m *dhcpv4.DHCPv4) { m.OpCode = dhcpv4.OpcodeBootReply })}.bytes(), serveNone, xdpDrop, "drop_not_request"},
 
 		// Not load-balanced: every server takes it.
 		{"no option 53 (bootp)", frame{payload: msg(t, 0, nil)}.bytes(), serveNone, xdpPass, "redirect_not_balanced"},

@@ -102,10 +102,10 @@ func (m *model) classify(f []byte) modelResult {
 	}
 	d := f[42 : 34+udpLen]
 	if len(d) < 240 {
-		return res("redirect_truncated")
+		return res("drop_short")
 	}
 	if d[0] != 1 {
-		return res("redirect_not_request")
+		return res("drop_not_request")
 	}
 	if [4]byte(d[236:240]) != [4]byte{99, 130, 83, 99} {
 		return res("redirect_uncertain")
@@ -340,6 +340,7 @@ func FuzzProgramVsModel(f *testing.F) {
 		{ours | 3<<5, 0, disc},                  // pass_ip_options
 		{ours | 1<<9, 0, disc},                  // pass_not_dhcp_port
 		{ours | 100<<16, 0, disc},               // redirect_truncated
+		{ours, 0, disc[:239]},                   // drop_short
 		{ours, 0, raw(53, 1, 1, 53, 1, 3, 255)}, // redirect_uncertain
 		{ours, 0, raw(53, 1, 9, 255)},           // redirect_not_balanced
 		{ours, 0, raw(52, 1, 3, 53, 1, 1, 255)}, // overload

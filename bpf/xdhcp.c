@@ -489,13 +489,21 @@ static __always_inline enum xdhcp_act classify_dhcp(void *data, void *data_end, 
 	__u8 *serve;
 	int h;
 
+	/*
+	 * Frames user space would parse only to drop are dropped here, by
+	 * name: a payload too short for the BOOTP header and cookie (the
+	 * pipeline's pkt4-parse-failed-truncated; xdhcpd serves no plain
+	 * BOOTP) and anything but a BOOTREQUEST (pkt4-parse-failed-not-
+	 * bootrequest). The second test only bounds the packet for the
+	 * verifier: a UDP length beyond the frame was redirected above.
+	 */
 	if (dhcp_len < DHCP_OPTIONS || (void *)(b + DHCP_OPTIONS) > data_end) {
-		*stat = XDHCP_STAT_REDIRECT_TRUNCATED;
-		return XS_ACT_REDIRECT;
+		*stat = XDHCP_STAT_DROP_SHORT;
+		return XS_ACT_DROP;
 	}
 	if (b[BOOTP_OP] != BOOTREQUEST) {
-		*stat = XDHCP_STAT_REDIRECT_NOT_REQUEST;
-		return XS_ACT_REDIRECT;
+		*stat = XDHCP_STAT_DROP_NOT_REQUEST;
+		return XS_ACT_DROP;
 	}
 	/* No DHCP cookie: plain BOOTP or garbage, user space decides. */
 	if (b[BOOTP_COOKIE] != 99 || b[BOOTP_COOKIE + 1] != 130 || b[BOOTP_COOKIE + 2] != 83 ||

@@ -44,15 +44,17 @@ enum xdhcp_stat {
 	/* Redirect to the AF_XDP socket of the receive queue (fallback XDP_PASS). */
 	XDHCP_STAT_REDIRECT_OURS, /* load-balanced type, hash bucket served here (and admitted) */
 	XDHCP_STAT_REDIRECT_NOT_BALANCED, /* message type Kea does not load-balance (incl. no option 53) */
-	XDHCP_STAT_REDIRECT_NOT_REQUEST, /* op != BOOTREQUEST */
 	XDHCP_STAT_REDIRECT_NO_IDENT, /* balanced, no client id and hlen 0: Kea drops it; user space decides and logs */
-	XDHCP_STAT_REDIRECT_TRUNCATED, /* DHCP payload shorter than its header, UDP length or an option */
+	XDHCP_STAT_REDIRECT_TRUNCATED, /* UDP length beyond the frame, or an option past the payload */
 	XDHCP_STAT_REDIRECT_UNCERTAIN, /* parseable but not decidable for certain in the kernel, see xdhcp.c */
 	/* XDP_DROP */
 	XDHCP_STAT_DROP_PARTNER, /* load-balanced type, hash bucket belongs to the partner */
 	XDHCP_STAT_DROP_RATE_CLIENT, /* DISCOVER/REQUEST over its client's token bucket */
 	XDHCP_STAT_DROP_RATE_RELAY, /* unknown client's DISCOVER/REQUEST over its relay's bucket */
 	XDHCP_STAT_DROP_RATE_UNKNOWN, /* unknown client's DISCOVER/REQUEST over the global budget */
+	/* What user space would only parse to drop (pipeline's pkt4-parse-failed-*): */
+	XDHCP_STAT_DROP_NOT_REQUEST, /* op != BOOTREQUEST */
+	XDHCP_STAT_DROP_SHORT, /* DHCP payload shorter than the BOOTP header and cookie (240 bytes) */
 	/* Not a verdict (see above). */
 	XDHCP_STAT_NO_SOCKET,
 	XDHCP_STAT_MAX,

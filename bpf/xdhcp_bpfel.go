@@ -88,16 +88,17 @@ const (
 	xdhcpXdhcpStatXDHCP_STAT_PASS_NOT_OUR_IP       xdhcpXdhcpStat = 9
 	xdhcpXdhcpStatXDHCP_STAT_REDIRECT_OURS         xdhcpXdhcpStat = 10
 	xdhcpXdhcpStatXDHCP_STAT_REDIRECT_NOT_BALANCED xdhcpXdhcpStat = 11
-	xdhcpXdhcpStatXDHCP_STAT_REDIRECT_NOT_REQUEST  xdhcpXdhcpStat = 12
-	xdhcpXdhcpStatXDHCP_STAT_REDIRECT_NO_IDENT     xdhcpXdhcpStat = 13
-	xdhcpXdhcpStatXDHCP_STAT_REDIRECT_TRUNCATED    xdhcpXdhcpStat = 14
-	xdhcpXdhcpStatXDHCP_STAT_REDIRECT_UNCERTAIN    xdhcpXdhcpStat = 15
-	xdhcpXdhcpStatXDHCP_STAT_DROP_PARTNER          xdhcpXdhcpStat = 16
-	xdhcpXdhcpStatXDHCP_STAT_DROP_RATE_CLIENT      xdhcpXdhcpStat = 17
-	xdhcpXdhcpStatXDHCP_STAT_DROP_RATE_RELAY       xdhcpXdhcpStat = 18
-	xdhcpXdhcpStatXDHCP_STAT_DROP_RATE_UNKNOWN     xdhcpXdhcpStat = 19
-	xdhcpXdhcpStatXDHCP_STAT_NO_SOCKET             xdhcpXdhcpStat = 20
-	xdhcpXdhcpStatXDHCP_STAT_MAX                   xdhcpXdhcpStat = 21
+	xdhcpXdhcpStatXDHCP_STAT_REDIRECT_NO_IDENT     xdhcpXdhcpStat = 12
+	xdhcpXdhcpStatXDHCP_STAT_REDIRECT_TRUNCATED    xdhcpXdhcpStat = 13
+	xdhcpXdhcpStatXDHCP_STAT_REDIRECT_UNCERTAIN    xdhcpXdhcpStat = 14
+	xdhcpXdhcpStatXDHCP_STAT_DROP_PARTNER          xdhcpXdhcpStat = 15
+	xdhcpXdhcpStatXDHCP_STAT_DROP_RATE_CLIENT      xdhcpXdhcpStat = 16
+	xdhcpXdhcpStatXDHCP_STAT_DROP_RATE_RELAY       xdhcpXdhcpStat = 17
+	xdhcpXdhcpStatXDHCP_STAT_DROP_RATE_UNKNOWN     xdhcpXdhcpStat = 18
+	xdhcpXdhcpStatXDHCP_STAT_DROP_NOT_REQUEST      xdhcpXdhcpStat = 19
+	xdhcpXdhcpStatXDHCP_STAT_DROP_SHORT            xdhcpXdhcpStat = 20
+	xdhcpXdhcpStatXDHCP_STAT_NO_SOCKET             xdhcpXdhcpStat = 21
+	xdhcpXdhcpStatXDHCP_STAT_MAX                   xdhcpXdhcpStat = 22
 )
 
 type xdhcpXdhcpTokens struct {

@@ -285,6 +285,7 @@ func (d *Daemon) Run(ctx context.Context) (int, error) {
 	if err := d.startHA(ctx); err != nil {
 		return 1, err
 	}
+	d.startDropReport(ctx, dropReportEvery, d.logs.Get(logging.Packets))
 	if l := d.cfg.Dhcp4.XDHCP.Prometheus.Listen; l != "" {
 		if err := d.startMetrics(l); err != nil {
 			return 1, err

@@ -2,56 +2,21 @@ package ha
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/xdhcp/xdhcp/internal/testenv"
+
 	"github.com/xdhcp/xdhcp/userspace/control"
 )
-
-// flakyListener fails its first n Accepts with EMFILE, as accept(2) does
-// when the process is out of file descriptors.
-type flakyListener struct {
-	net.Listener
-	n atomic.Int32
-}
-
-func (l *flakyListener) Accept() (net.Conn, error) {
-	if l.n.Add(-1) >= 0 {
-		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: os.NewSyscallError("accept4", syscall.EMFILE)}
-	}
-	return l.Listener.Accept()
-}
-
-// syncBuf is a goroutine-safe log sink.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // heartbeatOK sends ha-heartbeat on a fresh connection to addr and checks
 // the answer.
@@ -74,14 +39,13 @@ func heartbeatOK(t *testing.T, addr string) {
 // TestListenerSurvivesAcceptErrors: EMFILE from accept is counted, logged
 // once (rate-limited) and backed off; the listener keeps serving.
 func TestListenerSurvivesAcceptErrors(t *testing.T) {
-	var logs syncBuf
+	var logs testenv.LogBuffer
 	env := newTestServiceDeps(t, "http://127.0.0.1:1/", nil, func(d *Deps) { d.Logger = zerolog.New(&logs) })
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	fl := &flakyListener{Listener: ln}
-	fl.n.Store(5)
+	fl := testenv.EMFILEListener(ln, 5)
 	if err := env.s.Serve(t.Context(), fl); err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +157,7 @@ func TestListenerRecoversCommandPanic(t *testing.T) {
 // the dispatcher) is answered 500 with Kea's bare map, logged with its
 // stack and counted; the server serves on.
 func TestPeerServerRecoversHandlerPanic(t *testing.T) {
-	var logs syncBuf
+	var logs testenv.LogBuffer
 	var st listenerStats
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/boom" {
@@ -250,7 +214,7 @@ func TestListenerWarnsWhenOpen(t *testing.T) {
 		want int
 	}{{"open", false, 1}, {"basic auth", true, 0}} {
 		t.Run(tt.name, func(t *testing.T) {
-			var logs syncBuf
+			var logs testenv.LogBuffer
 			env := newTestServiceDeps(t, "http://127.0.0.1:1/", func(c *Config) {
 				if tt.auth {
 					c.Peers[1].BasicAuthUser, c.Peers[1].BasicAuthPassword = "kea-ha", "secret"

@@ -175,40 +175,5 @@ func TestUnprivilegedXDP(t *testing.T) {
 // ends.
 func startUnprivileged(t *testing.T, ns *testenv.Netns, cfgPath, sock string, args []string) *proc {
 	t.Helper()
-	logf, err := os.Create(cfgPath + ".log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := ns.Command("setpriv", args...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &proc{cmd: cmd, out: logf, sock: sock, done: make(chan error, 1)}
-	go func() { p.done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		p.stop(t)
-		logf.Close()
-		if t.Failed() {
-			b, _ := os.ReadFile(cfgPath + ".log")
-			t.Logf("xdhcpd log (last 4 KiB):\n%s", tail(b, 4096))
-		}
-	})
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		if r, err := ctlCmd(sock, `{"command":"status-get"}`); err == nil && r.Result == 0 {
-			return p
-		}
-		select {
-		case err := <-p.done:
-			p.done <- err
-			b, _ := os.ReadFile(cfgPath + ".log")
-			t.Fatalf("xdhcpd exited during start-up: %v\n%s", err, tail(b, 4096))
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("xdhcpd did not answer on its control socket within 15 s")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return startCmd(t, ns.Command("setpriv", args...), cfgPath, sock)
 }

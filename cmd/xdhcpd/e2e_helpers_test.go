@@ -52,16 +52,24 @@ type proc struct {
 // socket answers status-get. The process is stopped when the test ends.
 func startXdhcpd(t *testing.T, ns *testenv.Netns, cfgPath, sock string, extra ...string) *proc {
 	t.Helper()
-	logf, err := os.Create(cfgPath + ".log")
-	if err != nil {
-		t.Fatal(err)
-	}
 	args := append([]string{"-c", cfgPath}, extra...)
 	var cmd *exec.Cmd
 	if ns != nil {
 		cmd = ns.Command(xdhcpdBin, args...)
 	} else {
 		cmd = exec.Command(xdhcpdBin, args...)
+	}
+	return startCmd(t, cmd, cfgPath, sock)
+}
+
+// startCmd starts cmd (an xdhcpd, however launched) with its output in
+// cfgPath.log and waits until sock answers status-get. The process is
+// stopped when the test ends; a failed test shows the log's tail.
+func startCmd(t *testing.T, cmd *exec.Cmd, cfgPath, sock string) *proc {
+	t.Helper()
+	logf, err := os.Create(cfgPath + ".log")
+	if err != nil {
+		t.Fatal(err)
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {

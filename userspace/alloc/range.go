@@ -35,24 +35,7 @@ func NewRange(first, last netip.Addr) *Range {
 // the start of the range, and marks it used. The cursor then moves past it,
 // so successive calls hand out addresses in order. It returns false when the
 // range is full.
-func (r *Range) Next() (netip.Addr, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.nfree == 0 {
-		return netip.Addr{}, false
-	}
-	i, ok := r.free.findFrom(r.cursor)
-	if !ok {
-		i, ok = r.free.findFrom(0)
-		if !ok {
-			return netip.Addr{}, false
-		}
-	}
-	r.free.clear(i)
-	r.nfree--
-	r.advance(i)
-	return u32ToAddr(r.first + uint32(i)), true
-}
+func (r *Range) Next() (netip.Addr, bool) { return r.walk(true) }
 
 // Pick is Next without taking the address: it returns a free address at or
 // after the rotating cursor and moves the cursor past it, but the address
@@ -60,7 +43,11 @@ func (r *Range) Next() (netip.Addr, bool) {
 // holds nothing (a DISCOVER's fake allocation): successive calls walk the
 // free addresses in order, and a caller that later commits the address
 // takes it then (Take). It returns false at once when the range is full.
-func (r *Range) Pick() (netip.Addr, bool) {
+func (r *Range) Pick() (netip.Addr, bool) { return r.walk(false) }
+
+// walk finds the first free address at or after the cursor (wrapping),
+// moves the cursor past it and, if take, marks it used.
+func (r *Range) walk(take bool) (netip.Addr, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.nfree == 0 {
@@ -68,10 +55,13 @@ func (r *Range) Pick() (netip.Addr, bool) {
 	}
 	i, ok := r.free.findFrom(r.cursor)
 	if !ok {
-		i, ok = r.free.findFrom(0)
-		if !ok {
+		if i, ok = r.free.findFrom(0); !ok {
 			return netip.Addr{}, false
 		}
+	}
+	if take {
+		r.free.clear(i)
+		r.nfree--
 	}
 	r.advance(i)
 	return u32ToAddr(r.first + uint32(i)), true

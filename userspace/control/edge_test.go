@@ -1,54 +1,19 @@
 package control
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/xdhcp/xdhcp/internal/testenv"
 )
-
-// flakyListener fails its first n Accepts with EMFILE, as accept(2) does
-// when the process is out of file descriptors.
-type flakyListener struct {
-	net.Listener
-	n atomic.Int32
-}
-
-func (l *flakyListener) Accept() (net.Conn, error) {
-	if l.n.Add(-1) >= 0 {
-		return nil, &net.OpError{Op: "accept", Net: "unix", Err: os.NewSyscallError("accept4", syscall.EMFILE)}
-	}
-	return l.Listener.Accept()
-}
-
-// syncBuf is a goroutine-safe log sink.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // serveWrapped listens on a fresh socket, lets wrap replace the listener,
 // and serves until the test ends.
@@ -76,12 +41,11 @@ func serveWrapped(t *testing.T, d *Dispatcher, opt Options, wrap func(net.Listen
 // TestSocketSurvivesAcceptErrors: EMFILE from accept is counted, logged
 // once (rate-limited) and backed off; the socket keeps serving.
 func TestSocketSurvivesAcceptErrors(t *testing.T) {
-	var logs syncBuf
+	var logs testenv.LogBuffer
 	d := NewDispatcher()
 	d.Register("echo", func(_ context.Context, r *Request) Response { return OK("echo", nil) })
 	s, path := serveWrapped(t, d, Options{Logger: zerolog.New(&logs)}, func(ln net.Listener) net.Listener {
-		fl := &flakyListener{Listener: ln}
-		fl.n.Store(4)
+		fl := testenv.EMFILEListener(ln, 4)
 		return fl
 	})
 	if r := send(t, path, `{"command":"echo"}`); r.Result != 0 || r.Text != "echo" {
@@ -154,7 +118,7 @@ func TestSocketOversizeKeepsServing(t *testing.T) {
 // TestDispatcherRecoversPanics: a panicking handler is answered result 1,
 // logged with its stack and counted; the socket serves on.
 func TestDispatcherRecoversPanics(t *testing.T) {
-	var logs syncBuf
+	var logs testenv.LogBuffer
 	d := NewDispatcher()
 	d.SetLogger(zerolog.New(&logs))
 	d.Register("boom", func(context.Context, *Request) Response { panic("handler bug") })

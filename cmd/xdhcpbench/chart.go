@@ -2,11 +2,16 @@ package main
 
 import (
 	"fmt"
-	"image"
 	"image/color"
-	"image/png"
 	"math"
 	"os"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
 )
 
 type rgb struct{ r, g, b uint8 }
@@ -38,7 +43,25 @@ type panel struct {
 	ylabel string
 	series []series
 	hline  float64 // a dashed reference line (0 = none)
+	hlabel string  // the reference line's legend entry
 }
+
+// The chart's size in pixels (at chartDPI), its x axis title, and the
+// width of the legend column to the right of the panels.
+const (
+	chartW, chartH = 1000, 900
+	chartDPI       = 96
+	legendW        = 230
+	xTitle         = "offered rate (DORA/s; median of the runs per point)"
+)
+
+// sans is the chart's typeface (gonum's default is the serif one).
+func sans(size float64) font.Font {
+	return font.Font{Typeface: "Liberation", Variant: "Sans", Size: vg.Points(size)}
+}
+
+// px converts pixels at chartDPI into vg lengths.
+func px(n float64) vg.Length { return vg.Length(n) * vg.Inch / chartDPI }
 
 // niceCeil rounds v up to 1, 2, 2.5 or 5 times a power of ten.
 func niceCeil(v float64) float64 {
@@ -67,143 +90,27 @@ func tickLabel(v float64) string {
 	}
 }
 
-var (
-	white = color.RGBA{255, 255, 255, 255}
-	black = color.RGBA{0, 0, 0, 255}
-	grey  = color.RGBA{210, 210, 210, 255}
-	dark  = color.RGBA{90, 90, 90, 255}
-)
-
-func fillRect(img *image.RGBA, r image.Rectangle, c color.RGBA) {
-	r = r.Intersect(img.Bounds())
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		for x := r.Min.X; x < r.Max.X; x++ {
-			img.SetRGBA(x, y, c)
-		}
-	}
-}
-
-// line draws a (thick) line with Bresenham's algorithm; dash > 0 leaves
-// gaps.
-func line(img *image.RGBA, x0, y0, x1, y1 int, c color.RGBA, thick, dash int) {
-	dx, dy := abs(x1-x0), -abs(y1-y0)
-	sx, sy := sign(x1-x0), sign(y1-y0)
-	err := dx + dy
-	for i := 0; ; i++ {
-		if dash == 0 || (i/dash)%2 == 0 {
-			for t := -(thick / 2); t <= thick/2; t++ {
-				for u := -(thick / 2); u <= thick/2; u++ {
-					if image.Pt(x0+t, y0+u).In(img.Bounds()) {
-						img.SetRGBA(x0+t, y0+u, c)
-					}
-				}
-			}
-		}
-		if x0 == x1 && y0 == y1 {
-			return
-		}
-		e2 := 2 * err
-		if e2 >= dy {
-			err += dy
-			x0 += sx
-		}
-		if e2 <= dx {
-			err += dx
-			y0 += sy
-		}
-	}
-}
-
-func abs(v int) int {
-	if v < 0 {
-		return -v
-	}
-	return v
-}
-
-func sign(v int) int {
-	switch {
-	case v < 0:
-		return -1
-	case v > 0:
-		return 1
-	}
-	return 0
-}
-
-// drawPanel plots p into area r; xmax is the shared x range.
-func drawPanel(img *image.RGBA, r image.Rectangle, p panel, xmax float64) {
-	const ml, mr, mt, mb = 70, 20, 30, 45
-	plot := image.Rect(r.Min.X+ml, r.Min.Y+mt, r.Max.X-mr, r.Max.Y-mb)
-	ymax := p.hline
-	for _, s := range p.series {
-		for _, pt := range s.pts {
-			ymax = math.Max(ymax, pt[1])
-		}
-	}
-	ymax = niceCeil(ymax * 1.05)
-	xmax = niceCeil(xmax)
-	X := func(v float64) int { return plot.Min.X + int(math.Round(v/xmax*float64(plot.Dx()))) }
-	Y := func(v float64) int { return plot.Max.Y - int(math.Round(math.Min(v, ymax)/ymax*float64(plot.Dy()))) }
-	drawText(img, r.Min.X+ml, r.Min.Y+8, p.title, black, 2)
-	// grid and ticks
+// fifths are the ticks 0, max/5, ..., max: the axes run from 0 to a
+// niceCeil value, so every tick lands on a round number.
+func fifths(max float64) plot.ConstantTicks {
+	var ts plot.ConstantTicks
 	for i := 0; i <= 5; i++ {
-		yv := ymax * float64(i) / 5
-		y := Y(yv)
-		line(img, plot.Min.X, y, plot.Max.X, y, grey, 1, 0)
-		line(img, plot.Min.X-6, y, plot.Min.X, y, black, 1, 0)
-		l := tickLabel(yv)
-		drawText(img, plot.Min.X-10-textWidth(l, 1), y-3, l, black, 1)
-		xv := xmax * float64(i) / 5
-		x := X(xv)
-		line(img, x, plot.Min.Y, x, plot.Max.Y, grey, 1, 0)
-		line(img, x, plot.Max.Y, x, plot.Max.Y+6, black, 1, 0)
-		l = tickLabel(xv)
-		drawText(img, x-textWidth(l, 1)/2, plot.Max.Y+10, l, black, 1)
+		v := max * float64(i) / 5
+		ts = append(ts, plot.Tick{Value: v, Label: tickLabel(v)})
 	}
-	line(img, plot.Min.X, plot.Min.Y, plot.Min.X, plot.Max.Y, black, 2, 0)
-	line(img, plot.Min.X, plot.Max.Y, plot.Max.X, plot.Max.Y, black, 2, 0)
-	xl := "OFFERED DORA/S"
-	drawText(img, plot.Min.X+plot.Dx()/2-textWidth(xl, 1)/2, plot.Max.Y+26, xl, dark, 1)
-	drawText(img, r.Min.X+4, plot.Min.Y-14, p.ylabel, dark, 1)
-	if p.hline > 0 {
-		line(img, plot.Min.X, Y(p.hline), plot.Max.X, Y(p.hline), dark, 1, 6)
-	}
-	for _, s := range p.series {
-		c := s.color.rgba()
-		for i, pt := range s.pts {
-			x, y := X(pt[0]), Y(pt[1])
-			fillRect(img, image.Rect(x-3, y-3, x+4, y+4), c)
-			if i > 0 {
-				line(img, X(s.pts[i-1][0]), Y(s.pts[i-1][1]), x, y, c, 3, 0)
-			}
-		}
-	}
-	// legend, top-left inside the plot
-	lx, ly := plot.Min.X+12, plot.Min.Y+10
-	for _, s := range p.series {
-		fillRect(img, image.Rect(lx, ly, lx+18, ly+10), s.color.rgba())
-		drawText(img, lx+24, ly, s.name, black, 1+boolInt(plot.Dy() > 250))
-		ly += 18
-	}
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
+	return ts
 }
 
 // panels builds the chart's two panels from the results: loss and
 // REQUEST-ACK delay (p99, or max without percentiles) against offered rate.
 func panels(res *Results) ([]panel, float64) {
-	dn := "MAX"
+	dn := "max"
 	if res.Percentiles {
-		dn = "P99"
+		dn = "p99"
 	}
-	loss := panel{title: "LOSS VS OFFERED RATE", ylabel: "LOSS %", hline: 100 * lossTarget}
-	delay := panel{title: "REQUEST-ACK " + dn + " DELAY", ylabel: dn + " MS"}
+	loss := panel{title: "Loss vs offered rate", ylabel: "loss (% of DISCOVERs without ACK)",
+		hline: 100 * lossTarget, hlabel: fmt.Sprintf("loss target (%g %%)", 100*lossTarget)}
+	delay := panel{title: "REQUEST-ACK " + dn + " delay vs offered rate", ylabel: "REQUEST-ACK " + dn + " delay (ms)"}
 	xmax := 0.0
 	for i, s := range res.Servers {
 		c := palette[i%len(palette)]
@@ -224,6 +131,84 @@ func panels(res *Results) ([]panel, float64) {
 	return []panel{loss, delay}, xmax
 }
 
+// styles are a server's line and point styles, shared by both panels and
+// the legend.
+func styles(c rgb) (draw.LineStyle, draw.GlyphStyle) {
+	return draw.LineStyle{Color: c.rgba(), Width: px(3)},
+		draw.GlyphStyle{Color: c.rgba(), Radius: px(3.5), Shape: draw.BoxGlyph{}}
+}
+
+// refStyle is the dashed reference line (the loss target).
+var refStyle = draw.LineStyle{Color: color.RGBA{90, 90, 90, 255}, Width: px(1.5),
+	Dashes: []vg.Length{px(6), px(6)}}
+
+// plotPanel turns one panel into a gonum plot: linear axes from 0 to a
+// round value above the data (as the bench has always drawn them), a grey
+// grid, one line with square points per server that has points.
+func plotPanel(p panel, xmax float64) (*plot.Plot, error) {
+	pl := plot.New()
+	pl.Title.Text = p.title
+	pl.Title.TextStyle.Font = sans(13)
+	pl.X.Label.Text = xTitle
+	pl.Y.Label.Text = p.ylabel
+	for _, a := range []*plot.Axis{&pl.X, &pl.Y} {
+		a.Label.TextStyle.Font = sans(11)
+		a.Tick.Label.Font = sans(10)
+	}
+	ymax := p.hline
+	for _, s := range p.series {
+		for _, pt := range s.pts {
+			ymax = math.Max(ymax, pt[1])
+		}
+	}
+	xr, yr := niceCeil(xmax), niceCeil(ymax*1.05)
+	pl.X.Tick.Marker, pl.Y.Tick.Marker = fifths(xr), fifths(yr)
+	grid := plotter.NewGrid()
+	grid.Vertical.Color = color.Gray{210}
+	grid.Horizontal.Color = color.Gray{210}
+	pl.Add(grid)
+	if p.hline > 0 {
+		ref, err := plotter.NewLine(plotter.XYs{{X: 0, Y: p.hline}, {X: xr, Y: p.hline}})
+		if err != nil {
+			return nil, fmt.Errorf("reference line: %w", err)
+		}
+		ref.LineStyle = refStyle
+		pl.Add(ref)
+	}
+	for _, s := range p.series {
+		if len(s.pts) == 0 {
+			continue
+		}
+		xys := make(plotter.XYs, len(s.pts))
+		for i, pt := range s.pts {
+			xys[i] = plotter.XY{X: pt[0], Y: pt[1]}
+		}
+		ln, sc, err := plotter.NewLinePoints(xys)
+		if err != nil {
+			return nil, fmt.Errorf("series %s: %w", s.name, err)
+		}
+		ln.LineStyle, sc.GlyphStyle = styles(s.color)
+		pl.Add(ln, sc)
+	}
+	// Add set the ranges to the data's; the axes start at 0 and end at
+	// the round values the ticks divide.
+	pl.X.Min, pl.X.Max = 0, xr
+	pl.Y.Min, pl.Y.Max = 0, yr
+	return pl, nil
+}
+
+// legendEntryText is a server's legend line: its name, the datapath it
+// ran on if it reported one, or that it has no points.
+func legendEntryText(s *Server) string {
+	switch {
+	case len(s.Points) == 0:
+		return s.Name + " (no data)"
+	case s.Actual != "":
+		return s.Name + " (" + s.Actual + ")"
+	}
+	return s.Name
+}
+
 // chartLegend is chart.json: what the PNG shows, in words.
 type chartLegend struct {
 	File   string        `json:"file"`
@@ -238,30 +223,63 @@ type legendEntry struct {
 	Path   string `json:"datapath,omitempty"`
 }
 
-// renderChart draws the two panels stacked.
-func renderChart(res *Results) *image.RGBA {
-	const w, h = 1000, 900
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	fillRect(img, img.Bounds(), white)
+// renderChart draws the two panels stacked, sharing the x range, with one
+// legend for both in a column to their right.
+func renderChart(res *Results) (*vgimg.Canvas, error) {
+	img := vgimg.NewWith(vgimg.UseWH(px(chartW), px(chartH)), vgimg.UseDPI(chartDPI))
+	dc := draw.New(img)
 	ps, xmax := panels(res)
-	drawPanel(img, image.Rect(0, 0, w, h/2), ps[0], xmax)
-	drawPanel(img, image.Rect(0, h/2, w, h), ps[1], xmax)
-	return img
+	plots := make([][]*plot.Plot, len(ps))
+	for i, p := range ps {
+		pl, err := plotPanel(p, xmax)
+		if err != nil {
+			return nil, fmt.Errorf("panel %q: %w", p.title, err)
+		}
+		plots[i] = []*plot.Plot{pl}
+	}
+	left := draw.Crop(dc, 0, -px(legendW), 0, 0)
+	tiles := draw.Tiles{Rows: len(ps), Cols: 1, PadTop: px(8), PadBottom: px(8), PadLeft: px(8), PadRight: px(12), PadY: px(24)}
+	for i, row := range plot.Align(plots, tiles, left) {
+		plots[i][0].Draw(row[0])
+	}
+
+	lg := plot.NewLegend()
+	lg.Top, lg.Left = true, true
+	lg.TextStyle.Font = sans(11)
+	lg.ThumbnailWidth = px(36)
+	lg.Padding = px(6)
+	lg.Add("servers (both panels):")
+	for i, s := range res.Servers {
+		ls, gs := styles(palette[i%len(palette)])
+		ln := &plotter.Line{LineStyle: ls}
+		sc := &plotter.Scatter{GlyphStyle: gs}
+		lg.Add(legendEntryText(s), ln, sc)
+	}
+	for _, p := range ps {
+		if p.hline > 0 {
+			lg.Add(p.hlabel+", top panel", &plotter.Line{LineStyle: refStyle})
+		}
+	}
+	lg.Draw(draw.Crop(dc, px(chartW-legendW), 0, 0, -px(16)))
+	return img, nil
 }
 
 // writeChart writes the PNG and its legend file.
 func writeChart(pngPath, legendPath string, res *Results) error {
-	img := renderChart(res)
-	f, err := os.Create(pngPath)
+	img, err := renderChart(res)
 	if err != nil {
 		return err
 	}
-	if err := png.Encode(f, img); err != nil {
+	f, err := os.Create(pngPath)
+	if err != nil {
+		return fmt.Errorf("chart: %w", err)
+	}
+	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(f); err != nil {
 		f.Close()
-		return err
+		return fmt.Errorf("write %s: %w", pngPath, err)
 	}
 	if err := f.Close(); err != nil {
-		return err
+		return fmt.Errorf("write %s: %w", pngPath, err)
 	}
 	ps, _ := panels(res)
 	lg := chartLegend{File: "chart.png", X: "offered DORA/s (median of runs per point)"}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make bench: the hot path's micro-benchmarks, then loading a 1M-lease
-# memfile against Kea (scripts/bench/leaseload), then the side-by-side lab
-# benchmark of xdhcpd against ISC Kea 2.2 (scripts/bench/, a Go program):
+# memfile against Kea (cmd/leaseload), then the side-by-side lab
+# benchmark of xdhcpd against ISC Kea 2.2 (cmd/xdhcpbench, a Go program):
 # every row and rung loaded by the project's generator (bin/dhcpload) at
 # the same offered rates for Kea and xdhcpd, CPU per lease (server
 # utime+stime / ACKed leases) compared rung by rung, a perfdhcp reference
@@ -15,7 +15,7 @@
 #                      skip the micro-benchmarks / leaseload / the lab
 #   BENCHTIME=200ms    go test -benchtime for the micro-benchmarks
 #   LEASES=1000000     leaseload's lease count (QUICK: 200000)
-#   Lab settings (see scripts/bench/main.go): SECS REPEATS LADDER HA_LADDER
+#   Lab settings (see cmd/xdhcpbench/main.go): SECS REPEATS LADDER HA_LADDER
 #   BUDGET LOADER=auto|perfdhcp|dhcpload SERVERS CLIENTS THREADS LAB_PREFIX
 #   REF_RATE (perfdhcp reference run, 0 = none) FLOOD=0 FLOOD_RATE FLOOD_SECS
 #   HOSTILE=0 HOSTILE_GOOD (relay DORA/s) HOSTILE_SECS HOSTILE_RATES (e.g. 50000,max)
@@ -88,7 +88,7 @@ if [[ ${LEASELOAD:-1} == 1 ]]; then
 		KEA=
 	fi
 	set +e
-	$GO build -o bin/leaseload ./scripts/bench/leaseload &&
+	$GO build -o bin/leaseload ./cmd/leaseload &&
 		bin/leaseload -n "$LEASES" -runs 1 -kea "$KEA" -json "$OUT/leaseload.json" >"$OUT/leaseload.txt" 2>&1
 	rc=$?
 	set -e
@@ -105,9 +105,9 @@ fi
 
 if [[ ${LAB:-1} == 1 ]]; then
 	echo "== lab benchmark: xdhcpd vs Kea 2.2"
-	$GO build -o bin/xbench ./scripts/bench
+	$GO build -o bin/xdhcpbench ./cmd/xdhcpbench
 	set +e
-	bin/xbench -root . -out "$OUT" "${LL_ARGS[@]}" "$@"
+	bin/xdhcpbench -root . -out "$OUT" "${LL_ARGS[@]}" "$@"
 	rc=$?
 	set -e
 	[[ $rc -ne 0 ]] && status=$rc

@@ -297,7 +297,7 @@ func TestTargetsTableAndJSON(t *testing.T) {
 
 func TestReadLeaseLoad(t *testing.T) {
 	dir := t.TempDir()
-	// leaseload -json's output (scripts/bench/leaseload), Kea skipped.
+	// leaseload -json's output (cmd/leaseload), Kea skipped.
 	good := `{"n": 1000000, "runs": 1, "xdhcp_load_ms": 605.3, "xdhcp_load_runs_ms": [605.3],
   "xdhcp_heap_bytes_per_lease": 124.6, "xdhcp_rss_bytes_per_lease": 128.4, "xdhcp_rss_bytes_per_lease_after_free": 125.7,
   "kea_load_ms": null, "kea_rss_bytes_per_lease": null, "kea_error": "skipped (-kea '')"}`

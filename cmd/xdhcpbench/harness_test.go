@@ -347,8 +347,8 @@ func TestChart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if img.Bounds().Dx() < 500 || img.Bounds().Dy() < 400 {
-		t.Errorf("tiny chart %v", img.Bounds())
+	if img.Bounds().Dx() != chartW || img.Bounds().Dy() != chartH {
+		t.Errorf("chart is %v, want %dx%d", img.Bounds(), chartW, chartH)
 	}
 	// Every server's colour appears (lines and legend), on a white ground.
 	seen := map[[3]uint32]int{}
@@ -369,27 +369,27 @@ func TestChart(t *testing.T) {
 	if err := json.Unmarshal(lb, &legend); err != nil || len(legend.Series) != 5 || legend.Series[0].Color != palette[0].hex() || len(legend.Panels) != 2 {
 		t.Errorf("legend: %v %+v", err, legend)
 	}
-	// An empty result set still renders.
+	// The y axes say their units.
+	if len(legend.Panels) == 2 && (!strings.Contains(legend.Panels[0], "%") || !strings.Contains(legend.Panels[1], "(ms)")) {
+		t.Errorf("panels without units: %q", legend.Panels)
+	}
+	// An empty result set still renders, at the same size.
 	if err := writeChart(pngPath, lg, &Results{}); err != nil {
-		t.Error(err)
+		t.Fatal(err)
+	}
+	f, err := os.Open(pngPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if cfg, err := png.DecodeConfig(f); err != nil || cfg.Width != chartW || cfg.Height != chartH {
+		t.Errorf("empty chart: %v %+v", err, cfg)
+	}
+	if legendEntryText(&Server{Name: "a"}) != "a (no data)" || legendEntryText(&Server{Name: "b", Actual: "xdp-native", Points: []Point{{}}}) != "b (xdp-native)" {
+		t.Error("legendEntryText")
 	}
 	if niceCeil(7.3) != 10 || niceCeil(0.012) != 0.02 || niceCeil(32000) != 50000 || niceCeil(2400) != 2500 {
 		t.Error("niceCeil")
-	}
-}
-
-func TestFont(t *testing.T) {
-	for r, g := range glyphs {
-		for _, row := range g {
-			if len(row) != 5 {
-				t.Errorf("glyph %q row %q", r, row)
-			}
-		}
-	}
-	for _, r := range "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ.%-/:()" {
-		if _, ok := glyphs[r]; !ok {
-			t.Errorf("no glyph %q", r)
-		}
 	}
 }
 

@@ -1,6 +1,7 @@
-// Command bench is the side-by-side lab benchmark of xdhcpd against ISC Kea
-// 2.2 (make bench, via scripts/bench.sh). It creates a netns lab
-// (scripts/lab.sh, prefix xbench-), then for each system under test — Kea,
+// Command xdhcpbench is the side-by-side lab benchmark of xdhcpd against
+// ISC Kea 2.2 (make bench, via scripts/bench.sh, which builds it as
+// bin/xdhcpbench). It creates a netns lab (scripts/lab.sh, prefix
+// xbench-), then for each system under test — Kea,
 // xdhcpd on the UDP path, xdhcpd with datapath "auto" (XDP when it
 // attaches), a Kea HA load-balancing pair and an xdhcpd pair — climbs a
 // ladder of offered DORA rates, each point run up to -repeats times for

@@ -2,7 +2,7 @@
 // memfile, and compares the load time and RSS with a real kea-dhcp4 loading
 // the same file.
 //
-//	go run ./scripts/bench/leaseload -n 1000000 [-json out.json]
+//	go run ./cmd/leaseload -n 1000000 [-json out.json]
 //
 // It writes a synthetic lease file with N distinct leases (addresses in
 // 10.0.0.0/8; they are data only, nothing is sent on the network), then:

@@ -74,7 +74,7 @@ type Target struct {
 	Status   string `json:"status"` // MET, MISSED or n/a
 }
 
-// LeaseLoad is the part of leaseload -json (scripts/bench/leaseload) the
+// LeaseLoad is the part of leaseload -json (cmd/leaseload) the
 // targets read. The Kea fields are nil when Kea was skipped or failed.
 type LeaseLoad struct {
 	N              int       `json:"n"`

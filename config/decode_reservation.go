@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"github.com/xdhcp/xdhcp/internal/keafmt"
 )
 
 var reservationKeys = keys(IDHWAddress, IDClientID, IDDUID, IDCircuitID, IDFlexID, "ip-address",
@@ -23,7 +25,7 @@ func parseIdentifier(typ, v string) ([]byte, error) {
 	if typ == IDHWAddress {
 		v = strings.ReplaceAll(v, "-", ":")
 	}
-	b, err := ParseHex(v)
+	b, err := keafmt.OptionDataFromText(v)
 	if err != nil || len(b) == 0 {
 		return nil, fmt.Errorf("invalid %s '%s'", typ, v)
 	}

@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/xdhcp/xdhcp/internal/keafmt"
 )
 
 // Columns is Kea 2.2's lease4 memfile schema (version 2.1), in file order.
@@ -112,8 +114,8 @@ func Unescape(s string) string {
 	b.Grow(len(s))
 	for i := 0; i < len(s); i++ {
 		if s[i] == '&' && i+4 < len(s) && strings.HasPrefix(s[i:], "&#x") {
-			hi, ok1 := unhex(s[i+3])
-			lo, ok2 := unhex(s[i+4])
+			hi, ok1 := keafmt.HexDigit(s[i+3])
+			lo, ok2 := keafmt.HexDigit(s[i+4])
 			if ok1 && ok2 {
 				b.WriteByte(hi<<4 | lo)
 				i += 4
@@ -123,18 +125,6 @@ func Unescape(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10, true
-	case c >= 'A' && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
 }
 
 // ParseRow parses one data row already split into the current schema's
@@ -150,7 +140,7 @@ func ParseRow(cols []string) (*Lease, error) {
 		return nil, fmt.Errorf("invalid address %q", cols[0])
 	}
 	if cols[1] != "" {
-		hw, err := parseColonHex(cols[1])
+		hw, err := keafmt.HWAddrFromText(cols[1])
 		if err != nil {
 			return nil, fmt.Errorf("invalid hwaddr %q: %w", cols[1], err)
 		}
@@ -159,7 +149,7 @@ func ParseRow(cols []string) (*Lease, error) {
 		}
 	}
 	if cols[2] != "" {
-		cid, err := ParseHex(cols[2])
+		cid, err := keafmt.ClientIDFromText(cols[2])
 		if err != nil {
 			return nil, fmt.Errorf("invalid client_id %q: %w", cols[2], err)
 		}
@@ -216,25 +206,4 @@ func parseBool(s string) (bool, error) {
 		return false, nil
 	}
 	return false, fmt.Errorf("%q is not 0 or 1", s)
-}
-
-// parseColonHex parses Kea's HWAddr::fromText: colon-separated groups of one
-// or two hex digits ("::" and empty groups are invalid).
-func parseColonHex(s string) ([]byte, error) {
-	out := make([]byte, 0, (len(s)+1)/3)
-	for g := range strings.SplitSeq(s, ":") {
-		if len(g) == 0 || len(g) > 2 {
-			return nil, fmt.Errorf("invalid hex group %q", g)
-		}
-		var v byte
-		for i := 0; i < len(g); i++ {
-			d, ok := unhex(g[i])
-			if !ok {
-				return nil, fmt.Errorf("invalid hex digit in %q", g)
-			}
-			v = v<<4 | d
-		}
-		out = append(out, v)
-	}
-	return out, nil
 }

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/xdhcp/xdhcp/internal/keafmt"
 	"github.com/xdhcp/xdhcp/userspace/control"
 	"github.com/xdhcp/xdhcp/userspace/lease"
 )
@@ -318,7 +319,7 @@ func (c *Commands) lookup(req *control.Request) (*lease.Lease, bool, *control.Re
 	default:
 		return fail("Incorrect identifier type: %s, the only supported values are: address, hw-address, duid", a.IdentifierType)
 	}
-	id, err := lease.ParseHex(a.Identifier)
+	id, err := keafmt.ClientIDFromText(a.Identifier)
 	if err != nil {
 		return fail("'%s' is not a valid string of hexadecimal digits", a.Identifier)
 	}
@@ -484,7 +485,7 @@ func (c *Commands) getByHW(_ context.Context, req *control.Request) control.Resp
 	if r != nil {
 		return *r
 	}
-	hw, err := lease.ParseHex(s)
+	hw, err := keafmt.ClientIDFromText(s)
 	if err != nil || len(hw) == 0 {
 		return control.Error("invalid hw-address %q", s)
 	}
@@ -496,7 +497,7 @@ func (c *Commands) getByClientID(_ context.Context, req *control.Request) contro
 	if r != nil {
 		return *r
 	}
-	cid, err := lease.ParseHex(s)
+	cid, err := keafmt.ClientIDFromText(s)
 	if err != nil || len(cid) == 0 {
 		return control.Error("invalid client-id %q", s)
 	}

@@ -64,19 +64,11 @@ func LexerString(data []byte, off int) (string, int, error) {
 		case c == '\\':
 			e := peek(1)
 			i = min(i+2, len(data))
+			if c, ok := shortEscape(e); ok {
+				b.WriteByte(c)
+				continue
+			}
 			switch e {
-			case '"', '\\', '/':
-				b.WriteByte(e)
-			case 'b':
-				b.WriteByte('\b')
-			case 'f':
-				b.WriteByte('\f')
-			case 'n':
-				b.WriteByte('\n')
-			case 'r':
-				b.WriteByte('\r')
-			case 't':
-				b.WriteByte('\t')
 			case 'u':
 				r, ok := hex4()
 				if !ok {
@@ -101,6 +93,26 @@ func LexerString(data []byte, off int) (string, int, error) {
 			i++
 		}
 	}
+}
+
+// shortEscape is the byte a JSON short escape (\" \\ \/ \b \f \n \r \t)
+// stands for, in Kea's lexer and Element::fromJSON alike.
+func shortEscape(e byte) (byte, bool) {
+	switch e {
+	case '"', '\\', '/':
+		return e, true
+	case 'b':
+		return '\b', true
+	case 'f':
+		return '\f', true
+	case 'n':
+		return '\n', true
+	case 'r':
+		return '\r', true
+	case 't':
+		return '\t', true
+	}
+	return 0, false
 }
 
 // LexerStringError is why LexerString refused a string and the offset in
@@ -138,19 +150,11 @@ func ElementString(s string, off int) (string, int, error) {
 			}
 			e := s[i]
 			i++
+			if c, ok := shortEscape(e); ok {
+				b.WriteByte(c)
+				continue
+			}
 			switch e {
-			case '"', '\\', '/':
-				b.WriteByte(e)
-			case 'b':
-				b.WriteByte('\b')
-			case 'f':
-				b.WriteByte('\f')
-			case 'n':
-				b.WriteByte('\n')
-			case 'r':
-				b.WriteByte('\r')
-			case 't':
-				b.WriteByte('\t')
 			case 'u':
 				if i+4 > len(s) {
 					return errf("short \\u escape")

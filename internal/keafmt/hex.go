@@ -41,22 +41,9 @@ func FormatHex(b []byte) string {
 // a group of three or more digits, any other character (spaces, "0x",
 // '-'). The memfile loader reads the hwaddr column with it.
 func HWAddrFromText(s string) ([]byte, error) {
-	out := make([]byte, 0, (len(s)+1)/3)
-	for g := range strings.SplitSeq(s, ":") {
-		if len(g) == 0 || len(g) > 2 {
-			return nil, fmt.Errorf("invalid hex group %q", g)
-		}
-		var v byte
-		for i := 0; i < len(g); i++ {
-			d, ok := HexDigit(g[i])
-			if !ok {
-				return nil, fmt.Errorf("invalid hex digit in %q", g)
-			}
-			v = v<<4 | d
-		}
-		out = append(out, v)
-	}
-	return out, nil
+	return decodeSeparatedHex(s, ":", func(g string, _ byte) error {
+		return fmt.Errorf("invalid hex digit in %q", g)
+	})
 }
 
 // AppendHWAddrFromText is HWAddrFromText for the memfile loader's fast
@@ -122,16 +109,27 @@ func ClientIDFromText(s string) ([]byte, error) {
 		}
 		return hex.DecodeString(s)
 	}
+	return decodeSeparatedHex(s, sep, func(_ string, c byte) error {
+		return hex.InvalidByteError(c) // as hex.DecodeString reports it
+	})
+}
+
+// decodeSeparatedHex is Kea's decodeSeparatedHexString (strutil.cc) as
+// HWAddrFromText and ClientIDFromText use it: groups of one or two hex
+// digits between seps; an empty group (also the empty string) or a longer
+// one is refused, and a group with any other character is refused with
+// badDigit's error (group, character).
+func decodeSeparatedHex(s, sep string, badDigit func(g string, c byte) error) ([]byte, error) {
 	out := make([]byte, 0, strings.Count(s, sep)+1)
-	for p := range strings.SplitSeq(s, sep) {
-		if len(p) == 0 || len(p) > 2 {
-			return nil, fmt.Errorf("invalid hex group %q", p)
+	for g := range strings.SplitSeq(s, sep) {
+		if len(g) == 0 || len(g) > 2 {
+			return nil, fmt.Errorf("invalid hex group %q", g)
 		}
 		var v byte
-		for i := 0; i < len(p); i++ {
-			d, ok := HexDigit(p[i])
+		for i := 0; i < len(g); i++ {
+			d, ok := HexDigit(g[i])
 			if !ok {
-				return nil, hex.InvalidByteError(p[i]) // as hex.DecodeString reports it
+				return nil, badDigit(g, g[i])
 			}
 			v = v<<4 | d
 		}

@@ -135,3 +135,28 @@ func TestHexDigit(t *testing.T) {
 		}
 	}
 }
+
+// TestHexErrors pins the error texts, which reach the memfile load report
+// and the lease commands' answers.
+func TestHexErrors(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		fn   func(string) ([]byte, error)
+		in   string
+		want string
+	}{
+		{"HWAddrFromText", HWAddrFromText, "01:0g", `invalid hex digit in "0g"`},
+		{"HWAddrFromText", HWAddrFromText, "01::02", `invalid hex group ""`},
+		{"HWAddrFromText", HWAddrFromText, "012:34", `invalid hex group "012"`},
+		{"ClientIDFromText", ClientIDFromText, "01:0g", "encoding/hex: invalid byte: U+0067 'g'"},
+		{"ClientIDFromText", ClientIDFromText, "01  02", `invalid hex group ""`},
+		{"ClientIDFromText", ClientIDFromText, "0g", "encoding/hex: invalid byte: U+0067 'g'"},
+		{"OptionDataFromText", OptionDataFromText, "01 02:03", `mixed separators in hex string "01 02:03"`},
+		{"OptionDataFromText", OptionDataFromText, "0x1g", `invalid hex string "1g"`},
+		{"OptionDataFromText", OptionDataFromText, "01::02", `invalid hex string "01::02"`},
+	} {
+		if _, err := tt.fn(tt.in); err == nil || err.Error() != tt.want {
+			t.Errorf("%s(%q) err = %v, want %q", tt.name, tt.in, err, tt.want)
+		}
+	}
+}

@@ -23,16 +23,23 @@ func FormatHex(b []byte) string {
 	if len(b) == 0 {
 		return ""
 	}
-	const digits = "0123456789abcdef"
-	out := make([]byte, 0, len(b)*3-1)
+	return string(AppendHex(make([]byte, 0, len(b)*3-1), b))
+}
+
+// AppendHex appends FormatHex(b) to dst without a string in between (the
+// memfile writer's form).
+func AppendHex(dst, b []byte) []byte {
 	for i, c := range b {
 		if i > 0 {
-			out = append(out, ':')
+			dst = append(dst, ':')
 		}
-		out = append(out, digits[c>>4], digits[c&0x0f])
+		dst = append(dst, lowerHex[c>>4], lowerHex[c&0x0f])
 	}
-	return string(out)
+	return dst
 }
+
+// lowerHex is the digits Kea writes hex with.
+const lowerHex = "0123456789abcdef"
 
 // HWAddrFromText mirrors HWAddr::fromText (src/lib/dhcp/hwaddr.cc), which
 // is decodeColonSeparatedHexString: colon-separated groups of one or two

@@ -104,6 +104,9 @@ func TestFormatHex(t *testing.T) {
 		if got := FormatHex(tt.in); got != tt.want {
 			t.Errorf("FormatHex(% x) = %q, want %q", tt.in, got, tt.want)
 		}
+		if got := string(AppendHex([]byte("x,"), tt.in)); got != "x,"+tt.want {
+			t.Errorf("AppendHex(x, % x) = %q, want %q", tt.in, got, "x,"+tt.want)
+		}
 		if len(tt.in) == 0 {
 			continue
 		}

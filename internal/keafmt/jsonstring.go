@@ -190,7 +190,6 @@ func ElementString(s string, off int) (string, int, error) {
 // "\u00c3\u00a9", exactly as Kea 2.2 writes it, and ElementString reads it
 // back to the same bytes.
 func AppendElementString(b []byte, s string) []byte {
-	const digits = "0123456789abcdef"
 	b = append(b, '"')
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -209,7 +208,7 @@ func AppendElementString(b []byte, s string) []byte {
 			b = append(b, `\t`...)
 		default:
 			if c < 0x20 || c >= 0x7f {
-				b = append(b, '\\', 'u', '0', '0', digits[c>>4], digits[c&0xf])
+				b = append(b, '\\', 'u', '0', '0', lowerHex[c>>4], lowerHex[c&0xf])
 			} else {
 				b = append(b, c)
 			}

@@ -47,9 +47,9 @@ func validate(l *Lease) error {
 func AppendRow(dst []byte, l *Lease) []byte {
 	dst = l.Addr.AppendTo(dst)
 	dst = append(dst, ',')
-	dst = appendHex(dst, l.HWAddr)
+	dst = keafmt.AppendHex(dst, l.HWAddr)
 	dst = append(dst, ',')
-	dst = appendHex(dst, l.ClientID)
+	dst = keafmt.AppendHex(dst, l.ClientID)
 	dst = append(dst, ',')
 	dst = strconv.AppendUint(dst, uint64(l.ValidLifetime), 10)
 	dst = append(dst, ',')
@@ -77,16 +77,6 @@ func appendBool(dst []byte, b bool) []byte {
 }
 
 const hexDigits = "0123456789abcdef"
-
-func appendHex(dst, b []byte) []byte {
-	for i, c := range b {
-		if i > 0 {
-			dst = append(dst, ':')
-		}
-		dst = append(dst, hexDigits[c>>4], hexDigits[c&0xf])
-	}
-	return dst
-}
 
 // Escape applies Kea's CSV escaping: ',' and '&' become "&#x2c" and "&#x26"
 // (memfile.md §3). Nothing else is escaped.

@@ -3,6 +3,8 @@ package config
 import (
 	"fmt"
 	"strings"
+
+	"github.com/xdhcp/xdhcp/internal/keafmt"
 )
 
 var optionDefKeys = keys("name", "code", "type", "record-types", "space", "encapsulate", "array")
@@ -113,7 +115,7 @@ func resolveOption(od *OptionData, code int, hasCode, csvGiven bool, defs *Optio
 	var err error
 	switch {
 	case !od.CSVFormat:
-		od.Wire, err = ParseHex(od.Data)
+		od.Wire, err = keafmt.OptionDataFromText(od.Data)
 		if err != nil {
 			return fmt.Errorf("option data is not a valid string of hexadecimal digits: %s", od.Data)
 		}

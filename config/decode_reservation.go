@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"github.com/xdhcp/xdhcp/internal/keafmt"
 )
 
 var reservationKeys = keys(IDHWAddress, IDClientID, IDDUID, IDCircuitID, IDFlexID, "ip-address",
@@ -23,7 +25,7 @@ func parseIdentifier(typ, v string) ([]byte, error) {
 	if typ == IDHWAddress {
 		v = strings.ReplaceAll(v, "-", ":")
 	}
-	b, err := ParseHex(v)
+	b, err := keafmt.OptionDataFromText(v)
 	if err != nil || len(b) == 0 {
 		return nil, fmt.Errorf("invalid %s '%s'", typ, v)
 	}
@@ -84,13 +86,13 @@ func (d *decoder) reservations(list []*Node, s *Subnet4, defs *OptionDefs, ipUni
 		}
 		key := r.IdentifierType + "=" + fmt.Sprintf("%x", r.Identifier)
 		if byID[key] {
-			d.fail(n.Pos, r.IdentifierType, "failed to add new host using the %s '%s' as this host has already been added", r.IdentifierType, formatHex(r.Identifier))
+			d.fail(n.Pos, r.IdentifierType, "failed to add new host using the %s '%s' as this host has already been added", r.IdentifierType, keafmt.FormatHex(r.Identifier))
 			return nil
 		}
 		byID[key] = true
 		if r.IPAddress.IsValid() && !r.IPAddress.IsUnspecified() && ipUnique {
 			if byIP[r.IPAddress] {
-				d.fail(n.Pos, "ip-address", "failed to add new host using the %s '%s' for the address %s: There's already a reservation for this address", r.IdentifierType, formatHex(r.Identifier), r.IPAddress)
+				d.fail(n.Pos, "ip-address", "failed to add new host using the %s '%s' for the address %s: There's already a reservation for this address", r.IdentifierType, keafmt.FormatHex(r.Identifier), r.IPAddress)
 				return nil
 			}
 			byIP[r.IPAddress] = true
@@ -98,12 +100,4 @@ func (d *decoder) reservations(list []*Node, s *Subnet4, defs *OptionDefs, ipUni
 		out = append(out, r)
 	}
 	return out
-}
-
-func formatHex(b []byte) string {
-	parts := make([]string, len(b))
-	for i, c := range b {
-		parts[i] = fmt.Sprintf("%02x", c)
-	}
-	return strings.Join(parts, ":")
 }

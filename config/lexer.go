@@ -4,10 +4,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/xdhcp/xdhcp/internal/keafmt"
 )
 
 // maxIncludeDepth bounds nested <?include?> directives.
@@ -289,74 +289,22 @@ func (s *source) number(p Pos) (token, error) {
 	return token{kind: tokNumber, pos: p, text: string(s.data[start:s.off])}, nil
 }
 
-// str scans a JSON string starting at the opening quote.
+// str scans a JSON string starting at the opening quote, by
+// keafmt.LexerString's rules (Kea's dhcp4_lexer.ll {JSONString}).
 func (s *source) str() (string, error) {
 	p := s.pos()
-	s.advance()
-	var b strings.Builder
-	for {
-		if s.off >= len(s.data) || s.data[s.off] == '\n' {
-			return "", errAt(p, "", "syntax error, string not terminated")
-		}
-		c := s.data[s.off]
-		switch {
-		case c == '"':
-			s.advance()
-			return b.String(), nil
-		case c == '\\':
-			s.advance()
-			e := s.peek(0)
-			s.advance()
-			switch e {
-			case '"', '\\', '/':
-				b.WriteByte(e)
-			case 'b':
-				b.WriteByte('\b')
-			case 'f':
-				b.WriteByte('\f')
-			case 'n':
-				b.WriteByte('\n')
-			case 'r':
-				b.WriteByte('\r')
-			case 't':
-				b.WriteByte('\t')
-			case 'u':
-				r, err := s.hex4(p)
-				if err != nil {
-					return "", err
-				}
-				if utf16.IsSurrogate(r) && s.peek(0) == '\\' && s.peek(1) == 'u' {
-					s.advance()
-					s.advance()
-					r2, err := s.hex4(p)
-					if err != nil {
-						return "", err
-					}
-					r = utf16.DecodeRune(r, r2)
-				}
-				b.WriteRune(r)
-			default:
-				return "", errAt(p, "", "syntax error, bad escape \\%c in string", e)
-			}
-		case c < 0x20:
-			return "", errAt(s.pos(), "", "syntax error, control character in string")
-		default:
-			b.WriteByte(c)
-			s.advance()
-		}
-	}
-}
-
-func (s *source) hex4(p Pos) (rune, error) {
-	if s.off+4 > len(s.data) {
-		return 0, errAt(p, "", "syntax error, bad \\u escape in string")
-	}
-	v, err := strconv.ParseUint(string(s.data[s.off:s.off+4]), 16, 16)
+	v, end, err := keafmt.LexerString(s.data, s.off)
 	if err != nil {
-		return 0, errAt(p, "", "syntax error, bad \\u escape in string")
+		var le *keafmt.LexerStringError
+		if !errors.As(err, &le) {
+			return "", err
+		}
+		// A string never spans a line, so the column moves with the offset.
+		p.Col += le.Off - s.off
+		return "", errAt(p, "", "%s", le.Msg)
 	}
-	for range 4 {
+	for s.off < end {
 		s.advance()
 	}
-	return rune(v), nil
+	return v, nil
 }

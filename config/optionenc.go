@@ -2,12 +2,13 @@ package config
 
 import (
 	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 	"math"
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/xdhcp/xdhcp/internal/keafmt"
 )
 
 // maxOptionLen is the largest DHCPv4 option payload.
@@ -34,52 +35,6 @@ func splitCSV(s string) []string {
 		}
 	}
 	return append(out, strings.TrimSpace(cur.String()))
-}
-
-// ParseHex decodes Kea hex notation: optional "0x", and either no
-// separators, or colons, or spaces between octets (1 or 2 digits each).
-func ParseHex(s string) ([]byte, error) {
-	s = strings.TrimSpace(s)
-	if strings.HasPrefix(s, "0x") || strings.HasPrefix(s, "0X") {
-		s = s[2:]
-	}
-	if s == "" {
-		return []byte{}, nil
-	}
-	sep := ""
-	switch {
-	case strings.Contains(s, ":") && strings.Contains(s, " "):
-		return nil, fmt.Errorf("mixed separators in hex string %q", s)
-	case strings.Contains(s, ":"):
-		sep = ":"
-	case strings.Contains(s, " "):
-		sep = " "
-	}
-	if sep == "" {
-		if len(s)%2 == 1 {
-			s = "0" + s
-		}
-		b, err := hex.DecodeString(s)
-		if err != nil {
-			return nil, fmt.Errorf("invalid hex string %q", s)
-		}
-		return b, nil
-	}
-	var out []byte
-	for _, part := range strings.Split(s, sep) {
-		if sep == " " && part == "" {
-			continue
-		}
-		if len(part) == 0 || len(part) > 2 {
-			return nil, fmt.Errorf("invalid hex string %q", s)
-		}
-		v, err := strconv.ParseUint(part, 16, 8)
-		if err != nil {
-			return nil, fmt.Errorf("invalid hex string %q", s)
-		}
-		out = append(out, byte(v))
-	}
-	return out, nil
 }
 
 // encodeField encodes one value of a definition's data type.
@@ -130,7 +85,7 @@ func encodeField(typ, v string) ([]byte, error) {
 	case "fqdn":
 		return encodeFQDN(v)
 	case "binary":
-		return ParseHex(v)
+		return keafmt.OptionDataFromText(v)
 	case "empty":
 		return nil, fmt.Errorf("option of type empty takes no data")
 	}

@@ -30,8 +30,8 @@ import (
 	"time"
 
 	"github.com/xdhcp/xdhcp/ha/lbhash"
+	"github.com/xdhcp/xdhcp/internal/keafmt"
 	"github.com/xdhcp/xdhcp/internal/testenv"
-	"github.com/xdhcp/xdhcp/userspace/lease"
 )
 
 const (
@@ -414,7 +414,7 @@ func hashOwner(t *testing.T, l haLease) int {
 	if key == "" {
 		key = l.HW
 	}
-	b, err := lease.ParseHex(key)
+	b, err := keafmt.ClientIDFromText(key)
 	if err != nil {
 		t.Fatalf("lease %s: bad identifier %q: %v", l.IP, key, err)
 	}

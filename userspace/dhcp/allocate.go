@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/xdhcp/xdhcp/userspace/lease"
+	"github.com/xdhcp/xdhcp/userspace/packet"
 )
 
 // maxTriesPerPool bounds the candidates taken from one pool per request
@@ -275,7 +276,7 @@ func (x *exchange) requestAddress() (candidate, *lease.Lease, bool) {
 	var requested netip.Addr
 	if a, ok := requestedIP(x.req.Msg); ok {
 		requested = a
-	} else if a, ok := ip4(x.req.Msg.ClientIPAddr); ok {
+	} else if a, ok := packet.Addr4(x.req.Msg.ClientIPAddr); ok {
 		requested = a
 	}
 	resAddr, resSub := x.reservedAddr()

@@ -775,7 +775,7 @@ func TestOptionDecodersMatchLibrary(t *testing.T) {
 			t.Errorf("msgType(%v) = %v, want %v", v, got, want)
 		}
 		ga, gok := requestedIP(m)
-		wa, wok := ip4(m.RequestedIPAddress())
+		wa, wok := packet.Addr4(m.RequestedIPAddress())
 		if ga != wa || gok != wok {
 			t.Errorf("requestedIP(%v) = %v %v, want %v %v", v, ga, gok, wa, wok)
 		}

@@ -2,6 +2,8 @@ package dhcp
 
 import (
 	"github.com/insomniacslk/dhcp/dhcpv4"
+
+	"github.com/xdhcp/xdhcp/userspace/packet"
 )
 
 // request answers a DHCPREQUEST in any client state (RFC 2131 §4.3.2, Kea's
@@ -12,7 +14,7 @@ func (x *exchange) request() *Reply {
 	msg := x.req.Msg
 	hasSID := len(msg.Options.Get(dhcpv4.OptionServerIdentifier)) > 0
 	hint, hasHint := requestedIP(msg)
-	_, hasCI := ip4(msg.ClientIPAddr)
+	_, hasCI := packet.Addr4(msg.ClientIPAddr)
 	if !hasHint && !hasCI {
 		return x.w.drop(dropBadPacket)
 	}

@@ -28,8 +28,8 @@ func (x *exchange) inform() *Reply {
 	x.opts.set(1, x.sub.mask)
 	x.finish(b)
 
-	ci, hasCI := ip4(q.ClientIPAddr)
-	_, relayed := ip4(q.GatewayIPAddr)
+	ci, hasCI := packet.Addr4(q.ClientIPAddr)
+	_, relayed := packet.Addr4(q.GatewayIPAddr)
 	if hasCI && relayed { // answered directly: drop the relay fields
 		r.HopCount = 0
 		r.GatewayIPAddr = net.IPv4zero.To4()

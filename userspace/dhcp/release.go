@@ -2,13 +2,14 @@ package dhcp
 
 import (
 	"github.com/xdhcp/xdhcp/userspace/lease"
+	"github.com/xdhcp/xdhcp/userspace/packet"
 )
 
 // release handles DHCPRELEASE: the lease at ciaddr is deleted if it belongs
 // to the client (Kea 2.2 writes a deletion row; match-client-id is not
 // consulted). There is no reply.
 func (x *exchange) release() *Reply {
-	ci, ok := ip4(x.req.Msg.ClientIPAddr)
+	ci, ok := packet.Addr4(x.req.Msg.ClientIPAddr)
 	if !ok {
 		return x.w.drop(dropBadPacket)
 	}

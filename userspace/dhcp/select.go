@@ -1,7 +1,6 @@
 package dhcp
 
 import (
-	"net"
 	"net/netip"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
@@ -22,7 +21,7 @@ func (x *exchange) selectSubnet() *subnet {
 	if sel, ok := linkSelection(msg); ok {
 		return m.firstContaining(sel, x.cls)
 	}
-	gi, relayed := ip4(msg.GatewayIPAddr)
+	gi, relayed := packet.Addr4(msg.GatewayIPAddr)
 	// 2. relay address lists.
 	if relayed {
 		for _, s := range m.subnets {
@@ -33,7 +32,7 @@ func (x *exchange) selectSubnet() *subnet {
 		return m.firstContaining(gi, x.cls)
 	}
 	bcast := x.req.Dst == packet.Broadcast4
-	if ci, ok := ip4(msg.ClientIPAddr); ok && !bcast {
+	if ci, ok := packet.Addr4(msg.ClientIPAddr); ok && !bcast {
 		return m.firstContaining(ci, x.cls)
 	}
 	if src := x.req.Src.Addr(); src.Is4() && !src.IsUnspecified() && !bcast {
@@ -76,16 +75,6 @@ func linkSelection(msg *dhcpv4.DHCPv4) (netip.Addr, bool) {
 	return netip.Addr{}, false
 }
 
-// ip4 converts a header address, reporting false for nil or 0.0.0.0.
-func ip4(ip net.IP) (netip.Addr, bool) {
-	v := ip.To4()
-	if v == nil {
-		return netip.Addr{}, false
-	}
-	a := netip.AddrFrom4([4]byte(v))
-	return a, !a.IsUnspecified()
-}
-
 // msgType is msg.MessageType() without its decoder's allocation: option 53
 // when it is exactly one byte, else MessageTypeNone.
 func msgType(msg *dhcpv4.DHCPv4) dhcpv4.MessageType {
@@ -95,7 +84,7 @@ func msgType(msg *dhcpv4.DHCPv4) dhcpv4.MessageType {
 	return dhcpv4.MessageTypeNone
 }
 
-// requestedIP is ip4(msg.RequestedIPAddress()) without its decoder's
+// requestedIP is packet.Addr4(msg.RequestedIPAddress()) without its decoder's
 // allocation: option 50 when it is exactly 4 bytes and not 0.0.0.0.
 func requestedIP(msg *dhcpv4.DHCPv4) (netip.Addr, bool) {
 	b := msg.Options.Get(dhcpv4.OptionRequestedIPAddress)

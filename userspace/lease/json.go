@@ -1,13 +1,14 @@
 package lease
 
 import (
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"strings"
+
+	"github.com/xdhcp/xdhcp/internal/keafmt"
 )
 
 // JSON is Kea's lease4 JSON form (Lease4::toElement), as returned by the
@@ -33,7 +34,7 @@ func ToJSON(l *Lease) JSON {
 	cltt, valid := l.CLTT, l.ValidLifetime
 	j := JSON{
 		IPAddress: l.Addr.String(),
-		HWAddress: FormatHex(l.HWAddr),
+		HWAddress: keafmt.FormatHex(l.HWAddr),
 		SubnetID:  l.SubnetID,
 		CLTT:      &cltt,
 		ValidLft:  &valid,
@@ -43,7 +44,7 @@ func ToJSON(l *Lease) JSON {
 		State:     uint32(l.State),
 	}
 	if l.ClientID != nil {
-		j.ClientID = FormatHex(l.ClientID)
+		j.ClientID = keafmt.FormatHex(l.ClientID)
 	}
 	if l.UserContext != "" {
 		j.UserContext = json.RawMessage(l.UserContext)
@@ -68,7 +69,7 @@ func FromJSON(j *JSON, now int64, defaultValid uint32) (*Lease, error) {
 	if err != nil || !addr.Is4() {
 		return nil, fmt.Errorf("'%s' is not a IPv4 address", j.IPAddress)
 	}
-	hw, err := ParseHex(j.HWAddress)
+	hw, err := keafmt.ClientIDFromText(j.HWAddress)
 	if err != nil {
 		return nil, fmt.Errorf("invalid hw-address %q: %w", j.HWAddress, err)
 	}
@@ -78,7 +79,7 @@ func FromJSON(j *JSON, now int64, defaultValid uint32) (*Lease, error) {
 		l.HWAddr = nil
 	}
 	if j.ClientID != "" {
-		if l.ClientID, err = ParseHex(j.ClientID); err != nil {
+		if l.ClientID, err = keafmt.ClientIDFromText(j.ClientID); err != nil {
 			return nil, fmt.Errorf("invalid client-id %q: %w", j.ClientID, err)
 		}
 	}
@@ -116,60 +117,4 @@ func FromJSON(j *JSON, now int64, defaultValid uint32) (*Lease, error) {
 		l.UserContext = string(compact)
 	}
 	return l, nil
-}
-
-// FormatHex renders bytes as Kea does: lower-case hex pairs joined by ':'.
-func FormatHex(b []byte) string {
-	if len(b) == 0 {
-		return ""
-	}
-	const digits = "0123456789abcdef"
-	out := make([]byte, 0, len(b)*3-1)
-	for i, c := range b {
-		if i > 0 {
-			out = append(out, ':')
-		}
-		out = append(out, digits[c>>4], digits[c&0x0f])
-	}
-	return string(out)
-}
-
-// ParseHex accepts Kea's "formatted hex": colon- or space-separated groups of
-// one or two hex digits, or contiguous hex with an optional 0x prefix (an odd
-// digit count gets a leading zero). "" yields nil.
-func ParseHex(s string) ([]byte, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return nil, nil
-	}
-	sep := ""
-	switch {
-	case strings.Contains(s, ":"):
-		sep = ":"
-	case strings.Contains(s, " "):
-		sep = " "
-	}
-	if sep == "" {
-		s = strings.TrimPrefix(strings.TrimPrefix(s, "0x"), "0X")
-		if len(s)%2 == 1 {
-			s = "0" + s
-		}
-		return hex.DecodeString(s)
-	}
-	out := make([]byte, 0, strings.Count(s, sep)+1)
-	for p := range strings.SplitSeq(s, sep) {
-		if len(p) == 0 || len(p) > 2 {
-			return nil, fmt.Errorf("invalid hex group %q", p)
-		}
-		var v byte
-		for i := 0; i < len(p); i++ {
-			d, ok := unhex(p[i])
-			if !ok {
-				return nil, hex.InvalidByteError(p[i]) // as hex.DecodeString reports it
-			}
-			v = v<<4 | d
-		}
-		out = append(out, v)
-	}
-	return out, nil
 }

@@ -2,12 +2,11 @@ package lease
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
-	"strconv"
 	"strings"
+
+	"github.com/xdhcp/xdhcp/internal/keafmt"
 )
 
 // FormatUserContext validates a user context (it must be a JSON map) and
@@ -23,7 +22,7 @@ func FormatUserContext(s string) (string, error) {
 	if s == "" || s == "null" {
 		return "", nil
 	}
-	v, err := parseKeaJSON(s)
+	v, err := keafmt.ParseElement(s)
 	if err != nil {
 		return "", fmt.Errorf("parse user context: %w", err)
 	}
@@ -31,96 +30,6 @@ func FormatUserContext(s string) (string, error) {
 		return "", errors.New("user context is not a map")
 	}
 	var b bytes.Buffer
-	writeKeaJSON(&b, v)
+	keafmt.WriteElement(&b, v)
 	return b.String(), nil
-}
-
-func writeKeaJSON(b *bytes.Buffer, v any) {
-	switch x := v.(type) {
-	case nil:
-		b.WriteString("null")
-	case bool:
-		b.WriteString(strconv.FormatBool(x))
-	case json.Number:
-		writeKeaNumber(b, x)
-	case string:
-		writeKeaString(b, x)
-	case []any:
-		b.WriteString("[ ")
-		for i, e := range x {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			writeKeaJSON(b, e)
-		}
-		b.WriteString(" ]")
-	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		b.WriteString("{ ")
-		for i, k := range keys {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			writeKeaString(b, k)
-			b.WriteString(": ")
-			writeKeaJSON(b, x[k])
-		}
-		b.WriteString(" }")
-	}
-}
-
-// writeKeaNumber prints integers as Kea's IntElement (int64) and everything
-// else as its DoubleElement (C++ ostream default: %g with 6 digits).
-func writeKeaNumber(b *bytes.Buffer, n json.Number) {
-	s := n.String()
-	if !strings.ContainsAny(s, ".eE") {
-		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
-			b.WriteString(strconv.FormatInt(i, 10))
-			return
-		}
-	}
-	f, err := n.Float64()
-	if err != nil {
-		b.WriteString(s)
-		return
-	}
-	b.WriteString(strconv.FormatFloat(f, 'g', 6, 64))
-}
-
-// writeKeaString escapes like Kea's StringElement::toJSON: quote, backslash,
-// the short control escapes, every other byte below 0x20 or from 0x7f as
-// \u00XX.
-func writeKeaString(b *bytes.Buffer, s string) {
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch c {
-		case '"', '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case '\b':
-			b.WriteString(`\b`)
-		case '\f':
-			b.WriteString(`\f`)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\r':
-			b.WriteString(`\r`)
-		case '\t':
-			b.WriteString(`\t`)
-		default:
-			if c < 0x20 || c >= 0x7f {
-				b.WriteString(`\u00`)
-				b.WriteByte(hexDigits[c>>4])
-				b.WriteByte(hexDigits[c&0xf])
-			} else {
-				b.WriteByte(c)
-			}
-		}
-	}
-	b.WriteByte('"')
 }

@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/xdhcp/xdhcp/internal/keafmt"
 )
 
 // Columns is Kea 2.2's lease4 memfile schema (version 2.1), in file order.
@@ -45,9 +47,9 @@ func validate(l *Lease) error {
 func AppendRow(dst []byte, l *Lease) []byte {
 	dst = l.Addr.AppendTo(dst)
 	dst = append(dst, ',')
-	dst = appendHex(dst, l.HWAddr)
+	dst = keafmt.AppendHex(dst, l.HWAddr)
 	dst = append(dst, ',')
-	dst = appendHex(dst, l.ClientID)
+	dst = keafmt.AppendHex(dst, l.ClientID)
 	dst = append(dst, ',')
 	dst = strconv.AppendUint(dst, uint64(l.ValidLifetime), 10)
 	dst = append(dst, ',')
@@ -76,16 +78,6 @@ func appendBool(dst []byte, b bool) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-func appendHex(dst, b []byte) []byte {
-	for i, c := range b {
-		if i > 0 {
-			dst = append(dst, ':')
-		}
-		dst = append(dst, hexDigits[c>>4], hexDigits[c&0xf])
-	}
-	return dst
-}
-
 // Escape applies Kea's CSV escaping: ',' and '&' become "&#x2c" and "&#x26"
 // (memfile.md §3). Nothing else is escaped.
 func Escape(s string) string { return string(appendEscaped(nil, s)) }
@@ -112,8 +104,8 @@ func Unescape(s string) string {
 	b.Grow(len(s))
 	for i := 0; i < len(s); i++ {
 		if s[i] == '&' && i+4 < len(s) && strings.HasPrefix(s[i:], "&#x") {
-			hi, ok1 := unhex(s[i+3])
-			lo, ok2 := unhex(s[i+4])
+			hi, ok1 := keafmt.HexDigit(s[i+3])
+			lo, ok2 := keafmt.HexDigit(s[i+4])
 			if ok1 && ok2 {
 				b.WriteByte(hi<<4 | lo)
 				i += 4
@@ -123,18 +115,6 @@ func Unescape(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10, true
-	case c >= 'A' && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
 }
 
 // ParseRow parses one data row already split into the current schema's
@@ -150,7 +130,7 @@ func ParseRow(cols []string) (*Lease, error) {
 		return nil, fmt.Errorf("invalid address %q", cols[0])
 	}
 	if cols[1] != "" {
-		hw, err := parseColonHex(cols[1])
+		hw, err := keafmt.HWAddrFromText(cols[1])
 		if err != nil {
 			return nil, fmt.Errorf("invalid hwaddr %q: %w", cols[1], err)
 		}
@@ -159,7 +139,7 @@ func ParseRow(cols []string) (*Lease, error) {
 		}
 	}
 	if cols[2] != "" {
-		cid, err := ParseHex(cols[2])
+		cid, err := keafmt.ClientIDFromText(cols[2])
 		if err != nil {
 			return nil, fmt.Errorf("invalid client_id %q: %w", cols[2], err)
 		}
@@ -216,25 +196,4 @@ func parseBool(s string) (bool, error) {
 		return false, nil
 	}
 	return false, fmt.Errorf("%q is not 0 or 1", s)
-}
-
-// parseColonHex parses Kea's HWAddr::fromText: colon-separated groups of one
-// or two hex digits ("::" and empty groups are invalid).
-func parseColonHex(s string) ([]byte, error) {
-	out := make([]byte, 0, (len(s)+1)/3)
-	for g := range strings.SplitSeq(s, ":") {
-		if len(g) == 0 || len(g) > 2 {
-			return nil, fmt.Errorf("invalid hex group %q", g)
-		}
-		var v byte
-		for i := 0; i < len(g); i++ {
-			d, ok := unhex(g[i])
-			if !ok {
-				return nil, fmt.Errorf("invalid hex digit in %q", g)
-			}
-			v = v<<4 | d
-		}
-		out = append(out, v)
-	}
-	return out, nil
 }

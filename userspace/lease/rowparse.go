@@ -3,6 +3,8 @@ package lease
 import (
 	"bytes"
 	"math"
+
+	"github.com/xdhcp/xdhcp/internal/keafmt"
 )
 
 // rowParser parses a current-schema row written the way Kea (and we) write
@@ -43,14 +45,14 @@ func (p *rowParser) parse(line []byte) bool {
 		return false
 	}
 	if len(f[1]) > 0 {
-		if p.hw, ok = appendColonHex(p.hw[:0], f[1]); !ok || len(p.hw) > maxHWAddrLen {
+		if p.hw, ok = keafmt.AppendHWAddrFromText(p.hw[:0], f[1]); !ok || len(p.hw) > maxHWAddrLen {
 			return false
 		}
 		r.hwLen = uint8(copy(r.hw[:], p.hw))
 	}
 	p.cid = p.cid[:0]
 	if len(f[2]) > 0 {
-		if p.cid, ok = appendColonHex(p.cid, f[2]); !ok {
+		if p.cid, ok = keafmt.AppendHWAddrFromText(p.cid, f[2]); !ok {
 			return false
 		}
 		if len(p.cid) > cidInline {
@@ -124,38 +126,6 @@ func parseIPv4(b []byte) (uint32, bool) {
 		}
 	}
 	return a, i == len(b)
-}
-
-// appendColonHex parses colon-separated groups of one or two hex digits (as
-// parseColonHex and ParseHex do) and appends the bytes to dst. s must not
-// be empty.
-func appendColonHex(dst, s []byte) ([]byte, bool) {
-	for i := 0; ; {
-		if i >= len(s) {
-			return dst, false // empty group
-		}
-		v, ok := unhex(s[i])
-		if !ok {
-			return dst, false
-		}
-		i++
-		if i < len(s) && s[i] != ':' {
-			d, ok := unhex(s[i])
-			if !ok {
-				return dst, false
-			}
-			v = v<<4 | d
-			i++
-		}
-		dst = append(dst, v)
-		if i == len(s) {
-			return dst, true
-		}
-		if s[i] != ':' {
-			return dst, false // a group of three or more digits
-		}
-		i++
-	}
 }
 
 // parseDecimal parses 1 to maxDigits decimal digits with a value ≤ max

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/xdhcp/xdhcp/internal/keafmt"
 	"github.com/xdhcp/xdhcp/userspace/control"
 	"github.com/xdhcp/xdhcp/userspace/lease"
 )
@@ -318,7 +319,7 @@ func (c *Commands) lookup(req *control.Request) (*lease.Lease, bool, *control.Re
 	default:
 		return fail("Incorrect identifier type: %s, the only supported values are: address, hw-address, duid", a.IdentifierType)
 	}
-	id, err := lease.ParseHex(a.Identifier)
+	id, err := keafmt.ClientIDFromText(a.Identifier)
 	if err != nil {
 		return fail("'%s' is not a valid string of hexadecimal digits", a.Identifier)
 	}
@@ -480,27 +481,26 @@ func byKey(req *control.Request, key string) (string, *control.Response) {
 }
 
 func (c *Commands) getByHW(_ context.Context, req *control.Request) control.Response {
-	s, r := byKey(req, "hw-address")
-	if r != nil {
-		return *r
-	}
-	hw, err := lease.ParseHex(s)
-	if err != nil || len(hw) == 0 {
-		return control.Error("invalid hw-address %q", s)
-	}
-	return leaseList(c.Store.FindByHW(hw))
+	return c.byHexKey(req, "hw-address", Store.FindByHW)
 }
 
 func (c *Commands) getByClientID(_ context.Context, req *control.Request) control.Response {
-	s, r := byKey(req, "client-id")
+	return c.byHexKey(req, "client-id", Store.FindByClientID)
+}
+
+// byHexKey answers a lookup by a hex identifier: the key's text read by
+// ClientId::fromText's rules, refused when invalid or empty, then every
+// lease find returns for it from the store.
+func (c *Commands) byHexKey(req *control.Request, key string, find func(Store, []byte) []*lease.Lease) control.Response {
+	s, r := byKey(req, key)
 	if r != nil {
 		return *r
 	}
-	cid, err := lease.ParseHex(s)
-	if err != nil || len(cid) == 0 {
-		return control.Error("invalid client-id %q", s)
+	id, err := keafmt.ClientIDFromText(s)
+	if err != nil || len(id) == 0 {
+		return control.Error("invalid %s %q", key, s)
 	}
-	return leaseList(c.Store.FindByClientID(cid))
+	return leaseList(find(c.Store, id))
 }
 
 func (c *Commands) getByHostname(_ context.Context, req *control.Request) control.Response {

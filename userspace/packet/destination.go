@@ -60,7 +60,7 @@ var Broadcast4 = netip.AddrFrom4([4]byte{255, 255, 255, 255})
 // A reply with no yiaddr to unicast to (or a chaddr that is not Ethernet)
 // is broadcast.
 func ReplyDestination(req, resp *dhcpv4.DHCPv4) Destination {
-	if gi, ok := addr4(req.GatewayIPAddr); ok {
+	if gi, ok := Addr4(req.GatewayIPAddr); ok {
 		return Destination{Kind: DestRelay, IP: gi, Port: ServerPort}
 	}
 	bcast := Destination{Kind: DestBroadcast, IP: Broadcast4, Port: ClientPort}
@@ -68,21 +68,23 @@ func ReplyDestination(req, resp *dhcpv4.DHCPv4) Destination {
 	if mt := resp.Options.Get(dhcpv4.OptionDHCPMessageType); len(mt) == 1 && dhcpv4.MessageType(mt[0]) == dhcpv4.MessageTypeNak {
 		return bcast
 	}
-	if ci, ok := addr4(req.ClientIPAddr); ok {
+	if ci, ok := Addr4(req.ClientIPAddr); ok {
 		return Destination{Kind: DestClientIP, IP: ci, Port: ClientPort}
 	}
 	if req.IsBroadcast() {
 		return bcast
 	}
-	yi, ok := addr4(resp.YourIPAddr)
+	yi, ok := Addr4(resp.YourIPAddr)
 	if !ok || len(req.ClientHWAddr) != 6 {
 		return bcast
 	}
 	return Destination{Kind: DestL2Unicast, IP: yi, Port: ClientPort, MAC: req.ClientHWAddr}
 }
 
-// addr4 converts a 4-byte IP, reporting false for nil or 0.0.0.0.
-func addr4(ip net.IP) (netip.Addr, bool) {
+// Addr4 converts a header address (ciaddr, giaddr, yiaddr, ...) to a
+// netip.Addr, reporting false for nil, a non-IPv4 address or 0.0.0.0 (an
+// unset field). The engine and the reply-addressing table share it.
+func Addr4(ip net.IP) (netip.Addr, bool) {
 	ip4 := ip.To4()
 	if ip4 == nil {
 		return netip.Addr{}, false

@@ -1,18 +1,20 @@
-package lease
+package keafmt
 
 import (
+	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"sort"
+	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
-// parseKeaJSON parses JSON the way Kea's Element::fromJSON does for what a
-// lease holds: strings are byte strings and "\u00XX" is the single byte XX
-// (other \u escapes become UTF-8). Values are nil, bool, json.Number, string
-// (raw bytes), []any and map[string]any (a repeated key keeps the last value).
-func parseKeaJSON(s string) (any, error) {
+// ParseElement parses JSON the way Kea's Element::fromJSON does
+// (src/lib/cc/data.cc) for what a lease's user context holds: strings are
+// byte strings read by ElementString. Values are nil, bool, json.Number,
+// string (raw bytes), []any and map[string]any (a repeated key keeps the
+// last value). Nesting deeper than 64 is refused.
+func ParseElement(s string) (any, error) {
 	p := &jsonParser{s: s}
 	v, err := p.value(0)
 	if err != nil {
@@ -137,59 +139,9 @@ func (p *jsonParser) array(depth int) (any, error) {
 }
 
 func (p *jsonParser) str() (string, error) {
-	p.i++ // "
-	var b strings.Builder
-	for p.i < len(p.s) {
-		c := p.s[p.i]
-		p.i++
-		switch {
-		case c == '"':
-			return b.String(), nil
-		case c == '\\':
-			if p.i >= len(p.s) {
-				return "", p.errf("unterminated escape")
-			}
-			e := p.s[p.i]
-			p.i++
-			switch e {
-			case '"', '\\', '/':
-				b.WriteByte(e)
-			case 'b':
-				b.WriteByte('\b')
-			case 'f':
-				b.WriteByte('\f')
-			case 'n':
-				b.WriteByte('\n')
-			case 'r':
-				b.WriteByte('\r')
-			case 't':
-				b.WriteByte('\t')
-			case 'u':
-				if p.i+4 > len(p.s) {
-					return "", p.errf("short \\u escape")
-				}
-				var r rune
-				for _, h := range []byte(p.s[p.i : p.i+4]) {
-					d, ok := unhex(h)
-					if !ok {
-						return "", p.errf("bad \\u escape")
-					}
-					r = r<<4 | rune(d)
-				}
-				p.i += 4
-				if r <= 0xff {
-					b.WriteByte(byte(r))
-				} else {
-					b.WriteString(string(utf8.AppendRune(nil, r)))
-				}
-			default:
-				return "", p.errf("bad escape \\%c", e)
-			}
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return "", errors.New("unterminated string")
+	v, next, err := ElementString(p.s, p.i)
+	p.i = next
+	return v, err
 }
 
 func (p *jsonParser) number() (any, error) {
@@ -202,4 +154,64 @@ func (p *jsonParser) number() (any, error) {
 		return nil, p.errf("bad number %q", string(n))
 	}
 	return n, nil
+}
+
+// WriteElement writes v (a value ParseElement returns) as Kea's
+// Element::str does (src/lib/cc/data.cc): `{ "a": 1, "b": [ 2, 3 ] }`,
+// map keys sorted, ", " between items and a space inside the brackets,
+// strings escaped by AppendElementString.
+func WriteElement(b *bytes.Buffer, v any) {
+	switch x := v.(type) {
+	case nil:
+		b.WriteString("null")
+	case bool:
+		b.WriteString(strconv.FormatBool(x))
+	case json.Number:
+		writeNumber(b, x)
+	case string:
+		b.Write(AppendElementString(b.AvailableBuffer(), x))
+	case []any:
+		b.WriteString("[ ")
+		for i, e := range x {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			WriteElement(b, e)
+		}
+		b.WriteString(" ]")
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		b.WriteString("{ ")
+		for i, k := range keys {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.Write(AppendElementString(b.AvailableBuffer(), k))
+			b.WriteString(": ")
+			WriteElement(b, x[k])
+		}
+		b.WriteString(" }")
+	}
+}
+
+// writeNumber prints integers as Kea's IntElement (int64) and everything
+// else as its DoubleElement (C++ ostream default: %g with 6 digits).
+func writeNumber(b *bytes.Buffer, n json.Number) {
+	s := n.String()
+	if !strings.ContainsAny(s, ".eE") {
+		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+			b.WriteString(strconv.FormatInt(i, 10))
+			return
+		}
+	}
+	f, err := n.Float64()
+	if err != nil {
+		b.WriteString(s)
+		return
+	}
+	b.WriteString(strconv.FormatFloat(f, 'g', 6, 64))
 }

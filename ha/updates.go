@@ -256,18 +256,20 @@ func (s *Service) doRecover(ctx context.Context) bool {
 		if s.state != StateCommunicationRecovery {
 			return true
 		}
-		s.transitionLocked(StateLoadBalancing)
+		s.resultLocked(StateCommunicationRecovery, resultReplayOK)
 		return true
 	}
 	if err := s.sendReset(ctx); err != nil {
 		s.log.Warn().Err(err).Msg("ha-reset to partner failed")
 		s.markPartnerUnavailable()
-		return false
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.resultLocked(StateCommunicationRecovery, resultResetFailed)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.state == StateCommunicationRecovery {
-		s.transitionLocked(StateWaiting)
+		s.resultLocked(StateCommunicationRecovery, resultResetOK)
 	}
 	return true
 }

@@ -161,11 +161,6 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// target is p as the peer transport addresses it.
-func (p *Peer) target() peer.Target {
-	return peer.Target{Name: p.Name, URL: p.URL, BasicAuthUser: p.BasicAuthUser, BasicAuthPassword: p.BasicAuthPassword}
-}
-
 func (c *Config) peer(name string) *Peer {
 	for i := range c.Peers {
 		if c.Peers[i].Name == name {

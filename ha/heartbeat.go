@@ -155,18 +155,3 @@ func (s *Service) recordHeartbeat(hb heartbeatArgs, st State, partnerTime time.T
 	s.det.reset()
 	s.refreshBucketsLocked()
 }
-
-func abs(d time.Duration) time.Duration {
-	if d < 0 {
-		return -d
-	}
-	return d
-}
-
-// markPartnerUnavailable records a failed command to the partner.
-func (s *Service) markPartnerUnavailable() {
-	s.mu.Lock()
-	s.partnerState = StateUnavailable
-	s.mu.Unlock()
-	s.kickModel()
-}

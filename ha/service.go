@@ -42,30 +42,6 @@ type BucketSetter interface {
 	SetBuckets(serve [256]bool) error
 }
 
-// caller is what the Service needs to send one command to the partner and
-// wait for its answer (peer.Client).
-type caller interface {
-	Call(ctx context.Context, command string, args any, timeout time.Duration) (peer.Answer, error)
-	Expect(ctx context.Context, command string, args any, timeout time.Duration, ok ...int) (peer.Answer, error)
-	Close()
-}
-
-// updateSender is what lease replication needs to carry lease updates to
-// the partner without blocking (peer.UpdateClient).
-type updateSender interface {
-	Send(chain []peer.Update)
-	Release(u *peer.Update)
-	Cancel(u *peer.Update)
-	Do(ctx context.Context, key uint32, command string, body []byte) (peer.Answer, error)
-	Close()
-}
-
-// listener is what the Service needs from the peer listener (peer.Server).
-type listener interface {
-	Serve(ln net.Listener) error
-	Shutdown(ctx context.Context)
-}
-
 // Deps are the collaborators of a Service. Leases and DHCP are required;
 // Buckets may be nil (no XDP filter).
 type Deps struct {
@@ -299,18 +275,4 @@ func (s *Service) PartnerState() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.partnerState.String()
-}
-
-// tempClient is a one-shot client towards the partner, as Kea's temporary
-// clients for sync, maintenance and ha-reset.
-func (s *Service) tempClient() (caller, error) {
-	return peer.NewClient(s.partner.target(), s.clientTLS, 1, true, nil)
-}
-
-// kickModel asks the loop to run the state machine soon.
-func (s *Service) kickModel() {
-	select {
-	case s.kick <- struct{}{}:
-	default:
-	}
 }

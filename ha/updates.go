@@ -220,61 +220,6 @@ func (s *Service) send(ctx context.Context, op update) error {
 	return a.Want(cmd, 0, 3)
 }
 
-// doRecover leaves communication-recovery once the partner is back: replay
-// the backlog oldest first, or (overflow / replay failure) send ha-reset and
-// go to waiting.
-func (s *Service) doRecover(ctx context.Context) bool {
-	failed := false
-	for i := 0; ; i++ {
-		s.mu.Lock()
-		if s.state != StateCommunicationRecovery {
-			s.mu.Unlock()
-			return true
-		}
-		if s.overflowed || len(s.backlog) == 0 || i > int(s.cfg.DelayedUpdatesLimit)*2+16 {
-			s.mu.Unlock()
-			break
-		}
-		op := s.backlog[0]
-		s.mu.Unlock()
-		if err := s.send(ctx, op); err != nil {
-			s.log.Warn().Err(err).Msg("ha sending lease update backlog failed")
-			failed = true
-			break
-		}
-		s.mu.Lock()
-		if len(s.backlog) > 0 {
-			s.backlog = s.backlog[1:]
-		}
-		s.mu.Unlock()
-	}
-	s.mu.Lock()
-	overflowed := s.overflowed
-	s.mu.Unlock()
-	if !failed && !overflowed {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if s.state != StateCommunicationRecovery {
-			return true
-		}
-		s.resultLocked(StateCommunicationRecovery, resultReplayOK)
-		return true
-	}
-	if err := s.sendReset(ctx); err != nil {
-		s.log.Warn().Err(err).Msg("ha-reset to partner failed")
-		s.markPartnerUnavailable()
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return s.resultLocked(StateCommunicationRecovery, resultResetFailed)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.state == StateCommunicationRecovery {
-		s.resultLocked(StateCommunicationRecovery, resultResetOK)
-	}
-	return true
-}
-
 // sendReset sends ha-reset on a temporary connection.
 func (s *Service) sendReset(ctx context.Context) error {
 	c, err := s.tempClient()

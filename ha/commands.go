@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/xdhcp/xdhcp/ha/peer"
 	"github.com/xdhcp/xdhcp/userspace/control"
 )
 
@@ -205,12 +206,12 @@ func (s *Service) cmdMaintenanceStart(ctx context.Context, _ *control.Request) c
 	case StateBackup, StateInMaintenance, StatePartnerInMaintenance, StateTerminated:
 		return control.Error("Unable to transition the server from the %s to partner-in-maintenance state.", st)
 	}
-	c, err := newPeerClient(s.partner, s.clientTLS, 1, true)
+	c, err := s.tempClient()
 	if err != nil {
 		return control.Error("%v", err)
 	}
-	defer c.close()
-	a, err := c.call(ctx, "ha-maintenance-notify", map[string]any{"cancel": false}, requestTimeout)
+	defer c.Close()
+	a, err := c.Call(ctx, "ha-maintenance-notify", map[string]any{"cancel": false}, peer.RequestTimeout)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err != nil || a.Result == control.ResultError {
@@ -235,12 +236,12 @@ func (s *Service) cmdMaintenanceCancel(ctx context.Context, _ *control.Request) 
 	if st != StatePartnerInMaintenance {
 		return control.Error("Unable to cancel maintenance request because the server is not in the partner-in-maintenance state.")
 	}
-	c, err := newPeerClient(s.partner, s.clientTLS, 1, true)
+	c, err := s.tempClient()
 	if err != nil {
 		return control.Error("%v", err)
 	}
-	defer c.close()
-	if _, err := c.expect(ctx, "ha-maintenance-notify", map[string]any{"cancel": true}, requestTimeout, 0); err != nil {
+	defer c.Close()
+	if _, err := c.Expect(ctx, "ha-maintenance-notify", map[string]any{"cancel": true}, peer.RequestTimeout, 0); err != nil {
 		return control.Error("Unable to cancel maintenance: %v", err)
 	}
 	s.mu.Lock()

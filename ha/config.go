@@ -3,10 +3,10 @@ package ha
 import (
 	"errors"
 	"fmt"
-	"net/netip"
-	"net/url"
 	"strings"
 	"time"
+
+	"github.com/xdhcp/xdhcp/ha/peer"
 )
 
 // Modes of an HA relationship (only load-balancing is implemented).
@@ -133,7 +133,7 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("peer %q: duplicate name", p.Name)
 		}
 		names[p.Name] = true
-		if _, _, err := peerHostPort(p.URL); err != nil {
+		if _, _, err := peer.HostPort(p.URL); err != nil {
 			return fmt.Errorf("peer %q: %w", p.Name, err)
 		}
 		if err := c.validateTLS(p); err != nil {
@@ -170,12 +170,28 @@ func (c *Config) peer(name string) *Peer {
 	return nil
 }
 
+// tlsFor merges p's TLS parameters over the relationship's (see
+// peer/tls.go for Kea's rules).
+func (c *Config) tlsFor(p *Peer) peer.TLSParams {
+	t := peer.TLSParams{TrustAnchor: c.TrustAnchor, CertFile: c.CertFile, KeyFile: c.KeyFile}
+	if p.TrustAnchor != "" {
+		t.TrustAnchor = p.TrustAnchor
+	}
+	if p.CertFile != "" {
+		t.CertFile = p.CertFile
+	}
+	if p.KeyFile != "" {
+		t.KeyFile = p.KeyFile
+	}
+	return t
+}
+
 // validateTLS checks p's merged TLS parameters against its URL scheme and
 // loads the files, as Kea's HAConfig::validate does.
 func (c *Config) validateTLS(p *Peer) error {
 	tp := c.tlsFor(p)
 	https := strings.HasPrefix(strings.ToLower(p.URL), "https:")
-	if !tp.enabled() {
+	if !tp.Enabled() {
 		if https {
 			return fmt.Errorf("bad url '%s': https scheme is not supported for server %s where TLS is disabled", p.URL, p.Name)
 		}
@@ -184,35 +200,8 @@ func (c *Config) validateTLS(p *Peer) error {
 	if !https {
 		return fmt.Errorf("bad url '%s': TLS is configured for server %s, so the scheme must be https", p.URL, p.Name)
 	}
-	if _, err := tp.load(); err != nil {
+	if _, err := tp.Load(); err != nil {
 		return fmt.Errorf("bad TLS config for server %s: %w", p.Name, err)
 	}
 	return nil
-}
-
-// peerHostPort parses a peer URL: http or https scheme, literal IP host,
-// port (default 80 or 443). It returns the host (no port) and "host:port".
-func peerHostPort(raw string) (host, hostport string, err error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "", "", fmt.Errorf("parse url %q: %w", raw, err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return "", "", fmt.Errorf("url %q: scheme must be http or https", raw)
-	}
-	h := u.Hostname()
-	if _, err := netip.ParseAddr(h); err != nil {
-		return "", "", fmt.Errorf("url %q: host must be a literal ip address", raw)
-	}
-	port := u.Port()
-	if port == "" {
-		port = "80"
-		if u.Scheme == "https" {
-			port = "443"
-		}
-	}
-	if strings.Contains(h, ":") {
-		return h, "[" + h + "]:" + port, nil
-	}
-	return h, h + ":" + port, nil
 }

@@ -88,3 +88,27 @@ func (s *Service) shouldPartnerDownLocked() bool {
 	}
 	return s.det.failureDetected(s.cfg.MaxUnackedClients)
 }
+
+// markPartnerUnavailable records a failed command to the partner.
+func (s *Service) markPartnerUnavailable() {
+	s.mu.Lock()
+	s.partnerState = StateUnavailable
+	s.mu.Unlock()
+	s.kickModel()
+}
+
+// kickModel asks the loop to run the state machine soon.
+func (s *Service) kickModel() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// abs is |d|.
+func abs(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}

@@ -13,8 +13,8 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/xdhcp/xdhcp/ha/peer"
 	"github.com/xdhcp/xdhcp/internal/testenv"
-
 	"github.com/xdhcp/xdhcp/userspace/control"
 )
 
@@ -59,14 +59,14 @@ func TestListenerSurvivesAcceptErrors(t *testing.T) {
 	}
 }
 
-// TestListenerConnectionCap: with maxPeerConns connections open and
+// TestListenerConnectionCap: with peer.MaxConns connections open and
 // silent, a new client waits (it is not served) until one closes; then
 // its command gets through.
 func TestListenerConnectionCap(t *testing.T) {
 	env := newTestService(t, "http://127.0.0.1:1/", nil)
 	addr := strings.TrimSuffix(strings.TrimPrefix(startListener(t, env), "http://"), "/")
 	var hogs []net.Conn
-	for range maxPeerConns {
+	for range peer.MaxConns {
 		c, err := net.DialTimeout("tcp", addr, 2*time.Second)
 		if err != nil {
 			t.Fatal(err)
@@ -158,24 +158,25 @@ func TestListenerRecoversCommandPanic(t *testing.T) {
 // stack and counted; the server serves on.
 func TestPeerServerRecoversHandlerPanic(t *testing.T) {
 	var logs testenv.LogBuffer
-	var st listenerStats
+	var st peer.Stats
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/boom" {
 			panic("http layer bug")
 		}
-		writeJSON(w, http.StatusOK, []reply{{Result: 0, Text: "fine"}})
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `[{"result":0,"text":"fine"}]`)
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ps := newPeerServer(t.Context(), h, nil, zerolog.New(&logs), &st, maxPeerBody, 4)
+	ps := peer.NewServer(t.Context(), h, nil, zerolog.New(&logs), &st, maxPeerBody, 4)
 	done := make(chan error, 1)
-	go func() { done <- ps.serve(ln) }()
+	go func() { done <- ps.Serve(ln) }()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		ps.shutdown(ctx)
+		ps.Shutdown(ctx)
 		if err := <-done; err != nil {
 			t.Errorf("serve: %v", err)
 		}
@@ -197,8 +198,8 @@ func TestPeerServerRecoversHandlerPanic(t *testing.T) {
 	if code, b := do("/"); code != 200 || b != `[{"result":0,"text":"fine"}]` {
 		t.Fatalf("after the panic: %d %s", code, b)
 	}
-	if st.panics.Load() != 1 {
-		t.Errorf("panics %d, want 1", st.panics.Load())
+	if n := st.Counters()["panics"]; n != 1 {
+		t.Errorf("panics %d, want 1", n)
 	}
 	if l := logs.String(); !strings.Contains(l, "http layer bug") || !strings.Contains(l, "edge_test.go") {
 		t.Errorf("panic log lacks the value or the stack:\n%s", l)

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/xdhcp/xdhcp/ha/peer"
 )
 
 // heartbeatArgs is the arguments of an ha-heartbeat reply (§4.1).
@@ -78,7 +80,7 @@ func (s *Service) loop(ctx context.Context) {
 
 // heartbeat sends one ha-heartbeat and records the outcome.
 func (s *Service) heartbeat(ctx context.Context) {
-	a, err := s.client.expect(ctx, "ha-heartbeat", nil, requestTimeout, 0)
+	a, err := s.client.Expect(ctx, "ha-heartbeat", nil, peer.RequestTimeout, 0)
 	var hb heartbeatArgs
 	var st State
 	var pt time.Time
@@ -92,7 +94,7 @@ func (s *Service) heartbeat(ctx context.Context) {
 }
 
 // parseHeartbeat validates a heartbeat reply's arguments.
-func parseHeartbeat(a answer) (State, time.Time, heartbeatArgs, error) {
+func parseHeartbeat(a peer.Answer) (State, time.Time, heartbeatArgs, error) {
 	var hb heartbeatArgs
 	if len(a.Args) == 0 {
 		return 0, time.Time{}, hb, errors.New("heartbeat reply has no arguments")
@@ -152,19 +154,4 @@ func (s *Service) recordHeartbeat(hb heartbeatArgs, st State, partnerTime time.T
 	}
 	s.det.reset()
 	s.refreshBucketsLocked()
-}
-
-func abs(d time.Duration) time.Duration {
-	if d < 0 {
-		return -d
-	}
-	return d
-}
-
-// markPartnerUnavailable records a failed command to the partner.
-func (s *Service) markPartnerUnavailable() {
-	s.mu.Lock()
-	s.partnerState = StateUnavailable
-	s.mu.Unlock()
-	s.kickModel()
 }

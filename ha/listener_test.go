@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xdhcp/xdhcp/ha/peer"
 	"github.com/xdhcp/xdhcp/userspace/control"
 	"github.com/xdhcp/xdhcp/userspace/lease"
 )
@@ -159,9 +160,9 @@ func TestListenerMatchesCapturedKea(t *testing.T) {
 				if resp.Header.Get("Content-Type") != "application/json" {
 					t.Fatalf("content-type %q", resp.Header.Get("Content-Type"))
 				}
-				if resp.Header.Get("Server") != serverSoftware {
+				if resp.Header.Get("Server") != peer.ServerSoftware {
 					// An xdhcpd partner pipelines its lease updates on it.
-					t.Fatalf("Server header %q, want %q", resp.Header.Get("Server"), serverSoftware)
+					t.Fatalf("Server header %q, want %q", resp.Header.Get("Server"), peer.ServerSoftware)
 				}
 				if want := ex.Response.Start; !strings.HasSuffix(want, resp.Status) {
 					t.Fatalf("status %q, kea %q", resp.Status, want)

@@ -57,186 +57,64 @@ func (s *Service) runModel(ctx context.Context) {
 	}
 }
 
-// step runs the current state's handler once (Kea's *StateHandler) and
-// reports whether the state changed.
+// step runs the current state's handler once (Kea's *StateHandler): it
+// gathers the facts the transition table tests, picks the row and carries
+// it out. It reports whether the state changed.
 func (s *Service) step(ctx context.Context) bool {
 	s.mu.Lock()
-	st := s.state
-	if st == StateInMaintenance || st == StateTerminated {
-		s.mu.Unlock()
-		return false
+	f := s.factsLocked()
+	if !inStates(f.state, terminal) {
+		s.maintCanceled = false // consumed by this run, as Kea's handlers do
 	}
-	if s.paused || s.maintCanceled {
-		s.maintCanceled = false
+	r := pick(f)
+	if r.act != actionNone {
 		s.mu.Unlock()
-		return false
-	}
-	if skewChecked(st) && abs(s.skew) > 60*time.Second {
-		s.log.Error().Float64("skew_seconds", s.skew.Seconds()).Msg("ha clock skew with partner above 60 s, terminating")
-		s.transitionLocked(StateTerminated)
-		s.mu.Unlock()
-		return true
-	}
-	ps := s.partnerState
-	if ps == StateHotStandby || ps == StatePassiveBackup {
-		// Partner state invalid for load-balancing.
-		if st == StateWaiting {
-			s.mu.Unlock()
-			return false
+		switch r.act {
+		case actionSync:
+			return s.doSyncing(ctx)
+		default:
+			return s.doRecover(ctx)
 		}
-		s.transitionLocked(StateWaiting)
-		s.mu.Unlock()
-		return true
 	}
-	next, action := s.decideLocked(st, ps)
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	return s.applyLocked(f.state, r)
+}
 
-	switch action {
-	case actionSync:
-		return s.doSyncing(ctx)
-	case actionRecover:
-		return s.doRecover(ctx)
-	}
-	if next == st {
+// applyLocked carries out row r's transition from st. Callers hold s.mu.
+func (s *Service) applyLocked(st State, r *row) bool {
+	if r.next == stay || r.next == st {
 		return false
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.state != st { // changed concurrently (command)
-		return true
+	if r.skew == yes {
+		s.log.Error().Float64("skew_seconds", s.skew.Seconds()).Msg("ha clock skew with partner above 60 s, terminating")
 	}
-	s.transitionLocked(next)
+	s.transitionLocked(r.next)
 	return true
 }
 
-type action int
+// factsLocked gathers the guards of the transition table. Callers hold
+// s.mu.
+func (s *Service) factsLocked() facts {
+	return facts{
+		state:         s.state,
+		partner:       s.partnerState,
+		primary:       s.ownIndex() == 0,
+		syncLeases:    s.cfg.SyncLeases,
+		commRecov:     s.cfg.DelayedUpdatesLimit > 0,
+		paused:        s.paused,
+		maintCanceled: s.maintCanceled,
+		skew:          abs(s.skew) > 60*time.Second,
+		partnerDown:   s.shouldPartnerDownLocked(),
+		interrupted:   s.interrupted(),
+		overflowed:    s.overflowed,
+		newUnsent:     s.partnerUnsent[1] > 0 && s.partnerUnsent[1] != s.partnerUnsent[0],
+	}
+}
 
-const (
-	actionNone action = iota
-	actionSync
-	actionRecover
-)
-
-// decideLocked is the per-state transition table of ha-protocol.md §6 for
-// load-balancing. Callers hold s.mu.
-func (s *Service) decideLocked(st, ps State) (State, action) {
-	syncOrReady := StateSyncing
-	if !s.cfg.SyncLeases {
-		syncOrReady = StateReady
-	}
-	isPrimary := s.ownIndex() == 0
-	unavailable := func(stay State) State {
-		if s.shouldPartnerDownLocked() {
-			return StatePartnerDown
-		}
-		return stay
-	}
-	switch st {
-	case StateWaiting:
-		switch ps {
-		case StateCommunicationRecovery, StateHotStandby, StateLoadBalancing, StateInMaintenance,
-			StatePartnerDown, StatePartnerInMaintenance, StateReady:
-			return syncOrReady, actionNone
-		case StateWaiting:
-			if isPrimary {
-				return syncOrReady, actionNone
-			}
-		case StateUnavailable:
-			return unavailable(st), actionNone
-		}
-		return st, actionNone
-	case StateSyncing:
-		switch ps {
-		case StateTerminated:
-			return StateTerminated, actionNone
-		case StateUnavailable:
-			return unavailable(st), actionNone
-		}
-		return st, actionSync
-	case StateReady:
-		switch ps {
-		case StateLoadBalancing, StateHotStandby, StateCommunicationRecovery:
-			return StateLoadBalancing, actionNone
-		case StateInMaintenance:
-			return StatePartnerInMaintenance, actionNone
-		case StatePartnerInMaintenance:
-			return StateInMaintenance, actionNone
-		case StateReady:
-			if isPrimary {
-				return StateLoadBalancing, actionNone
-			}
-		case StateTerminated:
-			return StateTerminated, actionNone
-		case StateUnavailable:
-			return unavailable(st), actionNone
-		}
-		return st, actionNone
-	case StateLoadBalancing:
-		switch ps {
-		case StateInMaintenance:
-			return StatePartnerInMaintenance, actionNone
-		case StatePartnerDown:
-			return StateWaiting, actionNone
-		case StatePartnerInMaintenance:
-			return StateInMaintenance, actionNone
-		case StateTerminated:
-			return StateTerminated, actionNone
-		case StateUnavailable:
-			if s.shouldPartnerDownLocked() {
-				return StatePartnerDown, actionNone
-			}
-			if s.cfg.DelayedUpdatesLimit > 0 {
-				return StateCommunicationRecovery, actionNone
-			}
-		}
-		return st, actionNone
-	case StateCommunicationRecovery:
-		switch ps {
-		case StateInMaintenance:
-			return StatePartnerInMaintenance, actionNone
-		case StatePartnerDown:
-			return StateWaiting, actionNone
-		case StatePartnerInMaintenance:
-			return StateInMaintenance, actionNone
-		case StateTerminated:
-			return StateTerminated, actionNone
-		case StateUnavailable:
-			return unavailable(st), actionNone
-		case StateWaiting, StateSyncing, StateReady:
-			if !s.interrupted() && s.overflowed {
-				return StateWaiting, actionNone
-			}
-			return st, actionNone
-		case StateLoadBalancing, StateCommunicationRecovery:
-			if s.interrupted() {
-				return st, actionNone
-			}
-			return st, actionRecover
-		}
-		if ps == stateUndefined {
-			return st, actionNone
-		}
-		return StateWaiting, actionNone
-	case StatePartnerDown:
-		switch ps {
-		case StateCommunicationRecovery, StatePartnerDown, StatePartnerInMaintenance:
-			return StateWaiting, actionNone
-		case StateReady:
-			if s.partnerUnsent[1] > 0 && s.partnerUnsent[1] != s.partnerUnsent[0] {
-				return StateWaiting, actionNone
-			}
-			return StateLoadBalancing, actionNone
-		case StateTerminated:
-			return StateTerminated, actionNone
-		}
-		return st, actionNone
-	case StatePartnerInMaintenance:
-		if ps == StateUnavailable {
-			return StatePartnerDown, actionNone
-		}
-		return st, actionNone
-	}
-	return st, actionNone
+// resultLocked looks up the row for the outcome res of st's action and
+// carries it out. Callers hold s.mu.
+func (s *Service) resultLocked(st State, res result) bool {
+	return s.applyLocked(st, pick(facts{state: st, result: res}))
 }
 
 // doSyncing runs the blocking lease sync of the syncing state; heartbeats
@@ -253,10 +131,9 @@ func (s *Service) doSyncing(ctx context.Context) bool {
 			s.log.Warn().Err(err).Msg("ha lease database synchronization failed")
 		}
 		s.partnerState = StateUnavailable
-		return false
+		return s.resultLocked(StateSyncing, resultSyncFailed)
 	}
-	s.transitionLocked(StateReady)
-	return true
+	return s.resultLocked(StateSyncing, resultSyncOK)
 }
 
 // syncMaxPeriod is sync-timeout in whole seconds, at least 1.
@@ -266,4 +143,59 @@ func (s *Service) syncMaxPeriod() time.Duration {
 		p = time.Second
 	}
 	return p
+}
+
+// doRecover leaves communication-recovery once the partner is back: replay
+// the backlog oldest first, or (overflow / replay failure) send ha-reset and
+// go to waiting.
+func (s *Service) doRecover(ctx context.Context) bool {
+	failed := false
+	for i := 0; ; i++ {
+		s.mu.Lock()
+		if s.state != StateCommunicationRecovery {
+			s.mu.Unlock()
+			return true
+		}
+		if s.overflowed || len(s.backlog) == 0 || i > int(s.cfg.DelayedUpdatesLimit)*2+16 {
+			s.mu.Unlock()
+			break
+		}
+		op := s.backlog[0]
+		s.mu.Unlock()
+		if err := s.send(ctx, op); err != nil {
+			s.log.Warn().Err(err).Msg("ha sending lease update backlog failed")
+			failed = true
+			break
+		}
+		s.mu.Lock()
+		if len(s.backlog) > 0 {
+			s.backlog = s.backlog[1:]
+		}
+		s.mu.Unlock()
+	}
+	s.mu.Lock()
+	overflowed := s.overflowed
+	s.mu.Unlock()
+	if !failed && !overflowed {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.state != StateCommunicationRecovery {
+			return true
+		}
+		s.resultLocked(StateCommunicationRecovery, resultReplayOK)
+		return true
+	}
+	if err := s.sendReset(ctx); err != nil {
+		s.log.Warn().Err(err).Msg("ha-reset to partner failed")
+		s.markPartnerUnavailable()
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.resultLocked(StateCommunicationRecovery, resultResetFailed)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state == StateCommunicationRecovery {
+		s.resultLocked(StateCommunicationRecovery, resultResetOK)
+	}
+	return true
 }

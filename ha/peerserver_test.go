@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/xdhcp/xdhcp/ha/peer"
 )
 
 // dialListener opens a raw connection to a started test listener.
@@ -63,7 +65,7 @@ func TestPeerServerPipelining(t *testing.T) {
 			want = 403 // restrict-commands (default): Kea's filter answers before the dispatcher
 		}
 		if resp.StatusCode != want || resp.ContentLength != int64(len(body)) || resp.Header.Get("Date") == "" ||
-			resp.Header.Get("Server") != serverSoftware {
+			resp.Header.Get("Server") != peer.ServerSoftware {
 			t.Fatalf("%s: status %d, length %d/%d, headers %v", cmd, resp.StatusCode, resp.ContentLength, len(body), resp.Header)
 		}
 		switch cmd {

@@ -7,13 +7,14 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/xdhcp/xdhcp/ha/peer"
+	"github.com/xdhcp/xdhcp/ha/peer/peertest"
 	"github.com/xdhcp/xdhcp/userspace/lease"
 )
 
@@ -35,7 +36,7 @@ func testLease(addr, tag string) *lease.Lease {
 func newUnstartedService(t *testing.T, partnerURL string, mod func(*Config)) *Service {
 	t.Helper()
 	s := newTestService(t, partnerURL, mod).s
-	t.Cleanup(s.updates.close)
+	t.Cleanup(s.updates.Close)
 	return s
 }
 
@@ -77,14 +78,12 @@ func (d *doneRec) wait(t *testing.T, settle time.Duration) error {
 	return err
 }
 
+// updateClient is s's update client.
+func updateClient(s *Service) *peer.UpdateClient { return s.updates.(*peer.UpdateClient) }
+
 // connOf is the update connection that the key of addr selects.
-func connOf(s *Service, addr string) *updateConn {
-	c := s.updates
-	n := uint32(len(c.conns))
-	if c.partner.pipelines.Load() {
-		n = uint32(c.piped)
-	}
-	return c.conns[addrKey(netip.MustParseAddr(addr))%n]
+func connOf(s *Service, addr string) int {
+	return updateClient(s).ConnIndex(addrKey(netip.MustParseAddr(addr)))
 }
 
 // TestReplicateDoneOncePerPolicy: in every state done is called exactly
@@ -154,9 +153,9 @@ func TestReplicateDoneOncePerPolicy(t *testing.T) {
 // TestReplicateStopped: after Stop, done fails before Replicate returns;
 // updates pending at Stop each get done exactly once, with a failure.
 func TestReplicateStopped(t *testing.T) {
-	p := newRawPeer(t, "")
-	p.hold(t)
-	env := newTestService(t, p.url(), func(c *Config) { c.HeartbeatDelay = 0 })
+	p := peertest.NewRawPeer(t, "")
+	p.Hold(t)
+	env := newTestService(t, p.URL(), func(c *Config) { c.HeartbeatDelay = 0 })
 	s := env.s
 	setStates(s, StateLoadBalancing, StateLoadBalancing)
 	startListener(t, env)
@@ -187,7 +186,7 @@ func TestReplicateStopped(t *testing.T) {
 	if d.calls.Load() != 1 {
 		t.Fatal("done not called before Replicate returned on a stopped service")
 	}
-	if err := d.wait(t, 0); !errors.Is(err, ErrUpdateFailed) || !errors.Is(err, errClientClosed) {
+	if err := d.wait(t, 0); !errors.Is(err, ErrUpdateFailed) || !errors.Is(err, peer.ErrClientClosed) {
 		t.Fatalf("err %v, want ErrUpdateFailed from a closed client", err)
 	}
 }
@@ -214,7 +213,7 @@ func TestReplicateFailureMarksPartnerUnavailable(t *testing.T) {
 		d := newDoneRec()
 		s.Replicate([]lease.Change{{Old: testLease("192.0.2.10", "old"), New: testLease(other, "new")}}, d.done)
 		err := d.wait(t, 100*time.Millisecond)
-		var pe *PeerResultError
+		var pe *peer.ResultError
 		if !errors.Is(err, ErrUpdateFailed) || !errors.As(err, &pe) || pe.Result != 1 {
 			t.Fatalf("err %v, want ErrUpdateFailed from result 1", err)
 		}
@@ -224,7 +223,7 @@ func TestReplicateFailureMarksPartnerUnavailable(t *testing.T) {
 		if got := strings.Join(fp.commands(), ","); got != "lease4-del" {
 			t.Fatalf("partner got %s, want only the failed lease4-del", got)
 		}
-		if n := s.updates.inflight.Load(); n != 0 {
+		if n := updateClient(s).InFlight(); n != 0 {
 			t.Fatalf("%d updates still in flight", n)
 		}
 	})
@@ -237,7 +236,7 @@ func TestReplicateFailureMarksPartnerUnavailable(t *testing.T) {
 		d := newDoneRec()
 		env.s.Replicate([]lease.Change{{New: testLease("192.0.2.10", "x")}}, d.done)
 		err := d.wait(t, 20*time.Millisecond)
-		var ce *CommError
+		var ce *peer.CommError
 		if !errors.Is(err, ErrUpdateFailed) || !errors.As(err, &ce) {
 			t.Fatalf("err %v, want ErrUpdateFailed from a CommError", err)
 		}
@@ -255,12 +254,12 @@ func TestReplicateFailureMarksPartnerUnavailable(t *testing.T) {
 func TestReplicateOrderPerAddress(t *testing.T) {
 	for _, server := range []string{"xdhcpd", ""} {
 		t.Run("server="+server, func(t *testing.T) {
-			p := newRawPeer(t, server)
-			p.delay = func() time.Duration { return time.Duration(rand.IntN(300)) * time.Microsecond }
-			s := newUnstartedService(t, p.url(), func(c *Config) { c.MultiThreading.HTTPClientThreads = 2 })
+			p := peertest.NewRawPeer(t, server)
+			p.Delay = func() time.Duration { return time.Duration(rand.IntN(300)) * time.Microsecond }
+			s := newUnstartedService(t, p.URL(), func(c *Config) { c.MultiThreading.HTTPClientThreads = 2 })
 			setStates(s, StateLoadBalancing, StateLoadBalancing)
 			if server != "" {
-				s.partnerSW.pipelines.Store(true) // as the heartbeats would have learned
+				s.partnerSW.Observe([]byte(peer.ServerSoftware)) // as the heartbeats would have learned
 			}
 			const nAddr, workers, perWorker = 12, 6, 150
 			type addrState struct {
@@ -321,7 +320,7 @@ func TestReplicateOrderPerAddress(t *testing.T) {
 			if n := calls.Load(); fails.Load() != 0 || n != workers*perWorker {
 				t.Fatalf("%d failed or repeated done calls, %d calls for %d replications", fails.Load(), n, workers*perWorker)
 			}
-			got := p.requestsSeen()
+			got := p.RequestsSeen()
 			if len(got) != workers*perWorker+int(moves.Load()) {
 				t.Fatalf("partner got %d requests, want %d", len(got), workers*perWorker+int(moves.Load()))
 			}
@@ -331,14 +330,14 @@ func TestReplicateOrderPerAddress(t *testing.T) {
 			for i, r := range got {
 				var seq int
 				var call string
-				if _, err := fmt.Sscanf(strings.Replace(r.hostname, "/", " ", 1), "%d %s", &seq, &call); err != nil {
-					t.Fatalf("request %d: hostname %q: %v", i, r.hostname, err)
+				if _, err := fmt.Sscanf(strings.Replace(r.Hostname, "/", " ", 1), "%d %s", &seq, &call); err != nil {
+					t.Fatalf("request %d: hostname %q: %v", i, r.Hostname, err)
 				}
-				if seq != last[r.ip]+1 {
-					t.Fatalf("request %d: %s %s seq %d after seq %d: out of commit order", i, r.command, r.ip, seq, last[r.ip])
+				if seq != last[r.IP]+1 {
+					t.Fatalf("request %d: %s %s seq %d after seq %d: out of commit order", i, r.Command, r.IP, seq, last[r.IP])
 				}
-				last[r.ip] = seq
-				switch r.command {
+				last[r.IP] = seq
+				switch r.Command {
 				case "lease4-del":
 					if updated[call] {
 						t.Fatalf("request %d: %s: the move's update reached the partner before its deletion", i, call)
@@ -366,12 +365,12 @@ func TestReplicateOrderPerAddress(t *testing.T) {
 func TestReplicateNoGoroutinePerUpdate(t *testing.T) {
 	for _, server := range []string{"xdhcpd", ""} {
 		t.Run("server="+server, func(t *testing.T) {
-			p := newRawPeer(t, server)
-			s := newUnstartedService(t, p.url(), func(c *Config) { c.MultiThreading.HTTPClientThreads = 2 })
+			p := peertest.NewRawPeer(t, server)
+			s := newUnstartedService(t, p.URL(), func(c *Config) { c.MultiThreading.HTTPClientThreads = 2 })
 			setStates(s, StateLoadBalancing, StateLoadBalancing)
-			s.partnerSW.pipelines.Store(server != "")
-			p.hold(t)
-			conns := len(s.updates.conns)
+			s.partnerSW.Observe([]byte(server))
+			p.Hold(t)
+			conns := updateClient(s).Conns()
 			runtime.GC()
 			base := runtime.NumGoroutine()
 			const n = 2000
@@ -390,14 +389,14 @@ func TestReplicateNoGoroutinePerUpdate(t *testing.T) {
 			if c := calls.Load(); c != 0 {
 				t.Fatalf("%d done calls before the partner answered", c)
 			}
-			if in := s.updates.inflight.Load(); in != n {
+			if in := updateClient(s).InFlight(); in != n {
 				t.Fatalf("%d updates in flight, want %d", in, n)
 			}
 			// Our connection goroutines and the partner's, one each.
 			if g := runtime.NumGoroutine(); g > base+2*conns+2 {
 				t.Fatalf("%d goroutines with %d updates pending, baseline %d, %d connections", g, n, base, conns)
 			}
-			p.release()
+			p.Release()
 			deadline := time.Now().Add(10 * time.Second)
 			for calls.Load() < n && time.Now().Before(deadline) {
 				time.Sleep(10 * time.Millisecond)
@@ -405,77 +404,8 @@ func TestReplicateNoGoroutinePerUpdate(t *testing.T) {
 			if c, f := calls.Load(), fails.Load(); c != n || f != 0 {
 				t.Fatalf("%d done calls (%d failed), want %d successes", c, f, n)
 			}
-			if got := len(p.requestsSeen()); got != n {
+			if got := len(p.RequestsSeen()); got != n {
 				t.Fatalf("partner got %d requests, want %d", got, n)
-			}
-		})
-	}
-}
-
-// TestUpdateDeadline: an update whose deadline passes while it waits
-// behind an unanswered one is failed and never written, the one after it
-// is written; one written before its deadline gets its answer even when
-// the answer comes after the deadline.
-func TestUpdateDeadline(t *testing.T) {
-	body := func(ip string) []byte {
-		return fmt.Appendf(nil, `{ "arguments": { "ip-address": %q }, "command": "lease4-update", "service": [ "dhcp4" ] }`, ip)
-	}
-	for _, server := range []string{"xdhcpd", ""} {
-		t.Run("server="+server, func(t *testing.T) {
-			p := newRawPeer(t, server)
-			c, info := newTestUpdateClient(t, p.url(), 1)
-			info.pipelines.Store(server != "")
-			res := make(chan string, 8)
-			upd := func(ip string, deadline time.Time) pendingUpdate {
-				return pendingUpdate{command: "lease4-update", body: body(ip), key: 7, deadline: deadline,
-					done: func(r updateResult) {
-						switch {
-						case errors.Is(r.err, errUpdateExpired):
-							res <- ip + " expired"
-						case r.err != nil:
-							res <- ip + " " + r.err.Error()
-						default:
-							res <- ip + " " + r.a.Text
-						}
-					}}
-			}
-			next := func() string {
-				select {
-				case s := <-res:
-					return s
-				case <-time.After(5 * time.Second):
-					t.Fatal("no completion")
-					return ""
-				}
-			}
-			// Already past its deadline on an idle client.
-			c.send([]pendingUpdate{upd("192.0.2.1", time.Now().Add(-time.Millisecond))})
-			if got := next(); got != "192.0.2.1 expired" {
-				t.Fatalf("got %q", got)
-			}
-			// A is written and held by the partner past its own deadline;
-			// B, behind it on the same connection, expires; C does not.
-			p.hold(t)
-			c.send([]pendingUpdate{upd("192.0.2.2", time.Now().Add(50*time.Millisecond))})
-			for len(p.requestsSeen()) == 0 {
-				time.Sleep(time.Millisecond)
-			}
-			c.send([]pendingUpdate{upd("192.0.2.3", time.Now().Add(50*time.Millisecond))})
-			c.send([]pendingUpdate{upd("192.0.2.4", time.Now().Add(time.Minute))})
-			time.Sleep(150 * time.Millisecond)
-			p.release()
-			want := []string{"192.0.2.2 lease4-update 192.0.2.2", "192.0.2.3 expired", "192.0.2.4 lease4-update 192.0.2.4"}
-			for _, w := range want {
-				if got := next(); got != w {
-					t.Fatalf("got %q, want %q", got, w)
-				}
-			}
-			var ips []string
-			for _, r := range p.requestsSeen() {
-				ips = append(ips, r.ip)
-			}
-			if !slices.Equal(ips, []string{"192.0.2.2", "192.0.2.4"}) {
-				t.Fatalf("partner got %v, want 192.0.2.2 and 192.0.2.4 only", ips)
 			}
 		})
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/xdhcp/xdhcp/ha/peer"
 	"github.com/xdhcp/xdhcp/internal/crash"
 	"github.com/xdhcp/xdhcp/userspace/control"
 	"github.com/xdhcp/xdhcp/userspace/lease"
@@ -68,11 +69,11 @@ type Service struct {
 	this    *Peer
 	partner *Peer
 	active  [2]*Peer // primary, secondary
-	client  *peerClient
-	// updates carries the hot path's lease updates; partner is what the
+	client  caller
+	// updates carries the hot path's lease updates; partnerSW is what the
 	// clients learned about the partner's software.
-	updates   *updateClient
-	partnerSW partnerInfo
+	updates   updateSender
+	partnerSW peer.PartnerInfo
 	cmds      *control.Dispatcher // what the peer listener serves
 	// clientTLS is the TLS configuration towards the partner, serverTLS
 	// our listener's (nil: plain HTTP).
@@ -114,8 +115,9 @@ type Service struct {
 	runMu   sync.Mutex // serialises runModel
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
-	srv     *peerServer
-	lstats  listenerStats // the peer listener's counters
+	srv     listener
+	handler *peer.Handler // the peer listener's
+	lstats  peer.Stats    // the peer listener's counters
 	ln      net.Listener
 	started bool
 }
@@ -157,29 +159,29 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if conns < 1 {
 		conns = 1
 	}
-	if tp := s.cfg.tlsFor(s.partner); tp.enabled() {
-		m, err := tp.load()
+	if tp := s.cfg.tlsFor(s.partner); tp.Enabled() {
+		m, err := tp.Load()
 		if err != nil {
 			return nil, fmt.Errorf("ha config: bad TLS config for server %s: %w", s.partner.Name, err)
 		}
-		s.clientTLS = m.clientTLS()
+		s.clientTLS = m.ClientConfig()
 	}
-	if tp := s.cfg.tlsFor(s.this); tp.enabled() {
-		m, err := tp.load()
+	if tp := s.cfg.tlsFor(s.this); tp.Enabled() {
+		m, err := tp.Load()
 		if err != nil {
 			return nil, fmt.Errorf("ha config: bad TLS config for server %s: %w", s.this.Name, err)
 		}
-		s.serverTLS = m.serverTLS(cfg.RequireClientCerts)
+		s.serverTLS = m.ServerConfig(cfg.RequireClientCerts)
 	}
-	c, err := newPeerClient(s.partner, s.clientTLS, conns, false)
+	c, err := peer.NewClient(s.partner.target(), s.clientTLS, conns, false, &s.partnerSW)
 	if err != nil {
 		return nil, err
 	}
-	c.partner = &s.partnerSW
 	s.client = c
-	if s.updates, err = newUpdateClient(s.partner, s.clientTLS, conns, &s.partnerSW); err != nil {
+	if s.updates, err = peer.NewUpdateClient(s.partner.target(), s.clientTLS, conns, &s.partnerSW); err != nil {
 		return nil, err
 	}
+	s.handler = s.newHandler()
 	s.det.maxAck = cfg.MaxAckDelay
 	s.det.reset()
 	s.lastPoke.Store(s.now().UnixNano())
@@ -194,7 +196,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 // heartbeat/state-machine loop. The first heartbeat goes out after
 // heartbeat-delay, as in Kea.
 func (s *Service) Start(ctx context.Context) error {
-	_, addr, err := peerHostPort(s.this.URL)
+	_, addr, err := peer.HostPort(s.this.URL)
 	if err != nil {
 		return fmt.Errorf("ha listener: %w", err)
 	}
@@ -219,12 +221,12 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	s.cancel = cancel
 	s.ln = ln
-	s.srv = newPeerServer(ctx, s, s.serverTLS, s.log, &s.lstats, bodyCap(&s.cfg), maxPeerConns)
+	s.srv = peer.NewServer(ctx, s.handler, s.serverTLS, s.log, &s.lstats, bodyCap(&s.cfg), peer.MaxConns)
 	s.lastPoke.Store(s.now().UnixNano())
 	s.wg.Add(2)
 	crash.Go(s.log, "ha listener", func() {
 		defer s.wg.Done()
-		if err := s.srv.serve(ln); err != nil {
+		if err := s.srv.Serve(ln); err != nil {
 			s.log.Error().Err(err).Msg("ha listener stopped")
 		}
 	})
@@ -254,10 +256,10 @@ func (s *Service) Stop() {
 	s.cancel()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	s.srv.shutdown(ctx)
+	s.srv.Shutdown(ctx)
 	s.wg.Wait()
-	s.client.close()
-	s.updates.close()
+	s.client.Close()
+	s.updates.Close()
 }
 
 // State returns the current state name.
@@ -273,12 +275,4 @@ func (s *Service) PartnerState() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.partnerState.String()
-}
-
-// kickModel asks the loop to run the state machine soon.
-func (s *Service) kickModel() {
-	select {
-	case s.kick <- struct{}{}:
-	default:
-	}
 }

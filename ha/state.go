@@ -88,13 +88,3 @@ func updatePolicyFor(s State) updatePolicy {
 	}
 	return updateUnsent
 }
-
-// skewChecked reports whether the >60 s clock skew rule applies in s.
-func skewChecked(s State) bool {
-	switch s {
-	case StateWaiting, StateSyncing, StateReady, StateLoadBalancing,
-		StateCommunicationRecovery, StatePartnerDown, StatePartnerInMaintenance:
-		return true
-	}
-	return false
-}

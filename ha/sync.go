@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/xdhcp/xdhcp/ha/peer"
 	"github.com/xdhcp/xdhcp/userspace/lease"
 )
 
@@ -27,46 +28,46 @@ type pageReply struct {
 // apply newer leases, then ha-sync-complete-notify (dhcp-enable if the
 // partner answers "unsupported"); dhcp-enable after a failure.
 func (s *Service) synchronize(ctx context.Context, maxPeriod time.Duration) error {
-	c, err := newPeerClient(s.partner, s.clientTLS, 1, true)
+	c, err := s.tempClient()
 	if err != nil {
 		return err
 	}
-	defer c.close()
+	defer c.Close()
 	disabled := false
 	err = s.fetchLeases(ctx, c, maxPeriod, &disabled)
 	if err == nil {
-		var a answer
-		a, err = c.call(ctx, "ha-sync-complete-notify", nil, requestTimeout)
+		var a peer.Answer
+		a, err = c.Call(ctx, "ha-sync-complete-notify", nil, peer.RequestTimeout)
 		switch {
 		case err != nil:
 		case a.Result == 2:
-			_, err = c.expect(ctx, "dhcp-enable", map[string]any{"origin": "ha-partner"}, requestTimeout, 0)
+			_, err = c.Expect(ctx, "dhcp-enable", map[string]any{"origin": "ha-partner"}, peer.RequestTimeout, 0)
 		case a.Result != 0:
-			err = &PeerResultError{Command: "ha-sync-complete-notify", Result: a.Result, Text: a.Text}
+			err = &peer.ResultError{Command: "ha-sync-complete-notify", Result: a.Result, Text: a.Text}
 		}
 		if err == nil {
 			return nil
 		}
 	}
 	if disabled {
-		if _, e := c.expect(context.WithoutCancel(ctx), "dhcp-enable", map[string]any{"origin": "ha-partner"}, requestTimeout, 0); e != nil {
+		if _, e := c.Expect(context.WithoutCancel(ctx), "dhcp-enable", map[string]any{"origin": "ha-partner"}, peer.RequestTimeout, 0); e != nil {
 			s.log.Warn().Err(e).Msg("ha dhcp-enable after failed sync")
 		}
 	}
 	return fmt.Errorf("synchronize leases from %s: %w", s.partner.Name, err)
 }
 
-func (s *Service) fetchLeases(ctx context.Context, c *peerClient, maxPeriod time.Duration, disabled *bool) error {
+func (s *Service) fetchLeases(ctx context.Context, c caller, maxPeriod time.Duration, disabled *bool) error {
 	from := "start"
 	limit := s.cfg.SyncPageLimit
 	total := 0
 	for page := 0; page < maxSyncPages; page++ {
 		disable := map[string]any{"max-period": int(maxPeriod / time.Second), "origin": "ha-partner"}
-		if _, err := c.expect(ctx, "dhcp-disable", disable, requestTimeout, 0); err != nil {
+		if _, err := c.Expect(ctx, "dhcp-disable", disable, peer.RequestTimeout, 0); err != nil {
 			return err
 		}
 		*disabled = true
-		a, err := c.expect(ctx, "lease4-get-page", pageArgs{From: from, Limit: limit}, s.cfg.SyncTimeout, 0, 3)
+		a, err := c.Expect(ctx, "lease4-get-page", pageArgs{From: from, Limit: limit}, s.cfg.SyncTimeout, 0, 3)
 		if err != nil {
 			return err
 		}

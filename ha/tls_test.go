@@ -20,6 +20,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/xdhcp/xdhcp/ha/peer"
 	"github.com/xdhcp/xdhcp/userspace/control"
 	"github.com/xdhcp/xdhcp/userspace/lease"
 	"github.com/xdhcp/xdhcp/userspace/netstate"
@@ -262,7 +263,7 @@ func TestTLSClientVerifiesServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(s2.Stop)
-	_, err = s2.client.call(t.Context(), "ha-heartbeat", nil, 2*time.Second)
+	_, err = s2.client.Call(t.Context(), "ha-heartbeat", nil, 2*time.Second)
 	if err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("heartbeat to a server with an untrusted certificate: %v", err)
 	}
@@ -320,10 +321,10 @@ func TestTLSConfigValidate(t *testing.T) {
 
 func TestTLSForMerge(t *testing.T) {
 	c := Config{TrustAnchor: "ca", CertFile: "c", KeyFile: "k"}
-	if got := c.tlsFor(&Peer{CertFile: "pc", KeyFile: "pk"}); got != (tlsParams{"ca", "pc", "pk"}) {
+	if got := c.tlsFor(&Peer{CertFile: "pc", KeyFile: "pk"}); got != (peer.TLSParams{TrustAnchor: "ca", CertFile: "pc", KeyFile: "pk"}) {
 		t.Fatalf("merge: %+v", got)
 	}
-	if got := c.tlsFor(&Peer{}); got != (tlsParams{"ca", "c", "k"}) {
+	if got := c.tlsFor(&Peer{}); got != (peer.TLSParams{TrustAnchor: "ca", CertFile: "c", KeyFile: "k"}) {
 		t.Fatalf("inherit: %+v", got)
 	}
 }

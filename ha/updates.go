@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"sync/atomic"
 
+	"github.com/xdhcp/xdhcp/ha/peer"
 	"github.com/xdhcp/xdhcp/userspace/lease"
 )
 
@@ -47,7 +48,7 @@ var ErrUpdateFailed = errors.New("ha lease update failed")
 // queues them (communication-recovery) or counts them as unsent, and calls
 // done exactly once with the outcome. It never blocks on the network and
 // starts no goroutine: sent updates wait in the update client's queues as
-// small records (updateClient), and done runs on the goroutine that
+// small records (peer.UpdateClient), and done runs on the goroutine that
 // finishes the last of them, or before Replicate returns when there is
 // nothing to wait for (nothing to send, queued, counted unsent, service
 // stopped). done must not block: it runs on an update connection's
@@ -62,7 +63,7 @@ var ErrUpdateFailed = errors.New("ha lease update failed")
 //
 // The updates of one call reach the partner in order, deletions first.
 // The updates of one address reach it in the order of the Replicate calls
-// that carry them (connection affinity by address, see updateClient): a
+// that carry them (connection affinity by address, see peer.UpdateClient): a
 // caller that calls Replicate in commit order per address, as the engine's
 // commit then release of a reply does, keeps the partner in commit order.
 func (s *Service) Replicate(changes []lease.Change, done func(error)) {
@@ -108,43 +109,43 @@ func (s *Service) Replicate(changes []lease.Change, done func(error)) {
 		return
 	}
 	s.mu.Unlock()
-	r := &replication{s: s, ops: ops, done: done, pend: make([]pendingUpdate, len(ops))}
+	r := &replication{s: s, ops: ops, done: done, pend: make([]peer.Update, len(ops))}
 	r.left.Store(int32(len(ops)))
 	for i, op := range ops {
 		cmd := op.command()
-		body, err := encodeCommand(cmd, op.args())
+		body, err := peer.EncodeCommand(cmd, op.args())
 		if err != nil { // nothing sent yet
 			r.fail(i, err)
 			return
 		}
-		r.pend[i] = pendingUpdate{command: cmd, body: body, key: addrKey(op.lease.Addr),
-			done: func(res updateResult) { r.answered(i, res) }}
+		r.pend[i] = peer.Update{Command: cmd, Body: body, Key: addrKey(op.lease.Addr),
+			Done: func(res peer.UpdateResult) { r.answered(i, res) }}
 	}
-	s.updates.send(r.pend)
+	s.updates.Send(r.pend)
 }
 
 // replication is one Replicate call in flight.
 type replication struct {
 	s    *Service
 	ops  []update
-	pend []pendingUpdate // one per op, in order
+	pend []peer.Update // one per op, in order
 	done func(error)
 	left atomic.Int32 // updates not yet acknowledged
 	over atomic.Bool  // done called with a failure
 }
 
 // answered is the completion of update i.
-func (r *replication) answered(i int, res updateResult) {
-	err := res.err
+func (r *replication) answered(i int, res peer.UpdateResult) {
+	err := res.Err
 	if err == nil {
-		err = res.a.want(r.pend[i].command, 0, 3)
+		err = res.Answer.Want(r.pend[i].Command, 0, 3)
 	}
 	if err != nil {
 		r.fail(i, err)
 		return
 	}
 	if i+1 < len(r.pend) {
-		r.s.updates.release(&r.pend[i+1])
+		r.s.updates.Release(&r.pend[i+1])
 	}
 	// Each update completes once, and any failure keeps left above zero.
 	if r.left.Add(-1) == 0 {
@@ -158,8 +159,8 @@ func (r *replication) fail(i int, err error) {
 		return
 	}
 	for j := i + 1; j < len(r.pend); j++ {
-		if r.pend[j].uc != nil { // sent
-			r.s.updates.cancel(&r.pend[j])
+		if r.pend[j].Sent() {
+			r.s.updates.Cancel(&r.pend[j])
 		}
 	}
 	r.s.log.Warn().Err(err).Str("ip", r.ops[i].lease.Addr.String()).Msg("ha lease update failed")
@@ -208,77 +209,24 @@ func addrKey(a netip.Addr) uint32 {
 // success.
 func (s *Service) send(ctx context.Context, op update) error {
 	cmd := op.command()
-	body, err := encodeCommand(cmd, op.args())
+	body, err := peer.EncodeCommand(cmd, op.args())
 	if err != nil {
 		return err
 	}
-	a, err := s.updates.do(ctx, addrKey(op.lease.Addr), cmd, body)
+	a, err := s.updates.Do(ctx, addrKey(op.lease.Addr), cmd, body)
 	if err != nil {
 		return err
 	}
-	return a.want(cmd, 0, 3)
-}
-
-// doRecover leaves communication-recovery once the partner is back: replay
-// the backlog oldest first, or (overflow / replay failure) send ha-reset and
-// go to waiting.
-func (s *Service) doRecover(ctx context.Context) bool {
-	failed := false
-	for i := 0; ; i++ {
-		s.mu.Lock()
-		if s.state != StateCommunicationRecovery {
-			s.mu.Unlock()
-			return true
-		}
-		if s.overflowed || len(s.backlog) == 0 || i > int(s.cfg.DelayedUpdatesLimit)*2+16 {
-			s.mu.Unlock()
-			break
-		}
-		op := s.backlog[0]
-		s.mu.Unlock()
-		if err := s.send(ctx, op); err != nil {
-			s.log.Warn().Err(err).Msg("ha sending lease update backlog failed")
-			failed = true
-			break
-		}
-		s.mu.Lock()
-		if len(s.backlog) > 0 {
-			s.backlog = s.backlog[1:]
-		}
-		s.mu.Unlock()
-	}
-	s.mu.Lock()
-	overflowed := s.overflowed
-	s.mu.Unlock()
-	if !failed && !overflowed {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if s.state != StateCommunicationRecovery {
-			return true
-		}
-		s.transitionLocked(StateLoadBalancing)
-		return true
-	}
-	if err := s.sendReset(ctx); err != nil {
-		s.log.Warn().Err(err).Msg("ha-reset to partner failed")
-		s.markPartnerUnavailable()
-		return false
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.state == StateCommunicationRecovery {
-		s.transitionLocked(StateWaiting)
-	}
-	return true
+	return a.Want(cmd, 0, 3)
 }
 
 // sendReset sends ha-reset on a temporary connection.
 func (s *Service) sendReset(ctx context.Context) error {
-	c, err := newPeerClient(s.partner, s.clientTLS, 1, true)
+	c, err := s.tempClient()
 	if err != nil {
 		return err
 	}
-	defer c.close()
-	_, err = c.expect(ctx, "ha-reset", nil, requestTimeout, 0)
+	defer c.Close()
+	_, err = c.Expect(ctx, "ha-reset", nil, peer.RequestTimeout, 0)
 	return err
 }

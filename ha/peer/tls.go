@@ -1,4 +1,4 @@
-package ha
+package peer
 
 import (
 	"crypto/tls"
@@ -31,37 +31,24 @@ import (
 //     a SAN for the URL's address), the server certificate's chain is
 //     verified against the trust anchor but not its names.
 
-// tlsParams are the merged TLS parameters of one peer.
-type tlsParams struct {
+// TLSParams are the merged TLS parameters of one peer (the merge is the
+// configuration's: ha.Config.tlsFor).
+type TLSParams struct {
 	TrustAnchor, CertFile, KeyFile string
 }
 
-func (p tlsParams) enabled() bool { return p.TrustAnchor != "" || p.CertFile != "" || p.KeyFile != "" }
+// Enabled reports whether any TLS parameter is set.
+func (p TLSParams) Enabled() bool { return p.TrustAnchor != "" || p.CertFile != "" || p.KeyFile != "" }
 
-// tlsFor merges p's TLS parameters over the relationship's.
-func (c *Config) tlsFor(p *Peer) tlsParams {
-	t := tlsParams{TrustAnchor: c.TrustAnchor, CertFile: c.CertFile, KeyFile: c.KeyFile}
-	if p.TrustAnchor != "" {
-		t.TrustAnchor = p.TrustAnchor
-	}
-	if p.CertFile != "" {
-		t.CertFile = p.CertFile
-	}
-	if p.KeyFile != "" {
-		t.KeyFile = p.KeyFile
-	}
-	return t
-}
-
-// tlsMaterial is the loaded trust anchor and certificate of one peer.
-type tlsMaterial struct {
+// TLSMaterial is the loaded trust anchor and certificate of one peer.
+type TLSMaterial struct {
 	roots *x509.CertPool
 	cert  tls.Certificate
 }
 
-// load checks that all three parameters are set and loads the files. Errors
+// Load checks that all three parameters are set and loads the files. Errors
 // name the parameter, as Kea's do.
-func (p tlsParams) load() (*tlsMaterial, error) {
+func (p TLSParams) Load() (*TLSMaterial, error) {
 	for _, v := range []struct{ name, val string }{
 		{"trust-anchor", p.TrustAnchor}, {"cert-file", p.CertFile}, {"key-file", p.KeyFile},
 	} {
@@ -85,7 +72,7 @@ func (p tlsParams) load() (*tlsMaterial, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cert-file %q / key-file %q: %w", p.CertFile, p.KeyFile, err)
 	}
-	return &tlsMaterial{roots: roots, cert: cert}, nil
+	return &TLSMaterial{roots: roots, cert: cert}, nil
 }
 
 // loadTrustAnchor reads a PEM CA file, or every PEM certificate in a
@@ -179,10 +166,10 @@ func verifyChain(raw [][]byte, roots *x509.CertPool, usage x509.ExtKeyUsage) err
 	return err
 }
 
-// clientTLS is the client configuration towards a peer: TLS 1.2+, its
+// ClientConfig is the client configuration towards a peer: TLS 1.2+, its
 // server certificate verified against the trust anchor, our certificate
 // presented.
-func (m *tlsMaterial) clientTLS() *tls.Config {
+func (m *TLSMaterial) ClientConfig() *tls.Config {
 	roots := m.roots
 	return &tls.Config{
 		MinVersion:         tls.VersionTLS12,
@@ -195,9 +182,10 @@ func (m *tlsMaterial) clientTLS() *tls.Config {
 	}
 }
 
-// serverTLS is the listener configuration: TLS 1.2+, client certificates
-// required and verified against the trust anchor when requireClient.
-func (m *tlsMaterial) serverTLS(requireClient bool) *tls.Config {
+// ServerConfig is the listener configuration: TLS 1.2+, client
+// certificates required and verified against the trust anchor when
+// requireClient.
+func (m *TLSMaterial) ServerConfig(requireClient bool) *tls.Config {
 	c := &tls.Config{
 		MinVersion:   tls.VersionTLS12,
 		Certificates: []tls.Certificate{m.cert},

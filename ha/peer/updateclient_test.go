@@ -1,4 +1,4 @@
-package ha
+package peer
 
 import (
 	"bufio"
@@ -10,138 +10,18 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/xdhcp/xdhcp/ha/peer/peertest"
 )
-
-// rawPeer is a hand-written HTTP/1.1 peer that records how requests arrive:
-// pipelined means a request was already buffered, complete or not, when
-// the reply to the previous one was written.
-type rawPeer struct {
-	ln        net.Listener
-	server    string // Server header ("" = none, like Kea)
-	pipelined atomic.Int64
-	requests  atomic.Int64
-	// closeAfter: answer this many requests per connection, the last with
-	// Connection: close, then close (0 = never).
-	closeAfter int
-	// hang: never answer.
-	hang atomic.Bool
-	// gate, when set (hold), delays every answer until release; delay, when
-	// set, is slept before each answer.
-	gate     chan struct{}
-	gateOnce sync.Once
-	delay    func() time.Duration
-	// got records every request in the order the partner read them.
-	mu  sync.Mutex
-	got []rawReq
-	wg  sync.WaitGroup
-}
-
-// rawReq is one request as the partner read it.
-type rawReq struct {
-	command, ip, hostname string
-}
-
-// hold makes the partner keep its answers until release (at the latest
-// when the test ends, before the partner's own cleanup waits for its
-// connections).
-func (p *rawPeer) hold(t *testing.T) {
-	p.gate = make(chan struct{})
-	t.Cleanup(p.release)
-}
-
-func (p *rawPeer) release() { p.gateOnce.Do(func() { close(p.gate) }) }
-
-func (p *rawPeer) requestsSeen() []rawReq {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]rawReq(nil), p.got...)
-}
-
-func newRawPeer(t *testing.T, server string) *rawPeer {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &rawPeer{ln: ln, server: server}
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			p.wg.Add(1)
-			go p.serve(c)
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); p.wg.Wait() })
-	return p
-}
-
-func (p *rawPeer) url() string { return "http://" + p.ln.Addr().String() + "/" }
-
-func (p *rawPeer) serve(c net.Conn) {
-	defer p.wg.Done()
-	defer c.Close()
-	br := bufio.NewReader(c)
-	for n := 1; ; n++ {
-		req, err := http.ReadRequest(br)
-		if err != nil {
-			return
-		}
-		body, _ := io.ReadAll(req.Body)
-		p.requests.Add(1)
-		if p.hang.Load() {
-			_, _ = io.Copy(io.Discard, c)
-			return
-		}
-		var env struct {
-			Command   string `json:"command"`
-			Arguments struct {
-				IP       string `json:"ip-address"`
-				Hostname string `json:"hostname"`
-			} `json:"arguments"`
-		}
-		_ = json.Unmarshal(body, &env)
-		p.mu.Lock()
-		p.got = append(p.got, rawReq{env.Command, env.Arguments.IP, env.Arguments.Hostname})
-		p.mu.Unlock()
-		if br.Buffered() > 0 {
-			p.pipelined.Add(1)
-		}
-		if p.gate != nil {
-			<-p.gate
-		}
-		if p.delay != nil {
-			time.Sleep(p.delay())
-		}
-		out := fmt.Sprintf(`[ { "result": 0, "text": "%s %s" } ]`, env.Command, env.Arguments.IP)
-		last := p.closeAfter > 0 && n == p.closeAfter
-		var h strings.Builder
-		fmt.Fprintf(&h, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nContent-Type: application/json\r\n", len(out))
-		if p.server != "" {
-			fmt.Fprintf(&h, "Server: %s\r\n", p.server)
-		}
-		if last {
-			h.WriteString("Connection: close\r\n")
-		}
-		h.WriteString("\r\n")
-		if _, err := io.WriteString(c, h.String()+out); err != nil || last {
-			return
-		}
-	}
-}
 
 // sendMany sends n lease4-update commands concurrently and checks that
 // each got its own answer.
-func sendMany(t *testing.T, c *updateClient, n int) {
+func sendMany(t *testing.T, c *UpdateClient, n int) {
 	t.Helper()
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
@@ -151,7 +31,7 @@ func sendMany(t *testing.T, c *updateClient, n int) {
 			defer wg.Done()
 			ip := fmt.Sprintf("192.0.2.%d", i%250+1)
 			body := fmt.Sprintf(`{ "arguments": { "ip-address": %q }, "command": "lease4-update", "service": [ "dhcp4" ] }`, ip)
-			a, err := c.do(context.Background(), uint32(i), "lease4-update", []byte(body))
+			a, err := c.Do(context.Background(), uint32(i), "lease4-update", []byte(body))
 			switch {
 			case err != nil:
 				errs <- err
@@ -167,47 +47,47 @@ func sendMany(t *testing.T, c *updateClient, n int) {
 	}
 }
 
-func newTestUpdateClient(t *testing.T, url string, conns int) (*updateClient, *partnerInfo) {
+func newTestUpdateClient(t *testing.T, url string, conns int) (*UpdateClient, *PartnerInfo) {
 	t.Helper()
-	info := &partnerInfo{}
-	c, err := newUpdateClient(&Peer{Name: "server2", URL: url}, nil, conns, info)
+	info := &PartnerInfo{}
+	c, err := NewUpdateClient(Target{Name: "server2", URL: url}, nil, conns, info)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(c.close)
+	t.Cleanup(c.Close)
 	return c, info
 }
 
 // TestUpdateClientPipelinesToXdhcpd: a partner announcing Server: xdhcpd
 // gets pipelined requests, every answer reaching its own caller.
 func TestUpdateClientPipelinesToXdhcpd(t *testing.T) {
-	p := newRawPeer(t, "xdhcpd")
-	c, info := newTestUpdateClient(t, p.url(), 1)
+	p := peertest.NewRawPeer(t, "xdhcpd")
+	c, info := newTestUpdateClient(t, p.URL(), 1)
 	sendMany(t, c, 1) // learns the partner's software
-	if !info.pipelines.Load() {
+	if !info.Pipelines() {
 		t.Fatal("Server: xdhcpd not recognised")
 	}
 	for range 5 {
 		sendMany(t, c, 200)
-		if p.pipelined.Load() > 0 {
+		if p.Pipelined.Load() > 0 {
 			break
 		}
 	}
-	if p.pipelined.Load() == 0 {
-		t.Errorf("no request arrived pipelined in %d requests", p.requests.Load())
+	if p.Pipelined.Load() == 0 {
+		t.Errorf("no request arrived pipelined in %d requests", p.Requests.Load())
 	}
 }
 
 // TestUpdateClientNoPipeliningToKea: a partner without our Server header
 // (Kea 2.2) never sees a request before the previous one is answered.
 func TestUpdateClientNoPipeliningToKea(t *testing.T) {
-	p := newRawPeer(t, "")
-	c, info := newTestUpdateClient(t, p.url(), 2)
+	p := peertest.NewRawPeer(t, "")
+	c, info := newTestUpdateClient(t, p.URL(), 2)
 	sendMany(t, c, 300)
-	if info.pipelines.Load() {
+	if info.Pipelines() {
 		t.Error("pipelining enabled towards a partner without Server: xdhcpd")
 	}
-	if n := p.pipelined.Load(); n != 0 {
+	if n := p.Pipelined.Load(); n != 0 {
 		t.Errorf("%d requests arrived pipelined at a Kea-like partner", n)
 	}
 }
@@ -218,9 +98,9 @@ func TestUpdateClientNoPipeliningToKea(t *testing.T) {
 func TestUpdateClientPartnerCloses(t *testing.T) {
 	for _, server := range []string{"xdhcpd", ""} {
 		t.Run("server="+server, func(t *testing.T) {
-			p := newRawPeer(t, server)
-			p.closeAfter = 3
-			c, _ := newTestUpdateClient(t, p.url(), 1)
+			p := peertest.NewRawPeer(t, server)
+			p.CloseAfter = 3
+			c, _ := newTestUpdateClient(t, p.URL(), 1)
 			sendMany(t, c, 1)
 			sendMany(t, c, 100)
 		})
@@ -231,9 +111,9 @@ func TestUpdateClientPartnerCloses(t *testing.T) {
 // connection while it was idle; the next update is resent once on a fresh
 // connection and succeeds.
 func TestUpdateClientStaleConnection(t *testing.T) {
-	p := newRawPeer(t, "xdhcpd")
-	p.closeAfter = 1
-	c, _ := newTestUpdateClient(t, p.url(), 1)
+	p := peertest.NewRawPeer(t, "xdhcpd")
+	p.CloseAfter = 1
+	c, _ := newTestUpdateClient(t, p.URL(), 1)
 	for range 3 {
 		sendMany(t, c, 1)
 		time.Sleep(20 * time.Millisecond) // the close reaches us first
@@ -248,7 +128,7 @@ func TestUpdateClientFailures(t *testing.T) {
 		url := "http://" + ln.Addr().String() + "/"
 		ln.Close()
 		c, _ := newTestUpdateClient(t, url, 1)
-		_, err := c.do(context.Background(), 0, "lease4-update", []byte(`{}`))
+		_, err := c.Do(context.Background(), 0, "lease4-update", []byte(`{}`))
 		var ce *CommError
 		if !errors.As(err, &ce) {
 			t.Fatalf("got %v, want a CommError", err)
@@ -267,29 +147,29 @@ func TestUpdateClientFailures(t *testing.T) {
 			_, _ = io.WriteString(c, "SSH-2.0-OpenSSH\r\n\r\n")
 		}()
 		c, _ := newTestUpdateClient(t, "http://"+ln.Addr().String()+"/", 1)
-		_, err := c.do(context.Background(), 0, "lease4-update", []byte(`{}`))
+		_, err := c.Do(context.Background(), 0, "lease4-update", []byte(`{}`))
 		var ce *CommError
 		if !errors.As(err, &ce) {
 			t.Fatalf("got %v, want a CommError", err)
 		}
 	})
 	t.Run("hang then close", func(t *testing.T) {
-		p := newRawPeer(t, "xdhcpd")
-		p.hang.Store(true)
-		c, _ := newTestUpdateClient(t, p.url(), 1)
+		p := peertest.NewRawPeer(t, "xdhcpd")
+		p.Hang.Store(true)
+		c, _ := newTestUpdateClient(t, p.URL(), 1)
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		defer cancel()
-		if _, err := c.do(ctx, 0, "lease4-update", []byte(`{}`)); err == nil {
+		if _, err := c.Do(ctx, 0, "lease4-update", []byte(`{}`)); err == nil {
 			t.Fatal("a hung partner answered")
 		}
 		done := make(chan struct{})
-		go func() { c.close(); close(done) }()
+		go func() { c.Close(); close(done) }()
 		select {
 		case <-done:
 		case <-time.After(2 * time.Second):
 			t.Fatal("close did not interrupt the hung exchange")
 		}
-		if _, err := c.do(context.Background(), 0, "lease4-update", []byte(`{}`)); err == nil {
+		if _, err := c.Do(context.Background(), 0, "lease4-update", []byte(`{}`)); err == nil {
 			t.Fatal("a closed client sent a request")
 		}
 	})
@@ -339,20 +219,89 @@ func TestUpdateClientTLS(t *testing.T) {
 		}
 		_ = json.Unmarshal(body, &env)
 		out := fmt.Sprintf(`[ { "result": 0, "text": "lease4-update %s" } ]`, env.Arguments.IP)
-		w.Header().Set("Server", serverSoftware)
+		w.Header().Set("Server", ServerSoftware)
 		w.Header().Set("Content-Length", fmt.Sprint(len(out)))
 		_, _ = io.WriteString(w, out)
 	}))
 	defer srv.Close()
 	tc := srv.Client().Transport.(*http.Transport).TLSClientConfig
-	info := &partnerInfo{}
-	c, err := newUpdateClient(&Peer{Name: "server2", URL: srv.URL + "/"}, tc, 2, info)
+	info := &PartnerInfo{}
+	c, err := NewUpdateClient(Target{Name: "server2", URL: srv.URL + "/"}, tc, 2, info)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.close()
+	defer c.Close()
 	sendMany(t, c, 100)
-	if !info.pipelines.Load() {
+	if !info.Pipelines() {
 		t.Error("Server: xdhcpd over TLS not recognised")
+	}
+}
+
+// TestUpdateDeadline: an update whose deadline passes while it waits
+// behind an unanswered one is failed and never written, the one after it
+// is written; one written before its deadline gets its answer even when
+// the answer comes after the deadline.
+func TestUpdateDeadline(t *testing.T) {
+	body := func(ip string) []byte {
+		return fmt.Appendf(nil, `{ "arguments": { "ip-address": %q }, "command": "lease4-update", "service": [ "dhcp4" ] }`, ip)
+	}
+	for _, server := range []string{"xdhcpd", ""} {
+		t.Run("server="+server, func(t *testing.T) {
+			p := peertest.NewRawPeer(t, server)
+			c, info := newTestUpdateClient(t, p.URL(), 1)
+			info.Observe([]byte(server))
+			res := make(chan string, 8)
+			upd := func(ip string, deadline time.Time) Update {
+				return Update{Command: "lease4-update", Body: body(ip), Key: 7, Deadline: deadline,
+					Done: func(r UpdateResult) {
+						switch {
+						case errors.Is(r.Err, ErrUpdateExpired):
+							res <- ip + " expired"
+						case r.Err != nil:
+							res <- ip + " " + r.Err.Error()
+						default:
+							res <- ip + " " + r.Answer.Text
+						}
+					}}
+			}
+			next := func() string {
+				select {
+				case s := <-res:
+					return s
+				case <-time.After(5 * time.Second):
+					t.Fatal("no completion")
+					return ""
+				}
+			}
+			// Already past its deadline on an idle client.
+			c.Send([]Update{upd("192.0.2.1", time.Now().Add(-time.Millisecond))})
+			if got := next(); got != "192.0.2.1 expired" {
+				t.Fatalf("got %q", got)
+			}
+			// A is written and held by the partner past its own deadline;
+			// B, behind it on the same connection, expires; C does not.
+			p.Hold(t)
+			c.Send([]Update{upd("192.0.2.2", time.Now().Add(50*time.Millisecond))})
+			for len(p.RequestsSeen()) == 0 {
+				time.Sleep(time.Millisecond)
+			}
+			c.Send([]Update{upd("192.0.2.3", time.Now().Add(50*time.Millisecond))})
+			c.Send([]Update{upd("192.0.2.4", time.Now().Add(time.Minute))})
+			time.Sleep(150 * time.Millisecond)
+			p.Release()
+			want := []string{"192.0.2.2 lease4-update 192.0.2.2", "192.0.2.3 expired", "192.0.2.4 lease4-update 192.0.2.4"}
+			for _, w := range want {
+				if got := next(); got != w {
+					t.Fatalf("got %q, want %q", got, w)
+				}
+			}
+			var ips []string
+			for _, r := range p.RequestsSeen() {
+				ips = append(ips, r.IP)
+			}
+			if !slices.Equal(ips, []string{"192.0.2.2", "192.0.2.4"}) {
+				t.Fatalf("partner got %v, want 192.0.2.2 and 192.0.2.4 only", ips)
+			}
+		})
 	}
 }

@@ -1,4 +1,4 @@
-package ha
+package peer
 
 import (
 	"bufio"
@@ -17,33 +17,37 @@ import (
 	"time"
 )
 
-// serverSoftware is what our peer listener puts in its Server header. Kea
+// ServerSoftware is what our peer listener puts in its Server header. Kea
 // 2.2's listener sends no Server header.
-const serverSoftware = "xdhcpd"
+const ServerSoftware = "xdhcpd"
 
-// partnerInfo is what the clients learned about the partner from its
+// PartnerInfo is what the clients learned about the partner from its
 // replies: whether it is an xdhcpd, whose listener accepts pipelined
 // requests. Every reply refreshes it, so a partner replaced by Kea is
 // noticed on its first reply.
-type partnerInfo struct {
+type PartnerInfo struct {
 	pipelines atomic.Bool
 }
 
-// observe records a reply's Server header.
-func (p *partnerInfo) observe(server []byte) {
-	p.pipelines.Store(bytes.HasPrefix(server, []byte(serverSoftware)))
+// Observe records a reply's Server header.
+func (p *PartnerInfo) Observe(server []byte) {
+	p.pipelines.Store(bytes.HasPrefix(server, []byte(ServerSoftware)))
 }
+
+// Pipelines reports whether the partner's listener takes pipelined
+// requests (it answered with Server: xdhcpd).
+func (p *PartnerInfo) Pipelines() bool { return p.pipelines.Load() }
 
 // Why an update fails without an answer from the partner.
 var (
-	// errClientClosed fails the updates of a stopped service.
-	errClientClosed = errors.New("ha client closed")
-	// errUpdateExpired fails an update whose deadline passed before it
+	// ErrClientClosed fails the updates of a closed client.
+	ErrClientClosed = errors.New("ha client closed")
+	// ErrUpdateExpired fails an update whose deadline passed before it
 	// could be written.
-	errUpdateExpired = errors.New("lease update deadline passed before it was sent")
-	// errUpdateCanceled fails an update that was not written because an
+	ErrUpdateExpired = errors.New("lease update deadline passed before it was sent")
+	// ErrUpdateCanceled fails an update that was not written because an
 	// earlier update of its chain failed.
-	errUpdateCanceled = errors.New("lease update not sent: an earlier update of its chain failed")
+	ErrUpdateCanceled = errors.New("lease update not sent: an earlier update of its chain failed")
 )
 
 // Limits of the update client.
@@ -63,13 +67,13 @@ const (
 	updateConnsPerThread = 4
 )
 
-// updateClient carries the DHCP hot path's lease updates (lease4-update,
+// UpdateClient carries the DHCP hot path's lease updates (lease4-update,
 // lease4-del) to the partner over persistent HTTP/1.1 connections of its
-// own, one goroutine each. It never blocks its caller: send queues a
-// pendingUpdate (a small struct with a completion callback, no goroutine,
+// own, one goroutine each. It never blocks its caller: Send queues an
+// Update (a small struct with a completion callback, no goroutine,
 // no channel) on a connection and returns; the connection's goroutine
 // writes everything queued in one write, reads the replies in order and
-// calls each update's done. Against an xdhcpd partner (partnerInfo) that is
+// calls each update's Done. Against an xdhcpd partner (PartnerInfo) that is
 // HTTP/1.1 pipelining (RFC 9112 §9.3.2): under load one write and one read
 // carry many updates, instead of a write, a read and two wake-ups per
 // update on each side. Against anything else, Kea included (which never
@@ -83,20 +87,20 @@ const (
 // number of connections the key is reduced over (all of them towards Kea,
 // the first http-client-threads towards a pipelining partner) changes only
 // while nothing is queued or in flight, so a change of partner software
-// cannot reorder one address either. The updates of one send (a chain)
+// cannot reorder one address either. The updates of one Send (a chain)
 // reach the partner in chain order: one that goes to another connection
 // than its predecessor is held in its queue, blocking the updates queued
-// behind it there, until release says the predecessor was answered. A
+// behind it there, until Release says the predecessor was answered. A
 // chain is queued atomically, so holds only ever wait on updates queued
 // earlier and cannot deadlock.
 //
 // Deadlines. Every update has one (send time + the client's timeout, Kea's
 // request timeout). An update whose deadline passed before it was written
-// is never written: it fails with errUpdateExpired when its connection
+// is never written: it fails with ErrUpdateExpired when its connection
 // reaches it (no timer: at the latest when the exchange ahead of it ends,
 // itself bounded by the timeout). An update already written is not abandoned at its deadline:
 // the connection's I/O deadline (write time + timeout) bounds the wait for
-// its answer, and its done reports that answer, success included (the
+// its answer, and its Done reports that answer, success included (the
 // partner may have applied it), or the timeout, which drops the connection
 // and fails every written update not yet answered on it.
 //
@@ -105,12 +109,12 @@ const (
 // that fails on a reused connection before any reply is resent once on a
 // fresh one, as net/http does for a keep-alive connection the server
 // closed.
-type updateClient struct {
+type UpdateClient struct {
 	addr    string
 	head    []byte // request line and fixed headers, up to "Content-Length: "
 	piped   int    // connections used while the partner pipelines (a prefix of conns)
 	tls     *tls.Config
-	partner *partnerInfo
+	partner *PartnerInfo
 	conns   []*updateConn
 	timeout time.Duration // per-update deadline and per-exchange I/O deadline
 	// inflight counts the updates sent and not yet done.
@@ -124,72 +128,77 @@ type updateClient struct {
 	wg     sync.WaitGroup
 }
 
-// States of a pendingUpdate.
+// States of an Update.
 const (
 	updReady    int32 = iota // may be written
 	updHeld                  // waits for release: its predecessor is on another connection
-	updCanceled              // not to be written: done with errUpdateCanceled
+	updCanceled              // not to be written: done with ErrUpdateCanceled
 )
 
-// pendingUpdate is one request waiting for its reply: what the client
-// keeps per update.
-type pendingUpdate struct {
-	command  string
-	body     []byte
-	key      uint32    // connection affinity (addrKey of the lease address)
-	deadline time.Time // not written from then on; zero: send time + timeout
-	// done receives the answer or the failure, exactly once, on the
-	// goroutine that completes the update (a connection's, or send's
+// Update is one request waiting for its reply: what the client keeps per
+// update.
+type Update struct {
+	Command  string
+	Body     []byte    // the whole request body (EncodeCommand)
+	Key      uint32    // connection affinity: the updates of one key keep their order
+	Deadline time.Time // not written from then on; zero: send time + timeout
+	// Done receives the answer or the failure, exactly once, on the
+	// goroutine that completes the update (a connection's, or Send's
 	// caller when the client is closed). It must not block.
-	done  func(updateResult)
+	Done  func(UpdateResult)
 	uc    *updateConn
 	state atomic.Int32
 }
 
-type updateResult struct {
-	a   answer
-	err error
+// Sent reports whether u was queued by Send.
+func (u *Update) Sent() bool { return u.uc != nil }
+
+// UpdateResult is the answer to an Update, or why there is none (a
+// *CommError).
+type UpdateResult struct {
+	Answer Answer
+	Err    error
 }
 
-// newUpdateClient builds a client for p with threads×updateConnsPerThread
+// NewUpdateClient builds a client for t with threads×updateConnsPerThread
 // connections, of which the first threads are used while the partner
 // pipelines (threads is at least one); tc is the TLS configuration for an
-// https peer.
-func newUpdateClient(p *Peer, tc *tls.Config, threads int, info *partnerInfo) (*updateClient, error) {
-	host, addr, err := peerHostPort(p.URL)
+// https peer; info tells whether the partner pipelines.
+func NewUpdateClient(t Target, tc *tls.Config, threads int, info *PartnerInfo) (*UpdateClient, error) {
+	host, addr, err := HostPort(t.URL)
 	if err != nil {
-		return nil, fmt.Errorf("peer %q: %w", p.Name, err)
+		return nil, fmt.Errorf("peer %q: %w", t.Name, err)
 	}
-	u, err := url.Parse(p.URL)
+	u, err := url.Parse(t.URL)
 	if err != nil {
-		return nil, fmt.Errorf("peer %q: %w", p.Name, err)
+		return nil, fmt.Errorf("peer %q: %w", t.Name, err)
 	}
 	var h bytes.Buffer
 	fmt.Fprintf(&h, "POST %s HTTP/1.1\r\nHost: %s\r\n", u.RequestURI(), host)
-	if p.BasicAuthUser != "" {
-		cred := base64.StdEncoding.EncodeToString([]byte(p.BasicAuthUser + ":" + p.BasicAuthPassword))
+	if t.BasicAuthUser != "" {
+		cred := base64.StdEncoding.EncodeToString([]byte(t.BasicAuthUser + ":" + t.BasicAuthPassword))
 		fmt.Fprintf(&h, "Authorization: Basic %s\r\n", cred)
 	}
 	h.WriteString("Content-Type: application/json\r\nContent-Length: ")
 	threads = max(threads, 1)
-	c := &updateClient{addr: addr, head: h.Bytes(), tls: tc, partner: info, piped: threads, timeout: requestTimeout}
+	c := &UpdateClient{addr: addr, head: h.Bytes(), tls: tc, partner: info, piped: threads, timeout: RequestTimeout}
 	for range threads * updateConnsPerThread {
 		c.conns = append(c.conns, &updateConn{c: c, wake: make(chan struct{}, 1)})
 	}
 	return c, nil
 }
 
-// send queues chain and returns at once; see updateClient for the order
-// and deadline rules. Every update's done is called exactly once: with
-// errClientClosed before send returns when the client is closed.
-func (c *updateClient) send(chain []pendingUpdate) {
+// Send queues chain and returns at once; see UpdateClient for the order
+// and deadline rules. Every update's Done is called exactly once: with
+// ErrClientClosed before Send returns when the client is closed.
+func (c *UpdateClient) Send(chain []Update) {
 	now := time.Now()
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		for i := range chain {
 			p := &chain[i]
-			p.done(updateResult{err: &CommError{p.command, errClientClosed}})
+			p.Done(UpdateResult{Err: &CommError{p.Command, ErrClientClosed}})
 		}
 		return
 	}
@@ -207,10 +216,10 @@ func (c *updateClient) send(chain []pendingUpdate) {
 	// may complete (and release the next) before the last is queued.
 	for i := range chain {
 		p := &chain[i]
-		if p.deadline.IsZero() {
-			p.deadline = now.Add(c.timeout)
+		if p.Deadline.IsZero() {
+			p.Deadline = now.Add(c.timeout)
 		}
-		p.uc = c.conns[p.key%n]
+		p.uc = c.conns[p.Key%n]
 		if i > 0 && p.uc != chain[i-1].uc {
 			p.state.Store(updHeld)
 		}
@@ -224,45 +233,60 @@ func (c *updateClient) send(chain []pendingUpdate) {
 	}
 }
 
-// release lets p, held behind its chain predecessor, be written: the
+// Release lets p, held behind its chain predecessor, be written: the
 // predecessor was answered.
-func (c *updateClient) release(p *pendingUpdate) {
+func (c *UpdateClient) Release(p *Update) {
 	if p.state.CompareAndSwap(updHeld, updReady) {
 		p.uc.signal()
 	}
 }
 
-// cancel keeps p from being written if it has not been yet (best effort: a
+// Cancel keeps p from being written if it has not been yet (best effort: a
 // write already under way is not recalled); p then fails with
-// errUpdateCanceled.
-func (c *updateClient) cancel(p *pendingUpdate) {
+// ErrUpdateCanceled.
+func (c *UpdateClient) Cancel(p *Update) {
 	if p.state.Swap(updCanceled) == updHeld {
 		p.uc.signal()
 	}
 }
 
 // finish completes p.
-func (c *updateClient) finish(p *pendingUpdate, r updateResult) {
+func (c *UpdateClient) finish(p *Update, r UpdateResult) {
 	c.inflight.Add(-1)
-	p.done(r)
+	p.Done(r)
 }
 
-// do sends one command and waits for its reply or ctx: the blocking form
-// of send, for the backlog replay and tests. Every failure is a
+// InFlight is the number of updates sent and not yet done.
+func (c *UpdateClient) InFlight() int64 { return c.inflight.Load() }
+
+// ConnIndex is the index of the connection that Send, with nothing in
+// flight, puts the updates of key on.
+func (c *UpdateClient) ConnIndex(key uint32) int {
+	if c.partner.Pipelines() {
+		return int(key % uint32(c.piped))
+	}
+	return int(key % uint32(len(c.conns)))
+}
+
+// Conns is the number of update connections.
+func (c *UpdateClient) Conns() int { return len(c.conns) }
+
+// Do sends one command and waits for its reply or ctx: the blocking form
+// of Send, for the backlog replay and tests. Every failure is a
 // *CommError.
-func (c *updateClient) do(ctx context.Context, key uint32, command string, body []byte) (answer, error) {
-	res := make(chan updateResult, 1) // the update may finish after ctx
-	c.send([]pendingUpdate{{command: command, body: body, key: key, done: func(r updateResult) { res <- r }}})
+func (c *UpdateClient) Do(ctx context.Context, key uint32, command string, body []byte) (Answer, error) {
+	res := make(chan UpdateResult, 1) // the update may finish after ctx
+	c.Send([]Update{{Command: command, Body: body, Key: key, Done: func(r UpdateResult) { res <- r }}})
 	select {
 	case r := <-res:
-		return r.a, r.err
+		return r.Answer, r.Err
 	case <-ctx.Done():
-		return answer{}, &CommError{command, ctx.Err()}
+		return Answer{}, &CommError{command, ctx.Err()}
 	}
 }
 
-// close stops every connection; queued requests fail.
-func (c *updateClient) close() {
+// Close stops every connection; queued requests fail.
+func (c *UpdateClient) Close() {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -284,11 +308,11 @@ func (c *updateClient) close() {
 // updateConn is one connection and its queue. The goroutine that owns the
 // connection starts with the first request and ends at close.
 type updateConn struct {
-	c    *updateClient
+	c    *UpdateClient
 	wake chan struct{}
 
 	mu      sync.Mutex
-	queue   []*pendingUpdate
+	queue   []*Update
 	running bool
 	cur     net.Conn // the open connection, for close to interrupt
 
@@ -308,7 +332,7 @@ func (uc *updateConn) signal() {
 
 // push adds p to the queue, starting the goroutine if needed. The caller
 // holds c.mu and has checked that the client is open; it signals after.
-func (uc *updateConn) push(p *pendingUpdate) {
+func (uc *updateConn) push(p *Update) {
 	uc.mu.Lock()
 	uc.queue = append(uc.queue, p)
 	start := !uc.running
@@ -322,7 +346,7 @@ func (uc *updateConn) push(p *pendingUpdate) {
 
 // take removes up to n queued requests, stopping at one that is held; all
 // takes everything (close).
-func (uc *updateConn) take(n int, all bool) []*pendingUpdate {
+func (uc *updateConn) take(n int, all bool) []*Update {
 	uc.mu.Lock()
 	defer uc.mu.Unlock()
 	n = min(n, len(uc.queue))
@@ -337,7 +361,7 @@ func (uc *updateConn) take(n int, all bool) []*pendingUpdate {
 	if n == 0 {
 		return nil
 	}
-	b := make([]*pendingUpdate, n)
+	b := make([]*Update, n)
 	copy(b, uc.queue)
 	k := copy(uc.queue, uc.queue[n:])
 	clear(uc.queue[k:])
@@ -356,16 +380,16 @@ func (uc *updateConn) run() {
 	defer uc.drop()
 	for range uc.wake {
 		if uc.closedClient() {
-			// send queues nothing more: fail what is left, held
+			// Send queues nothing more: fail what is left, held
 			// updates included.
 			for b := uc.take(maxPipeline, true); len(b) > 0; b = uc.take(maxPipeline, true) {
-				uc.fail(b, errClientClosed)
+				uc.fail(b, ErrClientClosed)
 			}
 			return
 		}
 		for {
 			n := 1
-			if uc.c.partner.pipelines.Load() {
+			if uc.c.partner.Pipelines() {
 				n = maxPipeline
 			}
 			b := uc.take(n, false)
@@ -389,9 +413,9 @@ func (uc *updateConn) drop() {
 }
 
 // fail completes every request of b with err.
-func (uc *updateConn) fail(b []*pendingUpdate, err error) {
+func (uc *updateConn) fail(b []*Update, err error) {
 	for _, p := range b {
-		uc.c.finish(p, updateResult{err: &CommError{p.command, err}})
+		uc.c.finish(p, UpdateResult{Err: &CommError{p.Command, err}})
 	}
 }
 
@@ -399,14 +423,14 @@ func (uc *updateConn) fail(b []*pendingUpdate, err error) {
 // past their deadline at now) and returns the others, in order. It runs
 // right before a write; completing an update here may cancel the rest of
 // its chain, which the later iterations see.
-func (uc *updateConn) writable(b []*pendingUpdate, now time.Time) []*pendingUpdate {
+func (uc *updateConn) writable(b []*Update, now time.Time) []*Update {
 	k := 0
 	for _, p := range b {
 		switch {
 		case p.state.Load() == updCanceled:
-			uc.c.finish(p, updateResult{err: &CommError{p.command, errUpdateCanceled}})
-		case !now.Before(p.deadline):
-			uc.c.finish(p, updateResult{err: &CommError{p.command, errUpdateExpired}})
+			uc.c.finish(p, UpdateResult{Err: &CommError{p.Command, ErrUpdateCanceled}})
+		case !now.Before(p.Deadline):
+			uc.c.finish(p, UpdateResult{Err: &CommError{p.Command, ErrUpdateExpired}})
 		default:
 			b[k] = p
 			k++
@@ -417,7 +441,7 @@ func (uc *updateConn) writable(b []*pendingUpdate, now time.Time) []*pendingUpda
 }
 
 // exchange writes batch b and reads its replies, in order.
-func (uc *updateConn) exchange(b []*pendingUpdate) {
+func (uc *updateConn) exchange(b []*Update) {
 	retried := false
 	for len(b) > 0 {
 		if uc.nc != nil && time.Since(uc.lastUse) > updateIdleTimeout {
@@ -440,15 +464,15 @@ func (uc *updateConn) exchange(b []*pendingUpdate) {
 		uc.wbuf = uc.wbuf[:0]
 		for _, p := range b {
 			uc.wbuf = append(uc.wbuf, uc.c.head...)
-			uc.wbuf = strconv.AppendInt(uc.wbuf, int64(len(p.body)), 10)
+			uc.wbuf = strconv.AppendInt(uc.wbuf, int64(len(p.Body)), 10)
 			uc.wbuf = append(uc.wbuf, "\r\n\r\n"...)
-			uc.wbuf = append(uc.wbuf, p.body...)
+			uc.wbuf = append(uc.wbuf, p.Body...)
 		}
 		_ = uc.nc.SetDeadline(time.Now().Add(uc.c.timeout))
 		if uc.closedClient() {
 			// Checked after the deadline is set: a close from now on
 			// overrides it and interrupts the exchange.
-			uc.fail(b, errClientClosed)
+			uc.fail(b, ErrClientClosed)
 			return
 		}
 		_, err := uc.nc.Write(uc.wbuf)
@@ -459,8 +483,8 @@ func (uc *updateConn) exchange(b []*pendingUpdate) {
 			if err != nil {
 				break
 			}
-			uc.c.partner.observe(r.server)
-			uc.c.finish(b[answered], updateResult{a: r.a, err: r.err})
+			uc.c.partner.Observe(r.server)
+			uc.c.finish(b[answered], UpdateResult{Answer: r.a, Err: r.err})
 			answered++
 			if r.close {
 				break
@@ -507,14 +531,14 @@ func (uc *updateConn) dial() error {
 
 // reply1 is one HTTP reply read from a connection.
 type reply1 struct {
-	a      answer
+	a      Answer
 	err    error // the body is not a usable reply (a *CommError)
 	server []byte
 	close  bool // Connection: close
 }
 
 // readReply reads one HTTP/1.1 response with a Content-Length body (Kea and
-// we always send one) and decodes its body like peerClient.call. A
+// we always send one) and decodes its body like Client.Call. A
 // transport or framing error is returned as err; a body that is not a
 // usable reply is reply1.err.
 func readReply(br *bufio.Reader) (reply1, error) {

@@ -1,4 +1,4 @@
-package ha
+package peer
 
 import (
 	"bufio"
@@ -20,11 +20,11 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// Listener limits. Kea 2.2's listener gives a request requestTimeout to
+// Listener limits. Kea 2.2's listener gives a request RequestTimeout to
 // arrive whole and closes a keep-alive connection idle for listenerIdle; a
-// new connection gets requestTimeout for its first request, so a client
+// new connection gets RequestTimeout for its first request, so a client
 // that connects and sends nothing holds a slot for at most that. Kea caps
-// neither connections nor header sizes; xdhcpd does: maxPeerConns is far
+// neither connections nor header sizes; xdhcpd does: MaxConns is far
 // above what a partner opens (http-client-threads connections for
 // heartbeats and sync plus as many for lease updates, 2 × the partner's
 // core threads at Kea's default of 0), and past it new connections wait in
@@ -33,7 +33,7 @@ const (
 	listenerIdle    = 30 * time.Second
 	listenerWrite   = 60 * time.Second
 	maxHeaderBytes  = 64 << 10
-	maxPeerConns    = 64
+	MaxConns        = 64
 	peerConnReadBuf = 32 << 10
 	// Accept errors (EMFILE, ENFILE, ENOBUFS...) back off from
 	// acceptBackoffMin, doubling to acceptBackoffMax, as net/http's
@@ -44,23 +44,23 @@ const (
 	acceptLogEvery = 10 * time.Second
 )
 
-// listenerStats are the HA listener's named counters (ListenerCounters):
-// every connection or request the listener refuses or cuts short is
-// counted under its reason.
-type listenerStats struct {
+// Stats are the HA listener's named counters (Counters): every connection
+// or request the listener refuses or cuts short is counted under its
+// reason. The zero value is ready.
+type Stats struct {
 	acceptErrors atomic.Int64 // Accept failed (EMFILE...): backed off, kept listening
-	connWaits    atomic.Int64 // a connection waited in the backlog for a free slot (maxPeerConns)
+	connWaits    atomic.Int64 // a connection waited in the backlog for a free slot (MaxConns)
 	badRequests  atomic.Int64 // 400: not HTTP/1.x, chunked, not POST/JSON, bad JSON, header over maxHeaderBytes
 	unauthorized atomic.Int64 // 401: basic auth missing or wrong
 	forbidden    atomic.Int64 // 403: restrict-commands
 	tooLarge     atomic.Int64 // 413: body over the cap (bodyCap)
-	timeouts     atomic.Int64 // a request (or a new connection's first one) did not arrive in requestTimeout
+	timeouts     atomic.Int64 // a request (or a new connection's first one) did not arrive in RequestTimeout
 	tlsFailures  atomic.Int64 // TLS handshake failed
 	panics       atomic.Int64 // an HTTP-layer panic, answered 500 (command panics: the dispatcher's command_panics)
 }
 
-// counters returns the counters by name.
-func (st *listenerStats) counters() map[string]int64 {
+// Counters returns the counters by name.
+func (st *Stats) Counters() map[string]int64 {
 	return map[string]int64{
 		"accept_errors":          st.acceptErrors.Load(),
 		"conn_limit_waits":       st.connWaits.Load(),
@@ -74,20 +74,20 @@ func (st *listenerStats) counters() map[string]int64 {
 	}
 }
 
-// peerServer serves the HA listener's HTTP/1.1 connections with the
-// Service as handler. It exists instead of net/http's server for one
-// reason: a partner's lease updates arrive pipelined (see updateClient),
-// and net/http writes each response with its own write. peerServer
+// Server serves the HA listener's HTTP/1.1 connections with a Handler. It
+// exists instead of net/http's server for one reason: a partner's lease
+// updates arrive pipelined (see UpdateClient), and net/http writes each
+// response with its own write. Server
 // parses requests with net/http's parser (http.ReadRequest) and buffers
 // responses, writing them when no further request is already waiting in
 // the connection's read buffer: under load one write answers a whole
 // pipeline.
-type peerServer struct {
+type Server struct {
 	h        http.Handler
 	ctx      context.Context
 	tls      *tls.Config
 	log      zerolog.Logger
-	st       *listenerStats
+	st       *Stats
 	bodyCap  int64
 	maxConns int
 	sem      chan struct{} // one token per open connection
@@ -107,16 +107,20 @@ type peerConn struct {
 	idle atomic.Bool
 }
 
-func newPeerServer(ctx context.Context, h http.Handler, tc *tls.Config, log zerolog.Logger, st *listenerStats, bodyCap int64, maxConns int) *peerServer {
-	return &peerServer{h: h, ctx: ctx, tls: tc, log: log, st: st, bodyCap: bodyCap, maxConns: maxConns,
+// NewServer builds a server that answers with h, in ctx (canceled: no
+// request is kept alive), over TLS when tc is set, counting into st. A
+// request body over bodyCap is refused; past maxConns open connections
+// new ones wait in the kernel's accept backlog.
+func NewServer(ctx context.Context, h http.Handler, tc *tls.Config, log zerolog.Logger, st *Stats, bodyCap int64, maxConns int) *Server {
+	return &Server{h: h, ctx: ctx, tls: tc, log: log, st: st, bodyCap: bodyCap, maxConns: maxConns,
 		sem: make(chan struct{}, maxConns), done: make(chan struct{}),
 		acceptLg: logLimiter{every: acceptLogEvery}, conns: map[*peerConn]struct{}{}}
 }
 
-// serve accepts connections until close; it returns nil after close. An
+// Serve accepts connections until Shutdown; it returns nil after Shutdown. An
 // accept error is counted, logged (rate-limited) and backed off; only a
 // listener closed by someone else ends the loop with an error.
-func (ps *peerServer) serve(ln net.Listener) error {
+func (ps *Server) Serve(ln net.Listener) error {
 	ps.mu.Lock()
 	if ps.closed {
 		ps.mu.Unlock()
@@ -178,9 +182,9 @@ func (ps *peerServer) serve(ln net.Listener) error {
 	}
 }
 
-// shutdown stops accepting, closes idle connections, lets busy ones finish
+// Shutdown stops accepting, closes idle connections, lets busy ones finish
 // their request until ctx ends, then closes them too.
-func (ps *peerServer) shutdown(ctx context.Context) {
+func (ps *Server) Shutdown(ctx context.Context) {
 	ps.mu.Lock()
 	if !ps.closed {
 		ps.closed = true
@@ -240,7 +244,7 @@ func (l *logLimiter) allow(now time.Time) (bool, int) {
 }
 
 // serveConn answers the connection's requests in order.
-func (ps *peerServer) serveConn(pc *peerConn) {
+func (ps *Server) serveConn(pc *peerConn) {
 	defer func() {
 		_ = pc.nc.Close()
 		ps.mu.Lock()
@@ -250,7 +254,7 @@ func (ps *peerServer) serveConn(pc *peerConn) {
 		ps.wg.Done()
 	}()
 	if tc, ok := pc.nc.(*tls.Conn); ok {
-		_ = tc.SetDeadline(time.Now().Add(requestTimeout))
+		_ = tc.SetDeadline(time.Now().Add(RequestTimeout))
 		if err := tc.HandshakeContext(ps.ctx); err != nil {
 			ps.st.tlsFailures.Add(1)
 			ps.log.Debug().Err(err).Str("remote", pc.nc.RemoteAddr().String()).Msg("ha listener: TLS handshake failed")
@@ -261,9 +265,9 @@ func (ps *peerServer) serveConn(pc *peerConn) {
 	br := bufio.NewReaderSize(lc, peerConnReadBuf)
 	bw := bufio.NewWriterSize(pc.nc, 16<<10)
 	remote := pc.nc.RemoteAddr().String()
-	wait := requestTimeout // a new connection's first request
+	wait := RequestTimeout // a new connection's first request
 	for {
-		// Wait for the next request (idle), then give it requestTimeout.
+		// Wait for the next request (idle), then give it RequestTimeout.
 		lc.left = maxHeaderBytes
 		if br.Buffered() == 0 {
 			pc.idle.Store(true)
@@ -272,14 +276,14 @@ func (ps *peerServer) serveConn(pc *peerConn) {
 			pc.idle.Store(false)
 			if err != nil || ps.isClosed() {
 				var ne net.Error
-				if wait == requestTimeout && errors.As(err, &ne) && ne.Timeout() {
+				if wait == RequestTimeout && errors.As(err, &ne) && ne.Timeout() {
 					ps.st.timeouts.Add(1) // connected, never asked
 				}
 				return
 			}
 		}
 		wait = listenerIdle
-		_ = pc.nc.SetReadDeadline(time.Now().Add(requestTimeout))
+		_ = pc.nc.SetReadDeadline(time.Now().Add(RequestTimeout))
 		req, err := http.ReadRequest(br)
 		lc.left = int(ps.bodyCap) + peerConnReadBuf
 		if err != nil {
@@ -352,7 +356,7 @@ func (ps *peerServer) serveConn(pc *peerConn) {
 // counted and answered 500 as Kea's listener answers a handler that
 // returned nothing; the connection is then closed. It reports whether the
 // handler returned normally.
-func (ps *peerServer) handle(rw *bufResponse, req *http.Request) (ok bool) {
+func (ps *Server) handle(rw *bufResponse, req *http.Request) (ok bool) {
 	defer func() {
 		if v := recover(); v != nil {
 			ps.st.panics.Add(1)
@@ -385,9 +389,9 @@ func lingerClose(nc net.Conn) {
 	_, _ = io.CopyN(io.Discard, nc, lingerBytes)
 }
 
-func (ps *peerServer) ctxAlive() bool { return ps.ctx.Err() == nil }
+func (ps *Server) ctxAlive() bool { return ps.ctx.Err() == nil }
 
-func (ps *peerServer) isClosed() bool {
+func (ps *Server) isClosed() bool {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
 	return ps.closed

@@ -1,0 +1,147 @@
+// Package peertest is a hand-written HTTP/1.1 HA partner for tests of the
+// peer transport and of what runs over it: it records how requests arrive
+// (pipelined or not) and can hold, delay or refuse its answers.
+package peertest
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// RawPeer is a hand-written HTTP/1.1 peer that records how requests arrive:
+// pipelined means a request was already buffered, complete or not, when
+// the reply to the previous one was written.
+type RawPeer struct {
+	ln     net.Listener
+	server string // Server header ("" = none, like Kea)
+	// Pipelined counts the requests already buffered when the previous
+	// answer was written; Requests counts them all.
+	Pipelined atomic.Int64
+	Requests  atomic.Int64
+	// CloseAfter: answer this many requests per connection, the last with
+	// Connection: close, then close (0 = never).
+	CloseAfter int
+	// Hang: never answer.
+	Hang atomic.Bool
+	// gate, when set (Hold), delays every answer until Release; Delay, when
+	// set, is slept before each answer.
+	gate     chan struct{}
+	gateOnce sync.Once
+	Delay    func() time.Duration
+	// got records every request in the order the partner read them.
+	mu  sync.Mutex
+	got []Request
+	wg  sync.WaitGroup
+}
+
+// Request is one request as the partner read it.
+type Request struct {
+	Command, IP, Hostname string
+}
+
+// Hold makes the partner keep its answers until Release (at the latest
+// when the test ends, before the partner's own cleanup waits for its
+// connections).
+func (p *RawPeer) Hold(t testing.TB) {
+	p.gate = make(chan struct{})
+	t.Cleanup(p.Release)
+}
+
+// Release lets the held answers go.
+func (p *RawPeer) Release() { p.gateOnce.Do(func() { close(p.gate) }) }
+
+// RequestsSeen returns the requests read so far, in order.
+func (p *RawPeer) RequestsSeen() []Request {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]Request(nil), p.got...)
+}
+
+// NewRawPeer starts a partner that sends server in its Server header ("":
+// none, like Kea); it stops when the test ends.
+func NewRawPeer(t testing.TB, server string) *RawPeer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &RawPeer{ln: ln, server: server}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			p.wg.Add(1)
+			go p.serve(c)
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); p.wg.Wait() })
+	return p
+}
+
+// URL is the partner's peer URL.
+func (p *RawPeer) URL() string { return "http://" + p.ln.Addr().String() + "/" }
+
+func (p *RawPeer) serve(c net.Conn) {
+	defer p.wg.Done()
+	defer c.Close()
+	br := bufio.NewReader(c)
+	for n := 1; ; n++ {
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		body, _ := io.ReadAll(req.Body)
+		p.Requests.Add(1)
+		if p.Hang.Load() {
+			_, _ = io.Copy(io.Discard, c)
+			return
+		}
+		var env struct {
+			Command   string `json:"command"`
+			Arguments struct {
+				IP       string `json:"ip-address"`
+				Hostname string `json:"hostname"`
+			} `json:"arguments"`
+		}
+		_ = json.Unmarshal(body, &env)
+		p.mu.Lock()
+		p.got = append(p.got, Request{env.Command, env.Arguments.IP, env.Arguments.Hostname})
+		p.mu.Unlock()
+		if br.Buffered() > 0 {
+			p.Pipelined.Add(1)
+		}
+		if p.gate != nil {
+			<-p.gate
+		}
+		if p.Delay != nil {
+			time.Sleep(p.Delay())
+		}
+		out := fmt.Sprintf(`[ { "result": 0, "text": "%s %s" } ]`, env.Command, env.Arguments.IP)
+		last := p.CloseAfter > 0 && n == p.CloseAfter
+		var h strings.Builder
+		fmt.Fprintf(&h, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nContent-Type: application/json\r\n", len(out))
+		if p.server != "" {
+			fmt.Fprintf(&h, "Server: %s\r\n", p.server)
+		}
+		if last {
+			h.WriteString("Connection: close\r\n")
+		}
+		h.WriteString("\r\n")
+		if _, err := io.WriteString(c, h.String()+out); err != nil || last {
+			return
+		}
+	}
+}

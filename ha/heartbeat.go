@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// heartbeatArgs is the arguments of an ha-heartbeat reply (§4.1).
+// heartbeatArgs is the arguments of an ha-heartbeat reply (docs/kea/ha-protocol.md §4.1).
 type heartbeatArgs struct {
 	State             string   `json:"state"`
 	DateTime          string   `json:"date-time"`

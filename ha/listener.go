@@ -66,7 +66,7 @@ type reply struct {
 // any path, Content-Type application/json, body {command, arguments,
 // service}. Every command registered on the Service's dispatcher is served;
 // with restrict-commands (xdhcpd's default) only the peer commands of
-// ha-protocol.md §4, checked before the envelope as Kea's
+// docs/kea/ha-protocol.md §4, checked before the envelope as Kea's
 // CmdResponseCreator::filterCommand does. The reply is always a JSON list
 // with an explicit Content-Length, except HTTP-level errors which are bare
 // maps, as Kea's listener does.

@@ -117,7 +117,7 @@ const (
 	actionRecover
 )
 
-// decideLocked is the per-state transition table of ha-protocol.md §6 for
+// decideLocked is the per-state transition table of docs/kea/ha-protocol.md §6 for
 // load-balancing. Callers hold s.mu.
 func (s *Service) decideLocked(st, ps State) (State, action) {
 	syncOrReady := StateSyncing

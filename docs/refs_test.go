@@ -19,6 +19,13 @@ import (
 // a section (§4, §4.2) or a range of sections (§4.2-4.5, §10–11).
 var mdRef = regexp.MustCompile(`([A-Za-z0-9_./-]*[A-Za-z0-9_-]\.md)(?: §([0-9]+(?:\.[0-9]+)*)(?:[-–]§?([0-9]+(?:\.[0-9]+)*))?)?`)
 
+// otherRef matches a § that cites a document outside the repository by a
+// name a reader can look up: an RFC or one of the project's issues.
+var otherRef = regexp.MustCompile(`(?:RFC [0-9]+|issue [0-9]+) §`)
+
+// sectionMark is a section citation: § and a number.
+var sectionMark = regexp.MustCompile(`§[0-9]`)
+
 // heading matches a section heading of a note: "## §4 Title", "### §4.2 Title".
 var heading = regexp.MustCompile(`^#{1,6} §([0-9]+(?:\.[0-9]+)*)(?:\s|$)`)
 
@@ -67,7 +74,11 @@ func TestCommentReferencesResolve(t *testing.T) {
 			return err
 		}
 		rel, _ := filepath.Rel(root, path)
+		const self = "docs/refs_test.go" // its comments describe the forms
 		for _, c := range comments {
+			if i := bareSection(c.text); i >= 0 && filepath.Ext(path) != ".md" && rel != self {
+				t.Errorf("%s:%d: a § that names no file: %q", rel, c.line, c.text[max(0, i-30):])
+			}
 			for _, m := range mdRef.FindAllStringSubmatch(c.text, -1) {
 				if strings.Contains(m[1], "://") {
 					continue
@@ -147,6 +158,47 @@ func TestScannerFindsKnownCitations(t *testing.T) {
 	want := "3:docs/kea/memfile.md|10|11 1:docs/kea/lb-hash.md|2| 2:y.md|| 2:w.md|4.2|4.5"
 	if strings.Join(got, " ") != want {
 		t.Errorf("citations = %q, want %q", strings.Join(got, " "), want)
+	}
+}
+
+// bareSection returns the byte offset of the first §N in text that is not
+// part of a "<file>.md §N", "RFC N §N" or "issue N §N" reference, or -1.
+func bareSection(text string) int {
+	var covered [][]int
+	for _, m := range mdRef.FindAllStringSubmatchIndex(text, -1) {
+		if m[4] >= 0 { // with a section
+			covered = append(covered, m[:2])
+		}
+	}
+	covered = append(covered, otherRef.FindAllStringIndex(text, -1)...)
+	for _, m := range sectionMark.FindAllStringIndex(text, -1) {
+		inside := false
+		for _, c := range covered {
+			if m[0] >= c[0] && m[0] < c[1] {
+				inside = true
+				break
+			}
+		}
+		if !inside {
+			return m[0]
+		}
+	}
+	return -1
+}
+
+func TestBareSection(t *testing.T) {
+	for text, want := range map[string]bool{
+		"see docs/kea/memfile.md §10–11 and RFC 2131 §4.1": false,
+		"ha-protocol.md §4.2-§4.5":                         false,
+		"issue 5 §4 (a)/(b)":                               false,
+		"the reply (§4.1)":                                 true,
+		"docs/kea/lb-hash.md §2 and §3":                    true,
+		"no section at all":                                false,
+		"the § sign alone":                                 false,
+	} {
+		if got := bareSection(text) >= 0; got != want {
+			t.Errorf("bareSection(%q) found one: %v, want %v", text, got, want)
+		}
 	}
 }
 

@@ -123,7 +123,7 @@ func (f frame) trim(b []byte) []byte {
 	return b
 }
 
-var testMAC = net.HardwareAddr{0x08, 0x00, 0x27, 0x12, 0x34, 0x56} // hash 52 (lb-hash.md §5)
+var testMAC = net.HardwareAddr{0x08, 0x00, 0x27, 0x12, 0x34, 0x56} // hash 52 (docs/kea/lb-hash.md §5)
 
 // msg builds a DHCP payload with dhcpv4 and lets mod adjust the message.
 func msg(t testing.TB, mt dhcpv4.MessageType, mod func(*dhcpv4.DHCPv4), opts ...dhcpv4.Option) []byte {
@@ -334,7 +334,7 @@ func TestVerdicts(t *testing.T) {
 		{"release partner", frame{payload: msg(t, dhcpv4.MessageTypeRelease, nil)}.bytes(), serveNone, xdpDrop, "drop_partner"},
 		{"inform partner", frame{payload: msg(t, dhcpv4.MessageTypeInform, nil)}.bytes(), serveNone, xdpDrop, "drop_partner"},
 		{"inform ours", frame{payload: msg(t, dhcpv4.MessageTypeInform, nil)}.bytes(), serveAll, xdpPass, "redirect_ours"},
-		// testMAC hashes to 52; client id 01:0a:0b:0c:0d:0e:0f to 34 (lb-hash.md §6 #11).
+		// testMAC hashes to 52; client id 01:0a:0b:0c:0d:0e:0f to 34 (docs/kea/lb-hash.md §6 #11).
 		{"chaddr bucket 52 served", frame{payload: discover}.bytes(), func(h int) bool { return h == 52 }, xdpPass, "redirect_ours"},
 		{"chaddr bucket 52 not served", frame{payload: discover}.bytes(), func(h int) bool { return h != 52 }, xdpDrop, "drop_partner"},
 		{"client id wins over chaddr", frame{payload: msg(t, dhcpv4.MessageTypeDiscover, nil, dhcpv4.OptClientIdentifier([]byte{1, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f}))}.bytes(), func(h int) bool { return h == 34 }, xdpPass, "redirect_ours"},
@@ -386,7 +386,7 @@ func TestVerdicts(t *testing.T) {
 }
 
 // TestHashMatchesLbhash checks that the kernel's bucket is lbhash.Hash of
-// lbhash.KeyFromPayload for the lb-hash.md vectors and thousands of random
+// lbhash.KeyFromPayload for the docs/kea/lb-hash.md vectors and thousands of random
 // keys: with only that bucket served the program keeps the query, with
 // every other bucket served it drops it.
 func TestHashMatchesLbhash(t *testing.T) {
@@ -399,7 +399,7 @@ func TestHashMatchesLbhash(t *testing.T) {
 		payload []byte
 	}
 	var cases []tcase
-	// lb-hash.md §6 vectors.
+	// docs/kea/lb-hash.md §6 vectors.
 	vec := []struct {
 		opt61  []byte
 		chaddr []byte

@@ -16,7 +16,7 @@
  * no socket bound on the queue the packet goes to the kernel stack (and the
  * UDP fallback socket) instead. The kernel only drops what it can prove is
  * the partner's: the key and hash are exactly Kea 2.2's (see
- * /work/shared/spec/lb-hash.md and ha/lbhash, the Go twin). Every packet is
+ * docs/kea/lb-hash.md and ha/lbhash, the Go twin). Every packet is
  * counted once at the single exit in xdhcp_xdp (see xdhcp.h).
  *
  * Kernel: needs the open-coded iterator kfuncs bpf_iter_num_* (Linux 6.4)
@@ -184,7 +184,7 @@ struct {
 	__type(value, struct xdhcp_scan);
 } xdhcp_scratch SEC(".maps");
 
-/* RFC 3074 §6 mixing table (lb-hash.md §2; ha/lbhash.Table). */
+/* RFC 3074 §6 mixing table (docs/kea/lb-hash.md §2; ha/lbhash.Table). */
 static const __u8 lb_table[256] = {
 	251, 175, 119, 215, 81,  14,  79,  191, 103, 49,  181, 143, 186, 157, 0,   232,
 	31,  32,  55,  60,  152, 58,  17,  237, 174, 70,  160, 144, 220, 90,  57,  223,

@@ -3,33 +3,24 @@ package config
 import (
 	"bytes"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/xdhcp/xdhcp/internal/keatest"
 	"github.com/xdhcp/xdhcp/internal/testenv"
 )
 
 // keaHooksDir is where Debian installs Kea 2.2's hook libraries. The seed
 // names /opt/lib/kea/hooks/, which Kea -t must be able to dlopen, so the
 // Kea round-trip test rewrites that directory (and nothing else).
-const keaHooksDir = "/usr/lib/x86_64-linux-gnu/kea/hooks/"
+const keaHooksDir = keatest.HooksDir + "/"
 
 // keaCheck runs `kea-dhcp4 -t` on body and returns its error output, or ""
 // when Kea accepts the file.
 func keaCheck(t *testing.T, kea, body string) string {
 	t.Helper()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "kea.json")
-	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(kea, "-t", path)
-	cmd.Env = append(os.Environ(), "KEA_PIDFILE_DIR="+dir, "KEA_LOCKFILE_DIR="+dir, "KEA_LOGGER_DESTINATION=stderr")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return string(out) + err.Error()
+	if err := keatest.Check(kea, []byte(body)); err != nil {
+		return err.Error()
 	}
 	return ""
 }

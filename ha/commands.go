@@ -12,7 +12,7 @@ import (
 )
 
 // ResultMaintenanceNotAllowed answers ha-maintenance-notify in a state that
-// cannot go to in-maintenance (ha-protocol.md §4.8).
+// cannot go to in-maintenance (docs/kea/ha-protocol.md §4.8).
 const ResultMaintenanceNotAllowed = 1001
 
 // CommandNames are the commands of Kea's HA hook that Register adds. The
@@ -48,7 +48,7 @@ func (s *Service) Register(d *control.Dispatcher) {
 // (src/hooks/dhcp/high_availability/command_creator.cc at Kea-2.2.0),
 // which ha_service.cc installs as the dedicated listener's
 // CmdResponseCreator::command_accept_list_. It is what a partner sends
-// (ha-protocol.md §4); the operator's ha-* commands (ha-sync, ha-scopes,
+// (docs/kea/ha-protocol.md §4); the operator's ha-* commands (ha-sync, ha-scopes,
 // ha-continue, ha-maintenance-start/-cancel) are not in it and belong on
 // the control socket.
 var restricted = map[string]bool{

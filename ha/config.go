@@ -24,7 +24,7 @@ const (
 	RoleBackup    = "backup"
 )
 
-// Config is one libdhcp_ha.so relationship (ha-protocol.md §10). The config
+// Config is one libdhcp_ha.so relationship (docs/kea/ha-protocol.md §10). The config
 // package parses Kea's JSON into its own struct; cmd/xdhcpd converts. Use
 // DefaultConfig for Kea's defaults: the zero value is not a valid config.
 type Config struct {

@@ -7,7 +7,7 @@ import (
 	"github.com/insomniacslk/dhcp/dhcpv4"
 )
 
-// detector is Kea's unacked-client analysis (ha-protocol.md §8): while
+// detector is Kea's unacked-client analysis (docs/kea/ha-protocol.md §8): while
 // communication with the partner is interrupted, dropped partner-scope
 // queries are recorded by (chaddr, client-id) and a client whose secs
 // exceeds max-ack-delay is "unacked".
@@ -78,7 +78,7 @@ func (s *Service) interrupted() bool {
 	return s.now().Sub(last) > s.cfg.MaxResponseDelay
 }
 
-// shouldPartnerDown is Kea's shouldPartnerDown (§8). Callers hold s.mu.
+// shouldPartnerDown is Kea's shouldPartnerDown (docs/kea/ha-protocol.md §8). Callers hold s.mu.
 func (s *Service) shouldPartnerDownLocked() bool {
 	if !s.interrupted() {
 		return false

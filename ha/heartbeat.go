@@ -11,7 +11,7 @@ import (
 	"github.com/xdhcp/xdhcp/ha/peer"
 )
 
-// heartbeatArgs is the arguments of an ha-heartbeat reply (§4.1).
+// heartbeatArgs is the arguments of an ha-heartbeat reply (docs/kea/ha-protocol.md §4.1).
 type heartbeatArgs struct {
 	State             string   `json:"state"`
 	DateTime          string   `json:"date-time"`

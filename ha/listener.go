@@ -65,7 +65,7 @@ func (s *Service) newHandler() *peer.Handler {
 // ServeHTTP answers one command from the partner (or an operator) as the
 // peer listener does (peer.Handler). Every command registered on the
 // Service's dispatcher is served; with restrict-commands (xdhcpd's
-// default) only the peer commands of ha-protocol.md §4.
+// default) only the peer commands of docs/kea/ha-protocol.md §4.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.handler.ServeHTTP(w, r)
 }

@@ -20,7 +20,7 @@ func (s *Service) ownIndex() int {
 	return 1
 }
 
-// scopesForState returns the scopes served on entry to st (ha-protocol.md §5).
+// scopesForState returns the scopes served on entry to st (docs/kea/ha-protocol.md §5).
 func (s *Service) scopesForState(st State) [2]bool {
 	var sv [2]bool
 	switch st {
@@ -97,7 +97,7 @@ func (s *Service) publishLocked() {
 }
 
 // Buckets computes the XDP bucket table for the served scopes: hash h
-// belongs to active server h % 2 (primary first, lb-hash.md §3).
+// belongs to active server h % 2 (primary first, docs/kea/lb-hash.md §3).
 func Buckets(served [2]bool) [256]bool {
 	var t [256]bool
 	for h := 0; h < 256; h++ {

@@ -24,7 +24,7 @@ func query(t *testing.T, mt dhcpv4.MessageType, mac string, secs uint16) *dhcpv4
 	return m
 }
 
-// Vectors from lb-hash.md §6: 08:00:27:12:34:56 hashes to 52 (primary),
+// Vectors from docs/kea/lb-hash.md §6: 08:00:27:12:34:56 hashes to 52 (primary),
 // 00:01:02:03:04:05 to 161 (secondary).
 const (
 	primaryMAC   = "08:00:27:12:34:56"

@@ -1,6 +1,6 @@
 package ha
 
-// State is an HA state (ha-protocol.md §5). The partner may also be in the
+// State is an HA state (docs/kea/ha-protocol.md §5). The partner may also be in the
 // pseudo-states StateUnavailable (last command failed) and stateUndefined
 // (never heard from).
 type State int

@@ -36,7 +36,7 @@ type StatusEntry struct {
 }
 
 // Status returns the value of status-get's "high-availability" key
-// (ha-protocol.md §11).
+// (docs/kea/ha-protocol.md §11).
 func (s *Service) Status() []StatusEntry {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -64,7 +64,7 @@ func (s *Service) Status() []StatusEntry {
 	}}
 }
 
-// heartbeatReply is our answer to ha-heartbeat (§4.1).
+// heartbeatReply is our answer to ha-heartbeat (docs/kea/ha-protocol.md §4.1).
 func (s *Service) heartbeatReply() heartbeatArgs {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -23,7 +23,7 @@ type pageReply struct {
 	Leases []json.RawMessage `json:"leases"`
 }
 
-// synchronize fetches the partner's leases (ha-protocol.md §9): before every
+// synchronize fetches the partner's leases (docs/kea/ha-protocol.md §9): before every
 // page dhcp-disable the partner for maxPeriod, page with lease4-get-page,
 // apply newer leases, then ha-sync-complete-notify (dhcp-enable if the
 // partner answers "unsupported"); dhcp-enable after a failure.

@@ -129,7 +129,7 @@ var (
 
 func states(s ...State) []State { return s }
 
-// transitions is the load-balancing state machine (ha-protocol.md §6),
+// transitions is the load-balancing state machine (docs/kea/ha-protocol.md §6),
 // first match wins. Rows marked "xdhcpd" state where xdhcpd's guards are
 // wider than Kea 2.2's handler; they are kept as they were.
 var transitions = []row{

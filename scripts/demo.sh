@@ -17,7 +17,6 @@ RATE=${RATE:-2000}
 SECS=${SECS:-10}
 PFX=${LAB_PREFIX:-xdemo-}
 BIN=${XDHCPD:-bin/xdhcpd}
-HOOKS=/usr/lib/x86_64-linux-gnu/kea/hooks
 [[ -x $BIN ]] || { echo "demo: $BIN missing (make build)"; exit 1; }
 [[ $(id -u) -eq 0 ]] || { echo "demo: needs root (network namespaces, XDP)"; exit 1; }
 
@@ -33,36 +32,16 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 lab_up "$PFX"
 
-# config NAME -> the HA pair's shared configuration with this-server-name NAME,
-# written in Kea 2.2's syntax so that either server can be real Kea.
+# config NAME -> the HA pair's shared configuration with this-server-name NAME:
+# the project's one pair template (internal/keatest/templates/ha-pair.json),
+# in Kea 2.2's syntax so that either server can be real Kea.
+GO=${GO:-go}
+command -v "$GO" >/dev/null || { echo "demo: needs Go ($GO) to render the pair configuration"; exit 1; }
+"$GO" build -o "$work/hapair" ./internal/keatest/hapair
 config() {
-	local name=$1
-	cat <<JSON
-{ "Dhcp4": {
-  "interfaces-config": { "interfaces": [ "eth0" ] },
-  "control-socket": { "socket-type": "unix", "socket-name": "$work/$name.sock" },
-  "lease-database": { "type": "memfile", "name": "$work/$name-leases4.csv", "lfc-interval": 0 },
-  "multi-threading": { "enable-multi-threading": true, "thread-pool-size": 2, "packet-queue-size": 256 },
-  "valid-lifetime": 3600,
-  "hooks-libraries": [
-    { "library": "$HOOKS/libdhcp_lease_cmds.so" },
-    { "library": "$HOOKS/libdhcp_ha.so", "parameters": { "high-availability": [ {
-        "this-server-name": "$name", "mode": "load-balancing",
-        "heartbeat-delay": 1000, "max-response-delay": 4000,
-        "max-ack-delay": 2000, "max-unacked-clients": 0,
-        "multi-threading": { "enable-multi-threading": true, "http-dedicated-listener": true,
-                             "http-listener-threads": 2, "http-client-threads": 2 },
-        "peers": [
-          { "name": "server1", "url": "http://$LAB_S1_ADDR:8000/", "role": "primary" },
-          { "name": "server2", "url": "http://$LAB_S2_ADDR:8000/", "role": "secondary" } ] } ] } } ],
-  "subnet4": [ { "id": 1, "subnet": "198.19.0.0/16",
-      "pools": [ { "pool": "198.19.0.10 - 198.19.127.250", "client-class": "HA_server1" },
-                 { "pool": "198.19.128.10 - 198.19.255.250", "client-class": "HA_server2" } ],
-      "relay": { "ip-addresses": [ "$LAB_CLI_ADDR" ] },
-      "option-data": [ { "name": "routers", "data": "198.19.0.1" } ] } ],
-  "loggers": [ { "name": "kea-dhcp4", "output_options": [ { "output": "$work/$name.log" } ], "severity": "WARN" } ]
-} }
-JSON
+	"$work/hapair" -name "$1" -s1 "$LAB_S1_ADDR" -s2 "$LAB_S2_ADDR" -work "$work" \
+		-relay "$LAB_CLI_ADDR" -router 198.19.0.1 -valid 3600 \
+		-heartbeat-delay 1000 -max-response-delay 4000 -max-ack-delay 2000
 }
 
 start() { # start NAME NS KIND

@@ -423,8 +423,8 @@ func TestCtlCompareKea(t *testing.T) {
 			report = append(report, fmt.Sprintf("DIFF   %-32s %s", c.name, d))
 		}
 	}
-	if code := exitCode(t, kp, 10*time.Second); code != 3 {
-		t.Errorf("kea-dhcp4 exit status after shutdown exit-value 3: %d", code)
+	if code, err := kp.Wait(10 * time.Second); err != nil || code != 3 {
+		t.Errorf("kea-dhcp4 exit status after shutdown exit-value 3: %d (%v)", code, err)
 	}
 	if code := exitCode(t, xp, 10*time.Second); code != 3 {
 		t.Errorf("xdhcpd exit status after shutdown exit-value 3: %d", code)

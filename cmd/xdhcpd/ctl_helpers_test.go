@@ -13,11 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xdhcp/xdhcp/internal/keatest"
 	"github.com/xdhcp/xdhcp/internal/testenv"
 )
 
 // leaseCmdsHook is Debian's lease_cmds hook for Kea 2.2.
-const leaseCmdsHook = "/usr/lib/x86_64-linux-gnu/kea/hooks/libdhcp_lease_cmds.so"
+var leaseCmdsHook = filepath.Join(keatest.HooksDir, keatest.HookLeaseCmds)
 
 // shortDir returns a temporary directory with a short path (unix socket
 // names are limited to 107 bytes; t.TempDir paths can be longer), removed
@@ -83,63 +84,41 @@ func (s *ctlServer) writeConfig(t *testing.T, pool string, valid int) {
 	}
 }
 
-// requireKea skips unless kea-dhcp4 and the lease_cmds hook are installed.
+// requireKea skips unless kea-dhcp4 and the lease_cmds hook are installed
+// (and fails instead under XDHCP_REQUIRE_ROOT_TESTS=1).
 func requireKea(t *testing.T) string {
 	t.Helper()
-	bin := testenv.RequireCommand(t, "kea-dhcp4")[0]
-	if _, err := os.Stat(leaseCmdsHook); err != nil {
+	testenv.RequireCommand(t, "kea-dhcp4")
+	bin, err := keatest.Installed(keatest.HookLeaseCmds)
+	if err != nil {
 		if testenv.Required() {
-			t.Fatalf("XDHCP_REQUIRE_ROOT_TESTS=1 but %s is missing", leaseCmdsHook)
+			t.Fatalf("XDHCP_REQUIRE_ROOT_TESTS=1 but %v", err)
 		}
-		t.Skipf("needs %s (kea-hooks package)", leaseCmdsHook)
+		t.Skipf("needs %v (kea-hooks package)", err)
 	}
 	return bin
 }
 
 // startKea runs kea-dhcp4 -c on s's configuration and waits for its
 // control socket. It is stopped (SIGTERM, then SIGKILL) when the test ends.
-func startKea(t *testing.T, s *ctlServer) *proc {
+func startKea(t *testing.T, s *ctlServer) *keatest.Kea {
 	t.Helper()
 	bin := requireKea(t)
-	out, err := os.Create(filepath.Join(s.dir, "kea.out"))
+	k, err := keatest.Start(keatest.Options{Bin: bin, Dir: s.dir, ConfigPath: s.cfgPath, Socket: s.sock})
 	if err != nil {
-		t.Fatal(err)
+		l, _ := os.ReadFile(s.log)
+		t.Fatalf("%v\n%s", err, tail(l, 4096))
 	}
-	cmd := exec.Command(bin, "-c", s.cfgPath)
-	cmd.Env = append(os.Environ(), "KEA_PIDFILE_DIR="+s.dir, "KEA_LOCKFILE_DIR="+s.dir)
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &proc{cmd: cmd, out: out, sock: s.sock, done: make(chan error, 1)}
-	go func() { p.done <- cmd.Wait() }()
 	t.Cleanup(func() {
-		p.stop(t)
-		out.Close()
+		if err := k.Stop(10 * time.Second); err != nil {
+			t.Error(err)
+		}
 		if t.Failed() {
-			b, _ := os.ReadFile(filepath.Join(s.dir, "kea.out"))
 			l, _ := os.ReadFile(s.log)
-			t.Logf("kea-dhcp4 output:\n%s\n%s", tail(b, 2048), tail(l, 2048))
+			t.Logf("kea-dhcp4 output:\n%s\n%s", k.Tail(2048), tail(l, 2048))
 		}
 	})
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		if r, err := ctlCmd(s.sock, `{"command":"status-get"}`); err == nil && r.Result == 0 {
-			return p
-		}
-		select {
-		case err := <-p.done:
-			p.done <- err
-			b, _ := os.ReadFile(filepath.Join(s.dir, "kea.out"))
-			l, _ := os.ReadFile(s.log)
-			t.Fatalf("kea-dhcp4 exited during start-up: %v\n%s\n%s", err, tail(b, 4096), tail(l, 4096))
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("kea-dhcp4 did not answer on its control socket within 15 s")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return k
 }
 
 // rawCmd sends payload on a control socket and returns everything the

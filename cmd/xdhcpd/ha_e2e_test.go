@@ -31,11 +31,12 @@ import (
 
 	"github.com/xdhcp/xdhcp/ha/lbhash"
 	"github.com/xdhcp/xdhcp/internal/keafmt"
+	"github.com/xdhcp/xdhcp/internal/keatest"
 	"github.com/xdhcp/xdhcp/internal/testenv"
 )
 
 const (
-	haKeaHooks = "/usr/lib/x86_64-linux-gnu/kea/hooks"
+	haKeaHooks = keatest.HooksDir
 	haCliAddr  = "198.18.0.1"
 
 	// Shortened HA timers (milliseconds) so that failover takes seconds.
@@ -112,64 +113,46 @@ type haNode struct {
 	sock   string
 	leases string
 
-	x       *proc     // xdhcpd
-	kea     *exec.Cmd // kea-dhcp4
-	keaDone chan error
+	x   *proc        // xdhcpd
+	kea *keatest.Kea // kea-dhcp4
 }
 
 func (n *haNode) name() string { return haNames[n.idx] }
 
 func (n *haNode) String() string { return n.name() + "(" + n.kind + ")" }
 
-// haConfigJSON is the pair's shared configuration with this-server-name set,
-// in Kea 2.2's syntax so that either server can be real Kea.
+// haConfigJSON is the pair's shared configuration (internal/keatest's
+// HA-pair template) with this-server-name set, in Kea 2.2's syntax so that
+// either server can be real Kea.
 func haConfigJSON(n *haNode, datapath string) []byte {
-	peers := []any{}
-	for i := range haNames {
-		peers = append(peers, map[string]any{
-			"name": haNames[i], "url": fmt.Sprintf("http://%s:8000/", haSrvAddr[i]),
-			"role": map[int]string{0: "primary", 1: "secondary"}[i], "auto-failover": true,
-		})
-	}
-	pools := []any{}
-	for i, p := range haPools {
-		pools = append(pools, map[string]any{"pool": p[0].String() + " - " + p[1].String(), "client-class": "HA_" + haNames[i]})
-	}
-	d := map[string]any{
-		"interfaces-config": map[string]any{"interfaces": []string{"eth0"}},
-		"control-socket":    map[string]any{"socket-type": "unix", "socket-name": n.sock},
-		"lease-database":    map[string]any{"type": "memfile", "name": n.leases, "lfc-interval": 0},
-		"multi-threading":   map[string]any{"enable-multi-threading": true, "thread-pool-size": 2, "packet-queue-size": 256},
-		"valid-lifetime":    86400,
-		"hooks-libraries": []any{
-			map[string]any{"library": filepath.Join(haKeaHooks, "libdhcp_lease_cmds.so")},
-			map[string]any{"library": filepath.Join(haKeaHooks, "libdhcp_ha.so"), "parameters": map[string]any{
-				"high-availability": []any{map[string]any{
-					"this-server-name": n.name(), "mode": "load-balancing",
-					"heartbeat-delay": haHeartbeatDelay, "max-response-delay": haMaxResponseDelay,
-					"max-ack-delay": haMaxAckDelay, "max-unacked-clients": 0, "sync-timeout": 10000,
-					"multi-threading": map[string]any{"enable-multi-threading": true, "http-dedicated-listener": true,
-						"http-listener-threads": 2, "http-client-threads": 2},
-					"peers": peers,
-				}},
-			}},
+	p := keatest.HAPair{
+		Name:             n.name(),
+		URLs:             [2]string{fmt.Sprintf("http://%s:8000/", haSrvAddr[0]), fmt.Sprintf("http://%s:8000/", haSrvAddr[1])},
+		Socket:           n.sock,
+		Leases:           n.leases,
+		Hooks:            haKeaHooks,
+		Threads:          2,
+		QueueSize:        256,
+		ValidLifetime:    86400,
+		HeartbeatDelay:   haHeartbeatDelay,
+		MaxResponseDelay: haMaxResponseDelay,
+		MaxAckDelay:      haMaxAckDelay,
+		SyncTimeout:      10000,
+		Subnet:           "198.19.0.0/16",
+		Relays:           []string{haCliAddr},
+		Router:           "198.19.0.1",
+		Loggers: []keatest.Logger{
+			{Name: "kea-dhcp4", Severity: "WARN", Output: "stdout"},
+			{Name: "kea-dhcp4.ha-hooks", Severity: "INFO", Output: "stdout"},
 		},
-		"subnet4": []any{map[string]any{
-			"id": 1, "subnet": "198.19.0.0/16", "pools": pools,
-			"relay":       map[string]any{"ip-addresses": []string{haCliAddr}},
-			"option-data": []any{map[string]any{"name": "routers", "data": "198.19.0.1"}},
-		}},
-		"loggers": []any{
-			map[string]any{"name": "kea-dhcp4", "severity": "WARN",
-				"output_options": []any{map[string]any{"output": "stdout"}}},
-			map[string]any{"name": "kea-dhcp4.ha-hooks", "severity": "INFO",
-				"output_options": []any{map[string]any{"output": "stdout"}}},
-		},
+	}
+	for i, r := range haPools {
+		p.Pools = append(p.Pools, keatest.Pool{Range: r[0].String() + " - " + r[1].String(), Class: "HA_" + haNames[i]})
 	}
 	if n.kind == "xdhcpd" {
-		d["user-context"] = map[string]any{"xdhcp": map[string]any{"datapath": datapath}}
+		p.Datapath = datapath
 	}
-	b, err := json.MarshalIndent(map[string]any{"Dhcp4": d}, "", "  ")
+	b, err := p.Render()
 	if err != nil {
 		panic(err)
 	}
@@ -205,37 +188,11 @@ func (n *haNode) start() {
 		n.x = startXdhcpd(n.t, n.ns, n.cfg, n.sock)
 		return
 	}
-	_ = os.Remove(n.sock)
-	cmd := n.ns.Command("kea-dhcp4", "-c", n.cfg)
-	cmd.Env = append(os.Environ(), "KEA_PIDFILE_DIR="+n.dir, "KEA_LOCKFILE_DIR="+n.dir)
-	out, err := os.OpenFile(filepath.Join(n.dir, "kea.out"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	k, err := keatest.Start(keatest.Options{Dir: n.dir, ConfigPath: n.cfg, Socket: n.sock, Netns: n.ns.Name})
 	if err != nil {
 		n.t.Fatal(err)
 	}
-	defer out.Close()
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		n.t.Fatalf("start kea-dhcp4: %v", err)
-	}
-	n.kea, n.keaDone = cmd, make(chan error, 1)
-	go func(done chan error) { done <- cmd.Wait() }(n.keaDone)
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		if r, err := haCtl(n.sock, "status-get", nil); err == nil && r.Result == 0 {
-			return
-		}
-		select {
-		case err := <-n.keaDone:
-			n.keaDone <- err
-			b, _ := os.ReadFile(filepath.Join(n.dir, "kea.out"))
-			n.t.Fatalf("kea-dhcp4 exited during start-up: %v\n%s", err, tail(b, 4096))
-		default:
-		}
-		if time.Now().After(deadline) {
-			n.t.Fatalf("kea-dhcp4 did not answer on its control socket within 15 s")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	n.kea = k
 }
 
 // kill sends SIGKILL and waits for the process to go.
@@ -257,8 +214,9 @@ func (n *haNode) killKea() {
 	if n.kea == nil {
 		return
 	}
-	_ = n.kea.Process.Signal(syscall.SIGKILL)
-	<-n.keaDone
+	if err := n.kea.Kill(); err != nil {
+		n.t.Error(err)
+	}
 	n.kea = nil
 }
 

@@ -4,7 +4,7 @@
 // server owns a query. It is the Go twin of the hash in bpf/xdhcp.c; the
 // bpf package tests check that both agree.
 //
-// See shared/spec/lb-hash.md (the project's specification notes) for the rules and test vectors.
+// See docs/kea/lb-hash.md (our notes on Kea 2.2's behaviour) for the rules and test vectors.
 package lbhash
 
 import (

@@ -40,7 +40,7 @@ func TestTableSanity(t *testing.T) {
 	}
 }
 
-// TestWorkedExample replays lb-hash.md §5 step by step.
+// TestWorkedExample replays docs/kea/lb-hash.md §5 step by step.
 func TestWorkedExample(t *testing.T) {
 	key := unhex(t, "08:00:27:12:34:56")
 	steps := []struct {
@@ -71,7 +71,7 @@ func TestWorkedExample(t *testing.T) {
 	}
 }
 
-// vector is one row of lb-hash.md §6 (and the extra vectors).
+// vector is one row of docs/kea/lb-hash.md §6 (and the extra vectors).
 type vector struct {
 	name   string
 	opt61  string // hex, "" = absent

@@ -59,7 +59,7 @@ type ClassDef struct {
 }
 
 // Classifier holds the compiled client classes and assigns them to packets
-// in Kea 2.2's order (expressions.md §6). It is immutable and safe for
+// in Kea 2.2's order (docs/kea/expressions.md §6). It is immutable and safe for
 // concurrent use; each packet needs its own Set.
 //
 // Per packet the engine calls, in order:

@@ -20,7 +20,7 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// Kea result codes (control-api.md §2).
+// Kea result codes (docs/kea/control-api.md §2).
 const (
 	ResultSuccess     = 0
 	ResultError       = 1

@@ -18,7 +18,7 @@ import (
 )
 
 // Socket limits. Kea answers a client that has not sent a complete command
-// within 10 s with a time-out error (control-api.md §1.1). Kea caps neither
+// within 10 s with a time-out error (docs/kea/control-api.md §1.1). Kea caps neither
 // the command size nor the connections; xdhcpd does: a command may be as
 // large as DefaultMaxCommand (config-set carries a whole configuration, and
 // an ISP's, with its reservations, runs to tens of MiB), at most

@@ -107,18 +107,18 @@ func New(path string, opt Options) (_ *Daemon, err error) {
 		return nil, err
 	}
 	undo = append(undo, func() { d.logs.Close() })
-	d.disp.SetLogger(d.logs.Get(logging.Commands)) // recovered command panics
+	d.disp.SetLogger(d.logs.For(logging.Commands, "control")) // recovered command panics
 	for _, w := range warnings {
 		d.log.Warn().Str("at", w.Pos.String()).Msg(w.Msg)
 	}
 	if cs := cfg.Dhcp4.ControlSocket; cs != nil {
 		mode := os.FileMode(cfg.Dhcp4.XDHCP.ControlSocketMode)
-		if d.ctrl, err = control.Listen(cs.SocketName, d.disp, control.Options{Mode: mode, Logger: d.logs.Get(logging.Commands)}); err != nil {
+		if d.ctrl, err = control.Listen(cs.SocketName, d.disp, control.Options{Mode: mode, Logger: d.logs.For(logging.Commands, "control")}); err != nil {
 			return nil, err
 		}
 		undo = append(undo, func() { d.ctrl.Close() })
 	}
-	d.adm = newAdmission(cfg.Dhcp4.XDHCP.RateLimits, d.logs.Get(logging.Packets))
+	d.adm = newAdmission(cfg.Dhcp4.XDHCP.RateLimits, d.logs.For(logging.Packets, "admission"))
 	undo = append(undo, d.adm.close)
 	if err := d.openStore(cfg.Dhcp4); err != nil {
 		return nil, err
@@ -170,7 +170,7 @@ func (d *Daemon) setupLogging(c *config.Dhcp4) error {
 		return fmt.Errorf("loggers: %w", err)
 	}
 	d.logs = logs
-	d.log = logs.Get(logging.Root)
+	d.log = logs.For(logging.Root, "daemon")
 	// A panic that exits the process first closes the file and syslog
 	// outputs, so its log line is written out.
 	crash.SetFlush(func() { _ = logs.Close() })
@@ -285,7 +285,7 @@ func (d *Daemon) Run(ctx context.Context) (int, error) {
 	if err := d.startHA(ctx); err != nil {
 		return 1, err
 	}
-	d.startDropReport(ctx, dropReportEvery, d.logs.Get(logging.Packets))
+	d.startDropReport(ctx, dropReportEvery, d.logs.For(logging.Packets, "daemon"))
 	if l := d.cfg.Dhcp4.XDHCP.Prometheus.Listen; l != "" {
 		if err := d.startMetrics(l); err != nil {
 			return 1, err

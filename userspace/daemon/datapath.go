@@ -55,7 +55,7 @@ func (d *Daemon) startDataPath(ctx context.Context) (*dataPath, error) {
 		dp.xdp = xr
 		dp.desc = xr.mode()
 	}
-	xlog := d.logs.Get(logging.XDP)
+	xlog := d.logs.For(logging.XDP, "daemon")
 	xlog.Info().Str("datapath", dp.desc).Str("why", why).Msg("data path selected")
 	return dp, nil
 }

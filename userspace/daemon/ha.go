@@ -48,7 +48,8 @@ func (d *Daemon) setupHA(c *config.Dhcp4) error {
 	if !c.LeaseCmds {
 		// As in Kea: the partner's lease4-update/lease4-del/lease4-get-page
 		// are lease_cmds commands and get "not supported" without it.
-		log.Warn().Msgf("%s is loaded without %s: the partner's lease updates and lease synchronisation will fail",
+		own := d.logs.For(logging.HA, "daemon") // log is ha's, which tags its own
+		own.Warn().Msgf("%s is loaded without %s: the partner's lease updates and lease synchronisation will fail",
 			config.HookHA, config.HookLeaseCmds)
 	}
 	d.ha = &haRuntime{svc: svc, buckets: relay}

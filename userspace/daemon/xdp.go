@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -37,32 +38,41 @@ func xdpMode(datapath string) (mode xdppath.Mode, forced bool) {
 	return xdppath.ModeAuto, false
 }
 
+// Causes of a failed XDP start-up that a caller can test with errors.Is.
+// Other failures keep their own cause (the capability probe's, mkdir's,
+// xdppath's) in the error chain.
+var (
+	ErrNoXDPInterface  = errors.New("no non-loopback interface is configured for XDP")
+	ErrXDPCapabilities = errors.New("XDP and AF_XDP need capabilities this process lacks")
+)
+
 // startXDP attaches the XDP path to every configured non-loopback
 // interface. It returns nil and the reason when the daemon should serve
 // over UDP alone ("auto" and XDP unavailable, or "udp"); with a forced XDP
-// datapath a failure is an error.
+// datapath a failure is an error that wraps its cause.
 func (d *Daemon) startXDP(ctx context.Context, srv *server.Server) (*xdpRuntime, string, error) {
 	c := d.cfg.Dhcp4
 	if c.XDHCP.Datapath == config.DatapathUDP {
 		return nil, `user-context.xdhcp.datapath is "udp"`, nil
 	}
 	mode, forced := xdpMode(c.XDHCP.Datapath)
-	fail := func(why string) (*xdpRuntime, string, error) {
+	fail := func(cause error) (*xdpRuntime, string, error) {
+		why := cause.Error()
 		if forced {
-			return nil, why, fmt.Errorf("datapath %q: %s", c.XDHCP.Datapath, why)
+			return nil, why, fmt.Errorf("datapath %q: %w", c.XDHCP.Datapath, cause)
 		}
 		return nil, why + "; serving over UDP", nil
 	}
 	ifs := xdpInterfaces(c)
 	if len(ifs) == 0 {
-		return fail("no non-loopback interface is configured for XDP")
+		return fail(ErrNoXDPInterface)
 	}
 	missing, err := missingXDPCaps(umemBytes(c, ifs))
 	if err != nil {
-		return fail(fmt.Sprintf("capabilities: %v", err))
+		return fail(fmt.Errorf("capabilities: %w", err))
 	}
 	if missing != "" {
-		return fail("XDP and AF_XDP need capabilities this process lacks: " + missing)
+		return fail(fmt.Errorf("%w: %s", ErrXDPCapabilities, missing))
 	}
 	// Until HA decides, the kernel serves no balanced query of an HA
 	// server (the HA service starts in waiting); without HA it serves all.
@@ -78,7 +88,7 @@ func (d *Daemon) startXDP(ctx context.Context, srv *server.Server) (*xdpRuntime,
 			pin = filepath.Join(c.XDHCP.BPFPinPath, ifn)
 			if err := os.MkdirAll(pin, 0o700); err != nil {
 				xr.stop()
-				return fail(fmt.Sprintf("bpf pin path %s: %v", pin, err))
+				return fail(fmt.Errorf("bpf pin path %s: %w", pin, err))
 			}
 		}
 		p, err := xdppath.Open(xdppath.Config{
@@ -98,25 +108,25 @@ func (d *Daemon) startXDP(ctx context.Context, srv *server.Server) (*xdpRuntime,
 		})
 		if err != nil {
 			xr.stop()
-			return fail(fmt.Sprintf("xdp on %s: %v", ifn, err))
+			return fail(fmt.Errorf("xdp on %s: %w", ifn, err))
 		}
 		xr.paths = append(xr.paths, p)
 		if err := p.Start(ctx); err != nil {
 			xr.stop()
-			return fail(fmt.Sprintf("start xdp on %s: %v", ifn, err))
+			return fail(fmt.Errorf("start xdp on %s: %w", ifn, err))
 		}
 		whys = append(whys, p.Why())
 	}
 	for _, p := range xr.paths {
 		if err := d.adm.attach(p); err != nil {
 			xr.stop()
-			return fail(fmt.Sprintf("known clients into the xdp program on %s: %v", p.Interface(), err))
+			return fail(fmt.Errorf("known clients into the xdp program on %s: %w", p.Interface(), err))
 		}
 	}
 	if d.ha != nil {
 		if err := d.ha.buckets.attach(xr); err != nil {
 			xr.stop()
-			return fail(fmt.Sprintf("push HA buckets: %v", err))
+			return fail(fmt.Errorf("push HA buckets: %w", err))
 		}
 	}
 	d.disp.Register("xdp-stats-get", xr.statsCommand)

@@ -4,7 +4,7 @@ import (
 	"github.com/xdhcp/xdhcp/userspace/lease"
 )
 
-// decline handles DHCPDECLINE (memfile.md §11): the lease named by option 50
+// decline handles DHCPDECLINE (docs/kea/memfile.md §11): the lease named by option 50
 // must be the client's; it becomes declined for decline-probation-period,
 // with hardware address, client id, hostname and FQDN flags cleared. There
 // is no reply message; the change is returned for the HA partner.

@@ -9,7 +9,7 @@ import (
 )
 
 // Reclaim reclaims up to max expired leases (0: no limit) within maxTime
-// (0: no limit), per memfile.md §10–11: hostname and FQDN flags are
+// (0: no limit), per docs/kea/memfile.md §10–11: hostname and FQDN flags are
 // cleared and the lease becomes expired-reclaimed (state 2), or is deleted
 // when flush-reclaimed-timer-wait-time is 0. Declined leases whose
 // probation ended are recovered and deleted. Reclamation is not replicated

@@ -10,7 +10,7 @@ import (
 )
 
 // haConfig splits one subnet's pools between the HA peers, plus a pool for
-// KNOWN clients, as config-surface.md §11 does.
+// KNOWN clients, as docs/kea/config-surface.md §11 does.
 const haConfig = `{ "Dhcp4": {
   "interfaces-config": { "interfaces": [ "eth0" ] },
   "lease-database": { "type": "memfile", "persist": false },

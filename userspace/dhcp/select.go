@@ -12,7 +12,7 @@ import (
 // raiLinkSelection is option 82 sub-option 5 (RFC 3527).
 const raiLinkSelection = 5
 
-// selectSubnet implements config-surface.md §9: link selection / subnet
+// selectSubnet implements docs/kea/config-surface.md §9: link selection / subnet
 // selection options, relay addresses, giaddr, ciaddr, source, interface.
 func (x *exchange) selectSubnet() *subnet {
 	m := x.e.m

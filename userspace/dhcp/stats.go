@@ -74,7 +74,7 @@ func newGlobalStats(r *stats.Registry) globalStats {
 	return g
 }
 
-// subnetStats are the per-subnet cells (control-api.md §4).
+// subnetStats are the per-subnet cells (docs/kea/control-api.md §4).
 type subnetStats struct {
 	total, assigned, declined                *stats.Cell
 	reclaimed, reclaimedDeclined, cumulative *stats.Cell

@@ -13,7 +13,7 @@ import (
 
 // JSON is Kea's lease4 JSON form (Lease4::toElement), as returned by the
 // lease commands and, with Expire instead of CLTT, as sent by HA in
-// lease4-update and lease4-del (control-api.md §5, ha-protocol.md §4.2).
+// lease4-update and lease4-del (docs/kea/control-api.md §5, docs/kea/ha-protocol.md §4.2).
 type JSON struct {
 	IPAddress   string          `json:"ip-address"`
 	HWAddress   string          `json:"hw-address"`

@@ -16,7 +16,7 @@ import (
 // State is Kea's lease state column.
 type State uint32
 
-// Lease states as Kea 2.2 writes them (memfile.md §8).
+// Lease states as Kea 2.2 writes them (docs/kea/memfile.md §8).
 const (
 	StateDefault          State = 0 // assigned (or expired, not yet reclaimed)
 	StateDeclined         State = 1 // quarantined after DHCPDECLINE

@@ -19,7 +19,7 @@ import (
 const lfcMaxRowErrors = 100
 
 // RunLFC runs a lease file cleanup now and returns when it has finished
-// (memfile.md §7). Appends continue meanwhile. ErrLFCRunning if one is
+// (docs/kea/memfile.md §7). Appends continue meanwhile. ErrLFCRunning if one is
 // already running.
 func (s *Store) RunLFC() error { return s.lfc(true) }
 

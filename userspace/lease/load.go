@@ -41,7 +41,7 @@ const (
 	schemaDowngrade            // more columns (2.4+ pool_id): drop extras
 )
 
-// loader applies lease files to one lease set with Kea's rules (memfile.md §5).
+// loader applies lease files to one lease set with Kea's rules (docs/kea/memfile.md §5).
 type loader struct {
 	t         *table // see table()
 	report    *LoadReport

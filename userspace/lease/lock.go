@@ -19,7 +19,7 @@ var ErrLocked = errors.New("lease file is in use")
 // name is ours.
 //
 // The lock is not taken on the lease file itself because the LFC renames
-// that file to ".1" and opens a new one (memfile.md §7): a flock on the old
+// that file to ".1" and opens a new one (docs/kea/memfile.md §7): a flock on the old
 // inode would no longer guard the name. The lock file is never renamed or
 // removed; after its flock is taken it holds the holder's pid for the error
 // message of a second instance. flock dies with its process, so a crash

@@ -21,13 +21,13 @@ var Columns = []string{
 var Header = strings.Join(Columns, ",")
 
 const (
-	minColumns   = 9  // an old file must have at least up to "hostname" (memfile.md §5)
+	minColumns   = 9  // an old file must have at least up to "hostname" (docs/kea/memfile.md §5)
 	maxHWAddrLen = 20 // Kea's HWAddr::MAX_HWADDR_LEN
 )
 
 // validate applies the row-level rules Kea enforces when writing and loading:
 // an IPv4 address, at most 20 hardware address bytes, and an identifier
-// unless the lease is declined (memfile.md §2).
+// unless the lease is declined (docs/kea/memfile.md §2).
 func validate(l *Lease) error {
 	if !l.Addr.Is4() {
 		return fmt.Errorf("%w: %v is not an ipv4 address", ErrInvalid, l.Addr)
@@ -79,7 +79,7 @@ func appendBool(dst []byte, b bool) []byte {
 const hexDigits = "0123456789abcdef"
 
 // Escape applies Kea's CSV escaping: ',' and '&' become "&#x2c" and "&#x26"
-// (memfile.md §3). Nothing else is escaped.
+// (docs/kea/memfile.md §3). Nothing else is escaped.
 func Escape(s string) string { return string(appendEscaped(nil, s)) }
 
 func appendEscaped(dst []byte, s string) []byte {

@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// labRows are rows written by a real Kea 2.2.0 (memfile.md §4).
+// labRows are rows written by a real Kea 2.2.0 (docs/kea/memfile.md §4).
 var labRows = []string{
 	"127.0.200.7,0a:0b:0c:0d:0e:0f,01:0a:0b:0c:0d:0e:0f,600,1795588598,1,0,0,host-a.example.org,0,",
 	`127.0.200.7,0a:0b:0c:0d:0e:0f,,600,1795588598,1,0,0,h,0,{ "a": "x&#x2cy&#x26z" }`,

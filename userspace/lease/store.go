@@ -24,7 +24,7 @@ var (
 	ErrLFCRunning       = errors.New("lease file cleanup is in progress")
 )
 
-// Options configures a Store (lease-database, memfile.md §12).
+// Options configures a Store (lease-database, docs/kea/memfile.md §12).
 type Options struct {
 	Path         string           // lease-database.name
 	Persist      bool             // false: memory only, no file at all

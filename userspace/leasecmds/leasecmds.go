@@ -2,8 +2,8 @@
 // (lease4-add, lease4-get, lease4-get-all, lease4-get-page,
 // lease4-get-by-hw-address, lease4-get-by-client-id, lease4-get-by-hostname,
 // lease4-update, lease4-del, lease4-wipe) on top of the lease store, with
-// Kea 2.2's arguments, result codes and texts (control-api.md §5,
-// ha-protocol.md §4.2-4.5). The same handlers serve the control socket and
+// Kea 2.2's arguments, result codes and texts (docs/kea/control-api.md §5,
+// docs/kea/ha-protocol.md §4.2-4.5). The same handlers serve the control socket and
 // the HA peer listener.
 package leasecmds
 

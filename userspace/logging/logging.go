@@ -140,19 +140,19 @@ func open(o Output) (io.Writer, io.Closer, error) {
 	return lj, lj, nil
 }
 
-// Get returns the logger for a Kea logger name, tagged with the component
-// name: the entry for the name itself, else for its nearest ancestor
+// Get returns the logger for a Kea logger name, tagged with that name
+// ("logger"): the entry for the name itself, else for its nearest ancestor
 // ("kea-dhcp4.ha-hooks" → "kea-dhcp4"), else the base logger.
+//
+// Get does not set the "component" key: a package tags the logger it is
+// given once (`.With().Str("component", "ha")`), so each line carries
+// exactly one. A caller that logs with the logger itself uses For.
 func (s *Set) Get(name string) zerolog.Logger {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	component := strings.TrimPrefix(strings.TrimPrefix(name, Root), ".")
-	if component == "" {
-		component = "dhcp4"
-	}
 	for n := name; ; {
 		if l, ok := s.entries[n]; ok {
-			return l.With().Str("logger", name).Str("component", component).Logger()
+			return l.With().Str("logger", name).Logger()
 		}
 		i := strings.LastIndexByte(n, '.')
 		if i < 0 {
@@ -160,7 +160,13 @@ func (s *Set) Get(name string) zerolog.Logger {
 		}
 		n = n[:i]
 	}
-	return s.def.With().Str("logger", name).Str("component", component).Logger()
+	return s.def.With().Str("logger", name).Logger()
+}
+
+// For is Get with the "component" key set, for a caller that writes its
+// own lines rather than handing the logger to a package that tags it.
+func (s *Set) For(name, component string) zerolog.Logger {
+	return s.Get(name).With().Str("component", component).Logger()
 }
 
 // Close flushes and closes file and syslog outputs.

@@ -1,6 +1,8 @@
 package logging
 
 import (
+	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,7 +36,7 @@ func TestInheritanceAndFileOutput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	leases, ha, root := s.Get(Leases), s.Get(HA), s.Get(Root)
+	leases, ha, root := s.For(Leases, "lease"), s.Get(HA).With().Str("component", "ha").Logger(), s.For(Root, "daemon")
 	leases.Info().Msg("info-dropped") // inherits WARN from kea-dhcp4
 	leases.Warn().Msg("warn-kept")    // written to root.log
 	ha.Debug().Msg("ha-debug-kept")   // own entry at DEBUG
@@ -47,7 +49,8 @@ func TestInheritanceAndFileOutput(t *testing.T) {
 	if strings.Contains(string(rootOut), "info-dropped") || strings.Contains(string(rootOut), "root-debug-drop") {
 		t.Errorf("root log has messages below WARN: %s", rootOut)
 	}
-	if !strings.Contains(string(rootOut), "warn-kept") || !strings.Contains(string(rootOut), `"component":"leases"`) {
+	if !strings.Contains(string(rootOut), "warn-kept") || !strings.Contains(string(rootOut), `"component":"lease"`) ||
+		!strings.Contains(string(rootOut), `"logger":"kea-dhcp4.leases"`) {
 		t.Errorf("root log misses the inherited warning: %s", rootOut)
 	}
 	if !strings.Contains(string(haOut), "ha-debug-kept") || !strings.Contains(string(haOut), `"logger":"kea-dhcp4.ha-hooks"`) {
@@ -58,5 +61,60 @@ func TestInheritanceAndFileOutput(t *testing.T) {
 func TestBadOutput(t *testing.T) {
 	if _, err := New([]Entry{{Name: Root, Outputs: []Output{{Output: "/nonexistent-dir/x.log"}}}}, zerolog.Nop()); err == nil {
 		t.Fatal("unwritable log file accepted")
+	}
+}
+
+// keyCount returns how often key occurs at the top level of one JSON
+// object (encoding/json's maps would hide a duplicate).
+func keyCount(t *testing.T, line []byte, key string) int {
+	t.Helper()
+	d := json.NewDecoder(bytes.NewReader(line))
+	if tok, err := d.Token(); err != nil || tok != json.Delim('{') {
+		t.Fatalf("not a JSON object: %s", line)
+	}
+	n := 0
+	for d.More() {
+		k, err := d.Token()
+		if err != nil {
+			t.Fatalf("%s: %v", line, err)
+		}
+		if k == key {
+			n++
+		}
+		var v json.RawMessage
+		if err := d.Decode(&v); err != nil {
+			t.Fatalf("%s: %v", line, err)
+		}
+	}
+	return n
+}
+
+// TestOneComponentPerLine: a line carries exactly one "component" key,
+// whether a package tags the logger Get gave it (as ha, lease, dhcp,
+// pipeline, server and xdppath do) or the caller logs through For.
+func TestOneComponentPerLine(t *testing.T) {
+	var buf bytes.Buffer
+	s, err := New(nil, zerolog.New(&buf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkg := s.Get(HA).With().Str("component", "ha").Logger() // as ha.New does
+	pkg.Warn().Msg("from a package")
+	own := s.For(XDP, "daemon")
+	own.Warn().Msg("from the caller")
+	lines := bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n"))
+	if len(lines) != 2 {
+		t.Fatalf("lines: %q", buf.String())
+	}
+	for i, want := range []string{`"component":"ha"`, `"component":"daemon"`} {
+		if n := keyCount(t, lines[i], "component"); n != 1 {
+			t.Errorf("line %d has %d component keys: %s", i, n, lines[i])
+		}
+		if n := keyCount(t, lines[i], "logger"); n != 1 {
+			t.Errorf("line %d has %d logger keys: %s", i, n, lines[i])
+		}
+		if !bytes.Contains(lines[i], []byte(want)) {
+			t.Errorf("line %d: want %s: %s", i, want, lines[i])
+		}
 	}
 }

@@ -21,6 +21,7 @@
 //	pkt4-send-failed                   the reply could not be sent
 //	pkt4-udp-ignored-interface         received on an interface that is not configured (not in pkt4-received)
 //	pkt4-udp-read-errors               failed socket reads
+//	pkt4-udp-drop-no-source            a datagram without a source address: nothing to answer (not in pkt4-received)
 //
 // The three pkt4-parse-failed-* cells also count in pkt4-parse-failed and
 // pkt4-receive-drop.

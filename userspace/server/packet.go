@@ -28,6 +28,7 @@ const (
 	StatQueueFull        = "pkt4-receive-drop-queue-full"
 	StatIgnoredInterface = "pkt4-udp-ignored-interface"
 	StatReadErrors       = "pkt4-udp-read-errors"
+	StatNoSource         = "pkt4-udp-drop-no-source"
 	// The admission limits' drops (admission.Verdict), named as the XDP
 	// program's counters for the same reason are.
 	StatRateClient  = "pkt4-udp-drop-rate-client"

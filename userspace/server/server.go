@@ -50,7 +50,7 @@ var ErrNoUDP = errors.New("no udp listener")
 
 // cells are the server's own named statistics.
 type cells struct {
-	queueFull, ignoredInterface, readErrs *stats.Cell
+	queueFull, ignoredInterface, readErrs, noSource *stats.Cell
 	// rate counts admission drops, indexed by admission.Verdict (0 unused).
 	rate [4]*stats.Cell
 }
@@ -78,6 +78,7 @@ func New(cfg Config, pl *pipeline.Pipeline, reg *stats.Registry, log zerolog.Log
 			queueFull:        reg.Cell(StatQueueFull),
 			ignoredInterface: reg.Cell(StatIgnoredInterface),
 			readErrs:         reg.Cell(StatReadErrors),
+			noSource:         reg.Cell(StatNoSource),
 			rate:             [4]*stats.Cell{nil, reg.Cell(StatRateClient), reg.Cell(StatRateRelay), reg.Cell(StatRateUnknown)},
 		},
 		stopCh: make(chan struct{}),

@@ -201,9 +201,8 @@ func (l *udpListener) readLoop(sock *udpSocket) {
 				l.trunc.CountTruncated()
 				continue
 			}
-			src, _ := m.Addr.(*net.UDPAddr)
-			if src == nil {
-				l.s.cells.readErrs.Add(1) // no source address: nothing to answer
+			src, ok := l.source(m.Addr)
+			if !ok {
 				continue
 			}
 			dst, _ := netip.AddrFromSlice(cm.Dst)
@@ -241,6 +240,18 @@ func isTimeout(err error) bool {
 
 // stopReading makes the read loops return (a read deadline in the past)
 // while the sockets stay open for replies, and waits for them.
+// source returns a datagram's UDP source address; without one there is
+// nothing to answer, and the datagram is counted (pkt4-udp-drop-no-source)
+// and dropped.
+func (l *udpListener) source(a net.Addr) (*net.UDPAddr, bool) {
+	src, _ := a.(*net.UDPAddr)
+	if src == nil {
+		l.s.cells.noSource.Add(1)
+		return nil, false
+	}
+	return src, true
+}
+
 func (l *udpListener) stopReading() {
 	for _, sock := range l.socks {
 		_ = sock.conn.SetReadDeadline(time.Unix(1, 0))

@@ -210,3 +210,20 @@ func TestUDPRateLimited(t *testing.T) {
 		t.Errorf("handler called %d times, want 2 (the burst)", h.calls.Load())
 	}
 }
+
+// TestUDPNoSourceCounted: a datagram without a UDP source address is
+// dropped under its own counter, not as a read error.
+func TestUDPNoSourceCounted(t *testing.T) {
+	s, reg := newTestServer(t, Config{Interfaces: []string{"lo"}}, nil)
+	l := &udpListener{s: s}
+	for _, a := range []net.Addr{nil, (*net.UDPAddr)(nil), &net.IPAddr{IP: net.IPv4(192, 0, 2, 1)}} {
+		if _, ok := l.source(a); ok {
+			t.Errorf("source(%#v) accepted", a)
+		}
+	}
+	src := &net.UDPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 68}
+	if got, ok := l.source(src); !ok || got != src {
+		t.Errorf("source(%v) = %v, %v", src, got, ok)
+	}
+	wantStats(t, reg, map[string]int64{StatNoSource: 3, StatReadErrors: 0})
+}

@@ -1,5 +1,5 @@
 // Package servercmds implements kea-dhcp4's own control commands
-// (control-api.md §3): status, version, configuration (get, test, set,
+// (docs/kea/control-api.md §3): status, version, configuration (get, test, set,
 // reload, write), shutdown, leases-reclaim, statistics and
 // dhcp-disable/dhcp-enable. What the commands act on is behind the Daemon
 // interface, implemented by the daemon's wiring.

@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// Counter names a hot-path counter. The names are Kea's (control-api.md §4).
+// Counter names a hot-path counter. The names are Kea's (docs/kea/control-api.md §4).
 type Counter int
 
 // Hot-path counters.

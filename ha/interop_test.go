@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -286,5 +287,63 @@ func TestInteropRealKea(t *testing.T) {
 	}
 	if !sw.Enabled() {
 		t.Fatal("our dhcp service still disabled by the partner after its sync")
+	}
+}
+
+// interopKeaConfig is the configuration startInteropKea wrote for Kea
+// before it used the HA-pair template (captured from the old code, with
+// the test's directory and URLs replaced): the values the interop tests
+// were written against.
+const interopKeaConfig = `{ "Dhcp4": {
+  "interfaces-config": { "interfaces": [] },
+  "control-socket": { "socket-type": "unix", "socket-name": "/DIR/kea.sock" },
+  "lease-database": { "type": "memfile", "name": "/DIR/leases4.csv", "lfc-interval": 0 },
+  "multi-threading": { "enable-multi-threading": true, "thread-pool-size": 2, "packet-queue-size": 16 },
+  "valid-lifetime": 4000,
+  "subnet4": [ { "id": 1, "subnet": "192.0.2.0/24", "pools": [ { "pool": "192.0.2.10 - 192.0.2.200" } ] } ],
+  "hooks-libraries": [
+    { "library": "/usr/lib/x86_64-linux-gnu/kea/hooks/libdhcp_lease_cmds.so" },
+    { "library": "/usr/lib/x86_64-linux-gnu/kea/hooks/libdhcp_ha.so", "parameters": { "high-availability": [ {
+        "this-server-name": "server1", "mode": "load-balancing",
+        "heartbeat-delay": 1000, "max-response-delay": 3000, "max-ack-delay": 1000,
+        "max-unacked-clients": 0, "sync-timeout": 5000,
+        "multi-threading": { "enable-multi-threading": true, "http-dedicated-listener": true,
+                             "http-listener-threads": 1, "http-client-threads": 1 },
+        "peers": [
+          { "name": "server1", "url": "http://URL1/", "role": "primary", "auto-failover": true },
+          { "name": "server2", "url": "http://URL2/", "role": "secondary", "auto-failover": true } ] } ] } } ],
+  "loggers": [ { "name": "kea-dhcp4", "severity": "INFO", "output_options": [ { "output": "stdout" } ] } ]
+} }`
+
+// TestInteropPairConfig keeps the pair configuration Kea gets in the
+// interop tests (plain and TLS) equal, as parsed JSON, to interopKeaConfig,
+// so that a change to the shared template cannot quietly change what
+// they test.
+func TestInteropPairConfig(t *testing.T) {
+	tlsKeys := map[string]any{"trust-anchor": "/DIR/ha-ca.pem", "cert-file": "/DIR/kea.pem",
+		"key-file": "/DIR/kea-key.pem", "require-client-certs": true}
+	for _, extra := range []map[string]any{nil, tlsKeys} {
+		b, err := interopPair("/DIR", "http://URL1/", "http://URL2/", extra).Render()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, err = keatest.Kea22(b); err != nil { // as startInteropKea writes it
+			t.Fatal(err)
+		}
+		var got, want map[string]any
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatalf("%v\n%s", err, b)
+		}
+		if err := json.Unmarshal([]byte(interopKeaConfig), &want); err != nil {
+			t.Fatal(err)
+		}
+		hooks := want["Dhcp4"].(map[string]any)["hooks-libraries"].([]any)
+		ha := hooks[1].(map[string]any)["parameters"].(map[string]any)["high-availability"].([]any)[0].(map[string]any)
+		for k, v := range extra {
+			ha[k] = v
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("extra HA keys %v: configuration changed:\n%s", extra, b)
+		}
 	}
 }

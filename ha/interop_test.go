@@ -1,30 +1,24 @@
 package ha
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/xdhcp/xdhcp/internal/keatest"
 	"github.com/xdhcp/xdhcp/internal/testenv"
 	"github.com/xdhcp/xdhcp/userspace/control"
 	"github.com/xdhcp/xdhcp/userspace/lease"
 	"github.com/xdhcp/xdhcp/userspace/netstate"
-)
-
-const (
-	keaHooks = "/usr/lib/x86_64-linux-gnu/kea/hooks"
 )
 
 func freePort(t *testing.T) int {
@@ -37,46 +31,36 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// kea is a real kea-dhcp4 process run by a test.
+// kea is a real kea-dhcp4 run by a test through internal/keatest; it
+// keeps the options so that a test can kill it and start it again.
 type kea struct {
-	t              *testing.T
-	bin, dir, conf string
-	sock           string
-	cmd            *exec.Cmd
+	t    *testing.T
+	opts keatest.Options
+	proc *keatest.Kea // nil while not running
 }
 
+// start runs Kea and waits until its control socket answers status-get.
 func (k *kea) start() {
 	k.t.Helper()
-	cmd := exec.Command(k.bin, "-c", k.conf)
-	cmd.Env = append(os.Environ(), "KEA_PIDFILE_DIR="+k.dir, "KEA_LOCKFILE_DIR="+k.dir)
-	out, _ := os.OpenFile(filepath.Join(k.dir, "kea.out"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
+	p, err := keatest.Start(k.opts)
+	if err != nil {
 		k.t.Fatalf("start kea: %v", err)
 	}
-	k.cmd = cmd
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		if res, _, err := k.control("status-get", nil); err == nil && res == 0 {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	k.t.Fatalf("kea did not become ready; log:\n%s", k.log())
+	k.proc = p
 }
 
+// kill ends Kea with SIGKILL, as a crash would.
 func (k *kea) kill() {
-	if k.cmd == nil || k.cmd.Process == nil {
+	if k.proc == nil {
 		return
 	}
-	_ = k.cmd.Process.Signal(syscall.SIGKILL)
-	_ = k.cmd.Wait()
-	k.cmd = nil
-	_ = os.Remove(k.sock)
+	_ = k.proc.Kill()
+	k.proc = nil
 }
 
+// log returns the end of Kea's output.
 func (k *kea) log() string {
-	b, _ := os.ReadFile(filepath.Join(k.dir, "kea.out"))
+	b, _ := os.ReadFile(filepath.Join(k.opts.Dir, "kea.out"))
 	if len(b) > 6000 {
 		b = b[len(b)-6000:]
 	}
@@ -85,27 +69,11 @@ func (k *kea) log() string {
 
 // control sends one command on Kea's unix control socket.
 func (k *kea) control(command string, args any) (int, json.RawMessage, error) {
-	c, err := net.DialTimeout("unix", k.sock, time.Second)
+	r, err := keatest.Command(k.opts.Socket, command, args)
 	if err != nil {
 		return 0, nil, err
 	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	req := map[string]any{"command": command}
-	if args != nil {
-		req["arguments"] = args
-	}
-	if err := json.NewEncoder(c).Encode(req); err != nil {
-		return 0, nil, err
-	}
-	var ans struct {
-		Result    int             `json:"result"`
-		Arguments json.RawMessage `json:"arguments"`
-	}
-	if err := json.NewDecoder(bufio.NewReader(c)).Decode(&ans); err != nil && err != io.EOF {
-		return 0, nil, err
-	}
-	return ans.Result, ans.Arguments, nil
+	return r.Result, r.Arguments, nil
 }
 
 // keaHA returns Kea's local state and what it knows of us.
@@ -145,61 +113,48 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() bool, dump 
 // kea-dhcp4's path.
 func requireKeaHA(t *testing.T) string {
 	t.Helper()
-	paths := testenv.RequireCommand(t, "kea-dhcp4")
-	for _, lib := range []string{"libdhcp_ha.so", "libdhcp_lease_cmds.so"} {
-		if _, err := os.Stat(filepath.Join(keaHooks, lib)); err != nil {
-			if testenv.Required() {
-				t.Fatalf("missing kea hook %s", lib)
-			}
-			t.Skipf("needs kea hook %s", lib)
+	bin, err := keatest.Installed(keatest.HookLeaseCmds, keatest.HookHA)
+	if err != nil {
+		if testenv.Required() {
+			t.Fatal(err)
 		}
+		t.Skip(err)
 	}
-	return paths[0]
+	return bin
 }
 
-// startInteropKea starts kea-dhcp4 as server1 (primary) of a load-balancing
-// pair with short timers and peers at url1 (itself) and url2 (us); extraHA
-// is merged into its high-availability entry (TLS settings). Before we
-// start, Kea holds one lease (192.0.2.50) that our sync must fetch. Kea is
-// killed when the test ends.
+// interopPair is Kea's side (server1, primary) of the interop pair: the
+// project's HA-pair template with short timers, one subnet without HA
+// classes and no interfaces (nothing but HA and commands on loopback).
+func interopPair(dir, url1, url2 string, extraHA map[string]any) keatest.HAPair {
+	return keatest.HAPair{
+		Name: "server1", URLs: [2]string{url1, url2},
+		Socket: filepath.Join(dir, "kea.sock"), Leases: filepath.Join(dir, "leases4.csv"),
+		Interfaces: []string{}, Threads: 2, HTTPThreads: 1, QueueSize: 16, ValidLifetime: 4000,
+		HeartbeatDelay: 1000, MaxResponseDelay: 3000, MaxAckDelay: 1000, SyncTimeout: 5000,
+		Subnet: "192.0.2.0/24", Pools: []keatest.Pool{{Range: "192.0.2.10 - 192.0.2.200"}},
+		Loggers: []keatest.Logger{{Name: "kea-dhcp4", Severity: "INFO", Output: "stdout"}},
+		ExtraHA: extraHA,
+	}
+}
+
+// startInteropKea starts kea-dhcp4 (bin) as server1 (primary) of
+// interopPair with peers at url1 (itself) and url2 (us); extraHA is merged
+// into its high-availability entry (TLS settings). Before we start, Kea
+// holds one lease (192.0.2.50) that our sync must fetch. Kea is killed when
+// the test ends.
 func startInteropKea(t *testing.T, bin, dir, url1, url2 string, extraHA map[string]any) *kea {
 	t.Helper()
-	sock := filepath.Join(dir, "kea.sock")
-	ha := map[string]any{
-		"this-server-name": "server1", "mode": "load-balancing",
-		"heartbeat-delay": 1000, "max-response-delay": 3000, "max-ack-delay": 1000,
-		"max-unacked-clients": 0, "sync-timeout": 5000,
-		"multi-threading": map[string]any{"enable-multi-threading": true, "http-dedicated-listener": true,
-			"http-listener-threads": 1, "http-client-threads": 1},
-		"peers": []any{
-			map[string]any{"name": "server1", "url": url1, "role": "primary", "auto-failover": true},
-			map[string]any{"name": "server2", "url": url2, "role": "secondary", "auto-failover": true},
-		}}
-	for k, v := range extraHA {
-		ha[k] = v
-	}
-	conf := map[string]any{"Dhcp4": map[string]any{
-		"interfaces-config": map[string]any{"interfaces": []string{}},
-		"control-socket":    map[string]any{"socket-type": "unix", "socket-name": sock},
-		"lease-database":    map[string]any{"type": "memfile", "name": filepath.Join(dir, "leases4.csv"), "lfc-interval": 0},
-		"multi-threading":   map[string]any{"enable-multi-threading": true, "thread-pool-size": 2, "packet-queue-size": 16},
-		"valid-lifetime":    4000,
-		"subnet4": []any{map[string]any{"id": 1, "subnet": "192.0.2.0/24",
-			"pools": []any{map[string]any{"pool": "192.0.2.10 - 192.0.2.200"}}}},
-		"hooks-libraries": []any{
-			map[string]any{"library": filepath.Join(keaHooks, "libdhcp_lease_cmds.so")},
-			map[string]any{"library": filepath.Join(keaHooks, "libdhcp_ha.so"), "parameters": map[string]any{
-				"high-availability": []any{ha}}},
-		},
-		"loggers": []any{map[string]any{"name": "kea-dhcp4", "severity": "INFO",
-			"output_options": []any{map[string]any{"output": "stdout"}}}},
-	}}
-	b, _ := json.MarshalIndent(conf, "", " ")
-	confPath := filepath.Join(dir, "kea.json")
-	if err := os.WriteFile(confPath, b, 0o644); err != nil {
+	pair := interopPair(dir, url1, url2, extraHA)
+	b, err := pair.Render()
+	if err != nil {
 		t.Fatal(err)
 	}
-	k := &kea{t: t, bin: bin, dir: dir, conf: confPath, sock: sock}
+	confPath := filepath.Join(dir, "kea.json")
+	if err := keatest.WriteConfig(confPath, b); err != nil {
+		t.Fatal(err)
+	}
+	k := &kea{t: t, opts: keatest.Options{Bin: bin, Dir: dir, ConfigPath: confPath, Socket: pair.Socket}}
 	t.Cleanup(k.kill)
 	k.start()
 	if res, _, err := k.control("lease4-add", map[string]any{"ip-address": "192.0.2.50",
@@ -332,5 +287,63 @@ func TestInteropRealKea(t *testing.T) {
 	}
 	if !sw.Enabled() {
 		t.Fatal("our dhcp service still disabled by the partner after its sync")
+	}
+}
+
+// interopKeaConfig is the configuration startInteropKea wrote for Kea
+// before it used the HA-pair template (captured from the old code, with
+// the test's directory and URLs replaced): the values the interop tests
+// were written against.
+const interopKeaConfig = `{ "Dhcp4": {
+  "interfaces-config": { "interfaces": [] },
+  "control-socket": { "socket-type": "unix", "socket-name": "/DIR/kea.sock" },
+  "lease-database": { "type": "memfile", "name": "/DIR/leases4.csv", "lfc-interval": 0 },
+  "multi-threading": { "enable-multi-threading": true, "thread-pool-size": 2, "packet-queue-size": 16 },
+  "valid-lifetime": 4000,
+  "subnet4": [ { "id": 1, "subnet": "192.0.2.0/24", "pools": [ { "pool": "192.0.2.10 - 192.0.2.200" } ] } ],
+  "hooks-libraries": [
+    { "library": "/usr/lib/x86_64-linux-gnu/kea/hooks/libdhcp_lease_cmds.so" },
+    { "library": "/usr/lib/x86_64-linux-gnu/kea/hooks/libdhcp_ha.so", "parameters": { "high-availability": [ {
+        "this-server-name": "server1", "mode": "load-balancing",
+        "heartbeat-delay": 1000, "max-response-delay": 3000, "max-ack-delay": 1000,
+        "max-unacked-clients": 0, "sync-timeout": 5000,
+        "multi-threading": { "enable-multi-threading": true, "http-dedicated-listener": true,
+                             "http-listener-threads": 1, "http-client-threads": 1 },
+        "peers": [
+          { "name": "server1", "url": "http://URL1/", "role": "primary", "auto-failover": true },
+          { "name": "server2", "url": "http://URL2/", "role": "secondary", "auto-failover": true } ] } ] } } ],
+  "loggers": [ { "name": "kea-dhcp4", "severity": "INFO", "output_options": [ { "output": "stdout" } ] } ]
+} }`
+
+// TestInteropPairConfig keeps the pair configuration Kea gets in the
+// interop tests (plain and TLS) equal, as parsed JSON, to interopKeaConfig,
+// so that a change to the shared template cannot quietly change what
+// they test.
+func TestInteropPairConfig(t *testing.T) {
+	tlsKeys := map[string]any{"trust-anchor": "/DIR/ha-ca.pem", "cert-file": "/DIR/kea.pem",
+		"key-file": "/DIR/kea-key.pem", "require-client-certs": true}
+	for _, extra := range []map[string]any{nil, tlsKeys} {
+		b, err := interopPair("/DIR", "http://URL1/", "http://URL2/", extra).Render()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, err = keatest.Kea22(b); err != nil { // as startInteropKea writes it
+			t.Fatal(err)
+		}
+		var got, want map[string]any
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatalf("%v\n%s", err, b)
+		}
+		if err := json.Unmarshal([]byte(interopKeaConfig), &want); err != nil {
+			t.Fatal(err)
+		}
+		hooks := want["Dhcp4"].(map[string]any)["hooks-libraries"].([]any)
+		ha := hooks[1].(map[string]any)["parameters"].(map[string]any)["high-availability"].([]any)[0].(map[string]any)
+		for k, v := range extra {
+			ha[k] = v
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("extra HA keys %v: configuration changed:\n%s", extra, b)
+		}
 	}
 }

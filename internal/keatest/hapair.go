@@ -59,6 +59,7 @@ type HAPair struct {
 	Datapath         string         // xdhcpd's user-context.xdhcp.datapath; "" = none (real Kea)
 	Loggers          []Logger       // nil = kea-dhcp4 at WARN to stdout
 	ExtraHA          map[string]any // further keys of the HA relationship (e.g. TLS)
+	HTTPThreads      int            // HA http-listener-threads and http-client-threads; 0 = Threads
 }
 
 // DefaultPools split 198.19.0.0/16 between the pair's HA_ classes
@@ -82,6 +83,7 @@ func (p HAPair) Render() ([]byte, error) {
 		}
 	}
 	def(&p.Threads, 2)
+	def(&p.HTTPThreads, p.Threads)
 	def(&p.QueueSize, 256)
 	def(&p.ValidLifetime, 3600)
 	def(&p.HeartbeatDelay, 1000)

@@ -263,3 +263,42 @@ func TestCommandDecodesOneAnswer(t *testing.T) {
 		t.Errorf("dial error not wrapped: %v", err)
 	}
 }
+
+// TestHAPairHTTPThreads checks that the HA HTTP threads follow Threads
+// unless HTTPThreads sets them apart (ha's interop tests run Kea with a
+// pool of 2 and one HTTP thread each way).
+func TestHAPairHTTPThreads(t *testing.T) {
+	mt := func(p HAPair) (pool, listener, client float64) {
+		t.Helper()
+		b, err := p.Render()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v struct {
+			Dhcp4 struct {
+				MT    map[string]any `json:"multi-threading"`
+				Hooks []struct {
+					Parameters struct {
+						HA []struct {
+							MT map[string]any `json:"multi-threading"`
+						} `json:"high-availability"`
+					} `json:"parameters"`
+				} `json:"hooks-libraries"`
+			} `json:"Dhcp4"`
+		}
+		if err := json.Unmarshal(b, &v); err != nil {
+			t.Fatalf("%v\n%s", err, b)
+		}
+		ha := v.Dhcp4.Hooks[1].Parameters.HA[0].MT
+		return v.Dhcp4.MT["thread-pool-size"].(float64), ha["http-listener-threads"].(float64), ha["http-client-threads"].(float64)
+	}
+	p := pair("server1")
+	p.Threads = 4
+	if pool, l, c := mt(p); pool != 4 || l != 4 || c != 4 {
+		t.Errorf("Threads 4: pool %v listener %v client %v, want 4 each", pool, l, c)
+	}
+	p.Threads, p.HTTPThreads = 2, 1
+	if pool, l, c := mt(p); pool != 2 || l != 1 || c != 1 {
+		t.Errorf("Threads 2, HTTPThreads 1: pool %v listener %v client %v, want 2 1 1", pool, l, c)
+	}
+}

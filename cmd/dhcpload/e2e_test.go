@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xdhcp/xdhcp/internal/keatest"
 	"github.com/xdhcp/xdhcp/internal/testenv"
 )
 
@@ -99,69 +97,20 @@ func startKea(t *testing.T, tn *testNet) {
 		"loggers": []any{map[string]any{"name": "kea-dhcp4", "severity": "WARN",
 			"output_options": []any{map[string]any{"output": "stdout"}}}},
 	}}
-	b, _ := json.Marshal(conf)
 	confPath := filepath.Join(dir, "kea.json")
-	if err := os.WriteFile(confPath, b, 0o644); err != nil {
+	if err := keatest.WriteConfig(confPath, conf); err != nil {
 		t.Fatal(err)
 	}
-	logPath := filepath.Join(dir, "kea.out")
-	logf, err := os.Create(logPath)
+	k, err := keatest.Start(keatest.Options{Bin: bin, Dir: dir, ConfigPath: confPath, Socket: sock, Netns: tn.server.Name})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := tn.server.Command(bin, "-c", confPath)
-	cmd.Env = append(os.Environ(), "KEA_PIDFILE_DIR="+dir, "KEA_LOCKFILE_DIR="+dir)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start kea-dhcp4: %v", err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-done
-		logf.Close()
+		_ = k.Kill()
 		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			t.Logf("kea log:\n%s", b)
+			t.Logf("kea log:\n%s", k.Tail(1<<20))
 		}
 	})
-	for deadline := time.Now().Add(15 * time.Second); ; {
-		if res, err := keaCommand(sock, "status-get"); err == nil && res == 0 {
-			return
-		}
-		select {
-		case <-done:
-			b, _ := os.ReadFile(logPath)
-			t.Fatalf("kea-dhcp4 exited during start-up:\n%s", b)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("kea-dhcp4 did not answer status-get within 15 s")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// keaCommand sends one command without arguments on Kea's control socket
-// and returns its result code.
-func keaCommand(sock, command string) (int, error) {
-	c, err := net.DialTimeout("unix", sock, time.Second)
-	if err != nil {
-		return 0, err
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := fmt.Fprintf(c, `{"command":%q}`, command); err != nil {
-		return 0, err
-	}
-	var ans struct {
-		Result int `json:"result"`
-	}
-	if err := json.NewDecoder(bufio.NewReader(c)).Decode(&ans); err != nil && !errors.Is(err, io.EOF) {
-		return 0, err
-	}
-	return ans.Result, nil
 }
 
 // runLoad runs dhcpload in the client namespace with -json (bounded by

@@ -393,43 +393,6 @@ func TestChart(t *testing.T) {
 	}
 }
 
-func TestConfigs(t *testing.T) {
-	for _, p := range []cfgParams{
-		{Name: "server1", Work: "/tmp/w", Threads: 2, QueueSize: 256, Relays: []string{"198.18.0.1", "198.18.0.2"}},
-		{Name: "server1", Work: "/tmp/w", Xdhcpd: true, Datapath: "auto", Threads: 2, QueueSize: 256, Relays: []string{"198.18.0.1"}},
-		{Name: "server2", Work: "/tmp/w", Xdhcpd: true, Datapath: "auto", HA: true, Threads: 2, QueueSize: 256, Relays: []string{"198.18.0.1"}, S1: labS1, S2: labS2, Hooks: keaHooks},
-		{Name: "server1", Work: "/tmp/w", HA: true, Threads: 2, QueueSize: 256, Relays: []string{"198.18.0.1"}, S1: labS1, S2: labS2, Hooks: keaHooks},
-	} {
-		s, err := renderConfig(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var v struct {
-			Dhcp4 map[string]json.RawMessage
-		}
-		if err := json.Unmarshal([]byte(s), &v); err != nil {
-			t.Fatalf("%+v: invalid JSON: %v\n%s", p, err, s)
-		}
-		for _, k := range []string{"multi-threading", "lease-database", "subnet4", "loggers", "control-socket"} {
-			if v.Dhcp4[k] == nil {
-				t.Errorf("no %s", k)
-			}
-		}
-		if got := strings.Contains(s, "user-context"); got != p.Xdhcpd {
-			t.Errorf("user-context present %v for xdhcpd=%v", got, p.Xdhcpd)
-		}
-		if got := strings.Contains(s, "HA_server2"); got != p.HA {
-			t.Errorf("HA pools %v for HA=%v", got, p.HA)
-		}
-		if !strings.Contains(s, `"persist": true`) || !strings.Contains(s, `"severity": "WARN"`) || !strings.Contains(s, `"thread-pool-size": 2`) {
-			t.Errorf("config misses persist/WARN/threads:\n%s", s)
-		}
-		if strings.Contains(s, "198.18.0.2") != (len(p.Relays) > 1) {
-			t.Errorf("relay addresses not listed:\n%s", s)
-		}
-	}
-}
-
 func TestProcHelpers(t *testing.T) {
 	stat := "1234 (kea dhcp4 (x)) S 1 1234 1234 0 -1 4194560 1000 0 0 0 250 130 0 0 20 0 3 0 100 1000000 500 18446744073709551615"
 	if v, err := parseStatCPU(stat, 100); err != nil || !near(v, 3.8) {

@@ -86,6 +86,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -492,7 +493,7 @@ func (b *bench) bench(ctx context.Context, s *Server, until time.Time) {
 		bin = b.keaBin
 	}
 	p := cfgParams{Work: dir, Xdhcpd: s.Kind == "xdhcpd", Datapath: s.Requested, HA: s.HA,
-		Threads: o.threads, QueueSize: o.queue, Relays: b.lab.relays, S1: labS1, S2: labS2, Hooks: keaHooks}
+		Threads: o.threads, QueueSize: o.queue, Relays: b.lab.relays}
 	var ds []*daemon
 	defer func() {
 		for _, d := range ds {
@@ -514,21 +515,29 @@ func (b *bench) bench(ctx context.Context, s *Server, until time.Time) {
 	if s.HA {
 		n = 2
 	}
+	// The servers of a pair start together, as a pair would.
+	started := make([]*daemon, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
 	for i := range n {
+		p := p
 		p.Name = "server" + strconv.Itoa(i+1)
-		d, err := startDaemon(bin, nsFor[i], p)
-		if err != nil {
-			s.Error, s.Stop = err.Error(), "error"
-			return
-		}
-		ds = append(ds, d)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			started[i], errs[i] = startDaemon(ctx, bin, nsFor[i], p, 20*time.Second)
+		}()
 	}
-	for _, d := range ds {
-		if err := d.waitReady(ctx, 20*time.Second); err != nil {
-			s.Error, s.Stop = err.Error(), "error"
-			fmt.Println("bench:", s.Error)
-			return
+	wg.Wait()
+	for i := range n {
+		if started[i] != nil {
+			ds = append(ds, started[i])
 		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		s.Error, s.Stop = err.Error(), "error"
+		fmt.Println("bench:", s.Error)
+		return
 	}
 	if s.HA {
 		if err := waitLoadBalancing(ctx, ds, 40*time.Second); err != nil {

@@ -8,148 +8,137 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"text/template"
 	"time"
+
+	"github.com/xdhcp/xdhcp/internal/keatest"
 )
 
 const (
 	leaseSubnet = "198.19.0.0/16"
 	poolFirst   = "198.19.0.10"
 	poolLast    = "198.19.255.250"
-	haPoolSplit = "198.19.127.250" // server1's half ends here, server2's starts at 198.19.128.10
-	keaHooks    = "/usr/lib/x86_64-linux-gnu/kea/hooks"
+	haPoolSplit = "198.19.127.250" // server1's half ends here, server2's starts at 198.19.128.10 (keatest.DefaultPools)
+	router      = "198.19.0.1"
 )
 
-// cfgParams fills the configuration template, shared by Kea and xdhcpd so
-// that both run the same configuration.
+// cfgParams says which configuration a server gets. Kea and xdhcpd run the
+// same one: the HA pair's is keatest.HAPair (the project's one pair
+// template), the single server's is singleTmpl.
 type cfgParams struct {
 	Name      string // this server's name (server1/server2 in a pair)
-	Work      string
-	Xdhcpd    bool
+	Work      string // its socket, lease file and log live here
+	Xdhcpd    bool   // adds xdhcpd's datapath and its kea-dhcp4.xdp logger
 	Datapath  string
-	HA        bool
+	HA        bool // a load-balancing pair: server1 at labS1, server2 at labS2
 	Threads   int
 	QueueSize int
 	Relays    []string
-	S1, S2    string // HA peers' addresses
-	Hooks     string
 }
 
-var cfgTmpl = template.Must(template.New("cfg").Funcs(template.FuncMap{"json": func(v any) string {
+// singleTmpl is one server without HA: the pair's configuration without
+// the hooks, with one pool over the whole range.
+var singleTmpl = template.Must(template.New("single").Funcs(template.FuncMap{"json": func(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }}).Parse(`{ "Dhcp4": {
   "interfaces-config": { "interfaces": [ "eth0" ] },
-  "control-socket": { "socket-type": "unix", "socket-name": "{{.Work}}/{{.Name}}.sock" },
-  "lease-database": { "type": "memfile", "persist": true, "name": "{{.Work}}/{{.Name}}-leases4.csv", "lfc-interval": 0 },
+  "control-socket": { "socket-type": "unix", "socket-name": {{json .Socket}} },
+  "lease-database": { "type": "memfile", "persist": true, "name": {{json .Leases}}, "lfc-interval": 0 },
   "multi-threading": { "enable-multi-threading": true, "thread-pool-size": {{.Threads}}, "packet-queue-size": {{.QueueSize}} },
   "valid-lifetime": 3600,
-{{- if .Xdhcpd}}
-  "user-context": { "xdhcp": { "datapath": "{{.Datapath}}" } },
-{{- end}}
-{{- if .HA}}
-  "hooks-libraries": [
-    { "library": "{{.Hooks}}/libdhcp_lease_cmds.so" },
-    { "library": "{{.Hooks}}/libdhcp_ha.so", "parameters": { "high-availability": [ {
-        "this-server-name": "{{.Name}}", "mode": "load-balancing",
-        "heartbeat-delay": 1000, "max-response-delay": 4000,
-        "max-ack-delay": 2000, "max-unacked-clients": 0,
-        "multi-threading": { "enable-multi-threading": true, "http-dedicated-listener": true,
-                             "http-listener-threads": {{.Threads}}, "http-client-threads": {{.Threads}} },
-        "peers": [
-          { "name": "server1", "url": "http://{{.S1}}:8000/", "role": "primary" },
-          { "name": "server2", "url": "http://{{.S2}}:8000/", "role": "secondary" } ] } ] } } ],
+{{- if .Datapath}}
+  "user-context": { "xdhcp": { "datapath": {{json .Datapath}} } },
 {{- end}}
   "subnet4": [ { "id": 1, "subnet": "` + leaseSubnet + `",
-{{- if .HA}}
-      "pools": [ { "pool": "` + poolFirst + ` - ` + haPoolSplit + `", "client-class": "HA_server1" },
-                 { "pool": "198.19.128.10 - ` + poolLast + `", "client-class": "HA_server2" } ],
-{{- else}}
       "pools": [ { "pool": "` + poolFirst + ` - ` + poolLast + `" } ],
-{{- end}}
       "relay": { "ip-addresses": {{json .Relays}} },
-      "option-data": [ { "name": "routers", "data": "198.19.0.1" } ] } ],
+      "option-data": [ { "name": "routers", "data": "` + router + `" } ] } ],
   "loggers": [
-    { "name": "kea-dhcp4", "output_options": [ { "output": "{{.Work}}/{{.Name}}.log" } ], "severity": "WARN" }
-{{- if .Xdhcpd}},
-    { "name": "kea-dhcp4.xdp", "output_options": [ { "output": "{{.Work}}/{{.Name}}.log" } ], "severity": "INFO" }
-{{- end}}
-  ]
+{{- range $i, $l := .Loggers}}{{if $i}},{{end}}
+    { "name": {{json $l.Name}}, "output_options": [ { "output": {{json $l.Output}} } ], "severity": {{json $l.Severity}} }
+{{- end}} ]
 } }
 `))
 
-func renderConfig(p cfgParams) (string, error) {
+// renderConfig returns server p.Name's configuration.
+func renderConfig(p cfgParams) ([]byte, error) {
+	log := filepath.Join(p.Work, p.Name+".log")
+	pair := keatest.HAPair{
+		Name:      p.Name,
+		URLs:      [2]string{"http://" + labS1 + ":8000/", "http://" + labS2 + ":8000/"},
+		Socket:    filepath.Join(p.Work, p.Name+".sock"),
+		Leases:    filepath.Join(p.Work, p.Name+"-leases4.csv"),
+		Threads:   p.Threads,
+		QueueSize: p.QueueSize,
+		Relays:    p.Relays,
+		Router:    router,
+		Loggers:   []keatest.Logger{{Name: "kea-dhcp4", Severity: "WARN", Output: log}},
+	}
+	if p.Xdhcpd {
+		pair.Datapath = p.Datapath
+		pair.Loggers = append(pair.Loggers, keatest.Logger{Name: "kea-dhcp4.xdp", Severity: "INFO", Output: log})
+	}
+	if p.HA {
+		return pair.Render()
+	}
 	var sb strings.Builder
-	err := cfgTmpl.Execute(&sb, p)
-	return sb.String(), err
+	if err := singleTmpl.Execute(&sb, pair); err != nil {
+		return nil, fmt.Errorf("single-server config: %w", err)
+	}
+	return []byte(sb.String()), nil
 }
 
 // daemon is one running kea-dhcp4 or xdhcpd.
 type daemon struct {
-	name, ns, sock, log, out string
-	cmd                      *exec.Cmd
-	done                     chan struct{}
+	name, sock, log, out string
+	k                    *keatest.Kea
 }
 
-// startDaemon writes the configuration and starts bin in ns.
-func startDaemon(bin, ns string, p cfgParams) (*daemon, error) {
+// startDaemon writes the configuration, starts bin in ns and waits (at
+// most wait, or until ctx ends) until it answers status-get.
+func startDaemon(ctx context.Context, bin, ns string, p cfgParams, wait time.Duration) (*daemon, error) {
 	cfg, err := renderConfig(p)
 	if err != nil {
 		return nil, err
 	}
 	path := filepath.Join(p.Work, p.Name+".json")
-	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+	if err := os.WriteFile(path, cfg, 0o644); err != nil {
 		return nil, err
 	}
-	d := &daemon{name: p.Name, ns: ns, sock: filepath.Join(p.Work, p.Name+".sock"),
-		log: filepath.Join(p.Work, p.Name+".log"), out: filepath.Join(p.Work, p.Name+".out"), done: make(chan struct{})}
-	_ = os.Remove(d.sock)
-	f, err := os.Create(d.out)
+	d := &daemon{name: p.Name, sock: filepath.Join(p.Work, p.Name+".sock"),
+		log: filepath.Join(p.Work, p.Name+".log"), out: filepath.Join(p.Work, p.Name+".out")}
+	// keatest appends to the output; tail and datapath read this start's only.
+	if err := os.WriteFile(d.out, nil, 0o644); err != nil {
+		return nil, err
+	}
+	// ip netns exec execs the server: the pid is the server's. Its own
+	// process group: Ctrl-C reaches us, not it; we stop it.
+	d.k, err = keatest.Start(keatest.Options{Bin: bin, Dir: p.Work, ConfigPath: path, Socket: d.sock, Netns: ns,
+		Output: d.out, Wait: wait, OwnProcessGroup: true, Context: ctx})
 	if err != nil {
-		return nil, err
+		if t := tail(d.log); t != "" {
+			return nil, fmt.Errorf("%s: %w\n%s", p.Name, err, t)
+		}
+		return nil, fmt.Errorf("%s: %w", p.Name, err)
 	}
-	defer f.Close()
-	// ip netns exec execs the server: the pid is the server's.
-	d.cmd = exec.Command("ip", "netns", "exec", ns, bin, "-c", path)
-	d.cmd.Env = append(os.Environ(), "KEA_PIDFILE_DIR="+p.Work, "KEA_LOCKFILE_DIR="+p.Work)
-	d.cmd.Stdout, d.cmd.Stderr = f, f
-	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // Ctrl-C reaches us, not it: we stop it
-	if err := d.cmd.Start(); err != nil {
-		return nil, err
-	}
-	go func() { _ = d.cmd.Wait(); close(d.done) }()
 	return d, nil
 }
 
-func (d *daemon) pid() int { return d.cmd.Process.Pid }
+func (d *daemon) pid() int { return d.k.Pid() }
 
-func (d *daemon) alive() bool {
-	select {
-	case <-d.done:
-		return false
-	default:
-		return true
-	}
-}
+func (d *daemon) alive() bool { return !d.k.Exited() }
 
 // stop sends SIGTERM, then SIGKILL after 5 s.
 func (d *daemon) stop() {
-	if d == nil || !d.alive() {
+	if d == nil {
 		return
 	}
-	_ = d.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-d.done:
-	case <-time.After(5 * time.Second):
-		_ = d.cmd.Process.Kill()
-		<-d.done
-	}
+	_ = d.k.Stop(5 * time.Second)
 }
 
 // command sends one control-channel command and decodes the answer.
@@ -175,27 +164,6 @@ func result(v map[string]any) int {
 		return int(f)
 	}
 	return -1
-}
-
-// waitReady waits until status-get answers with result 0.
-func (d *daemon) waitReady(ctx context.Context, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		if !d.alive() {
-			return fmt.Errorf("%s exited during start-up: %s", d.name, tail(d.out, d.log))
-		}
-		if v, err := d.command(`{"command":"status-get"}`, time.Second); err == nil && result(v) == 0 {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not ready after %s: %s", d.name, timeout, tail(d.out, d.log))
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
 }
 
 // haState is this server's HA state from status-get ("" if unknown).

@@ -11,6 +11,7 @@ package keatest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -59,6 +60,11 @@ type Options struct {
 	Netns      string        // run through `ip netns exec Netns`; "" = this namespace
 	Output     string        // stdout and stderr, appended; "" = Dir/kea.out
 	Wait       time.Duration // how long to wait for status-get; 0 = 15 s
+
+	// Optional. Bin may be any server that takes -c and answers
+	// status-get on Socket (the bench starts xdhcpd this way).
+	OwnProcessGroup bool            // run in a process group of its own, so a terminal's Ctrl-C reaches the caller only, who stops the server
+	Context         context.Context // cancelling it during the wait kills the server and returns its error; nil = never
 }
 
 // Kea is a running kea-dhcp4.
@@ -69,10 +75,11 @@ type Kea struct {
 	err  error         // cmd.Wait's result, valid after done
 }
 
-// Start runs kea-dhcp4 -c o.ConfigPath with KEA_PIDFILE_DIR and
+// Start runs kea-dhcp4 (or o.Bin) -c o.ConfigPath with KEA_PIDFILE_DIR and
 // KEA_LOCKFILE_DIR set to o.Dir, and returns once its control socket
 // answers status-get with result 0. It fails (and leaves no process
-// behind) when Kea exits first or does not answer within o.Wait.
+// behind) when the server exits first, does not answer within o.Wait, or
+// o.Context is cancelled.
 func Start(o Options) (*Kea, error) {
 	if o.Dir == "" || o.ConfigPath == "" || o.Socket == "" {
 		return nil, errors.New("keatest: Dir, ConfigPath and Socket are required")
@@ -90,6 +97,11 @@ func Start(o Options) (*Kea, error) {
 	if o.Wait == 0 {
 		o.Wait = 15 * time.Second
 	}
+	name := filepath.Base(o.Bin) // kea-dhcp4, or the other server Bin names
+	ctxDone := (<-chan struct{})(nil)
+	if o.Context != nil {
+		ctxDone = o.Context.Done()
+	}
 	out, err := os.OpenFile(o.Output, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("kea output: %w", err)
@@ -105,8 +117,11 @@ func Start(o Options) (*Kea, error) {
 	}
 	cmd.Env = append(os.Environ(), "KEA_PIDFILE_DIR="+o.Dir, "KEA_LOCKFILE_DIR="+o.Dir)
 	cmd.Stdout, cmd.Stderr = out, out
+	if o.OwnProcessGroup {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start kea-dhcp4: %w", err)
+		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
 	k := &Kea{opts: o, cmd: cmd, done: make(chan struct{})}
 	go func() { k.err = cmd.Wait(); close(k.done) }()
@@ -117,12 +132,15 @@ func Start(o Options) (*Kea, error) {
 		}
 		select {
 		case <-k.done:
-			return nil, fmt.Errorf("kea-dhcp4 exited during start-up (%w):\n%s", k.exitErr(), k.Tail(4096))
+			return nil, fmt.Errorf("%s exited during start-up (%w):\n%s", name, k.exitErr(), k.Tail(4096))
+		case <-ctxDone:
+			_ = k.Kill()
+			return nil, fmt.Errorf("start %s: %w", name, o.Context.Err())
 		default:
 		}
 		if time.Now().After(deadline) {
 			_ = k.Kill()
-			return nil, fmt.Errorf("kea-dhcp4 did not answer status-get on %s within %v:\n%s", o.Socket, o.Wait, k.Tail(4096))
+			return nil, fmt.Errorf("%s did not answer status-get on %s within %v:\n%s", name, o.Socket, o.Wait, k.Tail(4096))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -1,12 +1,16 @@
 package keatest
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -300,5 +304,78 @@ func TestHAPairHTTPThreads(t *testing.T) {
 	p.Threads, p.HTTPThreads = 2, 1
 	if pool, l, c := mt(p); pool != 2 || l != 1 || c != 1 {
 		t.Errorf("Threads 2, HTTPThreads 1: pool %v listener %v client %v, want 2 1 1", pool, l, c)
+	}
+}
+
+// fakeServer writes a shell script that ignores its arguments and waits
+// (without exec, so pgrep -f finds it by its path): a server that never
+// answers status-get.
+func fakeServer(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "fake-server")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\nwhile :; do sleep 0.1; done\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// TestStartContextCancelled: cancelling Options.Context ends the wait
+// at once, kills the server and names the binary that was started.
+func TestStartContextCancelled(t *testing.T) {
+	bin := fakeServer(t)
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := Start(Options{Bin: bin, Dir: dir, ConfigPath: "/nonexistent", Socket: filepath.Join(dir, "s"), Context: ctx})
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "fake-server") {
+		t.Fatalf("err = %v", err)
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Errorf("took %v", time.Since(start))
+	}
+	if out, _ := exec.Command("pgrep", "-f", bin).Output(); len(out) > 0 {
+		t.Errorf("server still running: pids %s", out)
+	}
+}
+
+// TestStartOwnProcessGroup: the server leads a process group of its own,
+// so a terminal's SIGINT to the caller's group does not reach it.
+func TestStartOwnProcessGroup(t *testing.T) {
+	bin := fakeServer(t)
+	dir := t.TempDir()
+	for _, own := range []bool{false, true} {
+		ctx, cancel := context.WithCancel(context.Background())
+		pgid := make(chan int, 2)
+		go func() {
+			// Start waits for status-get, which never comes: look at the
+			// process meanwhile, then cancel.
+			time.Sleep(300 * time.Millisecond)
+			out, _ := exec.Command("pgrep", "-f", bin).Output()
+			pid, _ := strconv.Atoi(strings.TrimSpace(string(out)))
+			g := 0
+			if pid > 0 {
+				g, _ = syscall.Getpgid(pid)
+			}
+			pgid <- g
+			if g == pid {
+				pgid <- pid
+			} else {
+				pgid <- -1
+			}
+			cancel()
+		}()
+		_, err := Start(Options{Bin: bin, Dir: dir, ConfigPath: "/nonexistent", Socket: filepath.Join(dir, "s"),
+			Context: ctx, OwnProcessGroup: own})
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("own=%v: err = %v", own, err)
+		}
+		g, leader := <-pgid, <-pgid
+		if g == 0 {
+			t.Fatalf("own=%v: server not found", own)
+		}
+		if (leader > 0) != own || (!own && g != syscall.Getpgrp()) {
+			t.Errorf("own=%v: server's pgid %d, ours %d", own, g, syscall.Getpgrp())
+		}
 	}
 }

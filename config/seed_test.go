@@ -87,7 +87,7 @@ func TestSeedLoads(t *testing.T) {
 		!*r.MatchClientID || *r.Authoritative || r.RenewTimer != nil || r.NextServer.String() != "0.0.0.0" {
 		t.Errorf("resolved scope wrong")
 	}
-	if d.XDHCP.Datapath != DatapathAuto || d.XDHCP.ControlSocketMode != 0o600 || d.XDHCP.OfferLifetime != 0 ||
+	if d.XDHCP.Datapath != DatapathAuto || d.XDHCP.ControlSocketMode != 0o600 || d.XDHCP.ControlSocketGID != -1 || d.XDHCP.OfferLifetime != 0 ||
 		d.XDHCP.RateLimits != DefaultRateLimits() || !d.EchoClientID || d.DeclineProbationPeriod != 86400 {
 		t.Errorf("globals: xdhcp %+v echo %v decline %d", d.XDHCP, d.EchoClientID, d.DeclineProbationPeriod)
 	}
@@ -100,7 +100,7 @@ func TestInheritance(t *testing.T) {
 	"subnet4": [ { "subnet": "198.18.0.0/16", "reservation-mode": "global", "next-server": "192.0.2.9",
 		"user-context": { "xdhcp-note": 1 } } ],
 	"user-context": { "xdhcp": { "datapath": "udp", "bpf-pin-path": "/sys/fs/bpf/x", "prometheus": { "listen": "127.0.0.1:9100" },
-		"control-socket-mode": "0660", "afxdp": { "frame-count": 4096, "frame-size": 2048, "queues": 2 },
+		"control-socket-mode": "0660", "control-socket-group": "root", "afxdp": { "frame-count": 4096, "frame-size": 2048, "queues": 2 },
 		"offer-lifetime": 30, "rate-limits": { "client-rate": 2, "unknown-client-rate": 0 } }, "free": [1, 2] }`)
 	c, _, err := Parse("t.json", []byte(in))
 	if err != nil {
@@ -139,7 +139,7 @@ func TestInheritance(t *testing.T) {
 		t.Errorf("subnet 3 next-server/reservation-mode wrong")
 	}
 	want := XDHCP{Datapath: DatapathUDP, BPFPinPath: "/sys/fs/bpf/x", Prometheus: Prometheus{Listen: "127.0.0.1:9100"},
-		ControlSocketMode: 0o660, AFXDP: AFXDP{FrameCount: 4096, FrameSize: 2048, Queues: 2}, OfferLifetime: 30}
+		ControlSocketMode: 0o660, ControlSocketGroup: "root", ControlSocketGID: 0, AFXDP: AFXDP{FrameCount: 4096, FrameSize: 2048, Queues: 2}, OfferLifetime: 30}
 	want.RateLimits = DefaultRateLimits()
 	want.RateLimits.ClientRate = 2
 	want.RateLimits.UnknownRate = 0

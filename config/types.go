@@ -417,7 +417,13 @@ type XDHCP struct {
 	BPFPinPath        string // "" = no pinning
 	Prometheus        Prometheus
 	ControlSocketMode uint32 // file mode bits, default 0600
-	AFXDP             AFXDP
+	// ControlSocketGroup is the group the control socket is given (a name
+	// or a numeric gid; "" = the daemon's own), so that another user, such
+	// as kea-ctrl-agent's, can reach it with a group-writable mode.
+	// ControlSocketGID is its gid, -1 when unset.
+	ControlSocketGroup string
+	ControlSocketGID   int
+	AFXDP              AFXDP
 	// OfferLifetime is how long, in seconds, an OFFER holds its address
 	// for the client's REQUEST. 0 (the default) is Kea 2.2's behaviour:
 	// an offer holds nothing and the address is checked again at REQUEST.

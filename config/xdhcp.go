@@ -2,10 +2,12 @@ package config
 
 import (
 	"net"
+	"os/user"
 	"strconv"
 )
 
-var xdhcpKeys = keys("datapath", "bpf-pin-path", "prometheus", "control-socket-mode", "afxdp",
+var xdhcpKeys = keys("datapath", "bpf-pin-path", "prometheus", "control-socket-mode", "control-socket-group",
+	"afxdp",
 	"offer-lifetime", "rate-limits")
 
 var rateLimitKeys = keys("enabled", "client-rate", "client-burst", "relay-rate", "relay-burst",
@@ -13,7 +15,7 @@ var rateLimitKeys = keys("enabled", "client-rate", "client-burst", "relay-rate",
 
 // xdhcp decodes Dhcp4.user-context.xdhcp; other user-context content is free.
 func (d *decoder) xdhcp(uc *Node) XDHCP {
-	x := XDHCP{Datapath: DatapathAuto, ControlSocketMode: 0o600, RateLimits: DefaultRateLimits()}
+	x := XDHCP{Datapath: DatapathAuto, ControlSocketMode: 0o600, ControlSocketGID: -1, RateLimits: DefaultRateLimits()}
 	n := uc.Get("xdhcp")
 	if n == nil || d.err != nil {
 		return x
@@ -38,6 +40,15 @@ func (d *decoder) xdhcp(uc *Node) XDHCP {
 			return x
 		}
 		x.ControlSocketMode = uint32(v)
+	}
+	if g := o.typed("control-socket-group", KindString); g != nil {
+		gid, err := lookupGroup(g.Str)
+		if err != nil {
+			d.fail(g.Pos, "control-socket-group", "control-socket-group %q: %v (name a group in /etc/group, e.g. the control agent's, or a numeric gid)", g.Str, err)
+			return x
+		}
+		x.ControlSocketGroup = g.Str
+		x.ControlSocketGID = gid
 	}
 	if p := o.get("prometheus"); p != nil {
 		po := d.object(p, "prometheus", "user-context xdhcp prometheus", keys("listen", "pprof"))
@@ -69,6 +80,34 @@ func (d *decoder) xdhcp(uc *Node) XDHCP {
 	}
 	return x
 }
+
+// lookupGroup resolves a group name, or a numeric gid, to a gid. A numeric
+// gid need not exist in the group database (as with chgrp).
+func lookupGroup(s string) (int, error) {
+	if s == "" {
+		return 0, errEmptyGroup
+	}
+	if v, err := strconv.ParseUint(s, 10, 32); err == nil {
+		return int(v), nil
+	}
+	g, err := user.LookupGroup(s)
+	if err != nil {
+		if _, ok := err.(user.UnknownGroupError); ok {
+			return 0, errUnknownGroup
+		}
+		return 0, err
+	}
+	return strconv.Atoi(g.Gid)
+}
+
+type groupError string
+
+func (e groupError) Error() string { return string(e) }
+
+const (
+	errEmptyGroup   = groupError("empty group name")
+	errUnknownGroup = groupError("no such group")
+)
 
 // rateLimits decodes user-context.xdhcp.rate-limits over DefaultRateLimits.
 func (d *decoder) rateLimits(n *Node) RateLimits {

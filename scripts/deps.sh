@@ -5,13 +5,14 @@
 #
 #   kea-dhcp4-server, kea-common  real Kea 2.2 (interop tests, HA partner, yardstick)
 #   kea-admin                     perfdhcp (load generator used by tests and the demo)
+#   kea-ctrl-agent                Kea's REST agent and kea-shell (xdhcpd behind the control agent)
 #   clang, llvm                   compile the XDP program (make generate)
 #   bpftool, libbpf-dev           inspect maps; libbpf headers for the C program
 #   iproute2, ethtool             netns labs
 #   socat                         talk to control sockets by hand
 set -euo pipefail
 
-PKGS=(kea-dhcp4-server kea-common kea-admin clang llvm bpftool libbpf-dev iproute2 ethtool socat)
+PKGS=(kea-dhcp4-server kea-common kea-admin kea-ctrl-agent clang llvm bpftool libbpf-dev iproute2 ethtool socat)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -241,5 +242,37 @@ func TestSocketConcurrentClients(t *testing.T) {
 	close(errs)
 	for e := range errs {
 		t.Error(e)
+	}
+}
+
+// The socket is given the configured group before its mode (so a
+// kea-ctrl-agent running as another user in that group can connect), and a
+// reload can change both on the live socket.
+func TestSocketGroup(t *testing.T) {
+	gid := os.Getgid() // a group any user may give its own files
+	if os.Geteuid() == 0 {
+		gid = 4242 // root may give any gid, even one not in /etc/group
+	}
+	s, path := startServer(t, Options{Mode: 0o660, GID: gid, SetGID: true})
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := fi.Sys().(*syscall.Stat_t); int(st.Gid) != gid || fi.Mode().Perm() != 0o660 {
+		t.Fatalf("socket gid %d mode %v, want %d 0660", st.Gid, fi.Mode().Perm(), gid)
+	}
+	if err := s.SetOwnership(0o600, os.Getgid(), true); err != nil {
+		t.Fatal(err)
+	}
+	fi, _ = os.Stat(path)
+	if st := fi.Sys().(*syscall.Stat_t); int(st.Gid) != os.Getgid() || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("after SetOwnership: gid %d mode %v", st.Gid, fi.Mode().Perm())
+	}
+	if os.Geteuid() != 0 {
+		// Not root and not in the group: refused, naming the setting.
+		if _, err := Listen(filepath.Join(t.TempDir(), "g.sock"), NewDispatcher(), Options{GID: 4242, SetGID: true}); err == nil ||
+			!strings.Contains(err.Error(), "control-socket-group") {
+			t.Fatalf("chown to a foreign group: %v", err)
+		}
 	}
 }

@@ -47,7 +47,12 @@ var ErrInUse = errors.New("control socket is in use by a running server")
 
 // Options tunes a Server. Zero values take the defaults above.
 type Options struct {
-	Mode        os.FileMode // socket file mode; 0 means 0600
+	Mode os.FileMode // socket file mode; 0 means 0600
+	// GID, when SetGID is true, is the group the socket file is given, so
+	// that another user (kea-ctrl-agent's) in that group can connect with a
+	// group-writable Mode. Unset, the file keeps the daemon's own group.
+	GID         int
+	SetGID      bool
 	IdleTimeout time.Duration
 	MaxCommand  int64
 	MaxConns    int
@@ -102,12 +107,37 @@ func Listen(path string, d *Dispatcher, opt Options) (*Server, error) {
 		return nil, fmt.Errorf("listen on control socket %s: %w", path, err)
 	}
 	ln.SetUnlinkOnClose(true)
-	if err := os.Chmod(path, opt.Mode); err != nil {
+	if err := setOwnership(path, opt.Mode, opt.GID, opt.SetGID); err != nil {
 		ln.Close()
-		return nil, fmt.Errorf("chmod control socket %s: %w", path, err)
+		return nil, err
 	}
 	return &Server{path: path, ln: ln, d: d, opt: opt, sem: make(chan struct{}, opt.MaxConns), done: make(chan struct{}),
 		reading: map[net.Conn]struct{}{}}, nil
+}
+
+// SetOwnership changes the socket file's mode and, when setGID, its group
+// (a configuration reload that changes control-socket-mode or
+// control-socket-group applies them to the live socket).
+func (s *Server) SetOwnership(mode os.FileMode, gid int, setGID bool) error {
+	if mode == 0 {
+		mode = 0o600
+	}
+	return setOwnership(s.path, mode, gid, setGID)
+}
+
+// setOwnership gives the socket file its group first, then its mode, so it
+// is never group-accessible to the wrong group.
+func setOwnership(path string, mode os.FileMode, gid int, setGID bool) error {
+	if setGID {
+		if err := os.Lchown(path, -1, gid); err != nil {
+			return fmt.Errorf("control socket %s: give it group %d (control-socket-group): %w; "+
+				"xdhcpd must run as root or as a member of that group", path, gid, err)
+		}
+	}
+	if err := os.Chmod(path, mode); err != nil {
+		return fmt.Errorf("chmod control socket %s: %w", path, err)
+	}
+	return nil
 }
 
 // socketStats are the control socket's named counters (Counters): one per

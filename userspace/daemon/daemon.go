@@ -112,8 +112,10 @@ func New(path string, opt Options) (_ *Daemon, err error) {
 		d.log.Warn().Str("at", w.Pos.String()).Msg(w.Msg)
 	}
 	if cs := cfg.Dhcp4.ControlSocket; cs != nil {
-		mode := os.FileMode(cfg.Dhcp4.XDHCP.ControlSocketMode)
-		if d.ctrl, err = control.Listen(cs.SocketName, d.disp, control.Options{Mode: mode, Logger: d.logs.For(logging.Commands, "control")}); err != nil {
+		x := cfg.Dhcp4.XDHCP
+		opt := control.Options{Mode: os.FileMode(x.ControlSocketMode), GID: x.ControlSocketGID, SetGID: x.ControlSocketGID >= 0,
+			Logger: d.logs.For(logging.Commands, "control")}
+		if d.ctrl, err = control.Listen(cs.SocketName, d.disp, opt); err != nil {
 			return nil, err
 		}
 		undo = append(undo, func() { d.ctrl.Close() })
@@ -446,6 +448,12 @@ func (d *Daemon) apply(cfg *config.Config) error {
 	es, err := d.buildEngine(cfg)
 	if err != nil {
 		return err
+	}
+	if x := cfg.Dhcp4.XDHCP; d.ctrl != nil {
+		// control-socket-mode and -group apply to the live socket.
+		if err := d.ctrl.SetOwnership(os.FileMode(x.ControlSocketMode), x.ControlSocketGID, x.ControlSocketGID >= 0); err != nil {
+			return err
+		}
 	}
 	old := d.engine.Swap(es)
 	d.pl.SetEngine(es.e)

@@ -177,6 +177,22 @@ func TestBehindKeaCtrlAgent(t *testing.T) {
 		t.Errorf("wrong password: err %v, output:\n%s", err, out)
 	}
 	t.Logf("kea-shell with a wrong password: %v: %s", err, lastLine(out))
+
+	// A reload applies a changed mode to the live socket: at 0600 the agent
+	// can no longer reach xdhcpd.
+	if err := os.WriteFile(cfgPath, []byte(strings.Replace(cfg, `"0660"`, `"0600"`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustCmd(t, sock, `{"command":"config-reload"}`, 0)
+	if fi, err := os.Stat(sock); err != nil {
+		t.Fatal(err)
+	} else if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("after config-reload with mode 0600 the socket is %v", fi.Mode().Perm())
+	}
+	out, err = kshell(pass, "status-get")
+	if err != nil || !strings.Contains(out, "Permission denied") {
+		t.Errorf("agent after the socket became 0600: err %v, output:\n%s", err, out)
+	}
 }
 
 func lastLine(s string) string {

@@ -59,6 +59,15 @@ func (g *hostileGen) randomMAC() [6]byte {
 	return m
 }
 
+// fill writes the stream's next bytes into b, eight per draw.
+func (g *hostileGen) fill(b []byte) {
+	for i := 0; i < len(b); i += 8 {
+		var w [8]byte
+		binary.LittleEndian.PutUint64(w[:], g.next())
+		copy(b[i:], w[:])
+	}
+}
+
 // Frame layout constants.
 const (
 	ethLen  = 14
@@ -93,14 +102,6 @@ func (g *hostileGen) build(b []byte, seq uint64) (int, int) {
 		m.serverID = 0xc6120000 | uint32(g.next()&0xffff)
 		n = buildMsg(p, &m)
 		p[3] = 0
-	case "truncated":
-		n = 100
-	case "bad-options":
-		o := dhcpOptsOff + 3
-		p[o], p[o+1] = 12, 250
-		for i := o + 2; i < n; i++ {
-			p[i] = 'x'
-		}
 	case "over-long-options":
 		o := dhcpOptsOff
 		for o < dhcpOptsOff+1200 {
@@ -115,16 +116,8 @@ func (g *hostileGen) build(b []byte, seq uint64) (int, int) {
 			v := g.next()
 			p[int(v%uint64(n))] ^= byte(v>>32) | 1
 		}
-	case "bad-cookie":
-		binary.BigEndian.PutUint32(p[236:], 0xdeadbeef)
-	case "bootreply":
-		p[0] = 2
-	case "garbage":
-		for i := 0; i < dhcpMinLen; i += 8 {
-			binary.LittleEndian.PutUint64(p[i:], g.next())
-		}
-		p[0] = 7
-		n = dhcpMinLen
+	default:
+		n = breakMsg(p, n, hostileKinds[kind], g.fill)
 	}
 	putHeaders(b, mac, tags, frag, n)
 	return hdr + n, kind

@@ -33,7 +33,24 @@ func buildMalformed(b []byte, seq uint64, mac [6]byte, giaddr uint32) (int, int)
 	kind := int(seq % uint64(len(malformedKinds)))
 	m := outMsg{typ: msgDiscover, xid: uint32(seq) ^ 0x5a5a0000, mac: mac, giaddr: giaddr}
 	n := buildMsg(b, &m)
-	switch malformedKinds[kind] {
+	n = breakMsg(b, n, malformedKinds[kind], func(g []byte) {
+		x := seq*0x9e3779b97f4a7c15 | 1
+		for i := range g {
+			x ^= x << 13
+			x ^= x >> 7
+			x ^= x << 17
+			g[i] = byte(x)
+		}
+	})
+	return n, kind
+}
+
+// breakMsg breaks the n-byte BOOTREQUEST in b the way kind names
+// ("truncated", "bad-options", "bad-cookie", "bootreply", "garbage"; -malformed
+// and -hostile share them) and returns its new length; other kinds leave it
+// as it is. fill writes the garbage bytes.
+func breakMsg(b []byte, n int, kind string, fill func([]byte)) int {
+	switch kind {
 	case "truncated":
 		n = 100
 	case "bad-options":
@@ -48,17 +65,11 @@ func buildMalformed(b []byte, seq uint64, mac [6]byte, giaddr uint32) (int, int)
 	case "bootreply":
 		b[0] = 2
 	case "garbage":
-		x := seq*0x9e3779b97f4a7c15 | 1
-		for i := 0; i < dhcpMinLen; i++ {
-			x ^= x << 13
-			x ^= x >> 7
-			x ^= x << 17
-			b[i] = byte(x)
-		}
+		fill(b[:dhcpMinLen])
 		b[0] = 7 // neither BOOTREQUEST nor BOOTREPLY
 		n = dhcpMinLen
 	}
-	return n, kind
+	return n
 }
 
 // MalformedReport is -malformed's -json output.

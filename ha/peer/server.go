@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/xdhcp/xdhcp/internal/accept"
 )
 
 // Listener limits. Kea 2.2's listener gives a request RequestTimeout to
@@ -35,13 +37,6 @@ const (
 	maxHeaderBytes  = 64 << 10
 	MaxConns        = 64
 	peerConnReadBuf = 32 << 10
-	// Accept errors (EMFILE, ENFILE, ENOBUFS...) back off from
-	// acceptBackoffMin, doubling to acceptBackoffMax, as net/http's
-	// server does for temporary errors; the listener keeps listening.
-	acceptBackoffMin = 5 * time.Millisecond
-	acceptBackoffMax = time.Second
-	// acceptLogEvery rate-limits the accept-error warning.
-	acceptLogEvery = 10 * time.Second
 )
 
 // Stats are the HA listener's named counters (Counters): every connection
@@ -90,9 +85,8 @@ type Server struct {
 	st       *Stats
 	bodyCap  int64
 	maxConns int
-	sem      chan struct{} // one token per open connection
+	gate     *accept.Gate  // connection slots, accept-error backoff
 	done     chan struct{} // closed by shutdown
-	acceptLg logLimiter
 
 	mu     sync.Mutex
 	ln     net.Listener
@@ -112,9 +106,10 @@ type peerConn struct {
 // request body over bodyCap is refused; past maxConns open connections
 // new ones wait in the kernel's accept backlog.
 func NewServer(ctx context.Context, h http.Handler, tc *tls.Config, log zerolog.Logger, st *Stats, bodyCap int64, maxConns int) *Server {
-	return &Server{h: h, ctx: ctx, tls: tc, log: log, st: st, bodyCap: bodyCap, maxConns: maxConns,
-		sem: make(chan struct{}, maxConns), done: make(chan struct{}),
-		acceptLg: logLimiter{every: acceptLogEvery}, conns: map[*peerConn]struct{}{}}
+	ps := &Server{h: h, ctx: ctx, tls: tc, log: log, st: st, bodyCap: bodyCap, maxConns: maxConns,
+		done: make(chan struct{}), conns: map[*peerConn]struct{}{}}
+	ps.gate = accept.New(maxConns, ps.done, &st.connWaits, &st.acceptErrors, ps.warnAccept)
+	return ps
 }
 
 // Serve accepts connections until Shutdown; it returns nil after Shutdown. An
@@ -128,42 +123,15 @@ func (ps *Server) Serve(ln net.Listener) error {
 	}
 	ps.ln = ln
 	ps.mu.Unlock()
-	var delay time.Duration
 	for {
 		// A slot first: past maxConns, clients wait in the backlog.
-		select {
-		case ps.sem <- struct{}{}:
-		default:
-			ps.st.connWaits.Add(1)
-			select {
-			case ps.sem <- struct{}{}:
-			case <-ps.done:
-				return nil
-			}
-		}
-		nc, err := ln.Accept()
+		nc, err := ps.gate.Next(ln)
 		if err != nil {
-			<-ps.sem
-			if ps.isClosed() {
-				return nil
-			}
-			if errors.Is(err, net.ErrClosed) {
-				return fmt.Errorf("ha listener closed: %w", err)
-			}
-			ps.st.acceptErrors.Add(1)
-			delay = min(max(2*delay, acceptBackoffMin), acceptBackoffMax)
-			if ok, n := ps.acceptLg.allow(time.Now()); ok {
-				ps.log.Warn().Err(err).Int("suppressed", n).Dur("backoff", delay).
-					Str("listen", ln.Addr().String()).Msg("ha listener: accept failed; backing off and listening on")
-			}
-			select {
-			case <-time.After(delay):
-			case <-ps.done:
-				return nil
-			}
-			continue
+			return fmt.Errorf("ha listener closed: %w", err)
 		}
-		delay = 0
+		if nc == nil {
+			return nil
+		}
 		if ps.tls != nil {
 			nc = tls.Server(nc, ps.tls)
 		}
@@ -172,7 +140,7 @@ func (ps *Server) Serve(ln net.Listener) error {
 		if ps.closed {
 			ps.mu.Unlock()
 			_ = nc.Close()
-			<-ps.sem
+			ps.gate.Release()
 			return nil
 		}
 		ps.conns[pc] = struct{}{}
@@ -222,25 +190,20 @@ func (ps *Server) Shutdown(ctx context.Context) {
 	}
 }
 
-// logLimiter lets a repeated warning through at most once per every; allow
-// also returns how many were suppressed since the last one let through.
-type logLimiter struct {
-	every      time.Duration
-	mu         sync.Mutex
-	last       time.Time
-	suppressed int
+// warnAccept logs an accept error the gate backs off (rate-limited there).
+func (ps *Server) warnAccept(err error, suppressed int, delay time.Duration) {
+	addr := ""
+	if ln := ps.listener(); ln != nil {
+		addr = ln.Addr().String()
+	}
+	ps.log.Warn().Err(err).Int("suppressed", suppressed).Dur("backoff", delay).
+		Str("listen", addr).Msg("ha listener: accept failed; backing off and listening on")
 }
 
-func (l *logLimiter) allow(now time.Time) (bool, int) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !l.last.IsZero() && now.Sub(l.last) < l.every {
-		l.suppressed++
-		return false, 0
-	}
-	n := l.suppressed
-	l.last, l.suppressed = now, 0
-	return true, n
+func (ps *Server) listener() net.Listener {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	return ps.ln
 }
 
 // serveConn answers the connection's requests in order.
@@ -250,7 +213,7 @@ func (ps *Server) serveConn(pc *peerConn) {
 		ps.mu.Lock()
 		delete(ps.conns, pc)
 		ps.mu.Unlock()
-		<-ps.sem
+		ps.gate.Release()
 		ps.wg.Done()
 	}()
 	if tc, ok := pc.nc.(*tls.Conn); ok {

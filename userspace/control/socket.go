@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/xdhcp/xdhcp/internal/accept"
 )
 
 // Socket limits. Kea answers a client that has not sent a complete command
@@ -29,13 +31,6 @@ const (
 	DefaultMaxCommand   = 64 << 20
 	DefaultMaxConns     = 64
 	defaultWriteTimeout = 10 * time.Second
-	// Accept errors (EMFILE, ENFILE, ENOBUFS...) back off from
-	// acceptBackoffMin, doubling to acceptBackoffMax, as net/http's server
-	// does; the socket keeps listening. The warning is logged at most once
-	// per acceptLogEvery.
-	acceptBackoffMin = 5 * time.Millisecond
-	acceptBackoffMax = time.Second
-	acceptLogEvery   = 10 * time.Second
 	// lingerBytes is at least what is discarded (for at most a second)
 	// after answering, so that a client still sending gets the answer
 	// rather than a reset.
@@ -66,15 +61,11 @@ type Server struct {
 	ln   net.Listener // a *net.UnixListener (tests may wrap it)
 	d    *Dispatcher
 	opt  Options
-	sem  chan struct{} // one token per connection being served
+	gate *accept.Gate  // connection slots, accept-error backoff (internal/accept)
 	done chan struct{} // closed by Close
 	wg   sync.WaitGroup
 	once sync.Once
 	st   socketStats
-
-	logMu      sync.Mutex // accept-error warning rate limit
-	lastLog    time.Time
-	suppressed int
 
 	// mu guards reading (connections still waiting for their command) and
 	// closing: Close cuts those waits short instead of letting an idle
@@ -111,8 +102,9 @@ func Listen(path string, d *Dispatcher, opt Options) (*Server, error) {
 		ln.Close()
 		return nil, err
 	}
-	return &Server{path: path, ln: ln, d: d, opt: opt, sem: make(chan struct{}, opt.MaxConns), done: make(chan struct{}),
-		reading: map[net.Conn]struct{}{}}, nil
+	s := &Server{path: path, ln: ln, d: d, opt: opt, done: make(chan struct{}), reading: map[net.Conn]struct{}{}}
+	s.gate = accept.New(opt.MaxConns, s.done, &s.st.connWaits, &s.st.acceptErrors, s.warnAccept)
+	return s, nil
 }
 
 // SetOwnership changes the socket file's mode and, when setGID, its group
@@ -191,74 +183,37 @@ func (s *Server) Path() string { return s.path }
 
 // Serve accepts connections until Close. It returns nil after Close. An
 // accept error (EMFILE included) is counted, logged at most once per
-// acceptLogEvery and backed off; the socket keeps listening. Past MaxConns
+// accept.LogEvery and backed off; the socket keeps listening. Past MaxConns
 // connections, new clients wait in the backlog.
 func (s *Server) Serve(ctx context.Context) error {
-	var delay time.Duration
 	for {
-		select {
-		case s.sem <- struct{}{}:
-		default:
-			s.st.connWaits.Add(1)
-			select {
-			case s.sem <- struct{}{}:
-			case <-s.done:
-				return nil
-			}
-		}
-		c, err := s.ln.Accept()
+		c, err := s.gate.Next(s.ln)
 		if err != nil {
-			<-s.sem
-			select {
-			case <-s.done:
-				return nil
-			default:
-			}
-			if errors.Is(err, net.ErrClosed) {
-				return fmt.Errorf("accept on control socket %s: %w", s.path, err)
-			}
-			s.st.acceptErrors.Add(1)
-			delay = min(max(2*delay, acceptBackoffMin), acceptBackoffMax)
-			s.warnAccept(err, delay)
-			select {
-			case <-time.After(delay):
-			case <-s.done:
-				return nil
-			}
-			continue
+			return fmt.Errorf("accept on control socket %s: %w", s.path, err)
 		}
-		delay = 0
+		if c == nil {
+			return nil
+		}
 		s.mu.Lock()
 		if s.closing {
 			// Close is waiting for the connections it knows of.
 			s.mu.Unlock()
 			_ = c.Close()
-			<-s.sem
+			s.gate.Release()
 			return nil
 		}
 		s.wg.Add(1)
 		s.mu.Unlock()
 		go func() {
-			defer func() { <-s.sem; s.wg.Done() }()
+			defer func() { s.gate.Release(); s.wg.Done() }()
 			s.serveConn(ctx, c)
 		}()
 	}
 }
 
-// warnAccept logs an accept error, at most once per acceptLogEvery, with
-// the number of errors not logged since the last line.
-func (s *Server) warnAccept(err error, delay time.Duration) {
-	s.logMu.Lock()
-	now := time.Now()
-	if !s.lastLog.IsZero() && now.Sub(s.lastLog) < acceptLogEvery {
-		s.suppressed++
-		s.logMu.Unlock()
-		return
-	}
-	n := s.suppressed
-	s.lastLog, s.suppressed = now, 0
-	s.logMu.Unlock()
-	s.opt.Logger.Warn().Err(err).Int("suppressed", n).Dur("backoff", delay).Str("socket", s.path).
+// warnAccept logs an accept error the gate backs off (rate-limited there).
+func (s *Server) warnAccept(err error, suppressed int, delay time.Duration) {
+	s.opt.Logger.Warn().Err(err).Int("suppressed", suppressed).Dur("backoff", delay).Str("socket", s.path).
 		Msg("control socket: accept failed; backing off and listening on")
 }
 

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -229,5 +230,253 @@ func bpftoolJSON(t *testing.T, args []string, v any) {
 	}
 	if err := json.Unmarshal(out, v); err != nil {
 		t.Fatalf("bpftool -j %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// readmeSection returns the README's section under heading, up to the
+// next heading of the same or a higher level.
+func readmeSection(t *testing.T, heading string) string {
+	t.Helper()
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	i := strings.Index(s, "\n"+heading+"\n")
+	if i < 0 {
+		t.Fatalf("README.md has no %q", heading)
+	}
+	s = s[i+len(heading)+2:]
+	level := strings.Repeat("#", strings.Index(heading, " "))
+	for _, h := range []string{"\n" + level + " ", "\n" + level[:len(level)-1] + " "} {
+		if j := strings.Index(s, h); j >= 0 && len(h) > 2 {
+			s = s[:j]
+		}
+	}
+	return s
+}
+
+// TestPinPathNotBPFFS: a bpf-pin-path that is not on a bpffs (here
+// /sys/fs/bpf/xdhcp under `ip netns exec`, which mounts a fresh sysfs) stops
+// xdhcpd with exactly the one line the README shows, in both XDP modes.
+func TestPinPathNotBPFFS(t *testing.T) {
+	testenv.RequireRoot(t)
+	sec := readmeSection(t, "### Operations: bpftool")
+	var want string
+	for _, l := range strings.Split(sec, "\n") {
+		if strings.HasPrefix(l, "xdhcpd: ") && strings.Contains(l, "not on a bpf filesystem") {
+			want = l
+		}
+	}
+	if want == "" {
+		t.Fatal("the README's operations section shows no bpffs error line")
+	}
+	ns := testenv.NewNetns(t)
+	for _, dp := range []string{"auto", "xdp"} {
+		dir := shortDir(t)
+		cfg := filepath.Join(dir, "xdhcpd.json")
+		body := `{ "Dhcp4": {
+  "interfaces-config": { "interfaces": [ "lo" ], "dhcp-socket-type": "udp" },
+  "control-socket": { "socket-type": "unix", "socket-name": "` + filepath.Join(dir, "ctrl.sock") + `" },
+  "lease-database": { "type": "memfile", "name": "` + filepath.Join(dir, "leases4.csv") + `", "lfc-interval": 0 },
+  "subnet4": [ { "id": 1, "subnet": "192.0.2.0/24", "pools": [ { "pool": "192.0.2.10 - 192.0.2.20" } ] } ],
+  "loggers": [ { "name": "kea-dhcp4", "output_options": [ { "output": "stdout" } ], "severity": "WARN" } ],
+  "user-context": { "xdhcp": { "datapath": "` + dp + `", "bpf-pin-path": "/sys/fs/bpf/xdhcp" } }
+} }`
+		if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		cmd := exec.CommandContext(ctx, "ip", "netns", "exec", ns.Name, xdhcpdBin, "-c", cfg)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		cancel()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+			t.Errorf("datapath %s: exit %v, want status 1", dp, err)
+		}
+		if got := strings.TrimSuffix(stderr.String(), "\n"); got != want || stdout.Len() != 0 {
+			t.Errorf("datapath %s: stderr\n%s\nstdout\n%s\nwant on stderr only\n%s", dp, stderr.String(), stdout.String(), want)
+		}
+	}
+}
+
+// readmeCommand is a `$ bpftool ...` line of the README's operations
+// section and the sample output under it.
+type readmeCommand struct {
+	args   []string
+	sample string
+}
+
+// readmeBpftool returns the bpftool commands of the README's operations
+// section, keyed by "prog show", "map dump" etc. plus the object name.
+func readmeBpftool(t *testing.T) map[string]readmeCommand {
+	t.Helper()
+	sec := readmeSection(t, "### Operations: bpftool")
+	out := map[string]readmeCommand{}
+	var key string
+	var cur *readmeCommand
+	for _, l := range strings.Split(sec, "\n") {
+		if strings.HasPrefix(l, "```") {
+			cur = nil
+			continue
+		}
+		if a, ok := strings.CutPrefix(l, "$ bpftool "); ok {
+			f := strings.Fields(a)
+			key = strings.Join(f, " ")
+			out[key] = readmeCommand{args: f}
+			c := out[key]
+			cur = &c
+			continue
+		}
+		if cur != nil {
+			cur.sample += l + "\n"
+			out[key] = *cur
+		}
+	}
+	return out
+}
+
+// TestReadmeBpftool: the README's operations section shows the bpftool
+// lines an operator needs; each is run with -j against a running xdhcpd
+// (its pinned objects, so other programs on the machine do not interfere)
+// and the names and fields shown must be what bpftool reports.
+func TestReadmeBpftool(t *testing.T) {
+	testenv.RequireCommand(t, "bpftool")
+	cmds := readmeBpftool(t)
+	need := []string{
+		"prog show name xdhcp_xdp", "net show dev eth0", "map show name xdhcp_stats",
+		"map dump name xdhcp_stats", "map dump name xdhcp_buckets",
+	}
+	for _, k := range need {
+		if _, ok := cmds[k]; !ok {
+			t.Fatalf("README's operations section lacks `$ bpftool %s` (has %v)", k, slices.Collect(mapsKeys(cmds)))
+		}
+	}
+	o := startObsDaemon(t)
+	pin := func(name string) string { return filepath.Join(o.pins, "xd0", name) }
+
+	// prog show
+	var prog struct {
+		ID     int    `json:"id"`
+		Type   string `json:"type"`
+		Name   string `json:"name"`
+		MapIDs []int  `json:"map_ids"`
+	}
+	bpftoolJSON(t, []string{"prog", "show", "pinned", pin("xdhcp_xdp")}, &prog)
+	head := regexp.MustCompile(`(?m)^\d+: (\w+)  name (\w+)`)
+	if m := head.FindStringSubmatch(cmds[need[0]].sample); m == nil || m[1] != prog.Type || m[2] != prog.Name {
+		t.Errorf("README prog show %q; bpftool: type %s name %s", m, prog.Type, prog.Name)
+	}
+	if !strings.Contains(cmds[need[0]].sample, "map_ids ") {
+		t.Error("README prog show lacks map_ids")
+	}
+
+	// net show dev: run in the daemon's namespace
+	var net []struct {
+		XDP []struct {
+			Devname string `json:"devname"`
+			Mode    string `json:"mode"`
+			ID      int    `json:"id"`
+		} `json:"xdp"`
+	}
+	out, err := exec.Command("ip", "netns", "exec", o.srvNS.Name, "bpftool", "-j", "net", "show", "dev", "xd0").Output()
+	if err != nil {
+		t.Fatalf("bpftool -j net show dev xd0: %v", err)
+	}
+	if err := json.Unmarshal(out, &net); err != nil {
+		t.Fatalf("bpftool -j net show: %v\n%s", err, out)
+	}
+	nm := regexp.MustCompile(`(?m)^eth0\(\d+\) (\w+) id (\d+)$`).FindStringSubmatch(cmds[need[1]].sample)
+	if len(net) != 1 || len(net[0].XDP) != 1 || nm == nil || net[0].XDP[0].Mode != nm[1] ||
+		net[0].XDP[0].ID != prog.ID || net[0].XDP[0].Devname != "xd0" {
+		t.Errorf("README net show %q; bpftool: %s (program id %d)", nm, out, prog.ID)
+	}
+
+	// map show
+	var mp struct {
+		ID         int    `json:"id"`
+		Type       string `json:"type"`
+		Name       string `json:"name"`
+		BytesKey   int    `json:"bytes_key"`
+		BytesValue int    `json:"bytes_value"`
+		MaxEntries int    `json:"max_entries"`
+	}
+	bpftoolJSON(t, []string{"map", "show", "pinned", pin("xdhcp_stats")}, &mp)
+	ms := cmds[need[2]].sample
+	m := head.FindStringSubmatch(ms)
+	sz := regexp.MustCompile(`key (\d+)B  value (\d+)B  max_entries (\d+)`).FindStringSubmatch(ms)
+	if m == nil || sz == nil || m[1] != mp.Type || m[2] != mp.Name || sz[1] != strconv.Itoa(mp.BytesKey) ||
+		sz[2] != strconv.Itoa(mp.BytesValue) || sz[3] != strconv.Itoa(mp.MaxEntries) {
+		t.Errorf("README map show %q %q; bpftool: %+v", m, sz, mp)
+	}
+	if !slices.Contains(prog.MapIDs, mp.ID) {
+		t.Errorf("the program's maps %v do not include xdhcp_stats %d", prog.MapIDs, mp.ID)
+	}
+
+	// map dump xdhcp_stats: the same counter names, per CPU
+	var dump []struct {
+		Formatted struct {
+			Key    int `json:"key"`
+			Values []struct {
+				CPU   int              `json:"cpu"`
+				Value map[string]int64 `json:"value"`
+			} `json:"values"`
+		} `json:"formatted"`
+	}
+	bpftoolJSON(t, []string{"map", "dump", "pinned", pin("xdhcp_stats")}, &dump)
+	var shown []string
+	for _, c := range regexp.MustCompile(`"(\w+)": \d+`).FindAllStringSubmatch(cmds[need[3]].sample, -1) {
+		if c[1] != "key" && c[1] != "cpu" && !slices.Contains(shown, c[1]) {
+			shown = append(shown, c[1])
+		}
+	}
+	if len(dump) != 1 || len(dump[0].Formatted.Values) == 0 {
+		t.Fatalf("bpftool map dump xdhcp_stats: %+v", dump)
+	}
+	var redirected int64
+	for _, c := range dump[0].Formatted.Values {
+		got := slices.Sorted(mapsKeys(c.Value))
+		if want := slices.Sorted(slices.Values(shown)); !slices.Equal(got, want) {
+			t.Errorf("cpu %d counters %v, README shows %v", c.CPU, got, want)
+		}
+		redirected += c.Value["redirect_ours"]
+	}
+	if redirected < 2*o.acks {
+		t.Errorf("bpftool: redirect_ours %d over the CPUs for %d ACKs", redirected, o.acks)
+	}
+
+	// map dump xdhcp_buckets: ours/partner by name
+	var buckets []struct {
+		Formatted struct {
+			Key   int    `json:"key"`
+			Value string `json:"value"`
+		} `json:"formatted"`
+	}
+	bpftoolJSON(t, []string{"map", "dump", "pinned", pin("xdhcp_buckets")}, &buckets)
+	names := []string{"XDHCP_BUCKET_OURS", "XDHCP_BUCKET_PARTNER"}
+	for _, v := range regexp.MustCompile(`"value": "(\w+)"`).FindAllStringSubmatch(cmds[need[4]].sample, -1) {
+		if !slices.Contains(names, v[1]) {
+			t.Errorf("README bucket value %s", v[1])
+		}
+	}
+	if len(buckets) != 256 {
+		t.Errorf("%d buckets", len(buckets))
+	}
+	for _, b := range buckets {
+		if b.Formatted.Value != "XDHCP_BUCKET_OURS" { // no HA: every bucket is served here
+			t.Errorf("bucket %d: %q", b.Formatted.Key, b.Formatted.Value)
+		}
+	}
+}
+
+func mapsKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
+	return func(yield func(K) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
 	}
 }

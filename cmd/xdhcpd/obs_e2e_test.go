@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
 	"github.com/xdhcp/xdhcp/internal/dashboard"
@@ -31,6 +32,7 @@ import (
 // namespace, after perfdhcp traffic.
 type obsDaemon struct {
 	srv        *proc
+	cfg        string // its configuration file (the log is cfg + ".log")
 	srvNS      *testenv.Netns
 	pins       string // the bpf-pin-path
 	acks       int64
@@ -52,7 +54,9 @@ func mountBPFFS(t *testing.T) string {
 	return dir
 }
 
-func startObsDaemon(t *testing.T) *obsDaemon {
+// startObsDaemon starts it; prepare, if not nil, runs on the pin path
+// before the daemon starts.
+func startObsDaemon(t *testing.T, prepare func(pins string)) *obsDaemon {
 	t.Helper()
 	testenv.RequireBPF(t)
 	testenv.RequireCommand(t, "perfdhcp")
@@ -73,7 +77,10 @@ func startObsDaemon(t *testing.T) *obsDaemon {
 	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	o := &obsDaemon{srv: startXdhcpd(t, srvNS, cfg, sock), srvNS: srvNS, pins: pins}
+	if prepare != nil {
+		prepare(pins)
+	}
+	o := &obsDaemon{cfg: cfg, srv: startXdhcpd(t, srvNS, cfg, sock), srvNS: srvNS, pins: pins}
 	res := runPerfdhcp(t, cliNS, "-4", "-r", "200", "-p", "3", "-R", "100", "-l", "xc0", "198.18.0.2")
 	o.acks = statistic(t, sock, "pkt4-ack-sent")
 	if o.acks == 0 {
@@ -155,7 +162,7 @@ func value(ss []sample, name, labels string) (float64, bool) {
 // collector's descriptors).
 func TestMetricsScrape(t *testing.T) {
 	promtool := testenv.RequireCommand(t, "promtool")[0]
-	o := startObsDaemon(t)
+	o := startObsDaemon(t, nil)
 	body := o.scrapeBody
 
 	cmd := exec.Command(promtool, "check", "metrics")
@@ -354,7 +361,7 @@ func TestReadmeBpftool(t *testing.T) {
 			t.Fatalf("README's operations section lacks `$ bpftool %s` (has %v)", k, slices.Collect(mapsKeys(cmds)))
 		}
 	}
-	o := startObsDaemon(t)
+	o := startObsDaemon(t, nil)
 	pin := func(name string) string { return filepath.Join(o.pins, "xd0", name) }
 
 	// prog show
@@ -478,5 +485,52 @@ func mapsKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
 				return
 			}
 		}
+	}
+}
+
+// TestStartReplacesStalePins: a pin left by a version whose counter map
+// had another layout (the old u64 array indexed by the enum) does not stop
+// xdhcpd forced onto XDP: the pin is replaced, a WARN line says so, and
+// the counters count in the new map.
+func TestStartReplacesStalePins(t *testing.T) {
+	o := startObsDaemon(t, func(pins string) {
+		dir := filepath.Join(pins, "xd0")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		m, err := ebpf.NewMap(&ebpf.MapSpec{Name: "xdhcp_stats", Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 8, MaxEntries: 22})
+		if err != nil {
+			t.Fatalf("create an old-layout xdhcp_stats: %v", err)
+		}
+		defer m.Close()
+		if err := m.Pin(filepath.Join(dir, "xdhcp_stats")); err != nil {
+			t.Fatal(err)
+		}
+	})
+	log, err := os.ReadFile(o.cfg + ".log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var warned bool
+	for _, l := range strings.Split(string(log), "\n") {
+		if strings.Contains(l, `"level":"warn"`) && strings.Contains(l, "replaced a pinned map") &&
+			strings.Contains(l, "xdhcp_stats (ValueSize: 8 changed to 176, MaxEntries: 22 changed to 1)") {
+			warned = true
+		}
+	}
+	if !warned {
+		t.Errorf("no WARN line about the replaced xdhcp_stats pin in the log:\n%s", log)
+	}
+	var mp struct {
+		BytesValue int `json:"bytes_value"`
+		MaxEntries int `json:"max_entries"`
+	}
+	bpftoolJSON(t, []string{"map", "show", "pinned", filepath.Join(o.pins, "xd0", "xdhcp_stats")}, &mp)
+	if mp.BytesValue != 176 || mp.MaxEntries != 1 {
+		t.Errorf("pinned xdhcp_stats after start: %+v", mp)
+	}
+	ss := parseExposition(t, o.scrapeBody)
+	if v, _ := value(ss, "xdhcp_xdp_packets_total", `{interface="xd0",reason="ours",verdict="redirect"}`); v < float64(2*o.acks) {
+		t.Errorf("redirect_ours %v for %d ACKs after the replacement", v, o.acks)
 	}
 }

@@ -231,15 +231,23 @@ func CheckPinPath(dir string) error {
 	if err != nil {
 		return fmt.Errorf("bpf pin path %s: statfs %s: %w", dir, p, err)
 	}
+	if st, err := os.Stat(p); err != nil {
+		return fmt.Errorf("bpf pin path %s: %w", dir, err)
+	} else if !st.IsDir() {
+		return fmt.Errorf("bpf pin path %s: %s is not a directory: %w", dir, p, unix.ENOTDIR)
+	}
 	if uint32(fs.Type) == unix.BPF_FS_MAGIC {
 		return nil
 	}
-	mnt := p
+	// Mount where the pins go; under /sys/fs/bpf, the usual mount point.
+	fix := "mount -t bpf bpf " + abs
 	if abs == "/sys/fs/bpf" || strings.HasPrefix(abs, "/sys/fs/bpf/") {
-		mnt = "/sys/fs/bpf"
+		fix = "mount -t bpf bpf /sys/fs/bpf"
+	} else if p != abs {
+		fix = "mkdir -p " + abs + " && " + fix
 	}
-	return fmt.Errorf("bpf pin path %s is %w (%s is on %s); mount one with `mount -t bpf bpf %s` or choose a directory on a mounted bpffs",
-		dir, ErrNotBPFFS, p, fsName(int64(fs.Type)), mnt)
+	return fmt.Errorf("bpf pin path %s is %w (%s is on %s); mount one with `%s` or choose a directory on a mounted bpffs",
+		dir, ErrNotBPFFS, p, fsName(int64(fs.Type)), fix)
 }
 
 // fsName names a statfs f_type for CheckPinPath's message.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/insomniacslk/dhcp/dhcpv4"
+	"golang.org/x/sys/unix"
 
 	"github.com/xdhcp/xdhcp/internal/testenv"
 )
@@ -101,10 +102,23 @@ func TestPinPathNotBPFFS(t *testing.T) {
 		t.Fatalf("CheckPinPath(%s) = %v, want ErrNotBPFFS", dir, err)
 	}
 	msg := err.Error()
-	parent := filepath.Dir(filepath.Dir(dir))
 	if strings.Contains(msg, "\n") || !strings.Contains(msg, "bpf pin path "+dir+" is not on a bpf filesystem") ||
-		!strings.Contains(msg, "mount -t bpf bpf "+parent) {
+		!strings.Contains(msg, "`mkdir -p "+dir+" && mount -t bpf bpf "+dir+"`") {
 		t.Errorf("message %q", msg)
+	}
+	// An existing directory: mount on it.
+	if err := CheckPinPath(filepath.Dir(filepath.Dir(dir))); err == nil || !strings.Contains(err.Error(), "`mount -t bpf bpf "+filepath.Dir(filepath.Dir(dir))+"`") {
+		t.Errorf("existing directory: %v", err)
+	}
+	// A file where a directory should be is not a bpffs question.
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{file, filepath.Join(file, "sub")} {
+		if err := CheckPinPath(p); !errors.Is(err, unix.ENOTDIR) || errors.Is(err, ErrNotBPFFS) {
+			t.Errorf("CheckPinPath(%s) = %v, want ENOTDIR", p, err)
+		}
 	}
 	if _, err := os.Stat(filepath.Dir(dir)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("CheckPinPath created %s", filepath.Dir(dir))

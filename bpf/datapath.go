@@ -80,7 +80,8 @@ type Options struct {
 	// are pinned there by name (so counters, buckets and sockets survive a
 	// restart and bpftool can find them) and the program is pinned as
 	// PinPath/xdhcp_xdp. Empty means no pinning. A pinned map whose layout
-	// (type, key or value size, entries, flags) no longer matches the
+	// (type, key or value size, entries, flags, or for a named struct or
+	// enum value its members or values in BTF) no longer matches the
 	// object, left by an older version, is replaced by a new one
 	// (Datapath.ReplacedPins lists them); a directory that is not on a
 	// bpffs is an error wrapping ErrNotBPFFS.
@@ -303,6 +304,8 @@ func replaceStalePins(spec *ebpf.CollectionSpec, dir string) ([]string, error) {
 					return replaced, fmt.Errorf("check pinned map %s: %w", p, cerr)
 				}
 				why = strings.TrimSuffix(cerr.Error(), ": "+ebpf.ErrMapIncompatible.Error())
+			} else {
+				why = valueTypeChange(ms, m)
 			}
 			m.Close()
 		}
@@ -315,6 +318,94 @@ func replaceStalePins(spec *ebpf.CollectionSpec, dir string) ([]string, error) {
 		replaced = append(replaced, fmt.Sprintf("%s (%s)", p, why))
 	}
 	return replaced, nil
+}
+
+// valueTypeChange compares a pinned map's value type with spec's when the
+// spec's is a named struct or enum (struct xdhcp_counters, enum
+// xdhcp_bucket_owner, ...): same sizes can still hide reordered, renamed
+// or renumbered fields. It returns "" when they match, else what differs.
+func valueTypeChange(ms *ebpf.MapSpec, m *ebpf.Map) string {
+	want := btf.UnderlyingType(ms.Value)
+	name := want.TypeName()
+	switch want.(type) {
+	case *btf.Struct, *btf.Enum:
+	default:
+		return ""
+	}
+	if name == "" {
+		return ""
+	}
+	info, err := m.Info()
+	if err != nil {
+		return fmt.Sprintf("map info: %v", err)
+	}
+	id, ok := info.BTFID()
+	if !ok {
+		return "no BTF to compare its value type " + name + " with"
+	}
+	h, err := btf.NewHandleFromID(id)
+	if err != nil {
+		return fmt.Sprintf("open its BTF: %v", err)
+	}
+	defer h.Close()
+	spec, err := h.Spec(nil)
+	if err != nil {
+		return fmt.Sprintf("read its BTF: %v", err)
+	}
+	var got btf.Type
+	switch want.(type) {
+	case *btf.Struct:
+		var st *btf.Struct
+		err = spec.TypeByName(name, &st)
+		got = st
+	case *btf.Enum:
+		var en *btf.Enum
+		err = spec.TypeByName(name, &en)
+		got = en
+	}
+	if err != nil {
+		return fmt.Sprintf("its BTF has no %s", name)
+	}
+	if a, b := typeLayout(got, 0), typeLayout(want, 0); a != b {
+		return fmt.Sprintf("value type %s changed from %s to %s", name, a, b)
+	}
+	return ""
+}
+
+// typeLayout describes a type's memory layout and names: members with
+// offsets and sizes, enum values, array lengths.
+func typeLayout(t btf.Type, depth int) string {
+	t = btf.UnderlyingType(t)
+	if depth > 4 {
+		return t.TypeName()
+	}
+	switch v := t.(type) {
+	case *btf.Struct, *btf.Union:
+		var ms []btf.Member
+		var size uint32
+		if st, ok := v.(*btf.Struct); ok {
+			ms, size = st.Members, st.Size
+		} else {
+			u := v.(*btf.Union)
+			ms, size = u.Members, u.Size
+		}
+		parts := make([]string, len(ms))
+		for i, m := range ms {
+			parts[i] = fmt.Sprintf("%s@%d:%s", m.Name, m.Offset.Bytes(), typeLayout(m.Type, depth+1))
+		}
+		return fmt.Sprintf("{%s}%d", strings.Join(parts, " "), size)
+	case *btf.Enum:
+		parts := make([]string, len(v.Values))
+		for i, e := range v.Values {
+			parts[i] = fmt.Sprintf("%s=%d", e.Name, e.Value)
+		}
+		return fmt.Sprintf("enum{%s}%d", strings.Join(parts, " "), v.Size)
+	case *btf.Int:
+		return fmt.Sprintf("int%d", v.Size*8)
+	case *btf.Array:
+		return fmt.Sprintf("[%d]%s", v.Nelems, typeLayout(v.Type, depth+1))
+	}
+	return fmt.Sprintf("%T", t)
 }
 
 // ReplacedPins lists the stale map pins Load replaced because an older

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"golang.org/x/sys/unix"
 
@@ -90,6 +91,53 @@ func TestPinReplacesStaleLayout(t *testing.T) {
 	setServe(t, d2, serveNone)
 	if ret, delta := run(t, d2, frame{payload: msg(t, dhcpv4.MessageTypeDiscover, nil)}.bytes()); ret != xdpDrop || delta["drop_partner"] != 1 {
 		t.Fatalf("after replace: verdict %d deltas %v", ret, delta)
+	}
+}
+
+// TestPinReplacesSameSizeLayout: a pin whose sizes match but whose value
+// type differs in BTF (here enum xdhcp_bucket_owner with its values
+// swapped, which would invert the bucket table) is replaced too; pins of
+// this very layout are reused (TestPinning).
+func TestPinReplacesSameSizeLayout(t *testing.T) {
+	testenv.RequireBPF(t)
+	root := filepath.Join(mountBPFFS(t), "xdhcp")
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	old := &ebpf.MapSpec{
+		Name: "xdhcp_buckets", Type: ebpf.Array, KeySize: 4, ValueSize: 4, MaxEntries: Buckets,
+		Key: &btf.Int{Name: "__u32", Size: 4},
+		Value: &btf.Enum{Name: "xdhcp_bucket_owner", Size: 4, Values: []btf.EnumValue{
+			{Name: "XDHCP_BUCKET_OURS", Value: 0}, {Name: "XDHCP_BUCKET_PARTNER", Value: 1},
+		}},
+	}
+	m, err := ebpf.NewMap(old)
+	if err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	if err := m.Pin(filepath.Join(root, old.Name)); err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	d, err := Load(Options{PinPath: root})
+	if err != nil {
+		t.Fatalf("load over a same-size stale pin: %v", err)
+	}
+	defer d.Close()
+	got := d.ReplacedPins()
+	if len(got) != 1 || !strings.Contains(got[0], "xdhcp_buckets (value type xdhcp_bucket_owner changed from enum{XDHCP_BUCKET_OURS=0 XDHCP_BUCKET_PARTNER=1}4 to enum{XDHCP_BUCKET_PARTNER=0 XDHCP_BUCKET_OURS=1}4)") {
+		t.Fatalf("replaced pins %q", got)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	d2, err := Load(Options{PinPath: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d2.Close()
+	if r := d2.ReplacedPins(); len(r) != 0 {
+		t.Errorf("reloading the same version replaced %q", r)
 	}
 }
 

@@ -585,6 +585,9 @@ func checkHAScrape(t *testing.T, n *haNode, partnerDrops int64) {
 	exported := map[string]bool{}
 	for _, s := range ss {
 		exported[s.name] = true
+		if s.name == "xdhcp_unmapped_value" {
+			t.Errorf("%s: unmapped value %s: map it to a family", n, s.labels)
+		}
 	}
 	checkDashboardNames(t, exported, func(string) bool { return false })
 	if t.Failed() {

@@ -180,7 +180,9 @@ func Listen(addr string, c *Collector, pprof bool) (*Server, error) {
 		return nil, fmt.Errorf("register collector: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	// A value that cannot be exported is left out of the scrape, not
+	// allowed to fail all of it.
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
 	if pprof {
 		mux.HandleFunc("/debug/pprof/", httppprof.Index)
 		mux.HandleFunc("/debug/pprof/cmdline", httppprof.Cmdline)

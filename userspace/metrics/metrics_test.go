@@ -205,3 +205,27 @@ func TestPprofOnlyWhenAsked(t *testing.T) {
 		}
 	}
 }
+
+// TestBadValueKeepsScrape: a value that cannot be exported (a statistic
+// name that is not UTF-8 makes an invalid label value) is left out; the
+// rest of the scrape is served.
+func TestBadValueKeepsScrape(t *testing.T) {
+	c := New(func() map[string]int64 { return map[string]int64{"pkt4-received": 3, "bad-\xff": 1} })
+	s, err := Listen("127.0.0.1:0", c, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	resp, err := http.Get("http://" + s.Addr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "xdhcp_dhcp4_received_packets_total 3\n") {
+		t.Errorf("status %d:\n%s", resp.StatusCode, body)
+	}
+	if strings.Contains(string(body), "bad-") {
+		t.Errorf("the invalid value was exported:\n%s", body)
+	}
+}

@@ -93,9 +93,10 @@ type Options struct {
 	LimitEntries, KnownEntries uint32
 }
 
-// Stats are the program's counters summed over all CPUs, keyed by the
-// lower-case name of the enum xdhcp_stat entry in xdhcp.h without its
-// XDHCP_STAT_ prefix ("rx_total", "drop_partner", ...). The verdict
+// Stats are the program's counters summed over all CPUs, keyed by their
+// struct xdhcp_counters member names in xdhcp.h, which bpftool prints too
+// ("rx_total", "drop_partner", ...; the enum xdhcp_stat entries in lower
+// case without their XDHCP_STAT_ prefix). The verdict
 // counters (pass_*, redirect_*, drop_*) sum to rx_total; no_socket counts
 // redirects that fell back to the stack because no AF_XDP socket was
 // bound on the receive queue.
@@ -416,7 +417,8 @@ func (d *Datapath) ReplacedPins() []string { return append([]string(nil), d.repl
 // benchmarks). It is owned by the Datapath: do not close it.
 func (d *Datapath) Program() *ebpf.Program { return d.objs.XdhcpXdp }
 
-// StatNames returns the counter names in enum xdhcp_stat order.
+// StatNames returns the counter names in struct xdhcp_counters (and enum
+// xdhcp_stat) order.
 func (d *Datapath) StatNames() []string { return append([]string(nil), d.names...) }
 
 // Stats returns the counters summed over all CPUs: one lookup of the

@@ -172,6 +172,12 @@ func (o *obj) f64p(key string) *float64 {
 		o.d.fail(v.Pos, key, "expected real number, got %s", v.Kind)
 		return nil
 	}
+	if v.IsInt() {
+		// Kea 2.2's dhcp4_parser.yy takes these (t1-percent, t2-percent,
+		// cache-threshold) as FLOAT only.
+		o.d.fail(v.Pos, key, "syntax error, unexpected integer, expecting floating point")
+		return nil
+	}
 	f, err := strconv.ParseFloat(v.Str, 64)
 	if err != nil {
 		o.d.fail(v.Pos, key, "invalid real number %s", v.Str)

@@ -65,6 +65,7 @@ func (d *decoder) decodeDhcp4(n *Node) *Dhcp4 {
 	}
 	d.assignSubnetIDs(dh)
 	d.checkTeePercents(dh)
+	d.checkCacheThreshold(dh)
 	if d.err != nil {
 		return nil
 	}
@@ -96,6 +97,33 @@ func (d *decoder) assignSubnetIDs(dh *Dhcp4) {
 			return
 		}
 		used[s.ID] = true
+	}
+}
+
+// checkCacheThreshold refuses a cache-threshold outside (0, 1) that a
+// shared network or subnet uses: Kea 2.2 checks it in the network parsers
+// (base_network_parser.cc parseCacheParams), a global value only once it
+// is copied into a network or subnet that does not set its own.
+func (d *decoder) checkCacheThreshold(dh *Dhcp4) {
+	bad := func(v *float64) bool { return v != nil && (*v <= 0 || *v >= 1) }
+	fail := func(pos Pos, v float64) {
+		d.fail(pos, "cache-threshold", "cache-threshold: %g is invalid, it must be greater than 0.0 and less than 1.0", v)
+	}
+	for _, sn := range dh.SharedNetworks {
+		v := sn.CacheThreshold
+		if v == nil {
+			v = dh.CacheThreshold
+		}
+		if bad(v) {
+			fail(sn.Pos, *v)
+			return
+		}
+	}
+	for _, s := range dh.AllSubnets() {
+		if r := dh.Resolve(s); bad(r.CacheThreshold) {
+			fail(s.Pos, *r.CacheThreshold)
+			return
+		}
 	}
 }
 

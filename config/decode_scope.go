@@ -7,6 +7,7 @@ var scopeKeys = []string{
 	"calculate-tee-times", "t1-percent", "t2-percent", "match-client-id", "authoritative",
 	"next-server", "server-hostname", "boot-file-name", "reservation-mode",
 	"reservations-global", "reservations-in-subnet", "reservations-out-of-pool",
+	"store-extended-info", "cache-threshold", "cache-max-age",
 }
 
 // networkKeys are the keywords shared by shared networks and subnets.
@@ -33,6 +34,9 @@ func (d *decoder) scope(o *obj) Scope {
 		ReservationsGlobal:    o.boolp("reservations-global"),
 		ReservationsInSubnet:  o.boolp("reservations-in-subnet"),
 		ReservationsOutOfPool: o.boolp("reservations-out-of-pool"),
+		StoreExtendedInfo:     o.boolp("store-extended-info"),
+		CacheThreshold:        o.f64p("cache-threshold"),
+		CacheMaxAge:           o.wrappedU32p("cache-max-age"),
 	}
 	if mode := o.get("reservation-mode"); mode != nil {
 		if s.ReservationsGlobal != nil || s.ReservationsInSubnet != nil || s.ReservationsOutOfPool != nil {
@@ -117,6 +121,7 @@ func applyScopeDefaults(s *Scope) {
 	set(&s.ReservationsGlobal, false)
 	set(&s.ReservationsInSubnet, true)
 	set(&s.ReservationsOutOfPool, false)
+	set(&s.StoreExtendedInfo, false)
 	if s.T1Percent == nil {
 		s.T1Percent = ptr(0.5)
 	}
@@ -162,6 +167,9 @@ func (c *Dhcp4) Resolve(s *Subnet4) Scope {
 		pick(&r.ReservationsGlobal, l.ReservationsGlobal)
 		pick(&r.ReservationsInSubnet, l.ReservationsInSubnet)
 		pick(&r.ReservationsOutOfPool, l.ReservationsOutOfPool)
+		pick(&r.StoreExtendedInfo, l.StoreExtendedInfo)
+		pick(&r.CacheThreshold, l.CacheThreshold)
+		pick(&r.CacheMaxAge, l.CacheMaxAge)
 	}
 	applyScopeDefaults(&r) // only matters for a Dhcp4 built by hand
 	return r

@@ -163,6 +163,18 @@ func (o *obj) u32(key string, def uint32) uint32 {
 	return def
 }
 
+// wrappedU32p reads any int64 and keeps its low 32 bits, as Kea 2.2 does
+// where getInteger's int64 lands in an Optional<uint32_t> (cache-max-age:
+// base_network_parser.cc parseCacheParams; -1 is 4294967295).
+func (o *obj) wrappedU32p(key string) *uint32 {
+	i, ok := o.intIn(key, math.MinInt64, math.MaxInt64)
+	if !ok {
+		return nil
+	}
+	u := uint32(i)
+	return &u
+}
+
 func (o *obj) f64p(key string) *float64 {
 	v := o.get(key)
 	if v == nil {

@@ -125,7 +125,7 @@ func TestUnimplementedWarnings(t *testing.T) {
 		{"ddns global", `"ddns-send-updates": false`, []string{`"ddns-send-updates" in Dhcp4`}},
 		{"dhcp-ddns enabled", `"dhcp-ddns": { "enable-updates": true }`, []string{`"dhcp-ddns"`}},
 		{"hosts-database", `"hosts-database": { "type": "mysql" }`, []string{`"hosts-database"`}},
-		{"subnet 4o6", `"subnet4": [ { "subnet": "192.0.2.0/24", "4o6-interface": "eth1", "store-extended-info": true } ]`, []string{`"store-extended-info" in subnet4`, `"4o6-interface" in subnet4`}},
+		{"subnet 4o6", `"subnet4": [ { "subnet": "192.0.2.0/24", "4o6-interface": "eth1", "store-extended-info": true, "cache-threshold": 0.25 } ]`, []string{`"4o6-interface" in subnet4`}},
 		{"re-detect", `"interfaces-config": { "re-detect": false }`, []string{`"re-detect" in interfaces-config`}},
 		{"trailing comma", `"valid-lifetime": 5,`, []string{"Extraneous comma"}},
 	}

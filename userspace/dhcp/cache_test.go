@@ -2,6 +2,7 @@ package dhcp
 
 import (
 	"encoding/binary"
+	"math"
 	"net"
 	"net/netip"
 	"strings"
@@ -96,7 +97,7 @@ func TestLeaseCache(t *testing.T) {
 					t.Errorf("step %d (age %d): lease time %d want %d", i, s.age, lft, s.wantLft)
 				}
 				t1, t2 := u32opt(r.Msg, dhcpv4.OptionRenewTimeValue), u32opt(r.Msg, dhcpv4.OptionRebindingTimeValue)
-				if t1 != uint32(0.5*float64(lft)) || t2 != uint32(0.875*float64(lft)) {
+				if t1 != uint32(math.Round(0.5*float64(lft))) || t2 != uint32(math.Round(0.875*float64(lft))) {
 					t.Errorf("step %d: T1/T2 %d/%d for lifetime %d", i, t1, t2, lft)
 				}
 			}

@@ -114,7 +114,7 @@ func run(ctx context.Context, cfg *Config) (*Report, error) {
 	_, _ = rand.Read(salt[:])
 	o := genOptions{
 		Clients: cfg.Clients, MACBase: [6]byte(cfg.MACBase), ClientID: cfg.ClientID,
-		Renew: cfg.Renew, Release: cfg.Release, Giaddr: u32(ep.giaddr),
+		Renew: cfg.Renew, Release: cfg.Release, Renewals: cfg.Renewals, Giaddr: u32(ep.giaddr),
 		PoolFirst: u32(cfg.PoolFirst), PoolLast: u32(cfg.PoolLast),
 		TimeoutNs: int64(cfg.Timeout), Salt: binary.BigEndian.Uint32(salt[:]),
 		DiscoverOnly: cfg.DiscoverOnly,

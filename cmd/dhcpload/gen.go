@@ -42,14 +42,14 @@ type deadline struct {
 
 // genOptions configures a generator.
 type genOptions struct {
-	Clients   int
-	MACBase   [6]byte
-	ClientID  bool
-	Renew     bool
-	Release   bool
+	Clients  int
+	MACBase  [6]byte
+	ClientID bool
+	Renew    bool
+	Release  bool
 	// Renewals: start renews a bound client (REQUEST with ciaddr) instead
 	// of starting a DORA; a renewal ACK completes the exchange.
-	Renewals bool
+	Renewals  bool
 	Giaddr    uint32
 	PoolFirst uint32 // 0: no pool check
 	PoolLast  uint32

@@ -256,7 +256,7 @@ func (s *source) token() (token, error) {
 	return token{}, errAt(p, "", "syntax error, invalid character %q", r)
 }
 
-// number scans a number the way Kea 2.2's dhcp4_lexer.ll does: two flex
+// number scans a number (docs/kea/config-surface.md §13) the way Kea 2.2's dhcp4_lexer.ll does: two flex
 // rules compete, {int} = -?[0-9]+ and the floating point rule
 // [-+]?[0-9]*\.?[0-9]*([eE][-+]?[0-9]+)?; flex takes the longer match and,
 // on a tie, the earlier rule (the integer). So ".5", "5.", "+.5", "+5" and

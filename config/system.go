@@ -37,7 +37,7 @@ func (hostSystem) InterfaceAddrs(name string) ([]netip.Addr, bool) {
 	return out, true
 }
 
-// CheckSystem applies the checks Kea 2.2 makes against the host while it
+// CheckSystem (docs/kea/config-surface.md §13) applies the checks Kea 2.2 makes against the host while it
 // parses a configuration, so that `xdhcpd -t` gives kea-dhcp4 -t's verdict
 // on the same host:
 //   - interfaces-config.interfaces: each name other than "*" must exist,

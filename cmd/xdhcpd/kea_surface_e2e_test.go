@@ -308,6 +308,8 @@ type surfaceOutcome struct {
 	ReusedLft    uint32           // the renewal inside the threshold
 	ReusedT1     uint32
 	ReusedT2     uint32
+	OfferLft     uint32 // an OFFER to the bound client inside the threshold
+	OfferAge     int64
 	ReusedRows   int // memfile rows added by it
 	ReusedUpdate int // lease4-updates sent for it
 	AfterLft     uint32
@@ -351,6 +353,13 @@ func runSurfaceScript(t *testing.T, s *surfaceRun) surfaceOutcome {
 	r := renew(3)
 	o.ReusedAge = int64(time.Since(acked).Round(time.Second) / time.Second)
 	o.ReusedLft, o.ReusedT1, o.ReusedT2 = optU32(r, dhcpv4.OptionIPAddressLeaseTime), optU32(r, dhcpv4.OptionRenewTimeValue), optU32(r, dhcpv4.OptionRebindingTimeValue)
+	// A DISCOVER from the bound client is offered the remaining lifetime
+	// too (renewLease4 runs as a fake allocation).
+	if off := s.exchange(surfaceMsg(t, dhcpv4.MessageTypeDiscover, hw, 6, rai)); off == nil || off.YourIPAddr.String() != o.Yiaddr {
+		t.Fatalf("%s: no OFFER of its address to the bound client: %v", s.name, off)
+	} else {
+		o.OfferLft, o.OfferAge = optU32(off, dhcpv4.OptionIPAddressLeaseTime), int64(time.Since(acked).Round(time.Second)/time.Second)
+	}
 	time.Sleep(300 * time.Millisecond) // an update, if one were sent, arrives
 	o.ReusedRows = len(s.userContextColumns(o.Yiaddr)) - rows0
 	o.ReusedUpdate = len(s.partner.leaseUpdates()) - 1
@@ -430,11 +439,15 @@ func TestKeaSurfaceSameAsKea(t *testing.T) {
 		if age := int64(surfaceValid) - int64(o.ReusedLft); age < o.ReusedAge-1 || age > o.ReusedAge+1 {
 			t.Errorf("reused lifetime %d for an age of about %d s", o.ReusedLft, o.ReusedAge)
 		}
+		if age := int64(surfaceValid) - int64(o.OfferLft); age < o.OfferAge-1 || age > o.OfferAge+1 {
+			t.Errorf("offered lifetime %d for an age of about %d s", o.OfferLft, o.OfferAge)
+		}
 		if o.ReusedT1 != uint32(math.Round(0.5*float64(o.ReusedLft))) || o.ReusedT2 != uint32(math.Round(0.875*float64(o.ReusedLft))) {
 			t.Errorf("T1/T2 %d/%d for the reused lifetime %d", o.ReusedT1, o.ReusedT2, o.ReusedLft)
 		}
 	}
 	k.ReusedLft, x.ReusedLft, k.ReusedT1, x.ReusedT1, k.ReusedT2, x.ReusedT2, k.ReusedAge, x.ReusedAge = 0, 0, 0, 0, 0, 0, 0, 0
+	k.OfferLft, x.OfferLft, k.OfferAge, x.OfferAge = 0, 0, 0, 0
 	if !reflect.DeepEqual(k, x) {
 		kj, _ := json.MarshalIndent(k, "", " ")
 		xj, _ := json.MarshalIndent(x, "", " ")

@@ -23,7 +23,7 @@ type leaseCache struct {
 	maxAgeSet    bool
 }
 
-// reusableLft is Kea 2.2's lease caching decision for a renewal
+// reusableLft is Kea 2.2's lease caching decision (docs/kea/config-surface.md §14) for a renewal
 // (alloc_engine.cc AllocEngine::renewLease4, which calls setLeaseReusable
 // only when updateLease4Information reports no significant change): cur is
 // the stored lease, nl what the renewal would store. It returns the
@@ -96,7 +96,7 @@ func leaseChanged(cur, nl *lease.Lease) bool {
 		cur.UserContext != nl.UserContext
 }
 
-// extendedInfo returns the lease user context after Kea 2.2's
+// extendedInfo (docs/kea/config-surface.md §14) returns the lease user context after Kea 2.2's
 // AllocEngine::updateLease4ExtendedInfo (alloc_engine.cc, tag Kea-2.2.0):
 // with store-extended-info and a relay agent information option (82) in
 // the query, the context (a copy of the stored lease's, else a new map)

@@ -257,3 +257,18 @@ func TestRepackRAI(t *testing.T) {
 		}
 	}
 }
+
+// TestLeaseCacheInfinite: setLeaseReusable always reuses an unchanged lease
+// with an infinite valid lifetime, caching configured or not.
+func TestLeaseCacheInfinite(t *testing.T) {
+	v := newEnv(t, strings.Replace(cacheConfig("", ""), `"valid-lifetime": 4000,`, `"valid-lifetime": 4294967295,`, 1))
+	hw := mac(14)
+	a := addrOf(v.dora(hw).YourIPAddr)
+	before, _ := v.store.Get(a)
+	v.advance(100 * time.Second)
+	r := v.renew(hw, a)
+	after, _ := v.store.Get(a)
+	if len(r.Changes) != 0 || after.CLTT != before.CLTT || u32opt(r.Msg, dhcpv4.OptionIPAddressLeaseTime) != infiniteLft {
+		t.Errorf("changes %d cltt %d→%d lifetime %d", len(r.Changes), before.CLTT, after.CLTT, u32opt(r.Msg, dhcpv4.OptionIPAddressLeaseTime))
+	}
+}

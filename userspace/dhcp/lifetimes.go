@@ -43,7 +43,8 @@ func (x *exchange) validLifetime(s *subnet) uint32 {
 
 // teeTimes is Kea's Dhcpv4Srv::setTeeTimes: configured renew/rebind timers,
 // else (calculate-tee-times) round(percent × valid), rounding half away
-// from zero as C's round does (0.875 × 18 is 16); T2 is sent only if
+// from zero as C's round does (0.875 × 18 is 16, see
+// docs/kea/config-surface.md §14); T2 is sent only if
 // 0 < T2 < valid, T1 only if 0 < T1 < (T2 if sent, else valid). A zero
 // result means "do not send".
 func teeTimes(lt *lifetimes, valid uint32) (t1, t2 uint32) {

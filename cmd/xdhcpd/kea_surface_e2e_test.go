@@ -38,20 +38,28 @@ const (
 	surfaceURL     = "http://198.18.0.1:8001/"
 	surfacePartner = "198.18.0.1:8002"
 	// surfaceValid is short so that a renewal can be inside and outside the
-	// cache threshold within seconds: 0.25 × 20 = 5 s.
-	surfaceValid     = 20
-	surfaceThreshold = 0.25
+	// cache limit within seconds: 0.25 × 20 = 5 s.
+	surfaceValid = 20
 )
 
-// surfaceConfig is the one configuration both servers run.
-func surfaceConfig(dir string) string {
+// surfaceCaches are the two ways to reuse a lease for 5 s that the test
+// runs: Kea's threshold (0.25 × 20 s) and its max age.
+var surfaceCaches = []struct{ name, params string }{
+	{"cache-threshold", `"cache-threshold": 0.25`},
+	{"cache-max-age", `"cache-max-age": 5`},
+}
+
+// surfaceConfig is the one configuration both servers run; cache is the
+// lease caching parameters (global level), each of which makes a lease
+// reusable for 5 s.
+func surfaceConfig(dir, cache string) string {
 	return fmt.Sprintf(`{ "Dhcp4": {
   "interfaces-config": { "interfaces": [ "xd0" ], "dhcp-socket-type": "udp" },
   "control-socket": { "socket-type": "unix", "socket-name": %q },
   "lease-database": { "type": "memfile", "name": %q, "lfc-interval": 0 },
   "multi-threading": { "enable-multi-threading": true, "thread-pool-size": 2, "packet-queue-size": 16 },
   "valid-lifetime": %d, "calculate-tee-times": true,
-  "store-extended-info": true, "cache-threshold": %g,
+  "store-extended-info": true, %s,
   "client-classes": [ { "name": "remote-dead01", "test": "relay4[2].hex == 0xDEAD01",
       "option-data": [ { "name": "domain-name", "data": "remote.example" } ] } ],
   "hooks-libraries": [
@@ -72,7 +80,7 @@ func surfaceConfig(dir string) string {
   "loggers": [ { "name": "kea-dhcp4", "output_options": [ { "output": %q } ], "severity": "INFO" } ],
   "user-context": { "xdhcp": { "datapath": "udp" } }
 } }
-`, filepath.Join(dir, "ctrl.sock"), filepath.Join(dir, "leases4.csv"), surfaceValid, surfaceThreshold,
+`, filepath.Join(dir, "ctrl.sock"), filepath.Join(dir, "leases4.csv"), surfaceValid, cache,
 		filepath.Join(keatest.HooksDir, keatest.HookLeaseCmds), filepath.Join(keatest.HooksDir, keatest.HookHA),
 		surfaceURL, surfacePartner, surfaceRelay, filepath.Join(dir, "server.log"))
 }
@@ -130,7 +138,7 @@ type surfaceRun struct {
 
 // startSurface starts kea-dhcp4 (kea=true) or xdhcpd on surfaceConfig in a
 // fresh namespace pair and waits until it is in load-balancing.
-func startSurface(t *testing.T, kea bool) *surfaceRun {
+func startSurface(t *testing.T, kea bool, cache string) *surfaceRun {
 	t.Helper()
 	testenv.RequireRoot(t)
 	srvNS, cliNS := testenv.NewNetns(t), testenv.NewNetns(t)
@@ -138,7 +146,7 @@ func startSurface(t *testing.T, kea bool) *surfaceRun {
 	dir := shortDir(t)
 	s := &surfaceRun{t: t, dir: dir, sock: filepath.Join(dir, "ctrl.sock"), leases: filepath.Join(dir, "leases4.csv"), partner: &fakePartner{}}
 	cfgPath := filepath.Join(dir, "server.json")
-	if err := os.WriteFile(cfgPath, []byte(surfaceConfig(dir)), 0o644); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(surfaceConfig(dir, cache)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	var ln net.Listener
@@ -409,14 +417,21 @@ func waitUpdates(t *testing.T, s *surfaceRun, n int) {
 // TestKeaSurfaceSameAsKea runs the script against kea-dhcp4 and xdhcpd and
 // wants the same outcome: option 82 stored as Kea 2.2 stores it (the
 // memfile's user_context column, lease4-get, the lease4-update payload),
-// the renewal inside cache-threshold answered with the remaining lifetime
+// the renewal inside the cache limit (cache-threshold, or cache-max-age)
+// answered with the remaining lifetime
 // and T1/T2 from it, neither written nor replicated, the one outside it
 // written and replicated, and classification on relay4[2] and a
 // circuit-id reservation unaffected.
 func TestKeaSurfaceSameAsKea(t *testing.T) {
 	testenv.RequireRoot(t)
-	k := runSurfaceScript(t, startSurface(t, true))
-	x := runSurfaceScript(t, startSurface(t, false))
+	for _, c := range surfaceCaches {
+		t.Run(c.name, func(t *testing.T) { surfaceCompare(t, c.params) })
+	}
+}
+
+func surfaceCompare(t *testing.T, cache string) {
+	k := runSurfaceScript(t, startSurface(t, true, cache))
+	x := runSurfaceScript(t, startSurface(t, false, cache))
 	t.Logf("kea-dhcp4: %+v", k)
 	t.Logf("xdhcpd:    %+v", x)
 

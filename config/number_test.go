@@ -73,3 +73,60 @@ func TestNumbersSameVerdictAsKea(t *testing.T) {
 		}
 	}
 }
+
+// cacheCases are lease caching settings with kea-dhcp4 -t's verdict
+// (observed on Kea 2.2.0; TestCacheParamsSameVerdictAsKea checks again):
+// cache-threshold must be in (0, 1) where a shared network or subnet uses
+// it (a global value only matters once a network or subnet inherits it);
+// cache-max-age takes any integer.
+var cacheCases = []struct {
+	name, body string
+	ok         bool
+}{
+	{"global threshold with a subnet", `"cache-threshold": 0.25, "subnet4": [ { "id": 1, "subnet": "192.0.2.0/24" } ]`, true},
+	{"global threshold 1.5 with a subnet", `"cache-threshold": 1.5, "subnet4": [ { "id": 1, "subnet": "192.0.2.0/24" } ]`, false},
+	{"global threshold 1.5, no subnet", `"cache-threshold": 1.5`, true},
+	{"global 1.5 overridden by the subnet", `"cache-threshold": 1.5, "subnet4": [ { "id": 1, "subnet": "192.0.2.0/24", "cache-threshold": 0.5 } ]`, true},
+	{"subnet threshold 0.0", `"subnet4": [ { "id": 1, "subnet": "192.0.2.0/24", "cache-threshold": 0.0 } ]`, false},
+	{"shared network threshold 1.0", `"shared-networks": [ { "name": "a", "cache-threshold": 1.0, "subnet4": [ { "id": 1, "subnet": "192.0.2.0/24" } ] } ]`, false},
+	{"threshold as an integer", `"cache-threshold": 1`, false},
+	{"max-age -1", `"cache-max-age": -1, "subnet4": [ { "id": 1, "subnet": "192.0.2.0/24" } ]`, true},
+	{"max-age 0", `"subnet4": [ { "id": 1, "subnet": "192.0.2.0/24", "cache-max-age": 0 } ]`, true},
+	{"max-age as a float", `"cache-max-age": 5.0`, false},
+	{"store-extended-info as a string", `"store-extended-info": "yes"`, false},
+}
+
+func cacheConfigText(body string) string {
+	return `{"Dhcp4": {` + body + `, "lease-database": {"type": "memfile", "persist": false}}}`
+}
+
+func TestCacheParams(t *testing.T) {
+	for _, tc := range cacheCases {
+		_, _, err := Parse("c.json", []byte(cacheConfigText(tc.body)))
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: err = %v, want ok=%v", tc.name, err, tc.ok)
+		}
+	}
+	c, _, err := Parse("c.json", []byte(cacheConfigText(`"cache-max-age": -1, "store-extended-info": true, "shared-networks": [ { "name": "a", "cache-threshold": 0.3,
+		"subnet4": [ { "id": 1, "subnet": "192.0.2.0/24" }, { "id": 2, "subnet": "198.51.100.0/24", "cache-threshold": 0.7, "store-extended-info": false } ] } ]`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r1, r2 := c.Dhcp4.Resolve(c.Dhcp4.AllSubnets()[0]), c.Dhcp4.Resolve(c.Dhcp4.AllSubnets()[1])
+	if *r1.CacheThreshold != 0.3 || *r2.CacheThreshold != 0.7 || *r1.CacheMaxAge != 0xffffffff || !*r1.StoreExtendedInfo || *r2.StoreExtendedInfo {
+		t.Errorf("resolved %v/%v/%v %v/%v", *r1.CacheThreshold, *r1.CacheMaxAge, *r1.StoreExtendedInfo, *r2.CacheThreshold, *r2.StoreExtendedInfo)
+	}
+	if d := c.Dhcp4.Resolve(&Subnet4{}); d.CacheThreshold != nil || !*d.StoreExtendedInfo {
+		t.Errorf("a bare subnet resolves %v %v", d.CacheThreshold, *d.StoreExtendedInfo)
+	}
+}
+
+func TestCacheParamsSameVerdictAsKea(t *testing.T) {
+	kea := testenv.RequireCommand(t, "kea-dhcp4")[0]
+	for _, tc := range cacheCases {
+		err := keatest.Check(kea, []byte(cacheConfigText(tc.body)))
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: kea-dhcp4 -t: %v, want ok=%v", tc.name, err, tc.ok)
+		}
+	}
+}

@@ -10,7 +10,11 @@
 // only one of its servers may answer. -malformed sends, instead of
 // exchanges, a bounded stream of malformed frames at -rate (truncated
 // BOOTP, options running past the end, a bad cookie, a BOOTREPLY, garbage;
-// in turn) to measure a server's drop path.
+// in turn) to measure a server's drop path. -renewals is a renewal load:
+// each client takes a lease first (one DORA, the warm-up, after which
+// "dhcpload: renewals begin" goes to stderr), then every exchange started
+// is a renewal (REQUEST with ciaddr) of a bound client, counted in
+// renew_ack.
 //
 // Frames go through an AF_XDP socket (-mode afxdp: an XDP program on the
 // interface redirects replies into it) or an AF_PACKET socket (-mode

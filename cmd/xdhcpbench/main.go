@@ -151,7 +151,7 @@ func parseOptions(args []string) (*options, error) {
 	defSecs, defRep, defBudget := "5", "3", "520"
 	defRef, defFloodRate, defFloodSecs := "4000", "20000", "3"
 	defHostileSecs := "8"
-	defRenewSecs, defRenewRates := "5", "10000,max"
+	defRenewSecs, defRenewRates := "3", "10000,max"
 	// Single xdhcpd on XDP sustains ~28k DORA/s on a quiet 2-vCPU machine,
 	// a pair ~20k: the ladders reach past that, finer near the top.
 	defLadder, defHA := "2k,4k,8k,12k,16k,20k,24k,28k,32k,40k,48k,56k", "1k,2k,4k,8k,12k,16k,18k,20k,22k,24k,28k"
@@ -209,6 +209,8 @@ func parseOptions(args []string) (*options, error) {
 		return nil, err
 	}
 	o.budget = time.Duration(*budget) * time.Second
+	budgetSet := os.Getenv("BUDGET") != ""
+	fs.Visit(func(f *flag.Flag) { budgetSet = budgetSet || f.Name == "budget" })
 	for _, f := range strings.Split(*hostileRates, ",") {
 		f = strings.TrimSpace(f)
 		if f == "max" {
@@ -239,6 +241,11 @@ func parseOptions(args []string) (*options, error) {
 	if o.renew && (o.renewSecs < 1 || o.renewSecs > 60 || o.renewClients < 1 || o.renewClients > 20000 || len(o.renewRates) == 0 ||
 		o.renewThreshold <= 0 || o.renewThreshold >= 1) {
 		return nil, errors.New("renew-secs must be 1..60, renew-clients 1..20000, renew-rates not empty, renew-threshold in (0, 1)")
+	}
+	if o.renew && !o.renewOnly && !budgetSet {
+		// The renewal rows (Kea and xdhcpd-auto) come on top of the
+		// default budget rather than out of the ladders' time.
+		o.budget += 2 * o.renewCost()
 	}
 	if o.hostile && (o.hostileGood < 1 || o.hostileGood > 20000 || o.hostileSecs < 1 || o.hostileSecs > 60 || len(o.hostileRates) == 0) {
 		return nil, errors.New("hostile-good must be 1..20000, hostile-secs 1..60, hostile-rates not empty")

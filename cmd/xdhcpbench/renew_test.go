@@ -61,3 +61,37 @@ func TestRenewTable(t *testing.T) {
 		t.Error("table without a renewal phase")
 	}
 }
+
+// TestRenewOptions: the renewal rows' knobs, and their time added to the
+// default budget (not to one given explicitly).
+func TestRenewOptions(t *testing.T) {
+	t.Setenv("BUDGET", "")
+	on, err := parseOptions([]string{"-renew-rates", "2000,max", "-renew-threshold", "0.7"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	off, err := parseOptions([]string{"-renew=false"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(on.renewRates) != 2 || on.renewRates[1] != 0 || on.renewThreshold != 0.7 || !on.renew {
+		t.Errorf("parsed %v %v %v", on.renewRates, on.renewThreshold, on.renew)
+	}
+	if on.budget != off.budget+2*on.renewCost() || on.renewCost() <= 0 {
+		t.Errorf("budget %s vs %s (+2 x %s)", on.budget, off.budget, on.renewCost())
+	}
+	if fixed, err := parseOptions([]string{"-budget", "100"}); err != nil || fixed.budget.Seconds() != 100 {
+		t.Errorf("explicit budget: %v %v", fixed.budget, err)
+	}
+	if o, err := parseOptions([]string{"-renew-only"}); err != nil || !o.renew {
+		t.Errorf("-renew-only: %v", err)
+	}
+	for _, bad := range [][]string{{"-renew-threshold", "1"}, {"-renew-rates", "fast"}, {"-renew-clients", "0"}} {
+		if _, err := parseOptions(bad); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+	if on.extrasCost("kea") <= off.extrasCost("kea") || on.extrasCost("xdhcpd-udp") != 0 {
+		t.Errorf("extras %s vs %s", on.extrasCost("kea"), off.extrasCost("kea"))
+	}
+}

@@ -127,13 +127,48 @@ func (d *decoder) checkCacheThreshold(dh *Dhcp4) {
 	}
 }
 
-// checkTeePercents checks 0 < t1-percent < t2-percent < 1 on the values each
-// subnet actually uses.
+// checkTeePercents is Kea 2.2's BaseNetworkParser::parseTeePercents
+// (base_network_parser.cc), run, as Kea runs it, on each shared network and
+// subnet with the values it inherits copied in, Kea's global defaults
+// included (a global value is checked only once a network or subnet
+// inherits it): when calculate-tee-times is true there, t2-percent and
+// t1-percent must be in (0, 1) and t1-percent below t2-percent
+// (docs/kea/config-surface.md §13; observed with kea-dhcp4 -t).
 func (d *decoder) checkTeePercents(dh *Dhcp4) {
+	check := func(pos Pos, levels ...*Scope) bool {
+		var calc *bool
+		var t1, t2 *float64
+		for _, l := range levels {
+			pick(&calc, l.CalculateTeeTimes)
+			pick(&t1, l.T1Percent)
+			pick(&t2, l.T2Percent)
+		}
+		if calc == nil || !*calc {
+			return true
+		}
+		switch {
+		case t2 != nil && (*t2 <= 0 || *t2 >= 1):
+			d.fail(pos, "t2-percent", "t2-percent: %g is invalid, it must be greater than 0.0 and less than 1.0", *t2)
+		case t1 != nil && (*t1 <= 0 || *t1 >= 1):
+			d.fail(pos, "t1-percent", "t1-percent: %g is invalid, it must be greater than 0.0 and less than 1.0", *t1)
+		case t1 != nil && t2 != nil && *t1 >= *t2:
+			d.fail(pos, "t1-percent", "t1-percent: %g is invalid, it must be less than t2-percent: %g", *t1, *t2)
+		default:
+			return true
+		}
+		return false
+	}
+	for _, sn := range dh.SharedNetworks {
+		if !check(sn.Pos, &sn.Scope, &dh.Scope) {
+			return
+		}
+	}
 	for _, s := range dh.AllSubnets() {
-		r := dh.Resolve(s)
-		if *r.T1Percent >= *r.T2Percent {
-			d.fail(s.Pos, "t1-percent", "t1-percent: %g is invalid, it must be less than t2-percent: %g", *r.T1Percent, *r.T2Percent)
+		levels := []*Scope{&s.Scope}
+		if s.Network != nil {
+			levels = append(levels, &s.Network.Scope)
+		}
+		if !check(s.Pos, append(levels, &dh.Scope)...) {
 			return
 		}
 	}

@@ -59,15 +59,8 @@ func (d *decoder) scope(o *obj) Scope {
 		s.ReservationsGlobal, s.ReservationsInSubnet, s.ReservationsOutOfPool = &g, &in, &oop
 	}
 	d.lifetimeTriplet(o, &s)
-	if s.T1Percent != nil && (*s.T1Percent <= 0 || *s.T1Percent >= 1) {
-		d.fail(o.get("t1-percent").Pos, "t1-percent", "t1-percent: %g is invalid, it must be greater than 0.0 and less than 1.0", *s.T1Percent)
-	}
-	if s.T2Percent != nil && (*s.T2Percent <= 0 || *s.T2Percent >= 1) {
-		d.fail(o.get("t2-percent").Pos, "t2-percent", "t2-percent: %g is invalid, it must be greater than 0.0 and less than 1.0", *s.T2Percent)
-	}
-	if s.T1Percent != nil && s.T2Percent != nil && *s.T1Percent >= *s.T2Percent {
-		d.fail(o.get("t1-percent").Pos, "t1-percent", "t1-percent: %g is invalid, it must be less than t2-percent: %g", *s.T1Percent, *s.T2Percent)
-	}
+	// t1-percent and t2-percent are checked once every level is known
+	// (checkTeePercents), as Kea checks them.
 	return s
 }
 

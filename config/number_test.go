@@ -130,3 +130,44 @@ func TestCacheParamsSameVerdictAsKea(t *testing.T) {
 		}
 	}
 }
+
+// teeCases are t1-percent/t2-percent settings with kea-dhcp4 -t's verdict
+// (observed on Kea 2.2.0; TestTeePercentsSameVerdictAsKea checks again):
+// BaseNetworkParser::parseTeePercents checks them only in a shared network
+// or subnet (globals are copied in) where calculate-tee-times is true.
+var teeCases = []struct {
+	name, body string
+	ok         bool
+}{
+	{"global 1.5, no subnet", `"t1-percent": 1.5`, true},
+	{"global 1.5, a subnet, no calculation", `"t1-percent": 1.5, "subnet4": [ { "id": 1, "subnet": "192.0.2.0/24" } ]`, true},
+	{"global 1.5, calculated", `"t1-percent": 1.5, "calculate-tee-times": true, "subnet4": [ { "id": 1, "subnet": "192.0.2.0/24" } ]`, false},
+	{"subnet 1.5, no calculation", `"subnet4": [ { "id": 1, "subnet": "192.0.2.0/24", "t1-percent": 1.5 } ]`, true},
+	{"subnet 1.5, calculated there", `"subnet4": [ { "id": 1, "subnet": "192.0.2.0/24", "t1-percent": 1.5, "calculate-tee-times": true } ]`, false},
+	{"subnet 1.5, calculated globally", `"calculate-tee-times": true, "subnet4": [ { "id": 1, "subnet": "192.0.2.0/24", "t1-percent": 1.5 } ]`, false},
+	{"t1 above t2, no calculation", `"t1-percent": 0.9, "t2-percent": 0.5, "subnet4": [ { "id": 1, "subnet": "192.0.2.0/24" } ]`, true},
+	{"t1 above t2, calculated", `"t1-percent": 0.9, "t2-percent": 0.5, "calculate-tee-times": true, "subnet4": [ { "id": 1, "subnet": "192.0.2.0/24" } ]`, false},
+	{"t1 above the default t2", `"t1-percent": 0.9, "calculate-tee-times": true, "subnet4": [ { "id": 1, "subnet": "192.0.2.0/24" } ]`, false},
+	{"t1 above the default t2, no calculation", `"t1-percent": 0.9, "subnet4": [ { "id": 1, "subnet": "192.0.2.0/24" } ]`, true},
+	{"shared network t2 1.0, calculated", `"calculate-tee-times": true, "shared-networks": [ { "name": "a", "t2-percent": 1.0, "subnet4": [ { "id": 1, "subnet": "192.0.2.0/24" } ] } ]`, false},
+	{"subnet turns the calculation off", `"calculate-tee-times": true, "t2-percent": 1.0, "subnet4": [ { "id": 1, "subnet": "192.0.2.0/24", "calculate-tee-times": false } ]`, true},
+}
+
+func TestTeePercents(t *testing.T) {
+	for _, tc := range teeCases {
+		_, _, err := Parse("c.json", []byte(cacheConfigText(tc.body)))
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: err = %v, want ok=%v", tc.name, err, tc.ok)
+		}
+	}
+}
+
+func TestTeePercentsSameVerdictAsKea(t *testing.T) {
+	kea := testenv.RequireCommand(t, "kea-dhcp4")[0]
+	for _, tc := range teeCases {
+		err := keatest.Check(kea, []byte(cacheConfigText(tc.body)))
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: kea-dhcp4 -t: %v, want ok=%v", tc.name, err, tc.ok)
+		}
+	}
+}

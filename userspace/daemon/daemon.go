@@ -188,6 +188,9 @@ func (d *Daemon) openStore(c *config.Dhcp4) error {
 	}
 	if db.Persist {
 		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			if permissionDenied(err) {
+				return leaseDirError(name, err)
+			}
 			return fmt.Errorf("lease file directory: %w", err)
 		}
 	}
@@ -200,6 +203,9 @@ func (d *Daemon) openStore(c *config.Dhcp4) error {
 		Logger:       d.logs.Get(logging.Dhcpsrv),
 	})
 	if err != nil {
+		if db.Persist && permissionDenied(err) {
+			return leaseDirError(name, err)
+		}
 		return fmt.Errorf("open lease database: %w", err)
 	}
 	d.store = store

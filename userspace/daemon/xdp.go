@@ -72,7 +72,12 @@ func (d *Daemon) startXDP(ctx context.Context, srv *server.Server) (*xdpRuntime,
 		return fail(fmt.Errorf("capabilities: %w", err))
 	}
 	if missing != "" {
-		return fail(fmt.Errorf("%w: %s", ErrXDPCapabilities, missing))
+		return fail(fmt.Errorf("%w: %s; %s", ErrXDPCapabilities, missing, capsFix))
+	}
+	if pin := c.XDHCP.BPFPinPath; pin != "" {
+		if err := checkBPFFS(pin); err != nil {
+			return fail(err)
+		}
 	}
 	// Until HA decides, the kernel serves no balanced query of an HA
 	// server (the HA service starts in waiting); without HA it serves all.

@@ -10,9 +10,12 @@
 #   bpftool, libbpf-dev           inspect maps; libbpf headers for the C program
 #   iproute2, ethtool             netns labs
 #   socat                         talk to control sockets by hand
+#   lintian                       check the Debian packages (make deb, packaging tests)
+#   systemd                       systemd-analyze verify for the unit (packaging tests)
+#   strace                        which system calls xdhcpd makes (the unit's SystemCallFilter test)
 set -euo pipefail
 
-PKGS=(kea-dhcp4-server kea-common kea-admin kea-ctrl-agent clang llvm bpftool libbpf-dev iproute2 ethtool socat)
+PKGS=(kea-dhcp4-server kea-common kea-admin kea-ctrl-agent clang llvm bpftool libbpf-dev iproute2 ethtool socat lintian systemd strace)
 
 missing=()
 for p in "${PKGS[@]}"; do

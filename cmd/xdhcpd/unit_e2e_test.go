@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -152,9 +153,23 @@ func (n *notifyListener) wait(t *testing.T, want string, timeout time.Duration) 
 // notify protocol (READY=1 once started, WATCHDOG=1 pings, RELOADING=1
 // then READY=1 around SIGHUP, STOPPING=1), the process's uid and
 // capabilities, and that perfdhcp gets leases through the AF_XDP path.
-func TestPackagedUnit(t *testing.T) {
+func TestPackagedUnit(t *testing.T) { runPackagedUnit(t, false) }
+
+// TestPackagedUnitSyscalls runs the same scenario with xdhcpd under
+// strace -f and checks that every system call it made is one the unit's
+// SystemCallFilter= allows (systemd-analyze syscall-filter expands the
+// groups): a call outside it would get EPERM under systemd
+// (SystemCallErrorNumber=EPERM).
+func TestPackagedUnitSyscalls(t *testing.T) { runPackagedUnit(t, true) }
+
+// runPackagedUnit is TestPackagedUnit, with xdhcpd under strace when
+// traced is set.
+func runPackagedUnit(t *testing.T, traced bool) {
 	testenv.RequireBPF(t)
 	testenv.RequireCommand(t, "setpriv", "prlimit", "perfdhcp", "ethtool", "dpkg")
+	if traced {
+		testenv.RequireCommand(t, "strace", "systemd-analyze")
+	}
 	dir := t.TempDir()
 	debs, err := packaging.Build(packaging.Options{Root: "../..", Out: dir, Version: "0.0~test1-1"})
 	if err != nil {
@@ -233,10 +248,23 @@ func TestPackagedUnit(t *testing.T) {
 		t.Logf("no CAP_SYS_RESOURCE here: LimitMEMLOCK=%s not applied, the memlock limit stays as it is", memlock)
 		limit = ""
 	}
+	trace, traceOut := "", ""
+	if traced {
+		tdir, err := os.MkdirTemp("", "xdhcp-strace-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(tdir) })
+		if err := os.Chmod(tdir, 0o777); err != nil { // strace runs as the service user
+			t.Fatal(err)
+		}
+		traceOut = filepath.Join(tdir, "summary")
+		trace = "strace -f -qq -c -o " + traceOut + " "
+	}
 	script := "set -e\nmount -t bpf bpf /sys/fs/bpf\n" + strings.Join(pre, "\n") + "\n" +
 		"exec " + limit + "setpriv --reuid=" + user + " --regid=" + group +
 		" --init-groups --no-new-privs --inh-caps=" + amb + " --ambient-caps=" + amb + " --bounding-set=" + bound + " " +
-		u.one(t, "ExecStart")
+		trace + u.one(t, "ExecStart")
 	ntf := newNotifyListener(t)
 	cmd := sb.Command("ip", "netns", "exec", srvNS.Name, "sh", "-c", script)
 	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+ntf.path, "WATCHDOG_USEC=1000000")
@@ -267,6 +295,9 @@ func TestPackagedUnit(t *testing.T) {
 	ready := ntf.wait(t, "READY=1", 30*time.Second)
 	t.Logf("notify: %q", ready)
 	pid := cmd.Process.Pid // nsenter, ip netns exec, sh, prlimit and setpriv exec in turn
+	if traced {
+		pid = childOf(t, pid) // strace's tracee
+	}
 	if exe, _ := os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe"); exe != "/usr/sbin/xdhcpd" {
 		t.Fatalf("process %d is %q, want /usr/sbin/xdhcpd", pid, exe)
 	}
@@ -318,6 +349,9 @@ func TestPackagedUnit(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("xdhcpd did not stop within 15 s of SIGTERM")
 	}
+	if traced {
+		checkSyscalls(t, traceOut, u.one(t, "SystemCallFilter"))
+	}
 	leases := sb.Path("/var/lib/xdhcp/xdhcp-leases4.csv")
 	checkLeaseFile(t, leases, acks)
 	if fi, err := os.Stat(leases); err != nil || strconv.Itoa(int(fi.Sys().(*syscall.Stat_t).Uid)) != wantUID {
@@ -332,4 +366,87 @@ func mustReadFile(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// childOf is pid's only child.
+func childOf(t *testing.T, pid int) int {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "task", strconv.Itoa(pid), "children"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 1 {
+		t.Fatalf("process %d has children %q, want one", pid, f)
+	}
+	c, err := strconv.Atoi(f[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// checkSyscalls compares the system calls in an strace -c summary with
+// what filter (a SystemCallFilter= allow list) admits.
+func checkSyscalls(t *testing.T, summary, filter string) {
+	t.Helper()
+	out, err := exec.Command("systemd-analyze", "syscall-filter").Output()
+	if err != nil {
+		t.Fatalf("systemd-analyze syscall-filter: %v", err)
+	}
+	groups := map[string][]string{}
+	var cur string
+	for _, l := range strings.Split(string(out), "\n") {
+		switch {
+		case strings.HasPrefix(l, "@"):
+			cur = strings.TrimSpace(l)
+		case strings.HasPrefix(strings.TrimSpace(l), "#"), strings.TrimSpace(l) == "":
+		case cur != "":
+			groups[cur] = append(groups[cur], strings.TrimSpace(l))
+		}
+	}
+	allowed := map[string]bool{}
+	var add func(name string)
+	add = func(name string) {
+		if !strings.HasPrefix(name, "@") {
+			allowed[name] = true
+			return
+		}
+		members, ok := groups[name]
+		if !ok {
+			t.Fatalf("SystemCallFilter= names %s, which systemd-analyze does not know", name)
+		}
+		for _, m := range members {
+			add(m)
+		}
+	}
+	for _, f := range strings.Fields(filter) {
+		if strings.HasPrefix(f, "~") {
+			t.Fatalf("SystemCallFilter=%s: this check handles allow lists only", filter)
+		}
+		add(f)
+	}
+	b, err := os.ReadFile(summary)
+	if err != nil {
+		t.Fatalf("strace summary: %v", err)
+	}
+	var used, denied []string
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) < 4 || strings.HasPrefix(f[0], "%") || strings.HasPrefix(f[0], "-") || f[len(f)-1] == "total" {
+			continue
+		}
+		name := f[len(f)-1]
+		used = append(used, name)
+		if !allowed[name] {
+			denied = append(denied, name)
+		}
+	}
+	t.Logf("xdhcpd made %d distinct system calls: %s", len(used), strings.Join(used, " "))
+	if len(used) < 10 || !slices.Contains(used, "bpf") {
+		t.Fatalf("strace summary looks wrong (no bpf among %d calls):\n%s", len(used), b)
+	}
+	if len(denied) > 0 {
+		t.Errorf("SystemCallFilter=%s would refuse (EPERM) these calls xdhcpd makes: %s", filter, strings.Join(denied, " "))
+	}
 }

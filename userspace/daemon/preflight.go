@@ -21,9 +21,14 @@ import (
 const capsFix = `grant them (systemd: AmbientCapabilities= and CapabilityBoundingSet= as in the packaged xdhcpd.service; ` +
 	`setpriv: --inh-caps/--ambient-caps/--bounding-set), or set user-context.xdhcp.datapath to "udp"`
 
-// checkBPFFS reports an error unless dir is, or would be created, on a bpf
-// filesystem: pinning needs bpffs, and without it the error from the first
-// pin would not say why.
+// ErrNoBPFFS: the configured bpf-pin-path is not on a bpf filesystem.
+var ErrNoBPFFS = errors.New("not on a bpf filesystem")
+
+// checkBPFFS reports an error (ErrNoBPFFS) unless dir is, or would be
+// created, on a bpf filesystem: pinning needs bpffs, and without it the
+// error from the first pin would not say why. It judges the nearest
+// existing directory; a path under something that is not a directory is
+// left to mkdir, whose errno says so.
 func checkBPFFS(dir string) error {
 	p := filepath.Clean(dir)
 	for {
@@ -33,9 +38,15 @@ func checkBPFFS(dir string) error {
 			if st.Type == unix.BPF_FS_MAGIC {
 				return nil
 			}
-			return fmt.Errorf(`user-context.xdhcp.bpf-pin-path %s: %s is on %s, not on a bpf filesystem: `+
+			if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+				return nil
+			}
+			return fmt.Errorf(`user-context.xdhcp.bpf-pin-path %s: %s is on %s, %w: `+
 				`mount one ("mount -t bpf bpf /sys/fs/bpf"; systemd does at boot) or set bpf-pin-path to "" to run without pins`,
-				dir, p, fsName(st.Type))
+				dir, p, fsName(st.Type), ErrNoBPFFS)
+		}
+		if errors.Is(err, syscall.ENOTDIR) {
+			return nil // under a file: mkdir says so
 		}
 		if !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("user-context.xdhcp.bpf-pin-path %s: %w", dir, err)
@@ -85,9 +96,9 @@ func whoami() string {
 func leaseDirError(file string, err error) error {
 	dir := filepath.Dir(file)
 	if errors.Is(err, syscall.EROFS) {
-		return fmt.Errorf("lease-database %s: %s is read-only here (%v): under systemd list it in ReadWritePaths= "+
+		return fmt.Errorf("lease-database %s: %s is read-only here (%w): under systemd list it in ReadWritePaths= "+
 			"(the packaged unit has /var/lib/xdhcp), or point lease-database.name elsewhere", file, dir, err)
 	}
-	return fmt.Errorf("lease-database %s: the directory %s is not writable by %s (%v): "+
+	return fmt.Errorf("lease-database %s: the directory %s is not writable by %s (%w): "+
 		"give that user the directory (chown), or point lease-database.name elsewhere", file, dir, whoami(), err)
 }

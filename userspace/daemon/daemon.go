@@ -309,7 +309,7 @@ func (d *Daemon) Run(ctx context.Context) (int, error) {
 	d.log.Info().Str("config", d.path).Int("workers", workerCount(d.cfg.Dhcp4)).Str("datapath", dp.mode()).Msg("xdhcpd serving")
 	// The data path is attached and HA started (not necessarily serving:
 	// that waits for the partner): the service manager's start is over.
-	d.notify("READY=1\nSTATUS=serving, data path " + dp.mode())
+	d.notify("READY=1\nSTATUS=running, data path " + dp.mode())
 	d.startWatchdog(ctx)
 	defer d.notify("STOPPING=1")
 
@@ -328,10 +328,10 @@ func (d *Daemon) Run(ctx context.Context) (int, error) {
 			d.notify("RELOADING=1\nSTATUS=reloading " + d.path)
 			if err := d.ConfigReload(); err != nil {
 				d.log.Error().Err(err).Msg("configuration reload refused; the running configuration keeps serving")
-				d.notify("READY=1\nSTATUS=serving; last reload refused: " + oneLine(err.Error()))
+				d.notify("READY=1\nSTATUS=running, data path " + dp.mode() + "; last reload refused: " + oneLine(err.Error()))
 			} else {
 				d.log.Info().Msg("configuration reloaded")
-				d.notify("READY=1\nSTATUS=serving, data path " + dp.mode())
+				d.notify("READY=1\nSTATUS=running, data path " + dp.mode())
 			}
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -171,10 +172,7 @@ func runPackagedUnit(t *testing.T, traced bool) {
 		testenv.RequireCommand(t, "strace", "systemd-analyze")
 	}
 	dir := t.TempDir()
-	debs, err := packaging.Build(packaging.Options{Root: "../..", Out: dir, Version: "0.0~test1-1"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	debs := testDebs(t)
 	srvNS, cliNS := testenv.NewNetns(t), testenv.NewNetns(t)
 	testenv.Veth(t, srvNS, "xd0", "198.18.0.2/24", cliNS, "xc0", "198.18.0.1/24", "numrxqueues", "2", "numtxqueues", "2")
 	cliNS.Run(t, "ethtool", "-K", "xc0", "tx", "off")
@@ -366,6 +364,27 @@ func mustReadFile(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+var (
+	debsOnce sync.Once
+	debsDir  string
+	debsPkgs packaging.Packages
+	debsErr  error
+)
+
+// testDebs builds the Debian packages once per test binary (removed by
+// TestMain's temporary directory).
+func testDebs(t *testing.T) packaging.Packages {
+	t.Helper()
+	debsOnce.Do(func() {
+		debsDir = filepath.Join(filepath.Dir(xdhcpdBin), "debs")
+		debsPkgs, debsErr = packaging.Build(packaging.Options{Root: "../..", Out: debsDir, Version: "0.0~test1-1"})
+	})
+	if debsErr != nil {
+		t.Fatal(debsErr)
+	}
+	return debsPkgs
 }
 
 // childOf is pid's only child.

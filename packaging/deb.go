@@ -1,6 +1,6 @@
 // Package packaging builds xdhcp's Debian packages with nfpm: xdhcpd
 // (server, systemd unit, default configuration, man page, system user)
-// and dhcpload (the load generator, its own package). The files the
+// and dhcpload (the load generator and its man page, its own package). The files the
 // packages ship live beside this file; `make deb` runs ./packaging/mkdeb.
 package packaging
 
@@ -64,9 +64,10 @@ func Build(o Options) (Packages, error) {
 			return nil, err
 		}
 	}
-	man := filepath.Join(work, "xdhcpd.8.gz")
-	if err := RenderMan(filepath.Join(root, "docs", "xdhcpd.8.md"), man); err != nil {
-		return nil, err
+	for _, page := range []string{"xdhcpd.8", "dhcpload.1"} {
+		if err := RenderMan(filepath.Join(root, "docs", page+".md"), filepath.Join(work, page+".gz")); err != nil {
+			return nil, err
+		}
 	}
 	for _, name := range []string{"xdhcpd", "dhcpload"} {
 		cl := filepath.Join(work, name+".changelog.yml")
@@ -214,6 +215,7 @@ func dhcploadInfo(root, work string, o Options) *nfpm.Info {
 	info.Depends = []string{"libc6"}
 	info.Contents = files.Contents{
 		file(filepath.Join(work, "dhcpload"), "/usr/bin/dhcpload", 0o755, o.MTime),
+		file(filepath.Join(work, "dhcpload.1.gz"), "/usr/share/man/man1/dhcpload.1.gz", 0o644, o.MTime),
 		docs(root, "dhcpload", o.MTime),
 	}
 	return info

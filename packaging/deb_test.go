@@ -112,8 +112,10 @@ func TestDebContents(t *testing.T) {
 	}
 
 	dl := run(t, "dpkg-deb", "-c", p["dhcpload"])
-	if !regexp.MustCompile(`(?m)-rwxr-xr-x root/root .* \./usr/bin/dhcpload$`).MatchString(dl) {
-		t.Errorf("dhcpload package lacks /usr/bin/dhcpload:\n%s", dl)
+	for _, want := range []string{`-rwxr-xr-x root/root .* \./usr/bin/dhcpload$`, `-rw-r--r-- root/root .* \./usr/share/man/man1/dhcpload\.1\.gz$`} {
+		if !regexp.MustCompile(`(?m)` + want).MatchString(dl) {
+			t.Errorf("dhcpload package: no line matching %s in\n%s", want, dl)
+		}
 	}
 }
 

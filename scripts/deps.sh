@@ -13,9 +13,10 @@
 #   lintian                       check the Debian packages (make deb, packaging tests)
 #   systemd                       systemd-analyze verify for the unit (packaging tests)
 #   strace                        which system calls xdhcpd makes (the unit's SystemCallFilter test)
+#   adduser                       the xdhcpd package's postinst, run when tests install it in a sandbox
 set -euo pipefail
 
-PKGS=(kea-dhcp4-server kea-common kea-admin kea-ctrl-agent clang llvm bpftool libbpf-dev iproute2 ethtool socat lintian systemd strace)
+PKGS=(kea-dhcp4-server kea-common kea-admin kea-ctrl-agent clang llvm bpftool libbpf-dev iproute2 ethtool socat lintian systemd strace adduser)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -310,7 +310,9 @@ func (d *Daemon) Run(ctx context.Context) (int, error) {
 	// The data path is attached and HA started (not necessarily serving:
 	// that waits for the partner): the service manager's start is over.
 	d.notify("READY=1\nSTATUS=running, data path " + dp.mode())
-	d.startWatchdog(ctx)
+	wdCtx, wdStop := context.WithCancel(ctx)
+	defer wdStop() // before close() stops the workers the watchdog probes
+	d.startWatchdog(wdCtx)
 	defer d.notify("STOPPING=1")
 
 	hup := make(chan os.Signal, 1)

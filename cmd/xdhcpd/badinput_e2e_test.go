@@ -92,8 +92,8 @@ func TestBadInputCapabilities(t *testing.T) {
 }
 
 // TestBadInputNoBPFFS: a bpf-pin-path that is not on a bpf filesystem
-// (here a plain directory) stops a forced XDP start with one line saying
-// so and how to mount bpffs or turn pinning off; nothing is pinned.
+// (here a plain directory) stops the start with one line saying so and
+// how to mount bpffs there (bpf.CheckPinPath); nothing is created.
 func TestBadInputNoBPFFS(t *testing.T) {
 	testenv.RequireBPF(t)
 	srvNS, cliNS := testenv.NewNetns(t), testenv.NewNetns(t)
@@ -103,10 +103,22 @@ func TestBadInputNoBPFFS(t *testing.T) {
 	pins := filepath.Join(dir, "pins", "xdhcp")
 	withXDHCP(t, cfg, "xdp", `{ "datapath": "xdp", "bpf-pin-path": "`+pins+`" }`)
 	line := startFails(t, srvNS.Command(xdhcpdBin, "-c", cfg))
-	wantAll(t, line, "bpf-pin-path "+pins, "not on a bpf filesystem", "mount -t bpf bpf /sys/fs/bpf", `bpf-pin-path to ""`)
+	wantAll(t, line, "bpf-pin-path", pins, "not on a bpf filesystem", "mkdir -p "+pins+" && mount -t bpf bpf "+pins)
 	if _, err := os.Stat(filepath.Join(dir, "pins")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("xdhcpd created %s/pins on a non-bpf filesystem: %v", dir, err)
 	}
+
+	// The packaged pin path on a host without bpffs at /sys/fs/bpf:
+	// `ip netns exec` gives xdhcpd a fresh sysfs, with nothing mounted on it.
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, bytes.Replace(b, []byte(pins), []byte("/sys/fs/bpf/xdhcp"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	line = startFails(t, srvNS.Command(xdhcpdBin, "-c", cfg))
+	wantAll(t, line, "/sys/fs/bpf/xdhcp", "not on a bpf filesystem", "sysfs", "`mount -t bpf bpf /sys/fs/bpf`")
 }
 
 // TestBadInputLeaseDir: a lease directory the user cannot write (owned by

@@ -377,7 +377,7 @@ func (d *Daemon) startMetrics(addr string) error {
 	if d.ha != nil {
 		d.ha.addMetrics(c)
 	}
-	c.AddSource("xdhcp_control", "Control channel counter %s.", d.controlCounters)
+	c.AddControl(d.controlCounters)
 	s, err := metrics.Listen(addr, c, d.cfg.Dhcp4.XDHCP.Prometheus.Pprof)
 	if err != nil {
 		return err

@@ -146,9 +146,7 @@ func (h *haRuntime) registerCommands(disp *control.Dispatcher) {
 
 // addMetrics exports the HA state.
 func (h *haRuntime) addMetrics(c *metrics.Collector) {
-	c.AddState("xdhcp_ha_state", "HA state of this server.", h.svc.State)
-	c.AddState("xdhcp_ha_partner_state", "Last known HA state of the partner.", h.svc.PartnerState)
-	c.AddSource("xdhcp_ha_listener", "HA peer listener counter %s.", h.svc.ListenerCounters)
+	c.AddHA(h.svc.State, h.svc.PartnerState, h.svc.ListenerCounters)
 }
 
 // haNetState lets HA disable and enable the DHCP service through the

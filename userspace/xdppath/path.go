@@ -103,6 +103,9 @@ func Open(cfg Config) (_ *Path, err error) {
 		LimitEntries: cfg.RateLimits.TableSize, KnownEntries: cfg.RateLimits.KnownClients}); err != nil {
 		return nil, fmt.Errorf("xdp path on %s: %w", cfg.Interface, err)
 	}
+	for _, r := range p.dp.ReplacedPins() {
+		p.log.Warn().Str("pin", r).Msg("replaced a pinned map an older version made with another layout")
+	}
 	serve := allBuckets()
 	if cfg.Buckets != nil {
 		serve = *cfg.Buckets

@@ -192,6 +192,18 @@ func TestDebInstallRemovePurge(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Reinstalling (postinst configure with the old version, as on an
+	// upgrade) keeps both, and an administrator's statoverride.
+	in("dpkg-statoverride", "--update", "--add", "root", "_xdhcp", "0770", "/etc/xdhcp")
+	in("dpkg", "-i", p["xdhcpd"])
+	if !strings.Contains(string(mustRead(t, sb.Path("/etc/xdhcp/xdhcpd.conf"))), "// edited") || !exists(leases) {
+		t.Error("reinstalling lost the edited configuration or the leases")
+	}
+	if got := strings.TrimSpace(in("stat", "-c", "%U:%G %a", "/etc/xdhcp")); got != "root:_xdhcp 770" {
+		t.Errorf("after reinstall /etc/xdhcp is %s, want the statoverride's root:_xdhcp 770", got)
+	}
+	in("dpkg-statoverride", "--remove", "/etc/xdhcp")
+
 	in("dpkg", "-r", "xdhcpd")
 	if st := in("dpkg-query", "-W", "-f=${Status}", "xdhcpd"); st != "deinstall ok config-files" {
 		t.Errorf("after dpkg -r: status %q", st)

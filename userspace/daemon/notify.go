@@ -22,7 +22,7 @@ import (
 //     and the daemon reports the reload itself.
 //   - STOPPING=1 when it shuts down.
 //   - WATCHDOG=1 at half of WatchdogSec, but only while every packet path
-//     worker shows progress (watchdogAlive): a stuck worker stops the pings
+//     worker shows progress (livenessProbe): a stuck worker stops the pings
 //     and the service manager restarts xdhcpd.
 
 // notify sends one notification; a failure is logged, never fatal.

@@ -11,9 +11,13 @@
 #   iproute2, ethtool             netns labs
 #   socat                         talk to control sockets by hand
 #   prometheus                    promtool: the /metrics exposition is linted with `promtool check metrics`
+#   lintian                       check the Debian packages (make deb, packaging tests)
+#   systemd                       systemd-analyze verify for the unit (packaging tests)
+#   strace                        which system calls xdhcpd makes (the unit's SystemCallFilter test)
+#   adduser                       the xdhcpd package's postinst, run when tests install it in a sandbox
 set -euo pipefail
 
-PKGS=(kea-dhcp4-server kea-common kea-admin kea-ctrl-agent clang llvm bpftool libbpf-dev iproute2 ethtool socat prometheus)
+PKGS=(kea-dhcp4-server kea-common kea-admin kea-ctrl-agent clang llvm bpftool libbpf-dev iproute2 ethtool socat prometheus lintian systemd strace adduser)
 
 missing=()
 for p in "${PKGS[@]}"; do

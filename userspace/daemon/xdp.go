@@ -79,7 +79,7 @@ func (d *Daemon) startXDP(ctx context.Context, srv *server.Server) (*xdpRuntime,
 		return fail(fmt.Errorf("capabilities: %w", err))
 	}
 	if missing != "" {
-		return fail(fmt.Errorf("%w: %s", ErrXDPCapabilities, missing))
+		return fail(fmt.Errorf("%w: %s; %s", ErrXDPCapabilities, missing, capsFix))
 	}
 	// Until HA decides, the kernel serves no balanced query of an HA
 	// server (the HA service starts in waiting); without HA it serves all.

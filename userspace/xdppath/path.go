@@ -334,6 +334,18 @@ func (p *Path) Interface() string { return p.ifname }
 // Queues is the number of RX queues served.
 func (p *Path) Queues() int { return len(p.queues) }
 
+// Progress is each queue goroutine's turn count. A live queue turns at
+// least every pollTimeout (50 ms) whether or not frames arrive, so a count
+// that stands still for longer means that queue's goroutine is stuck
+// (the service watchdog's liveness check).
+func (p *Path) Progress() []uint64 {
+	out := make([]uint64, len(p.queues))
+	for i, q := range p.queues {
+		out[i] = q.turns.Load()
+	}
+	return out
+}
+
 // Datapath is the loaded program: HA calls SetBuckets on it, the daemon
 // reads its Stats. It is owned by the Path: do not close it.
 func (p *Path) Datapath() *bpf.Datapath { return p.dp }

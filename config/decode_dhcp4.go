@@ -6,6 +6,7 @@ var dhcp4Keys = keys(append(append([]string{
 	"interfaces-config", "lease-database", "expired-leases-processing", "multi-threading",
 	"control-socket", "hooks-libraries", "client-classes", "option-def", "option-data",
 	"shared-networks", "subnet4", "reservations", "loggers", "parked-packet-limit",
+	"hosts-database", "hosts-databases",
 }, scopeKeys...), unimplKeys(scopeUnimpl, globalUnimpl)...)...)
 
 // decodeDhcp4 fills a Dhcp4 from its map node.
@@ -43,6 +44,7 @@ func (d *decoder) decodeDhcp4(n *Node) *Dhcp4 {
 	dh.SanityChecks = d.sanityChecks(o.get("sanity-checks"))
 	dh.InterfacesConfig = d.interfacesConfig(o.get("interfaces-config"))
 	dh.LeaseDatabase = d.leaseDatabase(o.get("lease-database"))
+	dh.HostsDatabases = d.hostsDatabases(o.get("hosts-database"), o.list("hosts-databases"))
 	dh.ExpiredLeasesProcessing = d.expiredLeases(o.get("expired-leases-processing"))
 	dh.MultiThreading = d.multiThreading(o.get("multi-threading"))
 	dh.ControlSocket = d.controlSocket(o.get("control-socket"))

@@ -126,3 +126,21 @@ func (d *OptionDefs) addCustom(od *OptionDef) error {
 }
 
 func (od *OptionDef) String() string { return fmt.Sprintf("%s.%s", od.Space, od.Name) }
+
+// EncodeFormatted encodes an option's value written as Kea writes
+// option-data "data" with csv-format true: comma-separated fields of the
+// option's definition in space (standard or option-def). Kea's host
+// backends read dhcp4_options.formatted_value this way
+// (src/lib/dhcpsrv/pgsql_host_data_source.cc, PgSqlOptionExchange::retrieveOption:
+// tokens split on "," and passed to OptionDefinition::optionFactory).
+func (d *OptionDefs) EncodeFormatted(space string, code uint8, formatted string) ([]byte, error) {
+	def := d.ByCode(space, code)
+	if def == nil {
+		return nil, fmt.Errorf("definition for the option '%s.' having code '%d' does not exist", space, code)
+	}
+	b, err := encodeCSV(def, formatted)
+	if err != nil {
+		return nil, fmt.Errorf("option data does not match option definition (space: %s, code: %d): %w", space, code, err)
+	}
+	return b, nil
+}

@@ -127,7 +127,7 @@ func TestUnimplementedWarnings(t *testing.T) {
 		{"defaults are silent", `"ddns-send-updates": true, "parked-packet-limit": 256, "dhcp-ddns": { "enable-updates": false }`, nil},
 		{"ddns global", `"ddns-send-updates": false`, []string{`"ddns-send-updates" in Dhcp4`}},
 		{"dhcp-ddns enabled", `"dhcp-ddns": { "enable-updates": true }`, []string{`"dhcp-ddns"`}},
-		{"hosts-database", `"hosts-database": { "type": "mysql" }`, []string{`"hosts-database"`}},
+		{"hosts-database TLS", `"hosts-database": { "type": "postgresql", "name": "kea", "cert-file": "/c" }`, []string{`"cert-file" in hosts-database`}},
 		{"subnet 4o6", `"subnet4": [ { "subnet": "192.0.2.0/24", "4o6-interface": "eth1", "store-extended-info": true, "cache-threshold": 0.25 } ]`, []string{`"4o6-interface" in subnet4`}},
 		{"re-detect", `"interfaces-config": { "re-detect": false }`, []string{`"re-detect" in interfaces-config`}},
 		{"trailing comma", `"valid-lifetime": 5,`, []string{"Extraneous comma"}},
@@ -151,7 +151,7 @@ func TestUnimplementedWarnings(t *testing.T) {
 			}
 		})
 	}
-	for _, k := range []string{"ddns-send-updates", "dhcp-ddns", "hosts-databases", "interfaces-config.re-detect", "4o6-subnet"} {
+	for _, k := range []string{"ddns-send-updates", "dhcp-ddns", "hosts-database.cert-file", "interfaces-config.re-detect", "4o6-subnet"} {
 		found := false
 		for _, u := range Unimplemented() {
 			found = found || u == k

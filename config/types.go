@@ -80,8 +80,11 @@ type Dhcp4 struct {
 	HostReservationIdentifiers []string
 	SanityChecks               SanityChecks
 
-	InterfacesConfig        InterfacesConfig
-	LeaseDatabase           LeaseDatabase
+	InterfacesConfig InterfacesConfig
+	LeaseDatabase    LeaseDatabase
+	// HostsDatabases is hosts-database then hosts-databases, in the order
+	// Kea's HostMgr asks them (after the configuration's reservations).
+	HostsDatabases          []*HostsDatabase
 	ExpiredLeasesProcessing ExpiredLeasesProcessing
 	MultiThreading          MultiThreading
 	ControlSocket           *ControlSocket // nil: no control socket
@@ -266,6 +269,31 @@ type LeaseDatabase struct {
 	Persist      bool   // default true
 	LFCInterval  uint32 // seconds, default 3600
 	MaxRowErrors uint32 // 0 = unlimited
+}
+
+// HostsDatabase is one Dhcp4.hosts-database (or hosts-databases entry):
+// a host backend with Kea 2.2's parameters (docs/kea/hosts-db.md §1).
+type HostsDatabase struct {
+	Pos               Pos
+	Type              string // "postgresql"
+	Name              string // database name
+	Host              string // default "localhost"; a path is a unix socket directory
+	Port              int    // default 5432
+	User, Password    string
+	ConnectTimeout    uint32 // seconds, default 5
+	MaxReconnectTries uint32 // default 0
+	ReconnectWaitTime uint32 // ms, default 0
+	OnFail            string // stop-retry-exit (default), serve-retry-exit, serve-retry-continue
+	ReadOnly          bool
+	UserContext       map[string]any
+	Comment           string
+}
+
+// SubnetReservation is a reservation a host backend returned with the
+// DHCPv4 subnet it belongs to (0: global, Kea's SUBNET_ID_GLOBAL).
+type SubnetReservation struct {
+	SubnetID    uint32
+	Reservation *Reservation
 }
 
 // DefaultLeaseFile is Kea's default memfile path on Debian.

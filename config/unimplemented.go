@@ -45,8 +45,6 @@ var subnetUnimpl = []unimpl{
 // globalUnimpl applies to the Dhcp4 map only.
 var globalUnimpl = []unimpl{
 	{key: "dhcp4o6-port", def: int64(0)},
-	{key: "hosts-database"},
-	{key: "hosts-databases"},
 	{key: "config-control"},
 	{key: "server-tag", def: ""},
 	{key: "dhcp-queue-control", check: enabled("enable-queue")},
@@ -83,6 +81,9 @@ func Unimplemented() []string {
 	}
 	for _, u := range interfacesUnimpl {
 		out = append(out, "interfaces-config."+u.key)
+	}
+	for _, u := range hostsDBUnimpl {
+		out = append(out, "hosts-database."+u.key)
 	}
 	for _, u := range leaseDBUnimpl {
 		out = append(out, "lease-database."+u.key)

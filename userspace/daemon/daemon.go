@@ -21,6 +21,7 @@ import (
 	"github.com/xdhcp/xdhcp/internal/crash"
 	"github.com/xdhcp/xdhcp/userspace/control"
 	"github.com/xdhcp/xdhcp/userspace/dhcp"
+	"github.com/xdhcp/xdhcp/userspace/hostdb"
 	"github.com/xdhcp/xdhcp/userspace/lease"
 	"github.com/xdhcp/xdhcp/userspace/leasecmds"
 	"github.com/xdhcp/xdhcp/userspace/logging"
@@ -58,6 +59,7 @@ type Daemon struct {
 	mu     sync.Mutex // serialises (re)configuration
 	cfg    *config.Config
 	store  *lease.Store
+	hosts  hostdb.Sources // hosts-database(s); nil: none
 	engine atomic.Pointer[engineSet]
 	pl     *pipeline.Pipeline
 	ctrl   *control.Server
@@ -126,6 +128,10 @@ func New(path string, opt Options) (_ *Daemon, err error) {
 		return nil, err
 	}
 	undo = append(undo, func() { d.store.Close() })
+	if err := d.openHosts(cfg.Dhcp4); err != nil {
+		return nil, err
+	}
+	undo = append(undo, d.hosts.Close)
 	d.adm.load(d.store)
 	if err := d.setupHA(cfg.Dhcp4); err != nil {
 		return nil, err
@@ -215,6 +221,30 @@ func (d *Daemon) openStore(c *config.Dhcp4) error {
 	return nil
 }
 
+// openHosts connects to the hosts-database(s), failing when one cannot be
+// reached or does not have Kea 2.2's schema, as kea-dhcp4 fails to
+// configure (docs/kea/hosts-db.md §2).
+func (d *Daemon) openHosts(c *config.Dhcp4) error {
+	if len(c.HostsDatabases) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	hs, err := hostdb.OpenAll(ctx, c.HostsDatabases, c.Defs, workerCount(c)+1)
+	if err != nil {
+		return err
+	}
+	d.hosts = hs
+	for _, h := range c.HostsDatabases {
+		if h.Type != "postgresql" {
+			continue
+		}
+		d.log.Info().Str("type", h.Type).Str("name", h.Name).Str("host", h.Host).Int("port", h.Port).
+			Bool("readonly", h.ReadOnly).Msg("hosts-database opened")
+	}
+	return nil
+}
+
 // leaseChanged is the store's change hook: the engine keeps its allocator
 // and statistics in step with every change, whoever made it.
 func (d *Daemon) leaseChanged(c lease.Change) {
@@ -245,10 +275,16 @@ func (d *Daemon) buildEngine(cfg *config.Config) (*engineSet, error) {
 	if d.ha != nil {
 		deps.ScopeFilter = d.ha.scopeFilter()
 	}
+	if len(d.hosts) > 0 {
+		deps.Hosts = d.hosts
+	}
 	e, err := dhcp.New(cfg, deps)
 	if err != nil {
 		return nil, err
 	}
+	// Formatted option values in dhcp4_options are read with the new
+	// configuration's option definitions from now on.
+	d.hosts.SetOptionDefs(cfg.Dhcp4.Defs)
 	return &engineSet{e: e}, nil
 }
 
@@ -364,6 +400,7 @@ func (d *Daemon) close() {
 	if err := d.store.Close(); err != nil {
 		d.log.Error().Err(err).Msg("closing the lease file")
 	}
+	d.hosts.Close()
 	d.log.Info().Msg("xdhcpd stopped")
 	d.logs.Close()
 }
@@ -500,6 +537,7 @@ func (d *Daemon) restartOnly(next *config.Config) error {
 		a, b any
 	}{
 		{"lease-database", stripPos(cur.LeaseDatabase), stripPos(nx.LeaseDatabase)},
+		{"hosts-database(s)", hostsShape(cur), hostsShape(nx)},
 		{"interfaces-config", cur.InterfacesConfig.Interfaces, nx.InterfacesConfig.Interfaces},
 		{"control-socket", socketName(cur), socketName(nx)},
 		{"multi-threading", [2]any{cur.MultiThreading.EnableMultiThreading, cur.MultiThreading.ThreadPoolSize}, [2]any{nx.MultiThreading.EnableMultiThreading, nx.MultiThreading.ThreadPoolSize}},
@@ -516,6 +554,18 @@ func (d *Daemon) restartOnly(next *config.Config) error {
 		}
 	}
 	return nil
+}
+
+// hostsShape is the hosts databases without positions: the connections
+// are opened at start, so a change needs a restart.
+func hostsShape(c *config.Dhcp4) []config.HostsDatabase {
+	out := make([]config.HostsDatabase, 0, len(c.HostsDatabases))
+	for _, h := range c.HostsDatabases {
+		x := *h
+		x.Pos = config.Pos{}
+		out = append(out, x)
+	}
+	return out
 }
 
 func stripPos(db config.LeaseDatabase) config.LeaseDatabase { db.Pos = config.Pos{}; return db }

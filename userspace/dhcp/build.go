@@ -139,6 +139,7 @@ func buildSubnet(d *config.Dhcp4, cs *config.Subnet4, nw *network, sn *config.Sh
 	s.authoritative = deref(sc.Authoritative, false)
 	s.resInSubnet = deref(sc.ReservationsInSubnet, true)
 	s.resGlobal = deref(sc.ReservationsGlobal, false)
+	s.resOutOfPool = deref(sc.ReservationsOutOfPool, false)
 	if sc.NextServer != nil {
 		s.nextServer = *sc.NextServer
 	}

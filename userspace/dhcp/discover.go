@@ -12,10 +12,13 @@ func (x *exchange) discover() *Reply {
 	if x.sub == nil {
 		return x.w.drop(dropNoSubnet)
 	}
-	if !x.classifyLate() {
-		return x.w.drop(dropClass)
+	if c, ok := x.classifyLate(); !ok {
+		return x.w.drop(c)
 	}
 	c, ok := x.offerAddress()
+	if x.hostsFailed() {
+		return x.w.drop(dropHostsDB)
+	}
 	if !ok {
 		x.e.allocFail(x)
 		return x.w.drop(dropNoAddress)

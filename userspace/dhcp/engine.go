@@ -7,6 +7,7 @@
 package dhcp
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -43,6 +44,20 @@ type ScopeFilter interface {
 	Scope(msg *dhcpv4.DHCPv4) (class string, serve bool)
 }
 
+// HostSource is the host backends (hosts-database, hosts-databases) the
+// engine asks after the configuration's reservations, as Kea's HostMgr
+// asks its alternate sources (docs/kea/hosts-db.md §3). The concrete
+// implementation is hostdb.Sources. Every call reads the backend: the
+// engine caches nothing, as Kea without the host_cache hook.
+type HostSource interface {
+	// Get4 returns the DHCPv4 reservations in the given subnets (0 =
+	// global) whose identifier is one of ids (type name → bytes), each
+	// with its subnet id, earlier sources first.
+	Get4(ctx context.Context, subnets []uint32, ids map[string][]byte) ([]config.SubnetReservation, error)
+	// Get4ByAddr returns the reservation of addr in subnet, or nil.
+	Get4ByAddr(ctx context.Context, subnet uint32, addr netip.Addr) (*config.Reservation, error)
+}
+
 // Deps are the engine's collaborators.
 type Deps struct {
 	Store       LeaseStore       // required
@@ -50,6 +65,7 @@ type Deps struct {
 	Stats       *stats.Registry  // nil: a private registry
 	Logger      zerolog.Logger
 	ScopeFilter ScopeFilter // optional (HA)
+	Hosts       HostSource  // optional: hosts-database(s)
 }
 
 // Engine is a compiled configuration plus its allocator state. It is safe
@@ -67,6 +83,7 @@ type Engine struct {
 	reg   *stats.Registry
 	log   zerolog.Logger
 	scope ScopeFilter
+	hosts HostSource // nil: configuration reservations only
 
 	m        *model
 	offers   *offerTable
@@ -110,6 +127,7 @@ func NewFromDhcp4(d4 *config.Dhcp4, deps Deps) (*Engine, error) {
 		reg:       deps.Stats,
 		log:       deps.Logger.With().Str("component", "dhcp").Logger(),
 		scope:     deps.ScopeFilter,
+		hosts:     deps.Hosts,
 		offers:    newOfferTable(),
 		offerTTL:  int64(d4.XDHCP.OfferLifetime),
 		reclaimed: newReclaimedSet(),

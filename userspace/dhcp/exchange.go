@@ -25,6 +25,7 @@ type exchange struct {
 	pool    *pool   // pool of the assigned address, if any
 	host    *reservation
 	hostSub *subnet // subnet of host (nil for a global reservation)
+	hostErr error   // a host backend failed during this query (dropped)
 
 	hw     []byte // chaddr truncated to hlen
 	rawCID []byte // option 61 data as received (nil if absent)

@@ -78,9 +78,25 @@ func (e *Engine) acceptServerID(req *Request) bool {
 // classifyLate finishes classification after subnet selection: reservation
 // lookup (KNOWN/UNKNOWN), pass 2, and the DROP check. It reports false when
 // the query must be dropped.
-func (x *exchange) classifyLate() bool {
-	x.lookupHost()
-	return x.classifyKnown()
+func (x *exchange) classifyLate() (dropCause, bool) {
+	if err := x.lookupHost(); err != nil {
+		x.e.log.Error().Err(err).Msg("host reservation lookup failed, query dropped")
+		return dropHostsDB, false
+	}
+	if !x.classifyKnown() {
+		return dropClass, false
+	}
+	return dropCause{}, true
+}
+
+// hostsFailed reports (and logs) a host backend error met while
+// allocating; the query is then dropped with dropHostsDB.
+func (x *exchange) hostsFailed() bool {
+	if x.hostErr == nil {
+		return false
+	}
+	x.e.log.Error().Err(x.hostErr).Msg("host reservation lookup failed, query dropped")
+	return true
 }
 
 func (w *Worker) drop(c dropCause) *Reply {

@@ -23,8 +23,8 @@ func (x *exchange) request() *Reply {
 		// Kea NAKs a REQUEST it cannot place in any subnet.
 		return x.nak()
 	}
-	if !x.classifyLate() {
-		return x.w.drop(dropClass)
+	if c, ok := x.classifyLate(); !ok {
+		return x.w.drop(c)
 	}
 	if !hasSID && hasHint {
 		// INIT-REBOOT: verify the client's notion of its address.
@@ -41,6 +41,9 @@ func (x *exchange) request() *Reply {
 		}
 	}
 	c, prev, ok := x.requestAddress()
+	if x.hostsFailed() {
+		return x.w.drop(dropHostsDB)
+	}
 	if !ok {
 		return x.nak()
 	}

@@ -16,8 +16,8 @@ func (x *exchange) inform() *Reply {
 	if x.sub == nil {
 		return x.w.drop(dropNoSubnet)
 	}
-	if !x.classifyLate() {
-		return x.w.drop(dropClass)
+	if c, ok := x.classifyLate(); !ok {
+		return x.w.drop(c)
 	}
 	q := x.req.Msg
 	b := x.newReply(dhcpv4.MessageTypeAck)

@@ -63,6 +63,7 @@ type subnet struct {
 	authoritative bool
 	resInSubnet   bool
 	resGlobal     bool
+	resOutOfPool  bool
 	lt            lifetimes
 	storeExtInfo  bool       // store-extended-info
 	cache         leaseCache // cache-threshold, cache-max-age

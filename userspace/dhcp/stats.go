@@ -28,11 +28,12 @@ var (
 	dropInitReboot  = dropCause{7, "init-reboot-unknown", false}
 	dropStoreError  = dropCause{8, "lease-store-error", false}
 	dropNoLease     = dropCause{9, "no-lease", false}
-	numDropCauses   = 10
+	dropHostsDB     = dropCause{10, "hosts-database-error", false}
+	numDropCauses   = 11
 )
 
 var dropCauses = []dropCause{dropBadPacket, dropUnsupported, dropNotForUs, dropHAScope, dropClass,
-	dropNoSubnet, dropNoAddress, dropInitReboot, dropStoreError, dropNoLease}
+	dropNoSubnet, dropNoAddress, dropInitReboot, dropStoreError, dropNoLease, dropHostsDB}
 
 // DropCauseNames lists the statistic names of the engine's drop causes.
 func DropCauseNames() []string {

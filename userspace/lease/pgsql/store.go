@@ -56,7 +56,7 @@ const (
 
 // ErrConflict: a conditional write found the lease changed (or gone) since
 // the caller read it; another server got there first.
-var ErrConflict = errors.New("lease changed in the database since it was read")
+var ErrConflict = lease.ErrConflict
 
 // ErrSchema: the database holds a schema version Kea 2.2 does not use.
 var ErrSchema = errors.New("PostgreSQL schema version mismatch")

@@ -647,3 +647,11 @@ func (s *Store) notify(old, new *lease.Lease) {
 		s.opts.OnChange(lease.Change{Old: old, New: new})
 	}
 }
+
+// ConnectTimeoutOrDefault is connect-timeout, or Kea's default 5s.
+func (c Config) ConnectTimeoutOrDefault() time.Duration {
+	if c.ConnectTimeout > 0 {
+		return c.ConnectTimeout
+	}
+	return 5 * time.Second
+}

@@ -1,0 +1,250 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
+
+	"github.com/xdhcp/xdhcp/internal/keatest"
+	"github.com/xdhcp/xdhcp/internal/pgtest"
+	"github.com/xdhcp/xdhcp/internal/testenv"
+)
+
+// pgServer is one DHCP server (xdhcpd or kea-dhcp4) on a PostgreSQL lease
+// database, serving 198.19.0.0/16 (id 1) on xd0 (198.18.0.2) to a relay at
+// 198.18.0.1 (a client namespace, see lab).
+type pgServer struct {
+	dir, cfgPath, sock string
+}
+
+// pgDHCPConfig writes the configuration both servers run with: the same
+// text for kea-dhcp4 and xdhcpd (lease_cmds hook, lease-database
+// postgresql on db). extra is appended to the Dhcp4 map.
+func pgDHCPConfig(t *testing.T, name string, db *pgtest.Cluster, pool string, valid int, extra string) *pgServer {
+	t.Helper()
+	dir := shortDir(t)
+	s := &pgServer{dir: dir, cfgPath: filepath.Join(dir, name+".json"), sock: filepath.Join(dir, "ctrl.sock")}
+	ld, _ := json.Marshal(db.KeaConfig())
+	cfg := fmt.Sprintf(`{ "Dhcp4": {
+  "interfaces-config": { "interfaces": [ "xd0" ], "dhcp-socket-type": "udp" },
+  "control-socket": { "socket-type": "unix", "socket-name": %q },
+  "lease-database": %s,
+  "multi-threading": { "enable-multi-threading": true, "thread-pool-size": 2, "packet-queue-size": 256 },
+  "hooks-libraries": [ { "library": %q } ],
+  "valid-lifetime": %d,
+  "subnet4": [ {
+      "id": 1, "subnet": "198.19.0.0/16",
+      "pools": [ { "pool": %q } ],
+      "relay": { "ip-addresses": [ "198.18.0.1" ] }
+  } ],
+  "loggers": [ { "name": "kea-dhcp4", "output_options": [ { "output": %q } ], "severity": "INFO" } ]%s
+} }
+`, s.sock, ld, leaseCmdsHook, valid, pool, filepath.Join(dir, name+".log"), extra)
+	if err := os.WriteFile(s.cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// lab is a server namespace (xd0, 198.18.0.2) and a client namespace
+// (xc0, 198.18.0.1, the relay address) joined by a veth pair.
+func lab(t *testing.T) (srv, cli *testenv.Netns) {
+	srv, cli = testenv.NewNetns(t), testenv.NewNetns(t)
+	testenv.Veth(t, srv, "xd0", "198.18.0.2/24", cli, "xc0", "198.18.0.1/24")
+	cli.Run(t, "ethtool", "-K", "xc0", "tx", "off")
+	return srv, cli
+}
+
+func startPgKea(t *testing.T, ns *testenv.Netns, s *pgServer) *keatest.Kea {
+	t.Helper()
+	bin := requireKea(t)
+	k, err := keatest.Start(keatest.Options{Bin: bin, Dir: s.dir, ConfigPath: s.cfgPath, Socket: s.sock, Netns: ns.Name})
+	if err != nil {
+		l, _ := os.ReadFile(filepath.Join(s.dir, "kea.log"))
+		t.Fatalf("%v\n%s", err, tail(l, 4096))
+	}
+	t.Cleanup(func() { _ = k.Stop(10 * time.Second) })
+	return k
+}
+
+// relayDORA acts as a relay agent at 198.18.0.1 in ns: a DISCOVER/REQUEST
+// exchange per MAC with the server at 198.18.0.2, returning the ACKed
+// addresses (an exchange without ACK after 3 tries is a test failure).
+func relayDORA(t *testing.T, ns *testenv.Netns, macs []net.HardwareAddr) map[string]netip.Addr {
+	t.Helper()
+	var conn *net.UDPConn
+	if err := ns.Do(func() (err error) {
+		conn, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(198, 18, 0, 1), Port: 67})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	srv := &net.UDPAddr{IP: net.IPv4(198, 18, 0, 2), Port: 67}
+	relay := net.IPv4(198, 18, 0, 1)
+	exchange := func(req *dhcpv4.DHCPv4, want dhcpv4.MessageType) (*dhcpv4.DHCPv4, error) {
+		for range 3 {
+			if _, err := conn.WriteToUDP(req.ToBytes(), srv); err != nil {
+				return nil, err
+			}
+			_ = conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+			buf := make([]byte, 1500)
+			for {
+				n, _, err := conn.ReadFromUDP(buf)
+				if err != nil {
+					break // timeout: send again
+				}
+				r, err := dhcpv4.FromBytes(buf[:n])
+				if err != nil || r.TransactionID != req.TransactionID {
+					continue
+				}
+				if r.MessageType() != want {
+					return r, fmt.Errorf("got %s, want %s", r.MessageType(), want)
+				}
+				return r, nil
+			}
+		}
+		return nil, errors.New("no answer")
+	}
+	out := map[string]netip.Addr{}
+	for _, mac := range macs {
+		d, err := dhcpv4.NewDiscovery(mac, dhcpv4.WithRelay(relay), dhcpv4.WithBroadcast(false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		offer, err := exchange(d, dhcpv4.MessageTypeOffer)
+		if err != nil {
+			t.Fatalf("%s: DISCOVER: %v", mac, err)
+		}
+		req, err := dhcpv4.NewRequestFromOffer(offer, dhcpv4.WithRelay(relay), dhcpv4.WithBroadcast(false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ack, err := exchange(req, dhcpv4.MessageTypeAck)
+		if err != nil {
+			t.Fatalf("%s: REQUEST %v: %v", mac, offer.YourIPAddr, err)
+		}
+		a, _ := netip.AddrFromSlice(ack.YourIPAddr.To4())
+		out[mac.String()] = a
+	}
+	return out
+}
+
+func macsFrom(base byte, n int) []net.HardwareAddr {
+	var out []net.HardwareAddr
+	for i := range n {
+		out = append(out, net.HardwareAddr{0x0a, 0x12, base, 0, 0, byte(i)})
+	}
+	return out
+}
+
+// getAll returns lease4-get-all's leases, sorted by address, with the
+// fields Kea and xdhcpd both report.
+func getAll(t *testing.T, sock string) []map[string]any {
+	t.Helper()
+	r, err := ctlCmd(sock, `{"command":"lease4-get-all"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Result != 0 && r.Result != 3 {
+		t.Fatalf("lease4-get-all: %d %s", r.Result, r.Text)
+	}
+	var a struct {
+		Leases []map[string]any `json:"leases"`
+	}
+	if len(r.Arguments) > 0 {
+		if err := json.Unmarshal(r.Arguments, &a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sort.Slice(a.Leases, func(i, j int) bool {
+		x, _ := netip.ParseAddr(a.Leases[i]["ip-address"].(string))
+		y, _ := netip.ParseAddr(a.Leases[j]["ip-address"].(string))
+		return x.Less(y)
+	})
+	return a.Leases
+}
+
+// TestPgSQLKeaInterchangeable (issue 12 item 3): xdhcpd and real Kea 2.2
+// take turns on one PostgreSQL lease database. Leases xdhcpd wrote are read
+// back unchanged by Kea's lease4-get-all and the reverse, and clients
+// renewing with the other server get the address they had.
+func TestPgSQLKeaInterchangeable(t *testing.T) {
+	testenv.RequireRoot(t)
+	requireKea(t)
+	db := pgtest.Start(t)
+	ns, cli := lab(t)
+	xs := pgDHCPConfig(t, "xdhcpd", db, "198.19.0.10 - 198.19.0.250", 3600, "")
+	ks := pgDHCPConfig(t, "kea", db, "198.19.0.10 - 198.19.0.250", 3600, "")
+
+	// xdhcpd allocates; lease4-add adds one lease with every field set.
+	x := startXdhcpd(t, ns, xs.cfgPath, xs.sock)
+	first := relayDORA(t, cli, macsFrom(1, 10))
+	mustCmd(t, xs.sock, `{"command":"lease4-add","arguments":{"ip-address":"198.19.1.1","hw-address":"0a:12:09:00:00:01",
+		"client-id":"01:0a:12:09:00:00:01","subnet-id":1,"valid-lft":7200,"hostname":"full.example.org.","fqdn-fwd":true,
+		"user-context":{"tag":"from-xdhcpd"}}}`, 0)
+	fromX := getAll(t, xs.sock)
+	if err := x.stop(t); err != nil {
+		t.Fatalf("xdhcpd exit: %v", err)
+	}
+
+	// Kea reads the same leases.
+	k := startPgKea(t, ns, ks)
+	fromKea := getAll(t, ks.sock)
+	if len(fromX) != 11 || !jsonEqual(fromX, fromKea) {
+		t.Fatalf("xdhcpd wrote %d leases\n%v\nKea reads\n%v", len(fromX), fromX, fromKea)
+	}
+	// The same clients renew (a new DORA) with Kea: same addresses.
+	again := relayDORA(t, cli, macsFrom(1, 10))
+	for mac, a := range first {
+		if again[mac] != a {
+			t.Errorf("%s had %v from xdhcpd, got %v from Kea", mac, a, again[mac])
+		}
+	}
+	// Kea allocates for new clients and adds a lease of its own.
+	second := relayDORA(t, cli, macsFrom(2, 10))
+	mustCmd(t, ks.sock, `{"command":"lease4-add","arguments":{"ip-address":"198.19.1.2","hw-address":"0a:12:09:00:00:02",
+		"subnet-id":1,"valid-lft":7200,"hostname":"kea.example.org.","user-context":{"tag":"from-kea"}}}`, 0)
+	fromKea = getAll(t, ks.sock)
+	if err := k.Stop(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+
+	// xdhcpd reads Kea's leases unchanged and renews Kea's clients.
+	startXdhcpd(t, ns, xs.cfgPath, xs.sock)
+	fromX = getAll(t, xs.sock)
+	if len(fromKea) != 22 || !jsonEqual(fromX, fromKea) {
+		t.Fatalf("Kea wrote %d leases\n%v\nxdhcpd reads\n%v", len(fromKea), fromKea, fromX)
+	}
+	for mac, a := range relayDORA(t, cli, append(macsFrom(1, 10), macsFrom(2, 10)...)) {
+		want, ok := first[mac]
+		if !ok {
+			want = second[mac]
+		}
+		if a != want {
+			t.Errorf("%s renewed with xdhcpd to %v, had %v", mac, a, want)
+		}
+	}
+	// Statistics: Kea's lease4_stat (schema triggers) and xdhcpd's gauge.
+	if got, want := db.Query(t, "SELECT leases FROM lease4_stat WHERE subnet_id = 1 AND state = 0"), "22"; got != want {
+		t.Errorf("lease4_stat = %s, want %s", got, want)
+	}
+	if got := statistic(t, xs.sock, "subnet[1].assigned-addresses"); got != 22 {
+		t.Errorf("xdhcpd subnet[1].assigned-addresses = %d, want 22", got)
+	}
+}
+
+func jsonEqual(a, b any) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return string(ja) == string(jb)
+}

@@ -345,3 +345,117 @@ func TestPgSQLSharedDatabaseWithKea(t *testing.T) {
 	startPgKea(t, srvB, b)
 	sharedLoad(t, db, cliA, cliB, a.sock, b.sock)
 }
+
+// usePgSQL points an HA node's configuration at db (its own database):
+// the pair template's memfile lease-database is replaced, nothing else.
+func usePgSQL(t *testing.T, n *haNode, db *pgtest.Cluster) {
+	t.Helper()
+	b, err := os.ReadFile(n.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("%s: %v", n.cfg, err)
+	}
+	m["Dhcp4"]["lease-database"] = db.KeaConfig()
+	if b, err = json.MarshalIndent(m, "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(n.cfg, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// runHAPairPgSQL (issue 12 item 6): an HA load-balancing pair where each
+// member has its own PostgreSQL database. Lease updates reach the
+// partner's database, both databases end up with the same leases, and a
+// member whose database was emptied gets everything back by the HA sync
+// (lease4-get-page from the partner, written through lease4-update).
+func runHAPairPgSQL(t *testing.T, kinds [2]string) {
+	requireHA(t)
+	cluster := pgtest.Start(t)
+	dbs := [2]*pgtest.Cluster{cluster.CreateDatabase(t, "server1"), cluster.CreateDatabase(t, "server2")}
+	lab := newHALab(t)
+	var nodes [2]*haNode
+	for i := range nodes {
+		nodes[i] = newHANode(t, i, kinds[i], lab.srv[i], "udp")
+		usePgSQL(t, nodes[i], dbs[i])
+	}
+	for _, n := range nodes {
+		n.start()
+	}
+	waitStates(t, nodes, "load-balancing", 30*time.Second)
+	res := haPerf(t, lab, 5)
+	t.Logf("load-balancing on two databases: DISCOVER %d, ACK %d (%.2f%%); ACKs sent %s %d, %s %d; parked drops %d/%d, HA drops %d/%d",
+		res.DiscoverSent, res.AckReceived, 100*answered(res), nodes[0], nodes[0].stat("pkt4-ack-sent"), nodes[1], nodes[1].stat("pkt4-ack-sent"),
+		nodes[0].statOr("pkt4-dropped-parking-lot-full"), nodes[1].statOr("pkt4-dropped-parking-lot-full"),
+		nodes[0].statOr("pkt4-dropped-ha-sync-failed"), nodes[1].statOr("pkt4-dropped-ha-sync-failed"))
+	if answered(res) < 0.99 {
+		t.Errorf("only %.2f%% of %d DORA exchanges answered", 100*answered(res), res.DiscoverSent)
+	}
+	var per [2][2]int
+	for i, n := range nodes {
+		per[i] = checkOwnership(t, n, n.leaseMap())
+	}
+	if per[0][0] == 0 || per[0][1] == 0 {
+		t.Fatalf("leases per pool %v: both servers must have served", per)
+	}
+	total := compareLeaseSets(t, nodes)
+	q := "SELECT count(*) FROM lease4"
+	if a, b := dbs[0].Query(t, q), dbs[1].Query(t, q); a != fmt.Sprint(total) || b != a {
+		t.Errorf("database rows %s and %s, lease4-get-all %d", a, b, total)
+	}
+	// Empty server2's database while it is down; it syncs from server1.
+	nodes[1].kill()
+	dbs[1].Exec(t, "DELETE FROM lease4")
+	nodes[1].start()
+	waitStates(t, nodes, "load-balancing", 60*time.Second)
+	if got := compareLeaseSets(t, nodes); got != total {
+		t.Errorf("after sync %d leases, want %d", got, total)
+	}
+	if got := dbs[1].Query(t, q); got != fmt.Sprint(total) {
+		t.Errorf("server2's database has %s rows after sync, want %d", got, total)
+	}
+	t.Logf("both databases hold the same %d leases, also after server2's database was emptied and synced", total)
+}
+
+func TestHAPgSQLTwoXdhcpd(t *testing.T) { runHAPairPgSQL(t, [2]string{"xdhcpd", "xdhcpd"}) }
+
+func TestHAPgSQLXdhcpdKea(t *testing.T) { runHAPairPgSQL(t, [2]string{"xdhcpd", "kea"}) }
+
+// TestPgSQLPerfdhcp: one xdhcpd on a PostgreSQL lease database answers
+// perfdhcp's DORAs (relayed over a veth pair); every ACK is a row.
+func TestPgSQLPerfdhcp(t *testing.T) {
+	testenv.RequireRoot(t)
+	testenv.RequireCommand(t, "perfdhcp", "ethtool")
+	db := pgtest.Start(t)
+	srv, cli := lab(t)
+	s := pgDHCPConfig(t, "x", db, "198.19.0.10 - 198.19.255.250", 3600, "")
+	startXdhcpd(t, srv, s.cfgPath, s.sock)
+	rate := 200
+	res := runPerfdhcp(t, cli, "-4", "-r", fmt.Sprint(rate), "-p", "5", "-R", "50000", "-l", "xc0", "198.18.0.2")
+	acks := statistic(t, s.sock, "pkt4-ack-sent")
+	t.Logf("perfdhcp at %d/s: DISCOVER %d, OFFER %d, REQUEST %d, ACK %d; server ACKs %d", rate,
+		res.DiscoverSent, res.OfferReceived, res.RequestSent, res.AckReceived, acks)
+	if ratio := float64(res.AckReceived) / float64(res.DiscoverSent); ratio < 0.99 {
+		t.Errorf("only %.2f%% answered", 100*ratio)
+	}
+	if got := db.Query(t, "SELECT count(*) FROM lease4"); got != fmt.Sprint(acks) {
+		t.Errorf("%s rows for %d ACKs", got, acks)
+	}
+}
+
+// statOr is a statistic's value, -1 when the server does not have it.
+func (n *haNode) statOr(name string) int64 {
+	r, err := haCtl(n.sock, "statistic-get", map[string]any{"name": name})
+	if err != nil || r.Result != 0 {
+		return -1
+	}
+	var m map[string][][]any
+	if json.Unmarshal(r.Arguments, &m) != nil || len(m[name]) == 0 {
+		return -1
+	}
+	v, _ := m[name][0][0].(float64)
+	return int64(v)
+}

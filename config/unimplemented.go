@@ -63,7 +63,9 @@ var interfacesUnimpl = []unimpl{
 	{key: "service-sockets-max-retries", def: int64(0)},
 }
 
-// leaseDBUnimpl applies to lease-database (SQL-backend keys).
+// leaseDBUnimpl applies to lease-database with type memfile (the SQL
+// backends' keys; config/decode_misc.go leaseDatabase checks them for
+// postgresql itself).
 var leaseDBUnimpl = []unimpl{
 	{key: "readonly"}, {key: "user"}, {key: "password"}, {key: "host"}, {key: "port"},
 	{key: "connect-timeout"}, {key: "max-reconnect-tries"}, {key: "reconnect-wait-time"},

@@ -58,7 +58,7 @@ type Daemon struct {
 
 	mu     sync.Mutex // serialises (re)configuration
 	cfg    *config.Config
-	store  *lease.Store
+	store  leaseBackend
 	hosts  hostdb.Sources // hosts-database(s); nil: none
 	engine atomic.Pointer[engineSet]
 	pl     *pipeline.Pipeline
@@ -185,9 +185,12 @@ func (d *Daemon) setupLogging(c *config.Dhcp4) error {
 	return nil
 }
 
-// openStore opens the memfile lease store.
+// openStore opens the lease store: memfile, or PostgreSQL (leasedb.go).
 func (d *Daemon) openStore(c *config.Dhcp4) error {
 	db := c.LeaseDatabase
+	if db.Type == "postgresql" {
+		return d.openPgSQL(db)
+	}
 	name := db.Name
 	if name == "" {
 		name = config.DefaultLeaseFile
@@ -398,7 +401,7 @@ func (d *Daemon) close() {
 	d.ns.Stop()
 	d.adm.close()
 	if err := d.store.Close(); err != nil {
-		d.log.Error().Err(err).Msg("closing the lease file")
+		d.log.Error().Err(err).Msg("closing the lease database")
 	}
 	d.hosts.Close()
 	d.log.Info().Msg("xdhcpd stopped")

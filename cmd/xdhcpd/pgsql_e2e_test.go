@@ -1,0 +1,461 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
+
+	"github.com/xdhcp/xdhcp/internal/keatest"
+	"github.com/xdhcp/xdhcp/internal/pgtest"
+	"github.com/xdhcp/xdhcp/internal/testenv"
+)
+
+// pgServer is one DHCP server (xdhcpd or kea-dhcp4) on a PostgreSQL lease
+// database, serving 198.19.0.0/16 (id 1) on xd0 (198.18.0.2) to a relay at
+// 198.18.0.1 (a client namespace, see lab).
+type pgServer struct {
+	dir, cfgPath, sock string
+}
+
+// pgDHCPConfig writes the configuration both servers run with: the same
+// text for kea-dhcp4 and xdhcpd (lease_cmds hook, lease-database
+// postgresql on db). extra is appended to the Dhcp4 map.
+func pgDHCPConfig(t *testing.T, name string, db *pgtest.Cluster, pool string, valid int, extra string) *pgServer {
+	t.Helper()
+	dir := shortDir(t)
+	s := &pgServer{dir: dir, cfgPath: filepath.Join(dir, name+".json"), sock: filepath.Join(dir, "ctrl.sock")}
+	ld, _ := json.Marshal(db.KeaConfig())
+	cfg := fmt.Sprintf(`{ "Dhcp4": {
+  "interfaces-config": { "interfaces": [ "xd0" ], "dhcp-socket-type": "udp" },
+  "control-socket": { "socket-type": "unix", "socket-name": %q },
+  "lease-database": %s,
+  "multi-threading": { "enable-multi-threading": true, "thread-pool-size": 2, "packet-queue-size": 256 },
+  "hooks-libraries": [ { "library": %q } ],
+  "valid-lifetime": %d,
+  "subnet4": [ {
+      "id": 1, "subnet": "198.19.0.0/16",
+      "pools": [ { "pool": %q } ],
+      "relay": { "ip-addresses": [ "198.18.0.1" ] }
+  } ],
+  "loggers": [ { "name": "kea-dhcp4", "output_options": [ { "output": %q } ], "severity": "INFO" } ]%s
+} }
+`, s.sock, ld, leaseCmdsHook, valid, pool, filepath.Join(dir, name+".log"), extra)
+	if err := os.WriteFile(s.cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// lab is a server namespace (xd0, 198.18.0.2) and a client namespace
+// (xc0, 198.18.0.1, the relay address) joined by a veth pair.
+func lab(t *testing.T) (srv, cli *testenv.Netns) {
+	srv, cli = testenv.NewNetns(t), testenv.NewNetns(t)
+	testenv.Veth(t, srv, "xd0", "198.18.0.2/24", cli, "xc0", "198.18.0.1/24")
+	cli.Run(t, "ethtool", "-K", "xc0", "tx", "off")
+	return srv, cli
+}
+
+func startPgKea(t *testing.T, ns *testenv.Netns, s *pgServer) *keatest.Kea {
+	t.Helper()
+	bin := requireKea(t)
+	k, err := keatest.Start(keatest.Options{Bin: bin, Dir: s.dir, ConfigPath: s.cfgPath, Socket: s.sock, Netns: ns.Name})
+	if err != nil {
+		l, _ := os.ReadFile(filepath.Join(s.dir, "kea.log"))
+		t.Fatalf("%v\n%s", err, tail(l, 4096))
+	}
+	t.Cleanup(func() { _ = k.Stop(10 * time.Second) })
+	return k
+}
+
+// relayDORA acts as a relay agent at 198.18.0.1 in ns: a DISCOVER/REQUEST
+// exchange per MAC with the server at 198.18.0.2, returning the ACKed
+// addresses (an exchange without ACK after 3 tries is a test failure).
+func relayDORA(t *testing.T, ns *testenv.Netns, macs []net.HardwareAddr) map[string]netip.Addr {
+	t.Helper()
+	var conn *net.UDPConn
+	if err := ns.Do(func() (err error) {
+		conn, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(198, 18, 0, 1), Port: 67})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	srv := &net.UDPAddr{IP: net.IPv4(198, 18, 0, 2), Port: 67}
+	relay := net.IPv4(198, 18, 0, 1)
+	exchange := func(req *dhcpv4.DHCPv4, want dhcpv4.MessageType) (*dhcpv4.DHCPv4, error) {
+		for range 3 {
+			if _, err := conn.WriteToUDP(req.ToBytes(), srv); err != nil {
+				return nil, err
+			}
+			_ = conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+			buf := make([]byte, 1500)
+			for {
+				n, _, err := conn.ReadFromUDP(buf)
+				if err != nil {
+					break // timeout: send again
+				}
+				r, err := dhcpv4.FromBytes(buf[:n])
+				if err != nil || r.TransactionID != req.TransactionID {
+					continue
+				}
+				if r.MessageType() != want {
+					return r, fmt.Errorf("got %s, want %s", r.MessageType(), want)
+				}
+				return r, nil
+			}
+		}
+		return nil, errors.New("no answer")
+	}
+	out := map[string]netip.Addr{}
+	for _, mac := range macs {
+		d, err := dhcpv4.NewDiscovery(mac, dhcpv4.WithRelay(relay), dhcpv4.WithBroadcast(false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		offer, err := exchange(d, dhcpv4.MessageTypeOffer)
+		if err != nil {
+			t.Fatalf("%s: DISCOVER: %v", mac, err)
+		}
+		req, err := dhcpv4.NewRequestFromOffer(offer, dhcpv4.WithRelay(relay), dhcpv4.WithBroadcast(false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ack, err := exchange(req, dhcpv4.MessageTypeAck)
+		if err != nil {
+			t.Fatalf("%s: REQUEST %v: %v", mac, offer.YourIPAddr, err)
+		}
+		a, _ := netip.AddrFromSlice(ack.YourIPAddr.To4())
+		out[mac.String()] = a
+	}
+	return out
+}
+
+func macsFrom(base byte, n int) []net.HardwareAddr {
+	var out []net.HardwareAddr
+	for i := range n {
+		out = append(out, net.HardwareAddr{0x0a, 0x12, base, 0, 0, byte(i)})
+	}
+	return out
+}
+
+// getAll returns lease4-get-all's leases, sorted by address, with the
+// fields Kea and xdhcpd both report.
+func getAll(t *testing.T, sock string) []map[string]any {
+	t.Helper()
+	r, err := ctlCmd(sock, `{"command":"lease4-get-all"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Result != 0 && r.Result != 3 {
+		t.Fatalf("lease4-get-all: %d %s", r.Result, r.Text)
+	}
+	var a struct {
+		Leases []map[string]any `json:"leases"`
+	}
+	if len(r.Arguments) > 0 {
+		if err := json.Unmarshal(r.Arguments, &a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sort.Slice(a.Leases, func(i, j int) bool {
+		x, _ := netip.ParseAddr(a.Leases[i]["ip-address"].(string))
+		y, _ := netip.ParseAddr(a.Leases[j]["ip-address"].(string))
+		return x.Less(y)
+	})
+	return a.Leases
+}
+
+// TestPgSQLKeaInterchangeable (issue 12 item 3): xdhcpd and real Kea 2.2
+// take turns on one PostgreSQL lease database. Leases xdhcpd wrote are read
+// back unchanged by Kea's lease4-get-all and the reverse, and clients
+// renewing with the other server get the address they had.
+func TestPgSQLKeaInterchangeable(t *testing.T) {
+	testenv.RequireRoot(t)
+	requireKea(t)
+	db := pgtest.Start(t)
+	ns, cli := lab(t)
+	xs := pgDHCPConfig(t, "xdhcpd", db, "198.19.0.10 - 198.19.0.250", 3600, "")
+	ks := pgDHCPConfig(t, "kea", db, "198.19.0.10 - 198.19.0.250", 3600, "")
+
+	// xdhcpd allocates; lease4-add adds one lease with every field set.
+	x := startXdhcpd(t, ns, xs.cfgPath, xs.sock)
+	first := relayDORA(t, cli, macsFrom(1, 10))
+	mustCmd(t, xs.sock, `{"command":"lease4-add","arguments":{"ip-address":"198.19.1.1","hw-address":"0a:12:09:00:00:01",
+		"client-id":"01:0a:12:09:00:00:01","subnet-id":1,"valid-lft":7200,"hostname":"full.example.org.","fqdn-fwd":true,
+		"user-context":{"tag":"from-xdhcpd"}}}`, 0)
+	fromX := getAll(t, xs.sock)
+	if err := x.stop(t); err != nil {
+		t.Fatalf("xdhcpd exit: %v", err)
+	}
+
+	// Kea reads the same leases.
+	k := startPgKea(t, ns, ks)
+	fromKea := getAll(t, ks.sock)
+	if len(fromX) != 11 || !jsonEqual(fromX, fromKea) {
+		t.Fatalf("xdhcpd wrote %d leases\n%v\nKea reads\n%v", len(fromX), fromX, fromKea)
+	}
+	// The same clients renew (a new DORA) with Kea: same addresses.
+	again := relayDORA(t, cli, macsFrom(1, 10))
+	for mac, a := range first {
+		if again[mac] != a {
+			t.Errorf("%s had %v from xdhcpd, got %v from Kea", mac, a, again[mac])
+		}
+	}
+	// Kea allocates for new clients and adds a lease of its own.
+	second := relayDORA(t, cli, macsFrom(2, 10))
+	mustCmd(t, ks.sock, `{"command":"lease4-add","arguments":{"ip-address":"198.19.1.2","hw-address":"0a:12:09:00:00:02",
+		"subnet-id":1,"valid-lft":7200,"hostname":"kea.example.org.","user-context":{"tag":"from-kea"}}}`, 0)
+	fromKea = getAll(t, ks.sock)
+	if err := k.Stop(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+
+	// xdhcpd reads Kea's leases unchanged and renews Kea's clients.
+	startXdhcpd(t, ns, xs.cfgPath, xs.sock)
+	fromX = getAll(t, xs.sock)
+	if len(fromKea) != 22 || !jsonEqual(fromX, fromKea) {
+		t.Fatalf("Kea wrote %d leases\n%v\nxdhcpd reads\n%v", len(fromKea), fromKea, fromX)
+	}
+	for mac, a := range relayDORA(t, cli, append(macsFrom(1, 10), macsFrom(2, 10)...)) {
+		want, ok := first[mac]
+		if !ok {
+			want = second[mac]
+		}
+		if a != want {
+			t.Errorf("%s renewed with xdhcpd to %v, had %v", mac, a, want)
+		}
+	}
+	// Statistics: Kea's lease4_stat (schema triggers) and xdhcpd's gauge.
+	if got, want := db.Query(t, "SELECT leases FROM lease4_stat WHERE subnet_id = 1 AND state = 0"), "22"; got != want {
+		t.Errorf("lease4_stat = %s, want %s", got, want)
+	}
+	if got := statistic(t, xs.sock, "subnet[1].assigned-addresses"); got != 22 {
+		t.Errorf("xdhcpd subnet[1].assigned-addresses = %d, want 22", got)
+	}
+}
+
+func jsonEqual(a, b any) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return string(ja) == string(jb)
+}
+
+// auditHijacks installs a trigger that records every update of a lease4
+// row that hands an address to another hardware address, with the old
+// lease's state and expiry. A row whose old lease was state 0 and not yet
+// expired is an address taken from a client that still held it.
+func auditHijacks(t *testing.T, db *pgtest.Cluster) {
+	db.Exec(t, `CREATE TABLE xdt_audit (address bigint, old_hw bytea, new_hw bytea, old_state bigint,
+			old_expire timestamptz, at timestamptz DEFAULT now());
+		CREATE FUNCTION xdt_audit_f() RETURNS trigger AS $$ BEGIN
+			IF OLD.hwaddr IS DISTINCT FROM NEW.hwaddr THEN
+				INSERT INTO xdt_audit (address, old_hw, new_hw, old_state, old_expire)
+				VALUES (OLD.address, OLD.hwaddr, NEW.hwaddr, OLD.state, OLD.expire);
+			END IF;
+			RETURN NEW; END $$ LANGUAGE plpgsql;
+		CREATE TRIGGER xdt_audit_t BEFORE UPDATE ON lease4 FOR EACH ROW EXECUTE FUNCTION xdt_audit_f();`)
+}
+
+// sharedLoad runs perfdhcp in both client namespaces at once against a
+// pool of 200 addresses both servers serve from one database, with
+// disjoint client MACs, until the pool is exhausted; then checks that no
+// address went to two clients: every ACK is a distinct row, and no update
+// ever took an unexpired lease from its holder.
+func sharedLoad(t *testing.T, db *pgtest.Cluster, cliA, cliB *testenv.Netns, sockA, sockB string) {
+	t.Helper()
+	errs := make(chan error, 2)
+	for i, ns := range []*testenv.Netns{cliA, cliB} {
+		go func() {
+			out, err := ns.Command("perfdhcp", "-4", "-r", "150", "-p", "4", "-R", "20000",
+				"-b", fmt.Sprintf("mac=0a:%02x:00:00:00:00", i+1), "-l", "xc0", "198.18.0.2").CombinedOutput()
+			var ee interface{ ExitCode() int }
+			if err != nil && !(errors.As(err, &ee) && ee.ExitCode() == 3) {
+				err = fmt.Errorf("perfdhcp in %s: %v\n%s", ns.Name, err, out)
+			} else {
+				err = nil
+			}
+			errs <- err
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	ackA, ackB := statistic(t, sockA, "pkt4-ack-sent"), statistic(t, sockB, "pkt4-ack-sent")
+	nakA, nakB := statistic(t, sockA, "pkt4-nak-sent"), statistic(t, sockB, "pkt4-nak-sent")
+	rows := db.Query(t, "SELECT count(*), count(DISTINCT hwaddr) FROM lease4 WHERE state = 0")
+	hijacks := db.Query(t, "SELECT count(*) FROM xdt_audit WHERE old_state = 0 AND old_expire > at")
+	t.Logf("ACKs %d + %d, NAKs %d + %d; lease4 rows|distinct clients %s; hijacks %s", ackA, ackB, nakA, nakB, rows, hijacks)
+	if ackA == 0 || ackB == 0 {
+		t.Fatalf("a server ACKed nothing (A %d, B %d): no contention tested", ackA, ackB)
+	}
+	if want := fmt.Sprintf("%d|%d", ackA+ackB, ackA+ackB); rows != want {
+		t.Errorf("rows|distinct clients = %s, want %s (one row per ACK): an address went to two clients", rows, want)
+	}
+	if hijacks != "0" {
+		t.Errorf("%s updates took an unexpired lease from its client:\n%s", hijacks,
+			db.Query(t, "SELECT address, encode(old_hw,'hex'), encode(new_hw,'hex'), old_expire, at FROM xdt_audit LIMIT 10"))
+	}
+	if ackA+ackB < 190 {
+		t.Errorf("only %d of 200 addresses handed out under load", ackA+ackB)
+	}
+}
+
+// TestPgSQLSharedDatabaseTwoXdhcpd (issue 12 item 4): two xdhcpd without
+// HA serve one subnet from one database under perfdhcp load from two
+// directions; no address goes to two clients; a lost race is a NAK for
+// that client only (docs/kea/lease-database.md §4).
+func TestPgSQLSharedDatabaseTwoXdhcpd(t *testing.T) {
+	testenv.RequireRoot(t)
+	testenv.RequireCommand(t, "perfdhcp", "ethtool")
+	db := pgtest.Start(t)
+	auditHijacks(t, db)
+	srvA, cliA := lab(t)
+	srvB, cliB := lab(t)
+	a := pgDHCPConfig(t, "a", db, "198.19.0.10 - 198.19.0.209", 3600, "")
+	b := pgDHCPConfig(t, "b", db, "198.19.0.10 - 198.19.0.209", 3600, "")
+	startXdhcpd(t, srvA, a.cfgPath, a.sock)
+	startXdhcpd(t, srvB, b.cfgPath, b.sock)
+	sharedLoad(t, db, cliA, cliB, a.sock, b.sock)
+}
+
+// TestPgSQLSharedDatabaseWithKea (issue 12 item 4): xdhcpd beside real
+// Kea 2.2 on one database, same load and checks.
+func TestPgSQLSharedDatabaseWithKea(t *testing.T) {
+	testenv.RequireRoot(t)
+	testenv.RequireCommand(t, "perfdhcp", "ethtool")
+	requireKea(t)
+	db := pgtest.Start(t)
+	auditHijacks(t, db)
+	srvA, cliA := lab(t)
+	srvB, cliB := lab(t)
+	a := pgDHCPConfig(t, "a", db, "198.19.0.10 - 198.19.0.209", 3600, "")
+	b := pgDHCPConfig(t, "kea", db, "198.19.0.10 - 198.19.0.209", 3600, "")
+	startXdhcpd(t, srvA, a.cfgPath, a.sock)
+	startPgKea(t, srvB, b)
+	sharedLoad(t, db, cliA, cliB, a.sock, b.sock)
+}
+
+// usePgSQL points an HA node's configuration at db (its own database):
+// the pair template's memfile lease-database is replaced, nothing else.
+func usePgSQL(t *testing.T, n *haNode, db *pgtest.Cluster) {
+	t.Helper()
+	b, err := os.ReadFile(n.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("%s: %v", n.cfg, err)
+	}
+	m["Dhcp4"]["lease-database"] = db.KeaConfig()
+	if b, err = json.MarshalIndent(m, "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(n.cfg, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// runHAPairPgSQL (issue 12 item 6): an HA load-balancing pair where each
+// member has its own PostgreSQL database. Lease updates reach the
+// partner's database, both databases end up with the same leases, and a
+// member whose database was emptied gets everything back by the HA sync
+// (lease4-get-page from the partner, written through lease4-update).
+func runHAPairPgSQL(t *testing.T, kinds [2]string) {
+	requireHA(t)
+	cluster := pgtest.Start(t)
+	dbs := [2]*pgtest.Cluster{cluster.CreateDatabase(t, "server1"), cluster.CreateDatabase(t, "server2")}
+	lab := newHALab(t)
+	var nodes [2]*haNode
+	for i := range nodes {
+		nodes[i] = newHANode(t, i, kinds[i], lab.srv[i], "udp")
+		usePgSQL(t, nodes[i], dbs[i])
+	}
+	for _, n := range nodes {
+		n.start()
+	}
+	waitStates(t, nodes, "load-balancing", 30*time.Second)
+	res := haPerf(t, lab, 5)
+	t.Logf("load-balancing on two databases: DISCOVER %d, ACK %d (%.2f%%); ACKs sent %s %d, %s %d; parked drops %d/%d, HA drops %d/%d",
+		res.DiscoverSent, res.AckReceived, 100*answered(res), nodes[0], nodes[0].stat("pkt4-ack-sent"), nodes[1], nodes[1].stat("pkt4-ack-sent"),
+		nodes[0].statOr("pkt4-dropped-parking-lot-full"), nodes[1].statOr("pkt4-dropped-parking-lot-full"),
+		nodes[0].statOr("pkt4-dropped-ha-sync-failed"), nodes[1].statOr("pkt4-dropped-ha-sync-failed"))
+	if answered(res) < 0.99 {
+		t.Errorf("only %.2f%% of %d DORA exchanges answered", 100*answered(res), res.DiscoverSent)
+	}
+	var per [2][2]int
+	for i, n := range nodes {
+		per[i] = checkOwnership(t, n, n.leaseMap())
+	}
+	if per[0][0] == 0 || per[0][1] == 0 {
+		t.Fatalf("leases per pool %v: both servers must have served", per)
+	}
+	total := compareLeaseSets(t, nodes)
+	q := "SELECT count(*) FROM lease4"
+	if a, b := dbs[0].Query(t, q), dbs[1].Query(t, q); a != fmt.Sprint(total) || b != a {
+		t.Errorf("database rows %s and %s, lease4-get-all %d", a, b, total)
+	}
+	// Empty server2's database while it is down; it syncs from server1.
+	nodes[1].kill()
+	dbs[1].Exec(t, "DELETE FROM lease4")
+	nodes[1].start()
+	waitStates(t, nodes, "load-balancing", 60*time.Second)
+	if got := compareLeaseSets(t, nodes); got != total {
+		t.Errorf("after sync %d leases, want %d", got, total)
+	}
+	if got := dbs[1].Query(t, q); got != fmt.Sprint(total) {
+		t.Errorf("server2's database has %s rows after sync, want %d", got, total)
+	}
+	t.Logf("both databases hold the same %d leases, also after server2's database was emptied and synced", total)
+}
+
+func TestHAPgSQLTwoXdhcpd(t *testing.T) { runHAPairPgSQL(t, [2]string{"xdhcpd", "xdhcpd"}) }
+
+func TestHAPgSQLXdhcpdKea(t *testing.T) { runHAPairPgSQL(t, [2]string{"xdhcpd", "kea"}) }
+
+// TestPgSQLPerfdhcp: one xdhcpd on a PostgreSQL lease database answers
+// perfdhcp's DORAs (relayed over a veth pair); every ACK is a row.
+func TestPgSQLPerfdhcp(t *testing.T) {
+	testenv.RequireRoot(t)
+	testenv.RequireCommand(t, "perfdhcp", "ethtool")
+	db := pgtest.Start(t)
+	srv, cli := lab(t)
+	s := pgDHCPConfig(t, "x", db, "198.19.0.10 - 198.19.255.250", 3600, "")
+	startXdhcpd(t, srv, s.cfgPath, s.sock)
+	rate := 200
+	res := runPerfdhcp(t, cli, "-4", "-r", fmt.Sprint(rate), "-p", "5", "-R", "50000", "-l", "xc0", "198.18.0.2")
+	acks := statistic(t, s.sock, "pkt4-ack-sent")
+	t.Logf("perfdhcp at %d/s: DISCOVER %d, OFFER %d, REQUEST %d, ACK %d; server ACKs %d", rate,
+		res.DiscoverSent, res.OfferReceived, res.RequestSent, res.AckReceived, acks)
+	if ratio := float64(res.AckReceived) / float64(res.DiscoverSent); ratio < 0.99 {
+		t.Errorf("only %.2f%% answered", 100*ratio)
+	}
+	if got := db.Query(t, "SELECT count(*) FROM lease4"); got != fmt.Sprint(acks) {
+		t.Errorf("%s rows for %d ACKs", got, acks)
+	}
+}
+
+// statOr is a statistic's value, -1 when the server does not have it.
+func (n *haNode) statOr(name string) int64 {
+	r, err := haCtl(n.sock, "statistic-get", map[string]any{"name": name})
+	if err != nil || r.Result != 0 {
+		return -1
+	}
+	var m map[string][][]any
+	if json.Unmarshal(r.Arguments, &m) != nil || len(m[name]) == 0 {
+		return -1
+	}
+	v, _ := m[name][0][0].(float64)
+	return int64(v)
+}

@@ -23,6 +23,8 @@
 #   RENEW=0 RENEW_ONLY=1 (only the renewal rows: Kea and xdhcpd-auto, without
 #   and with cache-threshold) RENEW_RATES (e.g. 10000,max) RENEW_SECS
 #   RENEW_CLIENTS RENEW_THRESHOLD (default 0.6: above 0.5, so a T1 renewal hits)
+#   PG=0 (leave out the PostgreSQL rows kea-pg and xdhcpd-pg) PG_ONLY=1 (only
+#   them; also skips the micro-benchmarks and leaseload) PG_LADDER
 #
 # Writes out/bench/micro.txt, out/bench/leaseload.{txt,json},
 # out/bench/results.json, out/bench/chart.png and out/bench/chart.json. The
@@ -37,6 +39,10 @@ OUT=out/bench
 mkdir -p "$OUT"
 status=0
 
+if [[ ${PG_ONLY:-0} == 1 ]]; then
+	MICRO=${MICRO:-0}
+	LEASELOAD=${LEASELOAD:-0}
+fi
 if [[ ${QUICK:-0} == 1 ]]; then
 	BENCHTIME=${BENCHTIME:-50ms}
 	LEASES=${LEASES:-200000}

@@ -74,7 +74,9 @@
 // perfdhcp reference row), FLOOD=0 (skip the malformed flood), FLOOD_RATE,
 // FLOOD_SECS, LEASELOAD_JSON, RENEW=0 (skip the renewal phase),
 // RENEW_ONLY=1 (only the renewal phase, renew.go), RENEW_RATES,
-// RENEW_SECS, RENEW_CLIENTS, RENEW_THRESHOLD.
+// RENEW_SECS, RENEW_CLIENTS, RENEW_THRESHOLD, PG=0 (leave out the
+// PostgreSQL rows), PG_ONLY=1 (only them: kea-pg and xdhcpd-pg, pg.go),
+// PG_LADDER.
 package main
 
 import (
@@ -110,7 +112,8 @@ type options struct {
 	renewRates                         []int
 	renewSecs, renewClients            int
 	renewThreshold                     float64
-	ladder, haLadder                   []int
+	ladder, haLadder, pgLadder         []int
+	pgOnly                             bool
 	budget                             time.Duration
 	leaseload                          string
 }
@@ -151,6 +154,15 @@ func parseOptions(args []string) (*options, error) {
 	defSecs, defRep, defBudget := "5", "3", "520"
 	defRef, defFloodRate, defFloodSecs := "4000", "20000", "3"
 	defHostileSecs := "8"
+	defPG := "500,1k,2k,3k,4k,6k,8k,12k,16k,24k,32k"
+	defServers := "kea,xdhcpd-udp,xdhcpd-auto,kea-ha,xdhcpd-ha"
+	if env("PG", "1") == "1" {
+		defServers += ",kea-pg,xdhcpd-pg"
+	}
+	pgOnly := env("PG_ONLY", "0") == "1"
+	if pgOnly {
+		defServers = "kea-pg,xdhcpd-pg"
+	}
 	defRenewSecs, defRenewRates := "3", "10000,max"
 	// Single xdhcpd on XDP sustains ~28k DORA/s on a quiet 2-vCPU machine,
 	// a pair ~20k: the ladders reach past that, finer near the top.
@@ -161,13 +173,16 @@ func parseOptions(args []string) (*options, error) {
 		defRef, defFloodRate, defFloodSecs = "2000", "10000", "2"
 		defHostileSecs = "3"
 		defRenewSecs, defRenewRates = "2", "5000"
+		defPG = "500,1k,2k,4k"
 	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.StringVar(&o.root, "root", ".", "repository root (bin/, scripts/lab.sh)")
 	fs.StringVar(&o.out, "out", "out/bench", "output directory")
 	fs.StringVar(&o.prefix, "prefix", env("LAB_PREFIX", "xbench-"), "lab namespace prefix")
 	fs.StringVar(&o.loader, "loader", env("LOADER", "auto"), "load tool: auto (dhcpload if bin/dhcpload exists, else perfdhcp), perfdhcp, dhcpload")
-	fs.StringVar(&o.servers, "servers", env("SERVERS", "kea,xdhcpd-udp,xdhcpd-auto,kea-ha,xdhcpd-ha"), "systems under test, in order")
+	fs.StringVar(&o.servers, "servers", env("SERVERS", defServers), "systems under test, in order (kea-pg, xdhcpd-pg: the PostgreSQL phase)")
+	fs.BoolVar(&o.pgOnly, "pg-only", pgOnly, "only the PostgreSQL rows (kea-pg, xdhcpd-pg); the other phases off")
+	pgLadder := fs.String("pg-ladder", env("PG_LADDER", defPG), "offered DORA/s steps for the PostgreSQL rows")
 	fs.BoolVar(&o.quick, "quick", quick, "smoke run (also QUICK=1)")
 	secs, rep := env("SECS", defSecs), env("REPEATS", defRep)
 	fs.IntVar(&o.secs, "secs", atoi(secs), "seconds per load run")
@@ -208,6 +223,12 @@ func parseOptions(args []string) (*options, error) {
 	if o.haLadder, err = parseLadder(*haLadder); err != nil {
 		return nil, err
 	}
+	if o.pgLadder, err = parseLadder(*pgLadder); err != nil {
+		return nil, err
+	}
+	if o.pgOnly {
+		o.haDrop, o.flood, o.hostile, o.renew, o.refRate = false, false, false, false, 0
+	}
 	o.budget = time.Duration(*budget) * time.Second
 	budgetSet := os.Getenv("BUDGET") != ""
 	fs.Visit(func(f *flag.Flag) { budgetSet = budgetSet || f.Name == "budget" })
@@ -235,8 +256,15 @@ func parseOptions(args []string) (*options, error) {
 		}
 		o.renewRates = append(o.renewRates, n)
 	}
-	if o.renewOnly {
+	if o.renewOnly && !o.pgOnly {
 		o.renew = true
+	}
+	if !budgetSet && strings.Contains(o.servers, "-pg") {
+		// The PostgreSQL rows come on top of the default budget.
+		o.budget += time.Duration(len(o.pgLadder)) * time.Duration(o.repeats*o.secs+3) * time.Second
+		if o.pgOnly {
+			o.budget = time.Duration(len(o.pgLadder)*2+4) * time.Duration(o.repeats*o.secs+3) * time.Second
+		}
 	}
 	if o.renew && (o.renewSecs < 1 || o.renewSecs > 60 || o.renewClients < 1 || o.renewClients > 20000 || len(o.renewRates) == 0 ||
 		o.renewThreshold <= 0 || o.renewThreshold >= 1) {
@@ -292,6 +320,8 @@ var suts = map[string]Server{
 	"xdhcpd-auto": {Name: "xdhcpd-auto", Kind: "xdhcpd", Requested: "auto", Baseline: "kea", extras: true},
 	"kea-ha":      {Name: "kea-ha", Kind: "kea", HA: true, Baseline: "kea-ha"},
 	"xdhcpd-ha":   {Name: "xdhcpd-ha", Kind: "xdhcpd", HA: true, Requested: "auto", Baseline: "kea-ha"},
+	"kea-pg":      {Name: "kea-pg", Kind: "kea", PG: true, Baseline: "kea-pg"},
+	"xdhcpd-pg":   {Name: "xdhcpd-pg", Kind: "xdhcpd", PG: true, Requested: "auto", Baseline: "kea-pg"},
 }
 
 // budgetWeight is each system's share of the lab's ladder time, relative
@@ -304,6 +334,7 @@ var suts = map[string]Server{
 // last (runLast) and is the one a short budget cuts.
 var budgetWeight = map[string]float64{
 	"kea": 2, "xdhcpd-udp": 0.75, "xdhcpd-auto": 3, "kea-ha": 1.25, "xdhcpd-ha": 3,
+	"kea-pg": 1.5, "xdhcpd-pg": 2,
 }
 
 // runLast are run after the others, whatever their place in -servers:
@@ -389,6 +420,7 @@ type bench struct {
 	xdBin   string
 	res     *Results
 	started time.Time
+	pg      *pgCluster // the running server's lease database (PostgreSQL rows), else nil
 }
 
 func run(ctx context.Context, o *options) int {
@@ -468,6 +500,7 @@ func run(ctx context.Context, o *options) int {
 	b.res.FloodTable = FloodTable(b.res.Servers)
 	b.res.HostileTable = HostileTable(b.res.Servers)
 	b.res.RenewTable = RenewTable(b.res.Servers)
+	b.res.PGTable = PGTable(b.res.Servers)
 	b.res.Notes = append(b.res.Notes, haDropNote(b.res.Servers)...)
 	var llWhy string
 	if o.leaseload == "" {
@@ -540,6 +573,23 @@ func (b *bench) bench(ctx context.Context, s *Server, until time.Time) {
 	}
 	p := cfgParams{Work: dir, Xdhcpd: s.Kind == "xdhcpd", Datapath: s.Requested, HA: s.HA,
 		Threads: o.threads, QueueSize: o.queue, Relays: b.lab.relays}
+	if s.PG {
+		if why := pgPreflight(); why != "" {
+			s.Error, s.Stop = why, "error"
+			fmt.Println("bench:", why)
+			return
+		}
+		pg, err := startPG(ctx, filepath.Join(dir, "pg"))
+		if err != nil {
+			s.Error, s.Stop = "PostgreSQL: "+err.Error(), "error"
+			fmt.Println("bench:", s.Error)
+			return
+		}
+		b.pg = pg
+		defer func() { pg.stop(); b.pg = nil }()
+		p.LeaseDB = pg.leaseDB()
+		s.PGConf = strings.TrimSpace(pgConf)
+	}
 	var ds []*daemon
 	defer func() {
 		for _, d := range ds {
@@ -622,6 +672,9 @@ func (b *bench) bench(ctx context.Context, s *Server, until time.Time) {
 	ladder := o.ladder
 	if s.HA {
 		ladder = o.haLadder
+	}
+	if s.PG {
+		ladder = o.pgLadder
 	}
 	// Warm-up, not measured: leases for part of the population, caches.
 	warm := spec
@@ -725,16 +778,33 @@ func (b *bench) measureWith(ctx context.Context, l Loader, spec LoadSpec, ds []*
 		}
 		return t
 	}
+	var pg0, pg1 pgCounters
+	var pgErr error
+	if b.pg != nil {
+		pg0, pgErr = b.pg.counters(ctx)
+	}
 	hb0, ht0 := hostTimes()
 	c0 := cpu()
 	r, err := runLoad(ctx, l, spec, logPrefix)
 	c1 := cpu()
 	hb1, ht1 := hostTimes()
+	if b.pg != nil && pgErr == nil {
+		pg1, pgErr = b.pg.counters(ctx)
+	}
 	if err != nil {
 		r = Run{Offered: spec.Rate, Seconds: float64(spec.Seconds), Err: err.Error()}
 	}
 	r.CPUSeconds = c1 - c0
 	r.HostBusy = busyShare(hb0, ht0, hb1, ht1)
+	if b.pg != nil {
+		if pgErr != nil {
+			r.PGErr = pgErr.Error()
+		} else {
+			r.PGCPUSeconds = pg1.cpu - pg0.cpu
+			r.PGXacts = pg1.nextXID - pg0.nextXID
+			r.PGWALBytes = pg1.wal - pg0.wal
+		}
+	}
 	r.finish()
 	if r.Err != "" {
 		r.Loss = 1
@@ -779,7 +849,7 @@ func (b *bench) report(ctx context.Context) int {
 	}
 	fmt.Println(hdr)
 	fmt.Print(res.Table)
-	for _, t := range []string{res.CPUTable, res.HADropTable, res.RefTable, res.FloodTable, res.HostileTable, res.RenewTable} {
+	for _, t := range []string{res.CPUTable, res.HADropTable, res.RefTable, res.FloodTable, res.HostileTable, res.RenewTable, res.PGTable} {
 		if t != "" {
 			fmt.Println()
 			fmt.Print(t)

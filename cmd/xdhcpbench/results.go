@@ -41,7 +41,16 @@ type Run struct {
 	// /proc/stat) that was busy over the run, 0..1: near 1 the lab, load
 	// tool included, ran out of cores.
 	HostBusy float64 `json:"host_cpu_busy"`
-	Err      string  `json:"error,omitempty"`
+	// PostgreSQL rows (pg.go): the cluster's CPU over the run, its write
+	// transactions (transaction ids assigned) and WAL bytes; per lease
+	// and leases per write transaction derived by finish.
+	PGCPUSeconds  float64 `json:"pg_cpu_seconds,omitempty"`
+	PGCPUPer1k    float64 `json:"pg_cpu_seconds_per_1k_leases,omitempty"`
+	PGXacts       uint64  `json:"pg_write_transactions,omitempty"`
+	LeasesPerXact float64 `json:"leases_per_write_transaction,omitempty"`
+	PGWALBytes    uint64  `json:"pg_wal_bytes,omitempty"`
+	PGErr         string  `json:"pg_error,omitempty"`
+	Err           string  `json:"error,omitempty"`
 }
 
 // finish derives loss and leases/s from the counters.
@@ -57,6 +66,10 @@ func (r *Run) finish() {
 	}
 	if r.AcksRecv > 0 {
 		r.CPUPer1k = r.CPUSeconds / (float64(r.AcksRecv) / 1000)
+		r.PGCPUPer1k = r.PGCPUSeconds / (float64(r.AcksRecv) / 1000)
+	}
+	if r.PGXacts > 0 {
+		r.LeasesPerXact = float64(r.AcksRecv) / float64(r.PGXacts)
 	}
 }
 
@@ -70,9 +83,11 @@ type Point struct {
 
 // Server is one system under test: a single server or an HA pair.
 type Server struct {
-	Name      string  `json:"name"`          // kea, xdhcpd-udp, xdhcpd-auto, kea-ha, xdhcpd-ha
-	Kind      string  `json:"kind"`          // kea | xdhcpd
-	HA        bool    `json:"ha"`            // an HA load-balancing pair
+	Name      string  `json:"name"`       // kea, xdhcpd-udp, xdhcpd-auto, kea-ha, xdhcpd-ha
+	Kind      string  `json:"kind"`       // kea | xdhcpd
+	HA        bool    `json:"ha"`         // an HA load-balancing pair
+	PG        bool    `json:"postgresql"` // lease-database on a throw-away PostgreSQL (pg.go)
+	PGConf    string  `json:"postgresql_conf,omitempty"`
 	Requested string  `json:"datapath"`      // xdhcpd's configured datapath ("" for Kea)
 	Actual    string  `json:"datapath_used"` // what xdhcpd reported using
 	Baseline  string  `json:"baseline"`      // the Kea row ratios are computed against
@@ -128,6 +143,7 @@ type Results struct {
 	FloodTable   string    `json:"malformed_flood_table,omitempty"`
 	HostileTable string    `json:"hostile_table,omitempty"`
 	RenewTable   string    `json:"renewals_table,omitempty"`
+	PGTable      string    `json:"postgresql_table,omitempty"`
 	// Targets are the project's performance targets checked against this
 	// run (targets.go); LeaseLoad is the leaseload report they read.
 	Targets      []Target   `json:"targets"`
@@ -209,6 +225,12 @@ func medianRun(runs []Run) Run {
 		CPUSeconds:   f(func(r *Run) float64 { return r.CPUSeconds }),
 		CPUPer1k:     f(func(r *Run) float64 { return r.CPUPer1k }),
 		HostBusy:     f(func(r *Run) float64 { return r.HostBusy }),
+
+		PGCPUSeconds:  f(func(r *Run) float64 { return r.PGCPUSeconds }),
+		PGCPUPer1k:    f(func(r *Run) float64 { return r.PGCPUPer1k }),
+		PGXacts:       u(func(r *Run) uint64 { return r.PGXacts }),
+		LeasesPerXact: f(func(r *Run) float64 { return r.LeasesPerXact }),
+		PGWALBytes:    u(func(r *Run) uint64 { return r.PGWALBytes }),
 	}
 }
 

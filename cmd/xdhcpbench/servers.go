@@ -38,6 +38,14 @@ type cfgParams struct {
 	Threads   int
 	QueueSize int
 	Relays    []string
+	LeaseDB   string // lease-database JSON; "" = the memfile in Work
+}
+
+// singleData is what singleTmpl renders: the pair's fields and the lease
+// database.
+type singleData struct {
+	keatest.HAPair
+	LeaseDB string
 }
 
 // singleTmpl is one server without HA: the pair's configuration without
@@ -48,7 +56,7 @@ var singleTmpl = template.Must(template.New("single").Funcs(template.FuncMap{"js
 }}).Parse(`{ "Dhcp4": {
   "interfaces-config": { "interfaces": [ "eth0" ] },
   "control-socket": { "socket-type": "unix", "socket-name": {{json .Socket}} },
-  "lease-database": { "type": "memfile", "persist": true, "name": {{json .Leases}}, "lfc-interval": 0 },
+  "lease-database": {{if .LeaseDB}}{{.LeaseDB}}{{else}}{ "type": "memfile", "persist": true, "name": {{json .Leases}}, "lfc-interval": 0 }{{end}},
   "multi-threading": { "enable-multi-threading": true, "thread-pool-size": {{.Threads}}, "packet-queue-size": {{.QueueSize}} },
   "valid-lifetime": 3600,
 {{- if .Datapath}}
@@ -87,7 +95,7 @@ func renderConfig(p cfgParams) ([]byte, error) {
 		return pair.Render()
 	}
 	var sb strings.Builder
-	if err := singleTmpl.Execute(&sb, pair); err != nil {
+	if err := singleTmpl.Execute(&sb, singleData{HAPair: pair, LeaseDB: p.LeaseDB}); err != nil {
 		return nil, fmt.Errorf("single-server config: %w", err)
 	}
 	return []byte(sb.String()), nil

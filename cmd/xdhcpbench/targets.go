@@ -210,7 +210,11 @@ func Targets(servers []*Server, ll *LeaseLoad, llWhy string) []Target {
 		targetPartner(by),
 	}
 	ts = append(ts, targetsLeaseLoad(ll, llWhy)...)
-	return append(ts, targetsHostile(by["xdhcpd-auto"], by["kea"])...)
+	ts = append(ts, targetsHostile(by["xdhcpd-auto"], by["kea"])...)
+	if by["kea-pg"] != nil || by["xdhcpd-pg"] != nil {
+		ts = append(ts, targetPG(by))
+	}
+	return ts
 }
 
 // Hostile-edge goals (issue 11): the relay's exchanges completed beside

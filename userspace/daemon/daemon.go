@@ -226,14 +226,15 @@ func (d *Daemon) openStore(c *config.Dhcp4) error {
 
 // openHosts connects to the hosts-database(s), failing when one cannot be
 // reached or does not have Kea 2.2's schema, as kea-dhcp4 fails to
-// configure (docs/kea/hosts-db.md §2).
+// configure (docs/kea/hosts-db.md §2); a connection lost later follows §7.
 func (d *Daemon) openHosts(c *config.Dhcp4) error {
 	if len(c.HostsDatabases) == 0 {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	hs, err := hostdb.OpenAll(ctx, c.HostsDatabases, c.Defs, workerCount(c)+1)
+	hs, err := hostdb.OpenAll(ctx, c.HostsDatabases, c.Defs, workerCount(c)+1,
+		hostdb.Options{Recovery: dbRecovery{d}, Logger: d.logs.Get(logging.Dhcpsrv)})
 	if err != nil {
 		return err
 	}

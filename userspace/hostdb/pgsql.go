@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/rs/zerolog"
 
 	"github.com/xdhcp/xdhcp/config"
 )
@@ -65,6 +66,15 @@ type PgSQL struct {
 	cfg  *config.HostsDatabase
 	pool *pgxpool.Pool
 	defs atomic.Pointer[config.OptionDefs] // formatted_value parsing; replaced on reload
+	rc   reconnector
+}
+
+// Options are a backend's hooks.
+type Options struct {
+	// Recovery reacts to a lost connection (nil: lookups fail until the
+	// pool reconnects by itself, nothing else happens).
+	Recovery Recovery
+	Logger   zerolog.Logger
 }
 
 // Open connects to db (failing at once, with Kea's words, when the database
@@ -73,7 +83,7 @@ type PgSQL struct {
 // (standard definitions plus the configuration's option-def). conns bounds
 // the pool (one per worker is enough: a lookup holds a connection for one
 // statement).
-func Open(ctx context.Context, db *config.HostsDatabase, defs *config.OptionDefs, conns int) (*PgSQL, error) {
+func Open(ctx context.Context, db *config.HostsDatabase, defs *config.OptionDefs, conns int, opts Options) (*PgSQL, error) {
 	if db.Type != "postgresql" {
 		return nil, fmt.Errorf("hosts-database type %q is not supported (only postgresql)", db.Type)
 	}
@@ -113,6 +123,7 @@ func Open(ctx context.Context, db *config.HostsDatabase, defs *config.OptionDefs
 		return nil, openError(db, err)
 	}
 	p := &PgSQL{cfg: db, pool: pool}
+	p.rc = reconnector{p: p, rec: opts.Recovery, log: opts.Logger}
 	p.defs.Store(defs)
 	cctx, cancel := context.WithTimeout(ctx, time.Duration(max(db.ConnectTimeout, 1))*time.Second+QueryTimeout)
 	defer cancel()
@@ -144,8 +155,20 @@ func openError(db *config.HostsDatabase, err error) error {
 // with (a reloaded configuration's option-def).
 func (p *PgSQL) SetOptionDefs(defs *config.OptionDefs) { p.defs.Store(defs) }
 
-// Close closes the pool.
-func (p *PgSQL) Close() { p.pool.Close() }
+// Close stops recovery and closes the pool.
+func (p *PgSQL) Close() {
+	p.rc.stop()
+	p.pool.Close()
+}
+
+// fail wraps a lookup error; a lost connection starts recovery.
+func (p *PgSQL) fail(err error) error {
+	if connectionLost(err) {
+		p.rc.lost(err)
+		return fmt.Errorf("hosts-database %s: database connection: %w", p.cfg.Name, err)
+	}
+	return fmt.Errorf("hosts-database %s: %w", p.cfg.Name, err)
+}
 
 // Get4 returns the DHCPv4 reservations of the given subnets (0: global)
 // whose identifier is one of ids (identifier type name → bytes; empty
@@ -198,7 +221,7 @@ func (p *PgSQL) Get4ByAddr(ctx context.Context, subnet uint32, addr netip.Addr) 
 func (p *PgSQL) query(ctx context.Context, sql string, args ...any) ([]config.SubnetReservation, error) {
 	rows, err := p.pool.Query(ctx, sql, args...)
 	if err != nil {
-		return nil, fmt.Errorf("hosts-database %s: %w", p.cfg.Name, err)
+		return nil, p.fail(err)
 	}
 	defer rows.Close()
 	var out []config.SubnetReservation
@@ -222,7 +245,7 @@ func (p *PgSQL) query(ctx context.Context, sql string, args ...any) ([]config.Su
 		)
 		if err := rows.Scan(&hostID, &ident, &idType, &subnetID, &v4, &hostname, &classes,
 			&nextServer, &sname, &file, &optID, &code, &value, &formatted, &space, &persistent); err != nil {
-			return nil, fmt.Errorf("hosts-database %s: %w", p.cfg.Name, err)
+			return nil, p.fail(err)
 		}
 		if hostID != curID {
 			curID, lastOpt = hostID, -1
@@ -258,7 +281,7 @@ func (p *PgSQL) query(ctx context.Context, sql string, args ...any) ([]config.Su
 		cur.OptionData = append(cur.OptionData, od)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("hosts-database %s: %w", p.cfg.Name, err)
+		return nil, p.fail(err)
 	}
 	return out, nil
 }

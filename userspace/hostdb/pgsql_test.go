@@ -57,7 +57,7 @@ func TestGet4KeaRows(t *testing.T) {
 	c := pgtest.Start(t)
 	c.Exec(t, addHostSQL)
 	ctx := context.Background()
-	p, err := Open(ctx, dbConfig(c), stdDefs(t), 2)
+	p, err := Open(ctx, dbConfig(c), stdDefs(t), 2, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,11 +133,11 @@ func TestOpenErrors(t *testing.T) {
 
 	bad := dbConfig(c)
 	bad.Password = "wrong"
-	if _, err := Open(ctx, bad, nil, 1); err == nil || !strings.Contains(err.Error(), "unable to open database") {
+	if _, err := Open(ctx, bad, nil, 1, Options{}); err == nil || !strings.Contains(err.Error(), "unable to open database") {
 		t.Errorf("wrong password: %v", err)
 	}
 	c.SuperExec(t, `UPDATE schema_version SET version = 12, minor = 0`)
-	if _, err := Open(ctx, dbConfig(c), nil, 1); err == nil || !strings.Contains(err.Error(), "schema version mismatch: need version: 13.0 found version: 12.0") {
+	if _, err := Open(ctx, dbConfig(c), nil, 1, Options{}); err == nil || !strings.Contains(err.Error(), "schema version mismatch: need version: 13.0 found version: 12.0") {
 		t.Errorf("schema 12.0: %v", err)
 	}
 	c.SuperExec(t, `UPDATE schema_version SET version = 13, minor = 0`)
@@ -145,7 +145,7 @@ func TestOpenErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	if _, err := Open(ctx, dbConfig(c), nil, 1); err == nil || !strings.Contains(err.Error(), "unable to open database") {
+	if _, err := Open(ctx, dbConfig(c), nil, 1, Options{}); err == nil || !strings.Contains(err.Error(), "unable to open database") {
 		t.Errorf("stopped server: %v", err)
 	}
 	if d := time.Since(start); d > 30*time.Second {
@@ -161,7 +161,7 @@ func TestReadOnly(t *testing.T) {
 	for _, ro := range []bool{true, false} {
 		db := dbConfig(c)
 		db.ReadOnly = ro
-		p, err := Open(ctx, db, nil, 1)
+		p, err := Open(ctx, db, nil, 1, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -17,13 +17,13 @@ type Sources []*PgSQL
 // OpenAll opens every configured postgresql backend (others were warned
 // about by config and are skipped); on an error the ones already
 // open are closed. conns bounds each pool.
-func OpenAll(ctx context.Context, dbs []*config.HostsDatabase, defs *config.OptionDefs, conns int) (Sources, error) {
+func OpenAll(ctx context.Context, dbs []*config.HostsDatabase, defs *config.OptionDefs, conns int, opts Options) (Sources, error) {
 	var out Sources
 	for _, db := range dbs {
 		if db.Type != "postgresql" {
 			continue // config warned: not implemented (mysql)
 		}
-		p, err := Open(ctx, db, defs, conns)
+		p, err := Open(ctx, db, defs, conns, opts)
 		if err != nil {
 			out.Close()
 			return nil, err

@@ -226,7 +226,7 @@ func (d *Daemon) openStore(c *config.Dhcp4) error {
 
 // openHosts connects to the hosts-database(s), failing when one cannot be
 // reached or does not have Kea 2.2's schema, as kea-dhcp4 fails to
-// configure (docs/kea/hosts-db.md §2); a connection lost later follows §7.
+// configure (docs/kea/hosts-db.md §2); a connection lost later follows docs/kea/hosts-db.md §7.
 func (d *Daemon) openHosts(c *config.Dhcp4) error {
 	if len(c.HostsDatabases) == 0 {
 		return nil

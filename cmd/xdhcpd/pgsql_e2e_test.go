@@ -619,3 +619,71 @@ func setLeaseDB(t *testing.T, cfgPath string, set map[string]any) {
 		t.Fatal(err)
 	}
 }
+
+// TestPgSQLForeignRows (issue 12 item 2): the database is the truth. Rows
+// another server wrote after xdhcpd started (here inserted with SQL as
+// kea-dhcp4 writes them) are never handed out while live; expired ones are
+// reused, and the rest reclaimed by leases-reclaim, as Kea's reclamation
+// reads GET_LEASE4_EXPIRE (docs/kea/lease-database.md §3).
+func TestPgSQLForeignRows(t *testing.T) {
+	testenv.RequireRoot(t)
+	testenv.RequireCommand(t, "ethtool")
+	db := pgtest.Start(t)
+	srv, cli := lab(t)
+	s := pgDHCPConfig(t, "x", db, "198.19.0.10 - 198.19.0.19", 3600, "")
+	startXdhcpd(t, srv, s.cfgPath, s.sock)
+	base := addrNum(netip.MustParseAddr("198.19.0.10"))
+	live := map[uint32]bool{}
+	for i := range uint32(10) {
+		when := "now() + interval '1 hour'"
+		if i%2 == 1 {
+			when = "now() - interval '10 minutes'"
+		} else {
+			live[base+i] = true
+		}
+		db.Exec(t, fmt.Sprintf(`INSERT INTO lease4 (address, hwaddr, client_id, valid_lifetime, expire, subnet_id, fqdn_fwd, fqdn_rev, hostname, state, user_context)
+			VALUES (%d, '\x0affff0000%02x', '', 3600, %s, 1, false, false, 'other-%d', 0, '')`, base+i, i, when, i))
+	}
+	conn := relayConn(t, cli)
+	got := map[netip.Addr]bool{}
+	for _, mac := range macsFrom(4, 3) {
+		a, err := dora(conn, mac, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if live[addrNum(a)] || got[a] {
+			t.Fatalf("%s got %v, which another server's live lease holds (or already handed out)", mac, a)
+		}
+		got[a] = true
+		if row := db.Query(t, fmt.Sprintf("SELECT encode(hwaddr,'hex') FROM lease4 WHERE address = %d", addrNum(a))); row != strings.ReplaceAll(mac.String(), ":", "") {
+			t.Fatalf("row of %v holds %s, want %s", a, row, mac)
+		}
+	}
+	r := mustCmd(t, s.sock, `{"command":"leases-reclaim","arguments":{"remove":false}}`, 0)
+	t.Logf("leases-reclaim: %s", r.Text)
+	if n := db.Query(t, "SELECT count(*) FROM lease4 WHERE state = 2"); n != "2" {
+		t.Errorf("%s leases expired-reclaimed, want the 2 expired rows not reused\n%s", n,
+			db.Query(t, "SELECT address, state, expire < now() FROM lease4 ORDER BY address"))
+	}
+	if n := db.Query(t, "SELECT count(*) FROM lease4 WHERE state = 0 AND expire > now()"); n != "8" {
+		t.Errorf("%s live leases, want 5 foreign + 3 new", n)
+	}
+	if st := db.Query(t, "SELECT leases FROM lease4_stat WHERE subnet_id = 1 AND state = 0"); st != "8" {
+		t.Errorf("lease4_stat state 0 = %s, want 8", st)
+	}
+	// The pool is exhausted now except for the 2 reclaimed addresses:
+	// two more clients get exactly those, a third gets nothing.
+	for _, mac := range macsFrom(5, 2) {
+		a, err := dora(conn, mac, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if live[addrNum(a)] || got[a] {
+			t.Fatalf("%s got %v, already held", mac, a)
+		}
+		got[a] = true
+	}
+	if a, err := dora(conn, macsFrom(6, 1)[0], 1); err == nil {
+		t.Fatalf("an 11th client got %v from a 10-address pool", a)
+	}
+}

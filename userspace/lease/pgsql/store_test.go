@@ -133,6 +133,18 @@ func TestConditionalWrites(t *testing.T) {
 	if _, ok := a.Get(l.Addr); ok {
 		t.Fatal("lease still there after DeleteFrom")
 	}
+	// A row written by SQL with fractional seconds (Kea writes whole
+	// seconds) is matched as it was read.
+	c.Exec(t, "INSERT INTO lease4 (address, hwaddr, valid_lifetime, expire, subnet_id, state) VALUES (3221226005, '\\x0a0000000007', 60, now() + interval '1.5 seconds', 1, 0)")
+	frac, ok := a.Get(addr("192.0.2.21"))
+	if !ok {
+		t.Fatal("SQL-written row not found")
+	}
+	nf := frac.Clone()
+	nf.CLTT += 10
+	if err := a.UpdateFrom(frac, nf); err != nil {
+		t.Fatalf("UpdateFrom a fractional-second row: %v", err)
+	}
 	// Unconditional Update/Put/Delete, with the old row for OnChange.
 	var last lease.Change
 	s := open(t, c, Options{OnChange: func(ch lease.Change) { last = ch }})

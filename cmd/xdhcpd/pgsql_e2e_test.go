@@ -687,3 +687,64 @@ func TestPgSQLForeignRows(t *testing.T) {
 		t.Fatalf("an 11th client got %v from a 10-address pool", a)
 	}
 }
+
+// TestPgSQLLeaseCmdsCompareKea (issue 12 item 3): the lease4-* cases of
+// TestCtlCompareKea, with Kea 2.2 and xdhcpd each on a PostgreSQL database
+// of its own: the same replies as memfile gives (same known differences).
+func TestPgSQLLeaseCmdsCompareKea(t *testing.T) {
+	requireKea(t)
+	cluster := pgtest.Start(t)
+	ks, xs := newCtlServer(t, "kea"), newCtlServer(t, "xdhcpd")
+	for _, s := range []*ctlServer{ks, xs} {
+		db := cluster.CreateDatabase(t, "cmp_"+s.name)
+		b, err := os.ReadFile(s.cfgPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		memfile := fmt.Sprintf(`"lease-database": { "type": "memfile", "name": %q, "lfc-interval": 0 }`, s.leases)
+		ld, _ := json.Marshal(db.KeaConfig())
+		if !strings.Contains(string(b), memfile) {
+			t.Fatalf("%s: no memfile lease-database to replace", s.cfgPath)
+		}
+		if err := os.WriteFile(s.cfgPath, []byte(strings.Replace(string(b), memfile, `"lease-database": `+string(ld), 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	startKea(t, ks)
+	startXdhcpd(t, nil, xs.cfgPath, xs.sock)
+	var report []string
+	unexpected, n := 0, 0
+	for _, c := range ctlCases() {
+		m := reCommand.FindStringSubmatch(c.payload)
+		if m == nil || !strings.HasPrefix(m[1], "lease4-") {
+			continue
+		}
+		n++
+		kout, _ := rawCmd(ks.sock, expand(c.payload, ks), c.closeWrite, 12*time.Second)
+		xout, _ := rawCmd(xs.sock, expand(c.payload, xs), c.closeWrite, 12*time.Second)
+		kv, kerr := decodeReply(kout, ks)
+		xv, xerr := decodeReply(xout, xs)
+		var diffs []string
+		if kerr != nil || xerr != nil {
+			diffs = append(diffs, fmt.Sprintf("raw: %q (kea) vs %q (xdhcpd)", trunc(kout), trunc(xout)))
+		} else {
+			compareValues(m[1], "", kv, xv, c.mode, &diffs)
+		}
+		for _, d := range diffs {
+			path := d[:strings.Index(d, ":")]
+			if why, ok := knownDiffs[c.name+"|"+path]; ok {
+				report = append(report, fmt.Sprintf("known  %-32s %s  [%s]", c.name, d, why))
+				continue
+			}
+			unexpected++
+			report = append(report, fmt.Sprintf("DIFF   %-32s %s", c.name, d))
+		}
+	}
+	t.Logf("kea-dhcp4 vs xdhcpd on PostgreSQL, %d lease4-* cases:\n%s", n, strings.Join(report, "\n"))
+	if n < 20 {
+		t.Fatalf("only %d lease4-* cases found", n)
+	}
+	if unexpected > 0 {
+		t.Errorf("%d unexplained differences between Kea's and xdhcpd's replies on PostgreSQL", unexpected)
+	}
+}

@@ -658,3 +658,11 @@ func (c Config) ConnectTimeoutOrDefault() time.Duration {
 	}
 	return 5 * time.Second
 }
+
+// ErrWipeNotImplemented is Kea 2.2's answer to lease4-wipe on PostgreSQL
+// (PgSqlLeaseMgr::wipeLeases4 throws NotImplemented with this text).
+var ErrWipeNotImplemented = errors.New("wipeLeases4 is not implemented for PostgreSQL backend")
+
+// WipeLeases4 refuses, as Kea 2.2's PostgreSQL lease manager does, so
+// lease4-wipe answers the same on both servers sharing a database.
+func (s *Store) WipeLeases4(uint32) (int, error) { return 0, ErrWipeNotImplemented }

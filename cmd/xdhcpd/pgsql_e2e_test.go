@@ -1,14 +1,17 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,10 +79,8 @@ func startPgKea(t *testing.T, ns *testenv.Netns, s *pgServer) *keatest.Kea {
 	return k
 }
 
-// relayDORA acts as a relay agent at 198.18.0.1 in ns: a DISCOVER/REQUEST
-// exchange per MAC with the server at 198.18.0.2, returning the ACKed
-// addresses (an exchange without ACK after 3 tries is a test failure).
-func relayDORA(t *testing.T, ns *testenv.Netns, macs []net.HardwareAddr) map[string]netip.Addr {
+// relayConn is a relay agent's socket at 198.18.0.1:67 in ns.
+func relayConn(t *testing.T, ns *testenv.Netns) *net.UDPConn {
 	t.Helper()
 	var conn *net.UDPConn
 	if err := ns.Do(func() (err error) {
@@ -88,11 +89,18 @@ func relayDORA(t *testing.T, ns *testenv.Netns, macs []net.HardwareAddr) map[str
 	}); err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// dora runs one relayed DISCOVER/REQUEST exchange for mac with the server
+// at 198.18.0.2 (each step tried tries times, 2 s apart) and returns the
+// ACKed address.
+func dora(conn *net.UDPConn, mac net.HardwareAddr, tries int) (netip.Addr, error) {
 	srv := &net.UDPAddr{IP: net.IPv4(198, 18, 0, 2), Port: 67}
 	relay := net.IPv4(198, 18, 0, 1)
 	exchange := func(req *dhcpv4.DHCPv4, want dhcpv4.MessageType) (*dhcpv4.DHCPv4, error) {
-		for range 3 {
+		for range tries {
 			if _, err := conn.WriteToUDP(req.ToBytes(), srv); err != nil {
 				return nil, err
 			}
@@ -115,25 +123,38 @@ func relayDORA(t *testing.T, ns *testenv.Netns, macs []net.HardwareAddr) map[str
 		}
 		return nil, errors.New("no answer")
 	}
+	d, err := dhcpv4.NewDiscovery(mac, dhcpv4.WithRelay(relay), dhcpv4.WithBroadcast(false))
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	offer, err := exchange(d, dhcpv4.MessageTypeOffer)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("%s: DISCOVER: %w", mac, err)
+	}
+	req, err := dhcpv4.NewRequestFromOffer(offer, dhcpv4.WithRelay(relay), dhcpv4.WithBroadcast(false))
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	ack, err := exchange(req, dhcpv4.MessageTypeAck)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("%s: REQUEST %v: %w", mac, offer.YourIPAddr, err)
+	}
+	a, _ := netip.AddrFromSlice(ack.YourIPAddr.To4())
+	return a, nil
+}
+
+// relayDORA runs dora for each MAC from a relay socket in ns and returns
+// the ACKed addresses; a failed exchange fails the test.
+func relayDORA(t *testing.T, ns *testenv.Netns, macs []net.HardwareAddr) map[string]netip.Addr {
+	t.Helper()
+	conn := relayConn(t, ns)
+	defer conn.Close()
 	out := map[string]netip.Addr{}
 	for _, mac := range macs {
-		d, err := dhcpv4.NewDiscovery(mac, dhcpv4.WithRelay(relay), dhcpv4.WithBroadcast(false))
+		a, err := dora(conn, mac, 3)
 		if err != nil {
 			t.Fatal(err)
 		}
-		offer, err := exchange(d, dhcpv4.MessageTypeOffer)
-		if err != nil {
-			t.Fatalf("%s: DISCOVER: %v", mac, err)
-		}
-		req, err := dhcpv4.NewRequestFromOffer(offer, dhcpv4.WithRelay(relay), dhcpv4.WithBroadcast(false))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ack, err := exchange(req, dhcpv4.MessageTypeAck)
-		if err != nil {
-			t.Fatalf("%s: REQUEST %v: %v", mac, offer.YourIPAddr, err)
-		}
-		a, _ := netip.AddrFromSlice(ack.YourIPAddr.To4())
 		out[mac.String()] = a
 	}
 	return out
@@ -458,4 +479,272 @@ func (n *haNode) statOr(name string) int64 {
 	}
 	v, _ := m[name][0][0].(float64)
 	return int64(v)
+}
+
+// TestPgSQLConnectionLost (issue 12, bad input): the database goes away
+// while xdhcpd runs. With on-fail stop-retry-exit and retries the service
+// is disabled (origin db-connection: queries are dropped as
+// pkt4-dropped-service-disabled), no ACK goes out for a lease that could
+// not be committed, and serving resumes once the server is back. With
+// Kea's default max-reconnect-tries 0 xdhcpd exits with status 1
+// (docs/kea/lease-database.md §5).
+func TestPgSQLConnectionLost(t *testing.T) {
+	testenv.RequireRoot(t)
+	testenv.RequireCommand(t, "ethtool")
+	db := pgtest.Start(t)
+	srv, cli := lab(t)
+	s := pgDHCPConfig(t, "x", db, "198.19.0.10 - 198.19.0.250", 3600, "")
+	setLeaseDB(t, s.cfgPath, map[string]any{"max-reconnect-tries": 100, "reconnect-wait-time": 200, "on-fail": "stop-retry-exit"})
+	x := startXdhcpd(t, srv, s.cfgPath, s.sock)
+	conn := relayConn(t, cli)
+	if _, err := dora(conn, macsFrom(3, 1)[0], 3); err != nil {
+		t.Fatal(err)
+	}
+	acks := statistic(t, s.sock, "pkt4-ack-sent")
+	if err := db.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	mac := macsFrom(3, 2)[1]
+	if a, err := dora(conn, mac, 2); err == nil {
+		t.Fatalf("%s got %v with the database down", mac, a)
+	}
+	if got := statistic(t, s.sock, "pkt4-ack-sent"); got != acks {
+		t.Fatalf("ACKs went from %d to %d with the database down", acks, got)
+	}
+	if got := statistic(t, s.sock, "pkt4-dropped-service-disabled"); got == 0 {
+		t.Errorf("no query dropped as service-disabled: the network state was not disabled")
+	}
+	db.Restart(t)
+	var got netip.Addr
+	for i := 0; ; i++ {
+		a, err := dora(conn, mac, 1)
+		if err == nil {
+			got = a
+			break
+		}
+		if i == 10 {
+			t.Fatalf("not serving 20 s after the database came back: %v", err)
+		}
+	}
+	if row := db.Query(t, fmt.Sprintf("SELECT encode(hwaddr, 'hex') FROM lease4 WHERE address = %d", addrNum(got))); row != strings.ReplaceAll(mac.String(), ":", "") {
+		t.Errorf("ACKed %v to %s but the row holds %q", got, mac, row)
+	}
+	logb, _ := os.ReadFile(filepath.Join(s.dir, "x.log")) // the configuration's logger output
+	for _, want := range []string{"DHCP4_DB_RECONNECT_LOST_CONNECTION", "DHCP4_DB_RECONNECT_SUCCEEDED"} {
+		if !strings.Contains(string(logb), want) {
+			t.Errorf("log lacks %s", want)
+		}
+	}
+	if err := x.stop(t); err != nil {
+		t.Errorf("xdhcpd exit: %v", err)
+	}
+
+	// Kea's defaults: no reconnection; the server exits with status 1.
+	setLeaseDB(t, s.cfgPath, map[string]any{"max-reconnect-tries": 0, "reconnect-wait-time": 0})
+	x = startXdhcpd(t, srv, s.cfgPath, s.sock)
+	db.Stop()
+	defer db.Restart(t)
+	_, _ = dora(conn, macsFrom(3, 3)[2], 1)
+	if code := exitCode(t, x, 15*time.Second); code != 1 {
+		t.Fatalf("exit status %d after losing the database with max-reconnect-tries 0, want 1", code)
+	}
+}
+
+// TestPgSQLStartRefused (issue 12, bad input): as Kea 2.2, xdhcpd does not
+// start on an unreachable database, a wrong password or a schema version
+// other than 13.0, and says why.
+func TestPgSQLStartRefused(t *testing.T) {
+	db := pgtest.Start(t)
+	for _, c := range []struct {
+		name string
+		set  map[string]any
+		sql  string
+		want string
+	}{
+		{"unreachable", map[string]any{"host": t.TempDir()}, "", "cannot open PostgreSQL database"},
+		{"password", map[string]any{"password": "wrong"}, "", "password authentication failed"},
+		{"schema", nil, "UPDATE schema_version SET version = 14, minor = 0", "PostgreSQL schema version mismatch: need version: 13.0 found version: 14.0"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if c.sql != "" {
+				db.Exec(t, c.sql)
+				defer db.Exec(t, "UPDATE schema_version SET version = 13, minor = 0")
+			}
+			dir := shortDir(t)
+			ld := db.KeaConfig()
+			for k, v := range c.set {
+				ld[k] = v
+			}
+			ldj, _ := json.Marshal(ld)
+			cfg := filepath.Join(dir, "x.json")
+			os.WriteFile(cfg, []byte(`{"Dhcp4": {"interfaces-config": {"interfaces": []}, "lease-database": `+string(ldj)+`,
+				"subnet4": [{"id": 1, "subnet": "192.0.2.0/24"}]}}`), 0o644)
+			start := time.Now()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			out, err := exec.CommandContext(ctx, xdhcpdBin, "-c", cfg).CombinedOutput()
+			if err == nil {
+				t.Fatalf("xdhcpd started:\n%s", out)
+			}
+			if !strings.Contains(string(out), c.want) {
+				t.Fatalf("output lacks %q:\n%s", c.want, out)
+			}
+			t.Logf("refused in %v: %s", time.Since(start).Round(time.Millisecond), lastLine(string(out)))
+		})
+	}
+}
+
+func addrNum(a netip.Addr) uint32 {
+	b := a.As4()
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+}
+
+// setLeaseDB sets keys of the configuration's lease-database.
+func setLeaseDB(t *testing.T, cfgPath string, set map[string]any) {
+	t.Helper()
+	b, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	ld := m["Dhcp4"]["lease-database"].(map[string]any)
+	for k, v := range set {
+		ld[k] = v
+	}
+	b, _ = json.MarshalIndent(m, "", "  ")
+	if err := os.WriteFile(cfgPath, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPgSQLForeignRows (issue 12 item 2): the database is the truth. Rows
+// another server wrote after xdhcpd started (here inserted with SQL as
+// kea-dhcp4 writes them) are never handed out while live; expired ones are
+// reused, and the rest reclaimed by leases-reclaim, as Kea's reclamation
+// reads GET_LEASE4_EXPIRE (docs/kea/lease-database.md §3).
+func TestPgSQLForeignRows(t *testing.T) {
+	testenv.RequireRoot(t)
+	testenv.RequireCommand(t, "ethtool")
+	db := pgtest.Start(t)
+	srv, cli := lab(t)
+	s := pgDHCPConfig(t, "x", db, "198.19.0.10 - 198.19.0.19", 3600, "")
+	startXdhcpd(t, srv, s.cfgPath, s.sock)
+	base := addrNum(netip.MustParseAddr("198.19.0.10"))
+	live := map[uint32]bool{}
+	for i := range uint32(10) {
+		when := "now() + interval '1 hour'"
+		if i%2 == 1 {
+			when = "now() - interval '10 minutes'"
+		} else {
+			live[base+i] = true
+		}
+		db.Exec(t, fmt.Sprintf(`INSERT INTO lease4 (address, hwaddr, client_id, valid_lifetime, expire, subnet_id, fqdn_fwd, fqdn_rev, hostname, state, user_context)
+			VALUES (%d, '\x0affff0000%02x', '', 3600, %s, 1, false, false, 'other-%d', 0, '')`, base+i, i, when, i))
+	}
+	conn := relayConn(t, cli)
+	got := map[netip.Addr]bool{}
+	for _, mac := range macsFrom(4, 3) {
+		a, err := dora(conn, mac, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if live[addrNum(a)] || got[a] {
+			t.Fatalf("%s got %v, which another server's live lease holds (or already handed out)", mac, a)
+		}
+		got[a] = true
+		if row := db.Query(t, fmt.Sprintf("SELECT encode(hwaddr,'hex') FROM lease4 WHERE address = %d", addrNum(a))); row != strings.ReplaceAll(mac.String(), ":", "") {
+			t.Fatalf("row of %v holds %s, want %s", a, row, mac)
+		}
+	}
+	r := mustCmd(t, s.sock, `{"command":"leases-reclaim","arguments":{"remove":false}}`, 0)
+	t.Logf("leases-reclaim: %s", r.Text)
+	if n := db.Query(t, "SELECT count(*) FROM lease4 WHERE state = 2"); n != "2" {
+		t.Errorf("%s leases expired-reclaimed, want the 2 expired rows not reused\n%s", n,
+			db.Query(t, "SELECT address, state, expire < now() FROM lease4 ORDER BY address"))
+	}
+	if n := db.Query(t, "SELECT count(*) FROM lease4 WHERE state = 0 AND expire > now()"); n != "8" {
+		t.Errorf("%s live leases, want 5 foreign + 3 new", n)
+	}
+	if st := db.Query(t, "SELECT leases FROM lease4_stat WHERE subnet_id = 1 AND state = 0"); st != "8" {
+		t.Errorf("lease4_stat state 0 = %s, want 8", st)
+	}
+	// The pool is exhausted now except for the 2 reclaimed addresses:
+	// two more clients get exactly those, a third gets nothing.
+	for _, mac := range macsFrom(5, 2) {
+		a, err := dora(conn, mac, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if live[addrNum(a)] || got[a] {
+			t.Fatalf("%s got %v, already held", mac, a)
+		}
+		got[a] = true
+	}
+	if a, err := dora(conn, macsFrom(6, 1)[0], 1); err == nil {
+		t.Fatalf("an 11th client got %v from a 10-address pool", a)
+	}
+}
+
+// TestPgSQLLeaseCmdsCompareKea (issue 12 item 3): the lease4-* cases of
+// TestCtlCompareKea, with Kea 2.2 and xdhcpd each on a PostgreSQL database
+// of its own: the same replies as memfile gives (same known differences).
+func TestPgSQLLeaseCmdsCompareKea(t *testing.T) {
+	requireKea(t)
+	cluster := pgtest.Start(t)
+	ks, xs := newCtlServer(t, "kea"), newCtlServer(t, "xdhcpd")
+	for _, s := range []*ctlServer{ks, xs} {
+		db := cluster.CreateDatabase(t, "cmp_"+s.name)
+		b, err := os.ReadFile(s.cfgPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		memfile := fmt.Sprintf(`"lease-database": { "type": "memfile", "name": %q, "lfc-interval": 0 }`, s.leases)
+		ld, _ := json.Marshal(db.KeaConfig())
+		if !strings.Contains(string(b), memfile) {
+			t.Fatalf("%s: no memfile lease-database to replace", s.cfgPath)
+		}
+		if err := os.WriteFile(s.cfgPath, []byte(strings.Replace(string(b), memfile, `"lease-database": `+string(ld), 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	startKea(t, ks)
+	startXdhcpd(t, nil, xs.cfgPath, xs.sock)
+	var report []string
+	unexpected, n := 0, 0
+	for _, c := range ctlCases() {
+		m := reCommand.FindStringSubmatch(c.payload)
+		if m == nil || !strings.HasPrefix(m[1], "lease4-") {
+			continue
+		}
+		n++
+		kout, _ := rawCmd(ks.sock, expand(c.payload, ks), c.closeWrite, 12*time.Second)
+		xout, _ := rawCmd(xs.sock, expand(c.payload, xs), c.closeWrite, 12*time.Second)
+		kv, kerr := decodeReply(kout, ks)
+		xv, xerr := decodeReply(xout, xs)
+		var diffs []string
+		if kerr != nil || xerr != nil {
+			diffs = append(diffs, fmt.Sprintf("raw: %q (kea) vs %q (xdhcpd)", trunc(kout), trunc(xout)))
+		} else {
+			compareValues(m[1], "", kv, xv, c.mode, &diffs)
+		}
+		for _, d := range diffs {
+			path := d[:strings.Index(d, ":")]
+			if why, ok := knownDiffs[c.name+"|"+path]; ok {
+				report = append(report, fmt.Sprintf("known  %-32s %s  [%s]", c.name, d, why))
+				continue
+			}
+			unexpected++
+			report = append(report, fmt.Sprintf("DIFF   %-32s %s", c.name, d))
+		}
+	}
+	t.Logf("kea-dhcp4 vs xdhcpd on PostgreSQL, %d lease4-* cases:\n%s", n, strings.Join(report, "\n"))
+	if n < 20 {
+		t.Fatalf("only %d lease4-* cases found", n)
+	}
+	if unexpected > 0 {
+		t.Errorf("%d unexplained differences between Kea's and xdhcpd's replies on PostgreSQL", unexpected)
+	}
 }

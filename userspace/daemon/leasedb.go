@@ -33,7 +33,7 @@ var (
 // openPgSQL opens a PostgreSQL lease database. As Kea 2.2, an unreachable
 // server, a rejected password or a schema other than 13.0 fails start-up
 // at once (docs/kea/lease-database.md §2); a connection lost later follows
-// on-fail (§5) through dbRecovery.
+// on-fail (docs/kea/lease-database.md §5) through dbRecovery.
 func (d *Daemon) openPgSQL(db config.LeaseDatabase) error {
 	cfg := pgsql.Config{
 		Name: db.Name, Host: db.Host, Port: db.Port, User: db.User, Password: db.Password,

@@ -13,7 +13,8 @@
 //     else (Kea's addLeaseCommon turns the duplicate-key error into false).
 //   - UpdateFrom/DeleteFrom are Kea's conditional UPDATE_LEASE4 and
 //     DELETE_LEASE4 ("WHERE address = $n AND expire = $m", the expire the
-//     caller read): a lease another server changed in between is not
+//     caller read, compared in whole seconds as it is read): a lease
+//     another server changed in between is not
 //     overwritten (ErrConflict), as PgSqlLeaseMgr::updateLeaseCommon throws
 //     NoSuchLease when no row matched.
 //
@@ -547,8 +548,10 @@ func (s *Store) UpdateFrom(old, l *lease.Lease) error {
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
-	tag, err := s.pool.Exec(ctx, `UPDATE lease4 `+setSQL+` WHERE address = $12 AND expire = $13`,
-		append(args(c), addrInt(c.Addr), expireOf(old))...)
+	// The expiry is compared as it was read (whole seconds): a row written
+	// with fractional seconds (by SQL, not by Kea) still matches.
+	tag, err := s.pool.Exec(ctx, `UPDATE lease4 `+setSQL+` WHERE address = $12 AND extract(epoch from expire)::bigint = $13`,
+		append(args(c), addrInt(c.Addr), expireOf(old).Unix())...)
 	if err != nil {
 		return s.fail(fmt.Sprintf("update lease %v", c.Addr), err)
 	}
@@ -603,7 +606,7 @@ func (s *Store) DeleteFrom(old *lease.Lease) error {
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
-	tag, err := s.pool.Exec(ctx, "DELETE FROM lease4 WHERE address = $1 AND expire = $2", addrInt(old.Addr), expireOf(old))
+	tag, err := s.pool.Exec(ctx, "DELETE FROM lease4 WHERE address = $1 AND extract(epoch from expire)::bigint = $2", addrInt(old.Addr), expireOf(old).Unix())
 	if err != nil {
 		return s.fail(fmt.Sprintf("delete lease %v", old.Addr), err)
 	}
@@ -655,3 +658,11 @@ func (c Config) ConnectTimeoutOrDefault() time.Duration {
 	}
 	return 5 * time.Second
 }
+
+// ErrWipeNotImplemented is Kea 2.2's answer to lease4-wipe on PostgreSQL
+// (PgSqlLeaseMgr::wipeLeases4 throws NotImplemented with this text).
+var ErrWipeNotImplemented = errors.New("wipeLeases4 is not implemented for PostgreSQL backend")
+
+// WipeLeases4 refuses, as Kea 2.2's PostgreSQL lease manager does, so
+// lease4-wipe answers the same on both servers sharing a database.
+func (s *Store) WipeLeases4(uint32) (int, error) { return 0, ErrWipeNotImplemented }

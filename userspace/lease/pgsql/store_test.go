@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -132,6 +133,18 @@ func TestConditionalWrites(t *testing.T) {
 	}
 	if _, ok := a.Get(l.Addr); ok {
 		t.Fatal("lease still there after DeleteFrom")
+	}
+	// A row written by SQL with fractional seconds (Kea writes whole
+	// seconds) is matched as it was read.
+	c.Exec(t, "INSERT INTO lease4 (address, hwaddr, valid_lifetime, expire, subnet_id, state) VALUES (3221226005, '\\x0a0000000007', 60, now() + interval '1.5 seconds', 1, 0)")
+	frac, ok := a.Get(addr("192.0.2.21"))
+	if !ok {
+		t.Fatal("SQL-written row not found")
+	}
+	nf := frac.Clone()
+	nf.CLTT += 10
+	if err := a.UpdateFrom(frac, nf); err != nil {
+		t.Fatalf("UpdateFrom a fractional-second row: %v", err)
 	}
 	// Unconditional Update/Put/Delete, with the old row for OnChange.
 	var last lease.Change
@@ -349,4 +362,79 @@ func TestConnectionLost(t *testing.T) {
 		case <-time.After(500 * time.Millisecond):
 		}
 	})
+}
+
+// TestSlowDatabaseBounded: a database that does not answer (lease4 locked
+// by another session) makes each call wait at most OpTimeout, on at most
+// MaxConns connections, with no goroutine left behind; the outage is
+// reported once and recovers when the database answers again.
+func TestSlowDatabaseBounded(t *testing.T) {
+	c := pgtest.Start(t)
+	rec := &recorder{ch: make(chan string, 8)}
+	cfg := cfgFor(c)
+	cfg.OpTimeout, cfg.MaxConns = 500*time.Millisecond, 4
+	cfg.MaxReconnectTries, cfg.ReconnectWait = 100, 100*time.Millisecond
+	s, err := Open(context.Background(), cfg, Options{Recovery: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+
+	locker := open(t, c, Options{})
+	ctx := context.Background()
+	tx, err := locker.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "LOCK TABLE lease4 IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	before := runtime.NumGoroutine()
+	const callers = 64
+	var wg sync.WaitGroup
+	var failed atomic.Int32
+	var maxConns atomic.Int32
+	start := time.Now()
+	for i := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.Add(sample(fmt.Sprintf("198.18.1.%d", i+1), byte(i))); err != nil {
+				failed.Add(1)
+			}
+			if n := s.Pool().Stat().TotalConns(); n > maxConns.Load() {
+				maxConns.Store(n)
+			}
+		}()
+	}
+	wg.Wait()
+	took := time.Since(start)
+	if failed.Load() != callers {
+		t.Fatalf("%d of %d calls failed against a locked table", failed.Load(), callers)
+	}
+	// Waiting is bounded by the deadline (plus scheduling on a busy box).
+	if took > 5*time.Second {
+		t.Fatalf("%d calls took %v with a %v deadline", callers, took, cfg.OpTimeout)
+	}
+	if n := maxConns.Load(); n > cfg.MaxConns {
+		t.Fatalf("%d connections, bound %d", n, cfg.MaxConns)
+	}
+	rec.wait(t, "disable")
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rec.wait(t, "enable")
+	// Nothing the calls started outlives them (the reconnect loop has
+	// ended with the recovery).
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before+2 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before+2 {
+		t.Fatalf("%d goroutines after the calls returned, %d before", n, before)
+	}
+	t.Logf("%d calls against a locked table failed after %v; at most %d connections; one outage, recovered", callers, took.Round(time.Millisecond), maxConns.Load())
+	if err := s.Add(sample("198.18.1.200", 1)); err != nil {
+		t.Fatalf("Add after recovery: %v", err)
+	}
 }

@@ -157,11 +157,11 @@ func parseOptions(args []string) (*options, error) {
 	defPG := "500,1k,2k,3k,4k,6k,8k,12k,16k,24k,32k"
 	defServers := "kea,xdhcpd-udp,xdhcpd-auto,kea-ha,xdhcpd-ha"
 	if env("PG", "1") == "1" {
-		defServers += ",kea-pg,xdhcpd-pg"
+		defServers += ",kea-pg,xdhcpd-pg,xdhcpd-pg-udp"
 	}
 	pgOnly := env("PG_ONLY", "0") == "1"
 	if pgOnly {
-		defServers = "kea-pg,xdhcpd-pg"
+		defServers = "kea-pg,xdhcpd-pg,xdhcpd-pg-udp"
 	}
 	defRenewSecs, defRenewRates := "3", "10000,max"
 	// Single xdhcpd on XDP sustains ~28k DORA/s on a quiet 2-vCPU machine,
@@ -322,6 +322,10 @@ var suts = map[string]Server{
 	"xdhcpd-ha":   {Name: "xdhcpd-ha", Kind: "xdhcpd", HA: true, Requested: "auto", Baseline: "kea-ha"},
 	"kea-pg":      {Name: "kea-pg", Kind: "kea", PG: true, Baseline: "kea-pg"},
 	"xdhcpd-pg":   {Name: "xdhcpd-pg", Kind: "xdhcpd", PG: true, Requested: "auto", Baseline: "kea-pg"},
+	// The UDP path's worker pool (thread-pool-size) against the XDP path's
+	// one run-to-completion worker per RX queue, when each lease waits
+	// for a database round trip.
+	"xdhcpd-pg-udp": {Name: "xdhcpd-pg-udp", Kind: "xdhcpd", PG: true, Requested: "udp", Baseline: "kea-pg"},
 }
 
 // budgetWeight is each system's share of the lab's ladder time, relative
@@ -334,7 +338,7 @@ var suts = map[string]Server{
 // last (runLast) and is the one a short budget cuts.
 var budgetWeight = map[string]float64{
 	"kea": 2, "xdhcpd-udp": 0.75, "xdhcpd-auto": 3, "kea-ha": 1.25, "xdhcpd-ha": 3,
-	"kea-pg": 1.5, "xdhcpd-pg": 2,
+	"kea-pg": 1.5, "xdhcpd-pg": 2, "xdhcpd-pg-udp": 2,
 }
 
 // runLast are run after the others, whatever their place in -servers:

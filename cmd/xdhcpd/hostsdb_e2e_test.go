@@ -65,12 +65,16 @@ INSERT INTO hosts (dhcp_identifier, dhcp_identifier_type, dhcp4_subnet_id, hostn
 VALUES (DECODE('02005e000010', 'hex'), 0, 0, 'global-g');
 `
 
-func hdbConfig(dir string, db map[string]any) string {
+func hdbConfig(dir string, db map[string]any, leasesInDB bool) string {
 	dbj, _ := json.Marshal(db)
+	leases := fmt.Sprintf(`{ "type": "memfile", "name": %q, "lfc-interval": 0 }`, filepath.Join(dir, "leases4.csv"))
+	if leasesInDB {
+		leases = string(dbj) // the same database: Kea's lease4 beside hosts
+	}
 	return fmt.Sprintf(`{ "Dhcp4": {
   "interfaces-config": { "interfaces": [ "xd0" ], "dhcp-socket-type": "udp" },
   "control-socket": { "socket-type": "unix", "socket-name": %q },
-  "lease-database": { "type": "memfile", "name": %q, "lfc-interval": 0 },
+  "lease-database": %s,
   "hosts-database": %s,
   "valid-lifetime": 600,
   "reservations-global": true,
@@ -84,7 +88,7 @@ func hdbConfig(dir string, db map[string]any) string {
     "reservations": [ { "hw-address": "02:00:5e:00:00:0d", "ip-address": "198.18.0.20", "hostname": "cfg-d" } ]
   } ],
   "loggers": [ { "name": "kea-dhcp4", "severity": "INFO", "output_options": [ { "output": %q } ] } ]
-} }`, filepath.Join(dir, "ctrl.sock"), filepath.Join(dir, "leases4.csv"), dbj, filepath.Join(dir, "server.log"))
+} }`, filepath.Join(dir, "ctrl.sock"), leases, dbj, filepath.Join(dir, "server.log"))
 }
 
 type hdbRun struct {
@@ -95,13 +99,13 @@ type hdbRun struct {
 
 // startHDB starts kea-dhcp4 or xdhcpd in a namespace of its own with
 // hdbConfig, a relay socket in another.
-func startHDB(t *testing.T, kea bool, db *pgtest.Cluster) *hdbRun {
+func startHDB(t *testing.T, kea bool, db *pgtest.Cluster, leasesInDB bool) *hdbRun {
 	t.Helper()
 	srvNS, cliNS := testenv.NewNetns(t), testenv.NewNetns(t)
 	testenv.Veth(t, srvNS, "xd0", hdbServer+"/24", cliNS, "xc0", hdbRelay+"/24")
 	dir := shortDir(t)
 	cfgPath := filepath.Join(dir, "server.json")
-	if err := os.WriteFile(cfgPath, []byte(hdbConfig(dir, db.KeaConfig())), 0o644); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(hdbConfig(dir, db.KeaConfig(), leasesInDB)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	r := &hdbRun{t: t}
@@ -257,16 +261,38 @@ func runHDBScript(t *testing.T, r *hdbRun, db *pgtest.Cluster) []string {
 func TestHostsDatabaseSameAsKea(t *testing.T) {
 	testenv.RequireRoot(t)
 	requireKea(t)
+	for _, leasesInDB := range []bool{false, true} {
+		name := "leases in memfile"
+		if leasesInDB {
+			name = "leases in the same database"
+		}
+		t.Run(name, func(t *testing.T) { hostsSameAsKea(t, leasesInDB) })
+	}
+}
+
+// hostsSameAsKea is TestHostsDatabaseSameAsKea with the lease database in
+// a memfile of each server's or in the hosts' database (lease4 emptied
+// between the servers, so each starts from the same state).
+func hostsSameAsKea(t *testing.T, leasesInDB bool) {
 	db := pgtest.Start(t)
 	db.Exec(t, hdbSQL)
 
 	var got [2][]string
 	for i, kea := range []bool{true, false} {
+		if leasesInDB {
+			db.Exec(t, "DELETE FROM lease4")
+		}
 		ok := t.Run(map[bool]string{true: "kea-dhcp4", false: "xdhcpd"}[kea], func(t *testing.T) {
-			r := startHDB(t, kea, db)
+			r := startHDB(t, kea, db, leasesInDB)
 			got[i] = runHDBScript(t, r, db)
 			for _, l := range got[i] {
 				t.Log(l)
+			}
+			if leasesInDB {
+				// The leases went to lease4, beside the hosts.
+				if n := db.Query(t, "SELECT count(*) FROM lease4"); n != "6" {
+					t.Errorf("lease4 holds %s leases, want 6, one per client (A keeps one row after its reserved address moved)", n)
+				}
 			}
 		})
 		if !ok {
@@ -329,7 +355,7 @@ func TestHostsDatabaseUnreachable(t *testing.T) {
 		dir := shortDir(t)
 		cfgPath := filepath.Join(dir, "server.json")
 		// No namespace needed: the server exits before it opens sockets.
-		cfg := strings.Replace(hdbConfig(dir, db.KeaConfig()), `"interfaces": [ "xd0" ]`, `"interfaces": [ ]`, 1)
+		cfg := strings.Replace(hdbConfig(dir, db.KeaConfig(), false), `"interfaces": [ "xd0" ]`, `"interfaces": [ ]`, 1)
 		if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 			t.Fatal(err)
 		}

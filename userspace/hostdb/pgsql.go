@@ -93,7 +93,9 @@ func Open(ctx context.Context, db *config.HostsDatabase, defs *config.OptionDefs
 	}
 	cc := pc.ConnConfig
 	cc.Host = db.Host
-	cc.Port = uint16(db.Port)
+	if db.Port != 0 { // 0: libpq's default (5432), as Kea passes no port
+		cc.Port = uint16(db.Port)
+	}
 	cc.Database = db.Name
 	cc.User = db.User
 	cc.Password = db.Password

@@ -113,7 +113,7 @@ type options struct {
 	renewSecs, renewClients            int
 	renewThreshold                     float64
 	ladder, haLadder, pgLadder         []int
-	pgOnly                             bool
+	pgOnly, pgStatements               bool
 	budget                             time.Duration
 	leaseload                          string
 }
@@ -182,6 +182,7 @@ func parseOptions(args []string) (*options, error) {
 	fs.StringVar(&o.loader, "loader", env("LOADER", "auto"), "load tool: auto (dhcpload if bin/dhcpload exists, else perfdhcp), perfdhcp, dhcpload")
 	fs.StringVar(&o.servers, "servers", env("SERVERS", defServers), "systems under test, in order (kea-pg, xdhcpd-pg: the PostgreSQL phase)")
 	fs.BoolVar(&o.pgOnly, "pg-only", pgOnly, "only the PostgreSQL rows (kea-pg, xdhcpd-pg); the other phases off")
+	fs.BoolVar(&o.pgStatements, "pg-statements", env("PG_STATEMENTS", "0") == "1", "PostgreSQL rows: load pg_stat_statements and write each server's statements (pg-statements.txt)")
 	pgLadder := fs.String("pg-ladder", env("PG_LADDER", defPG), "offered DORA/s steps for the PostgreSQL rows")
 	fs.BoolVar(&o.quick, "quick", quick, "smoke run (also QUICK=1)")
 	secs, rep := env("SECS", defSecs), env("REPEATS", defRep)
@@ -583,14 +584,20 @@ func (b *bench) bench(ctx context.Context, s *Server, until time.Time) {
 			fmt.Println("bench:", why)
 			return
 		}
-		pg, err := startPG(ctx, filepath.Join(dir, "pg"))
+		pg, err := startPG(ctx, filepath.Join(dir, "pg"), o.pgStatements)
 		if err != nil {
 			s.Error, s.Stop = "PostgreSQL: "+err.Error(), "error"
 			fmt.Println("bench:", s.Error)
 			return
 		}
 		b.pg = pg
-		defer func() { pg.stop(); b.pg = nil }()
+		defer func() {
+			if o.pgStatements {
+				b.writeStatements(ctx, s, pg, dir)
+			}
+			pg.stop()
+			b.pg = nil
+		}()
 		p.LeaseDB = pg.leaseDB()
 		s.PGConf = strings.TrimSpace(pgConf)
 	}

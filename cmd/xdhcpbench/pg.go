@@ -12,6 +12,11 @@ package main
 // take one) and the WAL written (pg_current_wal_lsn), read over one
 // superuser connection that is idle during the run.
 //
+// PG_STATEMENTS=1 also loads pg_stat_statements (for both servers alike)
+// and writes each server's statements, by calls, to pg-statements.txt in
+// its run directory after its ladder: what the server asks the database
+// per lease.
+//
 // PG_ONLY=1 runs only this phase (SERVERS defaults to kea-pg,xdhcpd-pg and
 // the other phases are off); PG=0 leaves the two rows out of a full run.
 
@@ -86,7 +91,7 @@ func pgPreflight() string {
 }
 
 // startPG builds and starts a cluster in dir with Kea's schema.
-func startPG(ctx context.Context, dir string) (*pgCluster, error) {
+func startPG(ctx context.Context, dir string, statements bool) (*pgCluster, error) {
 	c := &pgCluster{dir: dir, data: filepath.Join(dir, "data"), bin: pgBinDir()}
 	_ = os.RemoveAll(dir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -127,7 +132,11 @@ func startPG(ctx context.Context, dir string) (*pgCluster, error) {
 	}
 	f, err := os.OpenFile(filepath.Join(c.data, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
 	if err == nil {
-		_, err = f.WriteString(pgConf + "unix_socket_directories = '" + sock + "'\n")
+		conf := pgConf + "unix_socket_directories = '" + sock + "'\n"
+		if statements {
+			conf += "shared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track = all\n"
+		}
+		_, err = f.WriteString(conf)
 		f.Close()
 	}
 	if err != nil {
@@ -184,7 +193,56 @@ func startPG(ctx context.Context, dir string) (*pgCluster, error) {
 		c.stop()
 		return nil, fmt.Errorf("kea-admin db-init pgsql: %w\n%s", err, tail2(string(out)))
 	}
+	// After db-init, which wants an empty database.
+	if statements {
+		if err := c.exec(ctx, pgDB, "CREATE EXTENSION pg_stat_statements"); err != nil {
+			c.stop()
+			return nil, err
+		}
+	}
 	return c, nil
+}
+
+// exec runs one statement as the superuser in database db.
+func (c *pgCluster) exec(ctx context.Context, db, q string) error {
+	conn, err := pgx.Connect(ctx, fmt.Sprintf("host=%s port=%d user=postgres dbname=%s sslmode=disable", c.sock, pgPort, db))
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, q)
+	return err
+}
+
+// statements is pg_stat_statements of the lease database by calls, with
+// the total calls.
+func (c *pgCluster) statements(ctx context.Context) (string, int64, error) {
+	conn, err := pgx.Connect(ctx, fmt.Sprintf("host=%s port=%d user=postgres dbname=%s sslmode=disable", c.sock, pgPort, pgDB))
+	if err != nil {
+		return "", 0, err
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT calls, round(total_exec_time::numeric, 1)::text, regexp_replace(query, '\s+', ' ', 'g')
+		FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid WHERE r.rolname = $1 ORDER BY calls DESC`, pgUser)
+	if err != nil {
+		return "", 0, err
+	}
+	defer rows.Close()
+	var sb strings.Builder
+	var total int64
+	for rows.Next() {
+		var calls int64
+		var ms, q string
+		if err := rows.Scan(&calls, &ms, &q); err != nil {
+			return "", 0, err
+		}
+		total += calls
+		if len(q) > 160 {
+			q = q[:160] + "..."
+		}
+		fmt.Fprintf(&sb, "%10d calls %10s ms  %s\n", calls, ms, q)
+	}
+	return sb.String(), total, rows.Err()
 }
 
 // leaseDB is the lease-database map both servers get.

@@ -50,7 +50,7 @@ func TestPGCluster(t *testing.T) {
 	if err := os.Chmod(filepath.Dir(filepath.Dir(dir)), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	c, err := startPG(ctx, dir)
+	c, err := startPG(ctx, dir, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,6 +96,10 @@ func TestPGCluster(t *testing.T) {
 	}
 	if k1.cpu <= k0.cpu {
 		t.Errorf("PostgreSQL CPU did not grow over 200 synchronous commits: %v -> %v", k0.cpu, k1.cpu)
+	}
+	text, calls, err := c.statements(ctx)
+	if err != nil || calls < 200 || !strings.Contains(text, "INSERT INTO lease4") {
+		t.Errorf("pg_stat_statements: %d calls, %v\n%s", calls, err, text)
 	}
 	c.stop()
 	if _, err := os.Stat(c.data); !os.IsNotExist(err) {

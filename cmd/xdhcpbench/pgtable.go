@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -81,4 +84,26 @@ func targetPG(by map[string]*Server) Target {
 		fmtRate(x.BestRate), xb.LeasesPerSec, xb.LeasesPerXact, 1000*xb.PGCPUPer1k,
 		fmtRate(k.BestRate), kb.LeasesPerSec, kb.LeasesPerXact, 1000*kb.PGCPUPer1k)
 	return rateRow(name, goal, fmt.Sprintf("%.2fx", v), v, goalPGVsKea, x, k, detail)
+}
+
+// writeStatements saves s's statements (pg_stat_statements, all of its
+// ladder) with the calls per ACKed lease, and prints the summary line.
+func (b *bench) writeStatements(ctx context.Context, s *Server, pg *pgCluster, dir string) {
+	text, calls, err := pg.statements(ctx)
+	if err != nil {
+		fmt.Println("bench: pg_stat_statements:", err)
+		return
+	}
+	var acks uint64
+	for _, p := range s.Points {
+		for _, r := range p.Runs {
+			acks += r.AcksRecv
+		}
+	}
+	head := fmt.Sprintf("%s: %d statements over its ladder (warm-up included), %d leases ACKed in the measured runs", s.Name, calls, acks)
+	if acks > 0 {
+		head += fmt.Sprintf(": %.1f statements per lease", float64(calls)/float64(acks))
+	}
+	_ = os.WriteFile(filepath.Join(dir, "pg-statements.txt"), []byte(head+"\n"+text), 0o644)
+	fmt.Println("bench:", head)
 }

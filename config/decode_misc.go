@@ -83,24 +83,24 @@ func (d *decoder) pgsqlLeaseDatabase(n *Node, o *obj, ld *LeaseDatabase) {
 	}
 	ld.User = o.str("user", "")
 	ld.Password = o.str("password", "")
+	// 0 passes the syntax check, as in kea-dhcp4 -t; opening the
+	// database refuses it (pgsql.Open, as PgSqlConnection::openDatabase).
 	ld.ConnectTimeout = o.u32("connect-timeout", 5)
-	if ld.ConnectTimeout == 0 {
-		// openDatabase: "must be in the range 1 to 2147483647".
-		d.fail(n.Get("connect-timeout").Pos, "connect-timeout", "invalid connect-timeout value 0: must be in the range 1 to 2147483647")
-	}
 	ld.MaxReconnectTries = o.u32("max-reconnect-tries", 0)
 	ld.ReconnectWaitTime = o.u32("reconnect-wait-time", 0)
 	ld.OnFail = o.str("on-fail", "stop-retry-exit")
 	switch ld.OnFail {
 	case "stop-retry-exit", "serve-retry-exit", "serve-retry-continue":
 	default:
-		d.fail(n.Get("on-fail").Pos, "on-fail", "unsupported value '%s' for on-fail, expected stop-retry-exit, serve-retry-exit or serve-retry-continue", ld.OnFail)
+		// Kea 2.2's grammar (dhcp4_parser.yy on_fail_mode).
+		d.fail(n.Get("on-fail").Pos, "on-fail", "syntax error, unexpected constant string, expecting stop-retry-exit or serve-retry-exit or serve-retry-continue")
 	}
-	ro := o.bool("readonly", false)
-	if v := n.Get("readonly"); v != nil && ro {
-		// Only PgSqlHostDataSource honours readonly; the lease manager
-		// never reads it.
-		d.warn(v.Pos, "parameter \"readonly\" in lease-database is ignored by Kea 2.2's PostgreSQL lease backend (it applies to hosts-database only)")
+	if v := n.Get("readonly"); v != nil {
+		// kea-dhcp4 -t refuses it: readonly belongs to hosts-database
+		// only in Kea 2.2's grammar (PgSqlHostDataSource reads it; the
+		// lease manager never does).
+		d.fail(v.Pos, "readonly", "got unexpected keyword \"readonly\" in lease-database map.")
+		return
 	}
 	var tls []string
 	for _, k := range []string{"trust-anchor", "cert-file", "key-file", "cipher-list"} {

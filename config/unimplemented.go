@@ -87,8 +87,9 @@ func Unimplemented() []string {
 	for _, u := range hostsDBUnimpl {
 		out = append(out, "hosts-database."+u.key)
 	}
-	// The SQL keys are implemented for type postgresql; what Kea 2.2's
-	// PostgreSQL lease backend itself ignores stays listed.
+	// The SQL keys are implemented for type postgresql; the TLS keys
+	// (unused by Kea 2.2's PostgreSQL lease backend too) and readonly
+	// (refused with postgresql; warned about with memfile) stay listed.
 	for _, k := range []string{"readonly", "trust-anchor", "cert-file", "key-file", "cipher-list"} {
 		out = append(out, "lease-database."+k)
 	}

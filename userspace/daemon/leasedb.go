@@ -35,6 +35,11 @@ var (
 // at once (docs/kea/lease-database.md §2); a connection lost later follows
 // on-fail (docs/kea/lease-database.md §5) through dbRecovery.
 func (d *Daemon) openPgSQL(db config.LeaseDatabase) error {
+	if db.ConnectTimeout == 0 {
+		// Kea 2.2 refuses it when opening the database, not in -t
+		// (PgSqlConnection::openDatabase, DbInvalidTimeout).
+		return fmt.Errorf("open lease database (postgresql %q on %s): database connection timeout (0) must be an integer greater than 0", db.Name, db.Host)
+	}
 	cfg := pgsql.Config{
 		Name: db.Name, Host: db.Host, Port: db.Port, User: db.User, Password: db.Password,
 		ConnectTimeout:    time.Duration(db.ConnectTimeout) * time.Second,

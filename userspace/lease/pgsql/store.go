@@ -135,7 +135,11 @@ func (c Config) DSN() string {
 // "PostgreSQL schema version mismatch").
 func Open(ctx context.Context, cfg Config, opts Options) (*Store, error) {
 	if cfg.Name == "" {
-		return nil, errors.New("lease-database: 'name' is required for type postgresql")
+		return nil, errors.New("lease-database: must specify a name for the database")
+	}
+	if cfg.ConnectTimeout < 0 || cfg.ConnectTimeout > 0 && cfg.ConnectTimeout < time.Second {
+		// PgSqlConnection::openDatabase (DbInvalidTimeout).
+		return nil, fmt.Errorf("lease-database: database connection timeout (%d) must be an integer greater than 0", int64(cfg.ConnectTimeout/time.Second))
 	}
 	if cfg.MaxConns <= 0 {
 		cfg.MaxConns = 16

@@ -109,3 +109,28 @@ func TestPGCluster(t *testing.T) {
 		t.Errorf("postgres log:\n%s", b)
 	}
 }
+
+// TestTargetPG: target 7 takes xdhcpd's better PostgreSQL row and says
+// why it is n/a when neither has a point at <= 1 % loss.
+func TestTargetPG(t *testing.T) {
+	row := func(name string, rate int, lps float64) *Server {
+		s := &Server{Name: name, PG: true, Stop: "loss 50.0% > 5% at 99k"}
+		s.Points = []Point{{Offered: rate, Median: Run{Offered: rate, DiscSent: uint64(lps * 5), AcksRecv: uint64(lps * 5), Seconds: 5, LeasesPerSec: lps, HostBusy: 0.5}},
+			{Offered: 99000, Median: Run{Offered: 99000, DiscSent: 495000, AcksRecv: 247500, Loss: 0.5, Seconds: 5, HostBusy: 0.5}}}
+		s.settle()
+		return s
+	}
+	by := map[string]*Server{"kea-pg": row("kea-pg", 1000, 1000), "xdhcpd-pg": row("xdhcpd-pg", 2000, 2000), "xdhcpd-pg-udp": row("xdhcpd-pg-udp", 6000, 6000)}
+	tg := targetPG(by)
+	if tg.Value == nil || *tg.Value != 6 || !strings.HasPrefix(tg.Detail, "xdhcpd-pg-udp ") || tg.Status != "MET" {
+		t.Errorf("target = %+v", tg)
+	}
+	by["xdhcpd-pg-udp"] = &Server{Name: "xdhcpd-pg-udp", Best: -1, Error: "PostgreSQL: initdb failed"}
+	if tg := targetPG(by); tg.Value == nil || *tg.Value != 2 || tg.Status != "MISSED" {
+		t.Errorf("one row failed: %+v", tg)
+	}
+	delete(by, "xdhcpd-pg")
+	if tg := targetPG(by); tg.Value != nil || !strings.Contains(tg.Detail, "initdb failed") {
+		t.Errorf("no xdhcpd row: %+v", tg)
+	}
+}

@@ -223,15 +223,38 @@ const oldCols = `o.address, o.hwaddr, o.client_id, o.valid_lifetime, extract(epo
 const infinite = 0xFFFFFFFF
 
 func scanLease(row pgx.Row) (*lease.Lease, error) {
+	l, err := scanOptLease(row)
+	if err == nil && l == nil {
+		return nil, pgx.ErrNoRows
+	}
+	return l, err
+}
+
+// scanOptLease is scanLease for a row whose lease columns may all be NULL
+// (an outer join with no old row): it returns nil, nil then.
+func scanOptLease(row pgx.Row) (*lease.Lease, error) {
 	var (
-		addr, valid, expire, subnet int64
-		hw, cid                     []byte
-		fwd, rev                    *bool
-		host, uc                    *string
-		state                       *int64
+		paddr, pvalid, pexpire, psubnet *int64
+		hw, cid                         []byte
+		fwd, rev                        *bool
+		host, uc                        *string
+		state                           *int64
 	)
-	if err := row.Scan(&addr, &hw, &cid, &valid, &expire, &subnet, &fwd, &rev, &host, &state, &uc); err != nil {
+	if err := row.Scan(&paddr, &hw, &cid, &pvalid, &pexpire, &psubnet, &fwd, &rev, &host, &state, &uc); err != nil {
 		return nil, err
+	}
+	if paddr == nil {
+		return nil, nil
+	}
+	var addr, valid, expire, subnet int64 = *paddr, 0, 0, 0
+	if pvalid != nil {
+		valid = *pvalid
+	}
+	if pexpire != nil {
+		expire = *pexpire
+	}
+	if psubnet != nil {
+		subnet = *psubnet
 	}
 	l := &lease.Lease{
 		Addr:          netip.AddrFrom4([4]byte{byte(addr >> 24), byte(addr >> 16), byte(addr >> 8), byte(addr)}),
@@ -566,21 +589,38 @@ func (s *Store) UpdateFrom(old, l *lease.Lease) error {
 	return nil
 }
 
+// putSQL is an upsert that also returns the row it replaced (NULLs when it
+// inserted), in one round trip: HA lease updates (lease4-update with
+// force-create) are on the path of every partner's ACK.
+const putSQL = `WITH o AS (SELECT ` + cols + ` FROM lease4 WHERE address = $1),
+	u AS (INSERT INTO lease4 (address, hwaddr, client_id, valid_lifetime, expire, subnet_id,
+			fqdn_fwd, fqdn_rev, hostname, state, user_context)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+		ON CONFLICT (address) DO UPDATE SET hwaddr = EXCLUDED.hwaddr, client_id = EXCLUDED.client_id,
+			valid_lifetime = EXCLUDED.valid_lifetime, expire = EXCLUDED.expire, subnet_id = EXCLUDED.subnet_id,
+			fqdn_fwd = EXCLUDED.fqdn_fwd, fqdn_rev = EXCLUDED.fqdn_rev, hostname = EXCLUDED.hostname,
+			state = EXCLUDED.state, user_context = EXCLUDED.user_context
+		RETURNING 1 AS done)
+	SELECT o.* FROM u LEFT JOIN o ON true`
+
 // Put adds or replaces the lease at l.Addr (HA lease updates, lease4-update
-// with force-create).
+// with force-create) in one statement. The replaced row comes from the
+// statement's snapshot: if another session inserts the address at the same
+// instant, the upsert still decides correctly but OnChange reports an
+// addition (the gauges may then be off by one until the next recount).
 func (s *Store) Put(l *lease.Lease) (bool, error) {
-	for range 3 {
-		_, err := s.update(l)
-		if !errors.Is(err, lease.ErrNotFound) {
-			return false, err
-		}
-		err = s.Add(l)
-		if !errors.Is(err, lease.ErrExists) {
-			return err == nil, err
-		}
-		// Inserted by someone else between the two statements: update it.
+	c, err := check(l)
+	if err != nil {
+		return false, err
 	}
-	return false, fmt.Errorf("put lease %v: %w", l.Addr, ErrConflict)
+	ctx, cancel := s.ctx()
+	defer cancel()
+	old, err := scanOptLease(s.pool.QueryRow(ctx, putSQL, args(c)...))
+	if err != nil {
+		return false, s.fail(fmt.Sprintf("put lease %v", c.Addr), err)
+	}
+	s.notify(old, c)
+	return old == nil, nil
 }
 
 // Delete removes the row at addr whatever it holds and returns it.

@@ -358,6 +358,14 @@ func (s *Store) fail(op string, err error) error {
 	return fmt.Errorf("%s: %w", op, err)
 }
 
+// statRace: a unique violation on lease4_stat's key, raised by the
+// schema's statistics trigger when two sessions add the first lease of a
+// subnet and state at once.
+func statRace(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505" && pe.TableName == "lease4_stat"
+}
+
 // connectionLost: the statement got no answer from the server (or the
 // server ended the session: class 08 connection exception, 57P0x
 // shutdown), as opposed to an SQL error the server answered with.
@@ -520,7 +528,16 @@ func (s *Store) Add(l *lease.Lease) error {
 	ctx, cancel := s.ctx()
 	defer cancel()
 	var got int64
-	err = s.pool.QueryRow(ctx, insertSQL, args(c)...).Scan(&got)
+	for range 2 {
+		err = s.pool.QueryRow(ctx, insertSQL, args(c)...).Scan(&got)
+		if !statRace(err) {
+			break
+		}
+		// The schema's lease4_stat trigger (dhcpdb_create.pgsql
+		// proc_stat_lease4_insert: UPDATE, and INSERT if no row) lost
+		// a race with another server's first lease of the subnet and
+		// state; the statement was rolled back whole: run it again.
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("add lease %v: %w", c.Addr, lease.ErrExists)
 	}

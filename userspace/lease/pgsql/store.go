@@ -366,6 +366,18 @@ func statRace(err error) bool {
 	return errors.As(err, &pe) && pe.Code == "23505" && pe.TableName == "lease4_stat"
 }
 
+// againOnStatRace runs f a second time when the schema's lease4_stat
+// trigger lost a race (statRace): the statement was rolled back whole.
+// The update triggers (proc_stat_lease4_update: UPDATE, else INSERT for
+// the new state) can race like the insert trigger.
+func againOnStatRace[T any](f func() (T, error)) (T, error) {
+	v, err := f()
+	if statRace(err) {
+		v, err = f()
+	}
+	return v, err
+}
+
 // connectionLost: the statement got no answer from the server (or the
 // server ended the session: class 08 connection exception, 57P0x
 // shutdown), as opposed to an SQL error the server answered with.
@@ -566,7 +578,7 @@ func (s *Store) update(l *lease.Lease) (*lease.Lease, error) {
 	q := `UPDATE lease4 l ` + setSQL + `
 		FROM (SELECT * FROM lease4 WHERE address = $1 FOR UPDATE) o
 		WHERE l.address = o.address RETURNING ` + oldCols
-	old, err := scanLease(s.pool.QueryRow(ctx, q, args(c)...))
+	old, err := againOnStatRace(func() (*lease.Lease, error) { return scanLease(s.pool.QueryRow(ctx, q, args(c)...)) })
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("update lease %v: %w", c.Addr, lease.ErrNotFound)
 	}
@@ -594,8 +606,10 @@ func (s *Store) UpdateFrom(old, l *lease.Lease) error {
 	defer cancel()
 	// The expiry is compared as it was read (whole seconds): a row written
 	// with fractional seconds (by SQL, not by Kea) still matches.
-	tag, err := s.pool.Exec(ctx, `UPDATE lease4 `+setSQL+` WHERE address = $12 AND extract(epoch from expire)::bigint = $13`,
-		append(args(c), addrInt(c.Addr), expireOf(old).Unix())...)
+	tag, err := againOnStatRace(func() (pgconn.CommandTag, error) {
+		return s.pool.Exec(ctx, `UPDATE lease4 `+setSQL+` WHERE address = $12 AND extract(epoch from expire)::bigint = $13`,
+			append(args(c), addrInt(c.Addr), expireOf(old).Unix())...)
+	})
 	if err != nil {
 		return s.fail(fmt.Sprintf("update lease %v", c.Addr), err)
 	}
@@ -632,7 +646,7 @@ func (s *Store) Put(l *lease.Lease) (bool, error) {
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
-	old, err := scanOptLease(s.pool.QueryRow(ctx, putSQL, args(c)...))
+	old, err := againOnStatRace(func() (*lease.Lease, error) { return scanOptLease(s.pool.QueryRow(ctx, putSQL, args(c)...)) })
 	if err != nil {
 		return false, s.fail(fmt.Sprintf("put lease %v", c.Addr), err)
 	}

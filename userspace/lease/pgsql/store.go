@@ -223,15 +223,38 @@ const oldCols = `o.address, o.hwaddr, o.client_id, o.valid_lifetime, extract(epo
 const infinite = 0xFFFFFFFF
 
 func scanLease(row pgx.Row) (*lease.Lease, error) {
+	l, err := scanOptLease(row)
+	if err == nil && l == nil {
+		return nil, pgx.ErrNoRows
+	}
+	return l, err
+}
+
+// scanOptLease is scanLease for a row whose lease columns may all be NULL
+// (an outer join with no old row): it returns nil, nil then.
+func scanOptLease(row pgx.Row) (*lease.Lease, error) {
 	var (
-		addr, valid, expire, subnet int64
-		hw, cid                     []byte
-		fwd, rev                    *bool
-		host, uc                    *string
-		state                       *int64
+		paddr, pvalid, pexpire, psubnet *int64
+		hw, cid                         []byte
+		fwd, rev                        *bool
+		host, uc                        *string
+		state                           *int64
 	)
-	if err := row.Scan(&addr, &hw, &cid, &valid, &expire, &subnet, &fwd, &rev, &host, &state, &uc); err != nil {
+	if err := row.Scan(&paddr, &hw, &cid, &pvalid, &pexpire, &psubnet, &fwd, &rev, &host, &state, &uc); err != nil {
 		return nil, err
+	}
+	if paddr == nil {
+		return nil, nil
+	}
+	var addr, valid, expire, subnet int64 = *paddr, 0, 0, 0
+	if pvalid != nil {
+		valid = *pvalid
+	}
+	if pexpire != nil {
+		expire = *pexpire
+	}
+	if psubnet != nil {
+		subnet = *psubnet
 	}
 	l := &lease.Lease{
 		Addr:          netip.AddrFrom4([4]byte{byte(addr >> 24), byte(addr >> 16), byte(addr >> 8), byte(addr)}),
@@ -333,6 +356,26 @@ func (s *Store) fail(op string, err error) error {
 		return fmt.Errorf("%s: database connection: %w", op, err)
 	}
 	return fmt.Errorf("%s: %w", op, err)
+}
+
+// statRace: a unique violation on lease4_stat's key, raised by the
+// schema's statistics trigger when two sessions add the first lease of a
+// subnet and state at once.
+func statRace(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505" && pe.TableName == "lease4_stat"
+}
+
+// againOnStatRace runs f a second time when the schema's lease4_stat
+// trigger lost a race (statRace): the statement was rolled back whole.
+// The update triggers (proc_stat_lease4_update: UPDATE, else INSERT for
+// the new state) can race like the insert trigger.
+func againOnStatRace[T any](f func() (T, error)) (T, error) {
+	v, err := f()
+	if statRace(err) {
+		v, err = f()
+	}
+	return v, err
 }
 
 // connectionLost: the statement got no answer from the server (or the
@@ -497,7 +540,16 @@ func (s *Store) Add(l *lease.Lease) error {
 	ctx, cancel := s.ctx()
 	defer cancel()
 	var got int64
-	err = s.pool.QueryRow(ctx, insertSQL, args(c)...).Scan(&got)
+	for range 2 {
+		err = s.pool.QueryRow(ctx, insertSQL, args(c)...).Scan(&got)
+		if !statRace(err) {
+			break
+		}
+		// The schema's lease4_stat trigger (dhcpdb_create.pgsql
+		// proc_stat_lease4_insert: UPDATE, and INSERT if no row) lost
+		// a race with another server's first lease of the subnet and
+		// state; the statement was rolled back whole: run it again.
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("add lease %v: %w", c.Addr, lease.ErrExists)
 	}
@@ -526,7 +578,7 @@ func (s *Store) update(l *lease.Lease) (*lease.Lease, error) {
 	q := `UPDATE lease4 l ` + setSQL + `
 		FROM (SELECT * FROM lease4 WHERE address = $1 FOR UPDATE) o
 		WHERE l.address = o.address RETURNING ` + oldCols
-	old, err := scanLease(s.pool.QueryRow(ctx, q, args(c)...))
+	old, err := againOnStatRace(func() (*lease.Lease, error) { return scanLease(s.pool.QueryRow(ctx, q, args(c)...)) })
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("update lease %v: %w", c.Addr, lease.ErrNotFound)
 	}
@@ -554,8 +606,10 @@ func (s *Store) UpdateFrom(old, l *lease.Lease) error {
 	defer cancel()
 	// The expiry is compared as it was read (whole seconds): a row written
 	// with fractional seconds (by SQL, not by Kea) still matches.
-	tag, err := s.pool.Exec(ctx, `UPDATE lease4 `+setSQL+` WHERE address = $12 AND extract(epoch from expire)::bigint = $13`,
-		append(args(c), addrInt(c.Addr), expireOf(old).Unix())...)
+	tag, err := againOnStatRace(func() (pgconn.CommandTag, error) {
+		return s.pool.Exec(ctx, `UPDATE lease4 `+setSQL+` WHERE address = $12 AND extract(epoch from expire)::bigint = $13`,
+			append(args(c), addrInt(c.Addr), expireOf(old).Unix())...)
+	})
 	if err != nil {
 		return s.fail(fmt.Sprintf("update lease %v", c.Addr), err)
 	}
@@ -566,21 +620,38 @@ func (s *Store) UpdateFrom(old, l *lease.Lease) error {
 	return nil
 }
 
+// putSQL is an upsert that also returns the row it replaced (NULLs when it
+// inserted), in one round trip: HA lease updates (lease4-update with
+// force-create) are on the path of every partner's ACK.
+const putSQL = `WITH o AS (SELECT ` + cols + ` FROM lease4 WHERE address = $1),
+	u AS (INSERT INTO lease4 (address, hwaddr, client_id, valid_lifetime, expire, subnet_id,
+			fqdn_fwd, fqdn_rev, hostname, state, user_context)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+		ON CONFLICT (address) DO UPDATE SET hwaddr = EXCLUDED.hwaddr, client_id = EXCLUDED.client_id,
+			valid_lifetime = EXCLUDED.valid_lifetime, expire = EXCLUDED.expire, subnet_id = EXCLUDED.subnet_id,
+			fqdn_fwd = EXCLUDED.fqdn_fwd, fqdn_rev = EXCLUDED.fqdn_rev, hostname = EXCLUDED.hostname,
+			state = EXCLUDED.state, user_context = EXCLUDED.user_context
+		RETURNING 1 AS done)
+	SELECT o.* FROM u LEFT JOIN o ON true`
+
 // Put adds or replaces the lease at l.Addr (HA lease updates, lease4-update
-// with force-create).
+// with force-create) in one statement. The replaced row comes from the
+// statement's snapshot: if another session inserts the address at the same
+// instant, the upsert still decides correctly but OnChange reports an
+// addition (the gauges may then be off by one until the next recount).
 func (s *Store) Put(l *lease.Lease) (bool, error) {
-	for range 3 {
-		_, err := s.update(l)
-		if !errors.Is(err, lease.ErrNotFound) {
-			return false, err
-		}
-		err = s.Add(l)
-		if !errors.Is(err, lease.ErrExists) {
-			return err == nil, err
-		}
-		// Inserted by someone else between the two statements: update it.
+	c, err := check(l)
+	if err != nil {
+		return false, err
 	}
-	return false, fmt.Errorf("put lease %v: %w", l.Addr, ErrConflict)
+	ctx, cancel := s.ctx()
+	defer cancel()
+	old, err := againOnStatRace(func() (*lease.Lease, error) { return scanOptLease(s.pool.QueryRow(ctx, putSQL, args(c)...)) })
+	if err != nil {
+		return false, s.fail(fmt.Sprintf("put lease %v", c.Addr), err)
+	}
+	s.notify(old, c)
+	return old == nil, nil
 }
 
 // Delete removes the row at addr whatever it holds and returns it.

@@ -438,3 +438,41 @@ func TestSlowDatabaseBounded(t *testing.T) {
 		t.Fatalf("Add after recovery: %v", err)
 	}
 }
+
+// TestStatTriggerRace: Kea's lease4_stat trigger (UPDATE, else INSERT)
+// raises a unique violation when two sessions add the first lease of a
+// subnet at once; Add runs the rolled-back insert again instead of
+// failing the client's commit.
+func TestStatTriggerRace(t *testing.T) {
+	c := pgtest.Start(t)
+	s := open(t, c, Options{})
+	other := open(t, c, Options{})
+	ctx := context.Background()
+	tx, err := other.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The other session's first lease of subnet 9, not yet committed: its
+	// trigger inserted lease4_stat (9, 0) invisibly to everyone else.
+	first := sample("192.0.2.90", 1)
+	first.SubnetID = 9
+	if _, err := tx.Exec(ctx, insertSQL, args(first)...); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		l := sample("192.0.2.91", 2)
+		l.SubnetID = 9
+		done <- s.Add(l) // its trigger's INSERT waits for tx, then collides
+	}()
+	time.Sleep(500 * time.Millisecond)
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Add after a lease4_stat race: %v", err)
+	}
+	if got := c.Query(t, "SELECT leases FROM lease4_stat WHERE subnet_id = 9 AND state = 0"); got != "2" {
+		t.Fatalf("lease4_stat for subnet 9 = %s, want 2", got)
+	}
+}

@@ -134,3 +134,26 @@ func TestTargetPG(t *testing.T) {
 		t.Errorf("no xdhcpd row: %+v", tg)
 	}
 }
+
+// TestTargetPGSaturated: on a saturated lab the rate rule says n/a, but
+// not when xdhcpd and its database spend more CPU per lease than Kea and
+// its database.
+func TestTargetPGSaturated(t *testing.T) {
+	row := func(name string, rate int, cpu, pgcpu float64) *Server {
+		s := &Server{Name: name, PG: true, Stop: "loss 50.0% > 5%"}
+		ok := Run{Offered: rate, DiscSent: uint64(rate * 5), AcksRecv: uint64(rate * 5), Seconds: 5, LeasesPerSec: float64(rate),
+			HostBusy: 0.97, CPUPer1k: cpu, PGCPUPer1k: pgcpu}
+		bad := Run{Offered: 2 * rate, DiscSent: uint64(10 * rate), AcksRecv: uint64(5 * rate), Loss: 0.5, Seconds: 5, HostBusy: 0.97}
+		s.Points = []Point{{Offered: rate, Median: ok}, {Offered: 2 * rate, Median: bad}}
+		s.settle()
+		return s
+	}
+	by := map[string]*Server{"kea-pg": row("kea-pg", 750, 0.42, 0.60), "xdhcpd-pg": row("xdhcpd-pg", 250, 1.0, 1.2)}
+	if tg := targetPG(by); tg.Status != "MISSED" || !strings.Contains(tg.Detail, "not what holds it back") {
+		t.Errorf("more CPU per lease on a saturated lab: %+v", tg)
+	}
+	by["xdhcpd-pg"] = row("xdhcpd-pg", 250, 0.1, 0.2)
+	if tg := targetPG(by); tg.Status != "n/a" {
+		t.Errorf("less CPU per lease on a saturated lab: %+v", tg)
+	}
+}

@@ -83,8 +83,9 @@ type HostSource interface {
 	// global) whose identifier is one of ids (type name → bytes), each
 	// with its subnet id, earlier sources first.
 	Get4(ctx context.Context, subnets []uint32, ids map[string][]byte) ([]config.SubnetReservation, error)
-	// Get4ByAddr returns the reservation of addr in subnet, or nil.
-	Get4ByAddr(ctx context.Context, subnet uint32, addr netip.Addr) (*config.Reservation, error)
+	// GetAll4ByAddr returns the reservations of addr in subnet (none,
+	// or several when ip-reservations-unique is false).
+	GetAll4ByAddr(ctx context.Context, subnet uint32, addr netip.Addr) ([]*config.Reservation, error)
 }
 
 // Deps are the engine's collaborators.

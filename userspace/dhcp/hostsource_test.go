@@ -40,19 +40,20 @@ func (m *memHosts) Get4(_ context.Context, subnets []uint32, ids map[string][]by
 	return out, nil
 }
 
-func (m *memHosts) Get4ByAddr(_ context.Context, subnet uint32, a netip.Addr) (*config.Reservation, error) {
+func (m *memHosts) GetAll4ByAddr(_ context.Context, subnet uint32, a netip.Addr) ([]*config.Reservation, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.byAddr++
 	if m.err != nil {
 		return nil, m.err
 	}
+	var out []*config.Reservation
 	for _, r := range m.rows {
 		if r.SubnetID == subnet && r.Reservation.IPAddress == a {
-			return r.Reservation, nil
+			out = append(out, r.Reservation)
 		}
 	}
-	return nil, nil
+	return out, nil
 }
 
 const hostsConfig = `{ "Dhcp4": {
@@ -83,6 +84,10 @@ func TestHostSourceOrder(t *testing.T) {
 		{SubnetID: 1, Reservation: res(config.IDHWAddress, mac(2), "192.0.2.21")},
 		// pool address .50 reserved for a client that never asks.
 		{SubnetID: 1, Reservation: res(config.IDHWAddress, mac(9), "192.0.2.50")},
+		// .51 reserved twice (ip-reservations-unique false), the second
+		// for client 4: addressReserved lets it have it.
+		{SubnetID: 1, Reservation: res(config.IDHWAddress, mac(8), "192.0.2.51")},
+		{SubnetID: 1, Reservation: res(config.IDHWAddress, mac(4), "192.0.2.51")},
 	}}
 	v := newEnv(t, hostsConfig, func(d *Deps) { d.Hosts = hs })
 	cid := dhcpv4.WithOption(dhcpv4.OptClientIdentifier([]byte{1, 0xaa, 0xbb, 0xcc, 0, 0, 1}))
@@ -98,6 +103,9 @@ func TestHostSourceOrder(t *testing.T) {
 	}
 	if hs.byAddr == before {
 		t.Errorf("no address check reached the database")
+	}
+	if got := addrOf(v.dora(mac(4)).YourIPAddr).String(); got != "192.0.2.51" {
+		t.Errorf("client 4: %s, want 192.0.2.51, reserved for it and for another", got)
 	}
 }
 

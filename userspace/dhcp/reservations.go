@@ -213,7 +213,7 @@ func (x *exchange) dbHosts(circuit []byte) ([]config.SubnetReservation, error) {
 
 // reservedForOther reports whether a is reserved in s for a different
 // client: the configuration's reservations, then the host backends, as
-// Kea's addressReserved asks HostMgr::get4(subnet_id, address)
+// Kea's addressReserved asks HostMgr::get4 / getAll4(subnet_id, address)
 // (src/lib/dhcpsrv/alloc_engine.cc): only when s takes in-subnet
 // reservations and, with reservations-out-of-pool, only for addresses
 // outside its pools. A backend error makes every address look reserved
@@ -232,12 +232,19 @@ func (x *exchange) reservedForOther(s *subnet, a netip.Addr) bool {
 	if s.resOutOfPool && s.inPools(a) {
 		return false
 	}
-	r, err := x.e.hosts.Get4ByAddr(context.Background(), s.id, a)
+	hosts, err := x.e.hosts.GetAll4ByAddr(context.Background(), s.id, a)
 	if err != nil {
 		x.hostErr = err
 		return true
 	}
-	return r != nil && !toReservation(r).ownedBy(x.hw, x.rawCID, circuit)
+	// addressReserved: one of them being the client's frees the address
+	// for it; otherwise any reservation holds it.
+	for _, r := range hosts {
+		if toReservation(r).ownedBy(x.hw, x.rawCID, circuit) {
+			return false
+		}
+	}
+	return len(hosts) > 0
 }
 
 // inPools reports whether a is in one of s's pools.

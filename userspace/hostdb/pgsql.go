@@ -200,9 +200,10 @@ func (p *PgSQL) Get4(ctx context.Context, subnets []uint32, ids map[string][]byt
 	return p.query(ctx, getByIDs, sids, types, vals)
 }
 
-// Get4ByAddr returns the reservation of addr in subnet, or nil
-// (HostMgr::get4(subnet_id, address) as Kea's addressReserved asks it).
-func (p *PgSQL) Get4ByAddr(ctx context.Context, subnet uint32, addr netip.Addr) (*config.Reservation, error) {
+// GetAll4ByAddr returns the reservations of addr in subnet
+// (GET_HOST_SUBID_ADDR, which Kea's addressReserved reaches through
+// HostMgr::get4 or, with ip-reservations-unique false, getAll4).
+func (p *PgSQL) GetAll4ByAddr(ctx context.Context, subnet uint32, addr netip.Addr) ([]*config.Reservation, error) {
 	if !addr.Is4() {
 		return nil, nil
 	}
@@ -210,10 +211,14 @@ func (p *PgSQL) Get4ByAddr(ctx context.Context, subnet uint32, addr netip.Addr) 
 	defer cancel()
 	b := addr.As4()
 	rs, err := p.query(ctx, getByAddr, int64(subnet), int64(uint32(b[0])<<24|uint32(b[1])<<16|uint32(b[2])<<8|uint32(b[3])))
-	if err != nil || len(rs) == 0 {
+	if err != nil {
 		return nil, err
 	}
-	return rs[0].Reservation, nil
+	out := make([]*config.Reservation, len(rs))
+	for i := range rs {
+		out[i] = rs[i].Reservation
+	}
+	return out, nil
 }
 
 // query runs one of the host statements and assembles hosts from the

@@ -106,11 +106,11 @@ func TestGet4KeaRows(t *testing.T) {
 		t.Errorf("subnet 2: %+v %v", got, err)
 	}
 	// By address (GET_HOST_SUBID_ADDR).
-	if r, err := p.Get4ByAddr(ctx, 1, netip.MustParseAddr("192.0.2.100")); err != nil || r == nil || !reflect.DeepEqual(r.Identifier, hw) {
-		t.Errorf("Get4ByAddr(1, .100) = %+v, %v", r, err)
+	if r, err := p.GetAll4ByAddr(ctx, 1, netip.MustParseAddr("192.0.2.100")); err != nil || len(r) != 1 || !reflect.DeepEqual(r[0].Identifier, hw) {
+		t.Errorf("GetAll4ByAddr(1, .100) = %+v, %v", r, err)
 	}
-	if r, err := p.Get4ByAddr(ctx, 2, netip.MustParseAddr("192.0.2.100")); err != nil || r != nil {
-		t.Errorf("Get4ByAddr(2, .100) = %+v, %v", r, err)
+	if r, err := p.GetAll4ByAddr(ctx, 2, netip.MustParseAddr("192.0.2.100")); err != nil || len(r) != 0 {
+		t.Errorf("GetAll4ByAddr(2, .100) = %+v, %v", r, err)
 	}
 
 	// No cache: a change is seen by the next lookup.

@@ -60,14 +60,16 @@ func (s Sources) Get4(ctx context.Context, subnets []uint32, ids map[string][]by
 	return out, nil
 }
 
-// Get4ByAddr is HostMgr::get4(subnet_id, address): the first source that
-// has a reservation for addr in subnet.
-func (s Sources) Get4ByAddr(ctx context.Context, subnet uint32, addr netip.Addr) (*config.Reservation, error) {
+// GetAll4ByAddr is HostMgr::getAll4(subnet_id, address): every source's
+// reservations of addr in subnet, in source order.
+func (s Sources) GetAll4ByAddr(ctx context.Context, subnet uint32, addr netip.Addr) ([]*config.Reservation, error) {
+	var out []*config.Reservation
 	for _, p := range s {
-		r, err := p.Get4ByAddr(ctx, subnet, addr)
-		if err != nil || r != nil {
-			return r, err // Kea: a backend's exception ends the lookup
+		rs, err := p.GetAll4ByAddr(ctx, subnet, addr)
+		if err != nil {
+			return nil, err // Kea: a backend's exception ends the lookup
 		}
+		out = append(out, rs...)
 	}
-	return nil, nil
+	return out, nil
 }

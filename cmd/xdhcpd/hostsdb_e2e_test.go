@@ -392,3 +392,70 @@ func TestHostsDatabaseUnreachable(t *testing.T) {
 		}
 	}
 }
+
+// TestHostsDatabaseLost: the hosts database goes away while the server
+// runs, with Kea's defaults (max-reconnect-tries 0, on-fail
+// stop-retry-exit): the next lookup finds it gone and the server shuts
+// down with a non-zero status, kea-dhcp4 and xdhcpd alike
+// (docs/kea/hosts-db.md §7).
+func TestHostsDatabaseLost(t *testing.T) {
+	testenv.RequireRoot(t)
+	keaBin := requireKea(t)
+	db := pgtest.Start(t)
+	db.Exec(t, hdbSQL)
+	for _, bin := range []string{keaBin, xdhcpdBin} {
+		name := filepath.Base(bin)
+		t.Run(name, func(t *testing.T) {
+			srvNS, cliNS := testenv.NewNetns(t), testenv.NewNetns(t)
+			testenv.Veth(t, srvNS, "xd0", hdbServer+"/24", cliNS, "xc0", hdbRelay+"/24")
+			dir := shortDir(t)
+			cfgPath := filepath.Join(dir, "server.json")
+			if err := os.WriteFile(cfgPath, []byte(hdbConfig(dir, db.KeaConfig(), false)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r := &hdbRun{t: t, name: name}
+			if err := cliNS.Do(func() (err error) {
+				r.conn, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(hdbRelay), Port: 67})
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			defer r.conn.Close()
+			k, err := keatest.Start(keatest.Options{Bin: bin, Dir: dir, ConfigPath: cfgPath, Socket: filepath.Join(dir, "ctrl.sock"), Netns: srvNS.Name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer k.Stop(10 * time.Second)
+			if off := r.exchange(hdbMsg(t, hdbClients[0], dhcpv4.MessageTypeDiscover, 1)); off == nil {
+				t.Fatalf("%s: no OFFER with the database up", name)
+			}
+			if err := db.Stop(); err != nil {
+				t.Fatal(err)
+			}
+			defer db.Restart(t)
+			// Each DISCOVER makes a lookup; the first to fail starts the
+			// shutdown. Bounded: at most 10 tries.
+			for i := 0; i < 10 && !k.Exited(); i++ {
+				if rep := r.exchange(hdbMsg(t, hdbClients[0], dhcpv4.MessageTypeDiscover, byte(2+i))); rep != nil {
+					t.Errorf("%s answered %s with the hosts database down", name, rep.MessageType())
+				}
+			}
+			code, err := k.Wait(20 * time.Second)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			l, _ := os.ReadFile(filepath.Join(dir, "server.log"))
+			o, _ := os.ReadFile(filepath.Join(dir, "kea.out"))
+			var lines []string
+			for _, s := range strings.Split(string(l)+string(o), "\n") {
+				if strings.Contains(s, "RECONNECT") || strings.Contains(s, "shutting down") || strings.Contains(s, "ERROR") || strings.Contains(s, `"error"`) {
+					lines = append(lines, s)
+				}
+			}
+			t.Logf("%s exited %d:\n%s", name, code, strings.Join(lines, "\n"))
+			if code == 0 {
+				t.Errorf("%s exited 0 after losing its hosts database with reconnection off", name)
+			}
+		})
+	}
+}

@@ -107,6 +107,7 @@ type Service struct {
 	lastTransition time.Time
 
 	det detector
+	ctr counters // named failure counters (counters.go)
 	// bucketsAll: the pushed bucket table is "all buckets" because
 	// communication with the partner is interrupted (refreshBucketsLocked).
 	bucketsAll bool

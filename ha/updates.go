@@ -89,9 +89,18 @@ func (s *Service) Replicate(changes []lease.Change, done func(error)) {
 	s.mu.Lock()
 	switch updatePolicyFor(s.state) {
 	case updateQueue:
-		for _, op := range ops {
+		// Kea's LeaseUpdateBacklog::push (lease_update_backlog.cc): a
+		// full backlog refuses the update and remembers the overflow,
+		// which later sends ha-reset and a full synchronisation
+		// instead of the replay (doRecover).
+		for i, op := range ops {
 			if uint32(len(s.backlog)) >= s.cfg.DelayedUpdatesLimit {
+				if !s.overflowed {
+					s.log.Warn().Uint32("delayed-updates-limit", s.cfg.DelayedUpdatesLimit).
+						Msg("ha lease update backlog overflowed: the partner will synchronise")
+				}
 				s.overflowed = true
+				s.ctr.backlogFull.Add(uint64(len(ops) - i))
 				break
 			}
 			s.backlog = append(s.backlog, op)
@@ -163,6 +172,7 @@ func (r *replication) fail(i int, err error) {
 			r.s.updates.Cancel(&r.pend[j])
 		}
 	}
+	r.s.ctr.updateFailed.Add(1)
 	r.s.log.Warn().Err(err).Str("ip", r.ops[i].lease.Addr.String()).Msg("ha lease update failed")
 	r.s.markPartnerUnavailable()
 	r.done(fmt.Errorf("%w: %w", ErrUpdateFailed, err))

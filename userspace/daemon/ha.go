@@ -149,6 +149,7 @@ func (h *haRuntime) addMetrics(c *metrics.Collector) {
 	c.AddState("xdhcp_ha_state", "HA state of this server.", h.svc.State)
 	c.AddState("xdhcp_ha_partner_state", "Last known HA state of the partner.", h.svc.PartnerState)
 	c.AddSource("xdhcp_ha_listener", "HA peer listener counter %s.", h.svc.ListenerCounters)
+	c.AddSource("xdhcp_ha", "HA lease update counter %s.", h.svc.Counters)
 }
 
 // haNetState lets HA disable and enable the DHCP service through the

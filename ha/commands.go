@@ -85,13 +85,19 @@ func (s *Service) cmdSyncCompleteNotify(context.Context, *control.Request) contr
 	return control.OK("Server successfully notified about the synchronization completion.", nil)
 }
 
+// cmdReset is Kea 2.2's processHAReset (ha_service.cc): to waiting, then
+// runModel(NOP_EVT). The kick is what brings a server out of terminated:
+// the loop stopped heartbeats there (terminatedStateHandler's
+// stopHeartbeat) and re-arms them when a kicked run leaves it.
 func (s *Service) cmdReset(context.Context, *control.Request) control.Response {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.state == StateWaiting {
+		s.mu.Unlock()
 		return control.OK("HA state machine already in WAITING state.", nil)
 	}
 	s.transitionLocked(StateWaiting)
+	s.mu.Unlock()
+	s.kickModel()
 	return control.OK("HA state machine reset.", nil)
 }
 

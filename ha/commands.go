@@ -228,7 +228,14 @@ func (s *Service) cmdMaintenanceStart(ctx context.Context, _ *control.Request) c
 		return control.OK("Server is now in the partner-down state as its partner appears to be offline for maintenance.", nil)
 	}
 	if a.Result != control.ResultSuccess {
-		return control.Response{Result: control.ResultError, Text: a.Text}
+		// Kea 2.2 processMaintenanceStart: any other result (1001, or an
+		// empty 3, which verifyAsyncResponse lets through without a
+		// message) refuses, quoting verifyAsyncResponse's message.
+		msg := ""
+		if a.Result != control.ResultEmpty {
+			msg = fmt.Sprintf("%s, error code %d", a.Text, a.Result)
+		}
+		return control.Error("Unable to transition to the partner-in-maintenance state. The partner server responded with the following message to the ha-maintenance-notify command: %s.", msg)
 	}
 	s.prevState = s.state
 	s.transitionLocked(StatePartnerInMaintenance)
@@ -247,7 +254,7 @@ func (s *Service) cmdMaintenanceCancel(ctx context.Context, _ *control.Request) 
 		return control.Error("%v", err)
 	}
 	defer c.Close()
-	if _, err := c.Expect(ctx, "ha-maintenance-notify", map[string]any{"cancel": true}, peer.RequestTimeout, 0); err != nil {
+	if _, err := c.Expect(ctx, "ha-maintenance-notify", map[string]any{"cancel": true}, peer.RequestTimeout, peer.ResultsOK...); err != nil {
 		return control.Error("Unable to cancel maintenance: %v", err)
 	}
 	s.mu.Lock()

@@ -33,6 +33,9 @@ type LeaseStore interface {
 type DHCPService interface {
 	DisableDHCP(maxPeriod time.Duration, origin string)
 	EnableDHCP(origin string)
+	// Enabled is the effective network state: no origin (an operator's
+	// or a partner's dhcp-disable included) has the service disabled.
+	Enabled() bool
 }
 
 // BucketSetter receives the 256-entry bucket table: serve[h] is true when

@@ -147,7 +147,7 @@ type replication struct {
 func (r *replication) answered(i int, res peer.UpdateResult) {
 	err := res.Err
 	if err == nil {
-		err = res.Answer.Want(r.pend[i].Command, 0, 3)
+		err = res.Answer.Want(r.pend[i].Command, peer.ResultsOK...)
 	}
 	if err != nil {
 		r.fail(i, err)
@@ -227,7 +227,7 @@ func (s *Service) send(ctx context.Context, op update) error {
 	if err != nil {
 		return err
 	}
-	return a.Want(cmd, 0, 3)
+	return a.Want(cmd, peer.ResultsOK...)
 }
 
 // sendReset sends ha-reset on a temporary connection.
@@ -237,6 +237,6 @@ func (s *Service) sendReset(ctx context.Context) error {
 		return err
 	}
 	defer c.Close()
-	_, err = c.Expect(ctx, "ha-reset", nil, peer.RequestTimeout, 0)
+	_, err = c.Expect(ctx, "ha-reset", nil, peer.RequestTimeout, peer.ResultsOK...)
 	return err
 }

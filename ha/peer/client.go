@@ -204,6 +204,13 @@ func (e *ResultError) Error() string {
 	return fmt.Sprintf("partner answered %s with result %d: %s", e.Command, e.Result, e.Text)
 }
 
+// ResultsOK are the results Kea 2.2 takes as success in a partner's answer
+// to every command it sends (ha_service.cc, verifyAsyncResponse: anything
+// but 0 and 3, "empty", throws): heartbeats, lease updates and the backlog,
+// dhcp-disable/-enable, lease4-get-page, ha-reset, ha-maintenance-notify,
+// ha-sync-complete-notify.
+var ResultsOK = []int{0, 3}
+
 // Expect calls command and fails unless the result is one of ok.
 func (c *Client) Expect(ctx context.Context, command string, args any, timeout time.Duration, ok ...int) (Answer, error) {
 	a, err := c.Call(ctx, command, args, timeout)

@@ -170,6 +170,8 @@ func (s haNetState) DisableDHCP(maxPeriod time.Duration, origin string) {
 
 func (s haNetState) EnableDHCP(origin string) { s.ns.EnableAll(haOrigin(origin)) }
 
+func (s haNetState) Enabled() bool { return s.ns.Enabled() }
+
 // bucketRelay forwards HA's bucket table to the XDP data path once it
 // exists, replaying the latest table when the data path attaches.
 type bucketRelay struct {

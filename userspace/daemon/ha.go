@@ -101,7 +101,7 @@ func haConfig(h *config.HAConfig, coreThreads int) (ha.Config, error) {
 		cfg.Peers = append(cfg.Peers, ha.Peer{
 			Name: p.Name, URL: p.URL, Role: p.Role, AutoFailover: p.AutoFailover,
 			BasicAuthUser: p.BasicAuthUser, BasicAuthPassword: pw,
-			TrustAnchor: p.TrustAnchor, CertFile: p.CertFile, KeyFile: p.KeyFile,
+			TrustAnchor: p.TrustAnchor, CertFile: p.CertFile, KeyFile: p.KeyFile, TLSSet: p.TLSSet,
 		})
 	}
 	return cfg, cfg.Validate()

@@ -108,7 +108,7 @@ func New(path string, opt Options) (_ *Daemon, err error) {
 	}
 	undo = append(undo, func() { d.logs.Close() })
 	d.disp.SetLogger(d.logs.For(logging.Commands, "control")) // recovered command panics
-	for _, w := range warnings {
+	for _, w := range append(warnings, Lint(cfg)...) {
 		d.log.Warn().Str("at", w.Pos.String()).Msg(w.Msg)
 	}
 	if cs := cfg.Dhcp4.ControlSocket; cs != nil {
@@ -409,8 +409,7 @@ func (d *Daemon) ConfigTest(raw json.RawMessage) error {
 	if err := d.restartOnly(cfg); err != nil {
 		return err
 	}
-	_, err = dhcp.New(cfg, dhcp.Deps{Store: d.store, Stats: stats.New(), Logger: zerolog.Nop()})
-	return err
+	return checkConfig(cfg)
 }
 
 // ConfigSet applies a configuration.
@@ -428,7 +427,7 @@ func (d *Daemon) ConfigReload() error {
 	if err != nil {
 		return err
 	}
-	for _, w := range warnings {
+	for _, w := range append(warnings, Lint(cfg)...) {
 		d.log.Warn().Str("at", w.Pos.String()).Msg(w.Msg)
 	}
 	return d.apply(cfg)

@@ -29,21 +29,16 @@ func (d *Daemon) setupHA(c *config.Dhcp4) error {
 	if c.HA == nil {
 		return nil
 	}
-	cfg, err := haConfig(c.HA, workerCount(c))
-	if err != nil {
-		return err
-	}
 	relay := &bucketRelay{}
-	log := d.logs.Get(logging.HA)
-	svc, err := ha.New(cfg, ha.Deps{
+	svc, err := newHAService(c, ha.Deps{
 		Leases:   d.store,
 		DHCP:     haNetState{d.ns},
 		Buckets:  relay,
-		Logger:   log,
+		Logger:   d.logs.Get(logging.HA),
 		Commands: d.disp, // the peer listener serves the control socket's commands
 	})
 	if err != nil {
-		return fmt.Errorf("high availability: %w", err)
+		return err
 	}
 	if !c.LeaseCmds {
 		// As in Kea: the partner's lease4-update/lease4-del/lease4-get-page
@@ -54,6 +49,20 @@ func (d *Daemon) setupHA(c *config.Dhcp4) error {
 	}
 	d.ha = &haRuntime{svc: svc, buckets: relay}
 	return nil
+}
+
+// newHAService converts c's libdhcp_ha.so parameters and builds the
+// (stopped) HA service: every HA check of start-up, config-test and -t.
+func newHAService(c *config.Dhcp4, deps ha.Deps) (*ha.Service, error) {
+	cfg, err := haConfig(c.HA, workerCount(c))
+	if err != nil {
+		return nil, err
+	}
+	svc, err := ha.New(cfg, deps)
+	if err != nil {
+		return nil, fmt.Errorf("high availability: %w", err)
+	}
+	return svc, nil
 }
 
 // haConfig converts the parsed libdhcp_ha.so parameters. coreThreads is the

@@ -6,23 +6,42 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
 
 	"github.com/xdhcp/xdhcp/config"
 	"github.com/xdhcp/xdhcp/ha"
 	"github.com/xdhcp/xdhcp/userspace/control"
 	"github.com/xdhcp/xdhcp/userspace/dhcp"
+	"github.com/xdhcp/xdhcp/userspace/lease"
 	"github.com/xdhcp/xdhcp/userspace/logging"
 	"github.com/xdhcp/xdhcp/userspace/metrics"
 	"github.com/xdhcp/xdhcp/userspace/netstate"
 )
 
 // haRuntime connects the HA service to the engine, the service switch, the
-// control socket and (when XDP runs) the kernel's bucket map.
+// control socket and (when XDP runs) the kernel's bucket map. A reload
+// replaces the service (hareload.go); everything else holds the runtime,
+// which forwards to the current service: the pipeline's Replicator, the
+// engines' ScopeFilter, metrics and status.
 type haRuntime struct {
-	svc     *ha.Service
+	cur     atomic.Pointer[ha.Service]
 	buckets *bucketRelay
+	started bool // Start ran (the daemon is serving); under Daemon.mu after Run began
 }
+
+// svc is the current HA service.
+func (h *haRuntime) svc() *ha.Service { return h.cur.Load() }
+
+// Replicate implements pipeline.Replicator for the current service.
+func (h *haRuntime) Replicate(changes []lease.Change, done func(error)) {
+	h.svc().Replicate(changes, done)
+}
+
+// Scope implements dhcp.ScopeFilter for the current service.
+func (h *haRuntime) Scope(msg *dhcpv4.DHCPv4) (string, bool) { return h.svc().Scope(msg) }
 
 // setupHA builds the HA service when libdhcp_ha.so is configured.
 func (d *Daemon) setupHA(c *config.Dhcp4) error {
@@ -30,13 +49,7 @@ func (d *Daemon) setupHA(c *config.Dhcp4) error {
 		return nil
 	}
 	relay := &bucketRelay{}
-	svc, err := newHAService(c, ha.Deps{
-		Leases:   d.store,
-		DHCP:     haNetState{d.ns},
-		Buckets:  relay,
-		Logger:   d.logs.Get(logging.HA),
-		Commands: d.disp, // the peer listener serves the control socket's commands
-	})
+	svc, err := newHAService(c, d.haDeps(relay))
 	if err != nil {
 		return err
 	}
@@ -47,8 +60,21 @@ func (d *Daemon) setupHA(c *config.Dhcp4) error {
 		own.Warn().Msgf("%s is loaded without %s: the partner's lease updates and lease synchronisation will fail",
 			config.HookHA, config.HookLeaseCmds)
 	}
-	d.ha = &haRuntime{svc: svc, buckets: relay}
+	d.ha = &haRuntime{buckets: relay}
+	d.ha.cur.Store(svc)
 	return nil
+}
+
+// haDeps are the HA service's dependencies; the bucket relay outlives the
+// services a reload replaces.
+func (d *Daemon) haDeps(relay *bucketRelay) ha.Deps {
+	return ha.Deps{
+		Leases:   d.store,
+		DHCP:     haNetState{d.ns},
+		Buckets:  relay,
+		Logger:   d.logs.Get(logging.HA),
+		Commands: d.disp, // the peer listener serves the control socket's commands
+	}
 }
 
 // newHAService converts c's libdhcp_ha.so parameters and builds the
@@ -129,36 +155,37 @@ func (d *Daemon) startHA(ctx context.Context) error {
 	if d.ha == nil {
 		return nil
 	}
-	if err := d.ha.svc.Start(ctx); err != nil {
+	if err := d.ha.svc().Start(ctx); err != nil {
 		return fmt.Errorf("start high availability: %w", err)
 	}
+	d.ha.started = true
 	return nil
 }
 
 // closeHA stops the HA service.
 func (d *Daemon) closeHA() {
 	if d.ha != nil {
-		d.ha.svc.Stop()
+		d.ha.svc().Stop()
 	}
 }
 
-func (h *haRuntime) scopeFilter() dhcp.ScopeFilter { return h.svc }
+func (h *haRuntime) scopeFilter() dhcp.ScopeFilter { return h }
 
-func (h *haRuntime) status() any { return h.svc.Status() }
+func (h *haRuntime) status() any { return h.svc().Status() }
 
 // registerCommands adds the HA commands (ha-heartbeat, ha-scopes,
 // ha-continue, ha-sync, ha-maintenance-*, ha-reset, ha-sync-complete-notify)
 // to the dispatcher that both the control socket and the peer listener serve.
 func (h *haRuntime) registerCommands(disp *control.Dispatcher) {
-	h.svc.Register(disp)
+	h.svc().Register(disp)
 }
 
 // addMetrics exports the HA state.
 func (h *haRuntime) addMetrics(c *metrics.Collector) {
-	c.AddState("xdhcp_ha_state", "HA state of this server.", h.svc.State)
-	c.AddState("xdhcp_ha_partner_state", "Last known HA state of the partner.", h.svc.PartnerState)
-	c.AddSource("xdhcp_ha_listener", "HA peer listener counter %s.", h.svc.ListenerCounters)
-	c.AddSource("xdhcp_ha", "HA lease update counter %s.", h.svc.Counters)
+	c.AddState("xdhcp_ha_state", "HA state of this server.", func() string { return h.svc().State() })
+	c.AddState("xdhcp_ha_partner_state", "Last known HA state of the partner.", func() string { return h.svc().PartnerState() })
+	c.AddSource("xdhcp_ha_listener", "HA peer listener counter %s.", func() map[string]int64 { return h.svc().ListenerCounters() })
+	c.AddSource("xdhcp_ha", "HA lease update counter %s.", func() map[string]int64 { return h.svc().Counters() })
 }
 
 // haNetState lets HA disable and enable the DHCP service through the

@@ -521,7 +521,6 @@ func socketName(c *config.Dhcp4) string {
 	return c.ControlSocket.SocketName
 }
 
-
 // ConfigFile is the configuration file the daemon was started with;
 // config-write writes only into its directory (servercmds).
 func (d *Daemon) ConfigFile() string { return d.path }

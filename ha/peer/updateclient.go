@@ -290,6 +290,11 @@ func (c *UpdateClient) finish(p *Update, r UpdateResult) {
 	p.Done(r)
 }
 
+// SetTimeout replaces the per-update deadline and I/O timeout (default
+// RequestTimeout, Kea's fixed HTTP client timeout); for tests that make a
+// partner slower than it. Call it before the first Send.
+func (c *UpdateClient) SetTimeout(d time.Duration) { c.timeout = d }
+
 // Counters are the update client's named failure counters.
 func (c *UpdateClient) Counters() map[string]int64 {
 	return map[string]int64{

@@ -139,6 +139,7 @@ func (s *Service) doSyncing(ctx context.Context) bool {
 	}
 	if err != nil {
 		if ctx.Err() == nil {
+			s.ctr.syncFailed.Add(1)
 			s.log.Warn().Err(err).Msg("ha lease database synchronization failed")
 		}
 		s.partnerState = StateUnavailable

@@ -15,12 +15,21 @@ func (s *Service) transitionLocked(st State) {
 	if from == StateCommunicationRecovery && st != from {
 		// Kea clears the backlog on leaving the state (ha_service.cc,
 		// communicationRecoveryHandler, doOnExit). To load-balancing
-		// it is empty (doRecover leaves only then); to any other state
-		// the partner synchronises before it serves again (waiting,
-		// partner-down, maintenance) or the operator steps in
-		// (terminated), so what is cleared is counted and logged.
+		// it is empty (doRecover leaves only then). To any other state
+		// the updates were acknowledged to clients but never sent:
+		// they are added to our unsent-update-count, which the
+		// partner reads in our heartbeats, so that a partner in
+		// partner-down synchronises from us before load-balancing
+		// (partnerDownStateHandler: hasPartnerNewUnsentUpdates →
+		// waiting), as it does for the updates partner-down itself
+		// leaves unsent (asyncSendLeaseUpdates,
+		// increaseUnsentUpdateCount). Counted and logged.
 		if n := len(s.backlog); n > 0 {
 			s.ctr.backlogCleared.Add(uint64(n))
+			s.unsent += uint64(n)
+			if s.unsent == 0 {
+				s.unsent = 1
+			}
 			s.log.Warn().Int("updates", n).Str("to", st.String()).
 				Msg("ha lease update backlog cleared unsent: the partner must synchronise")
 		}

@@ -189,7 +189,8 @@ func TestRecoverReplayFails(t *testing.T) {
 
 // TestRecoverBacklogClearedCounted: leaving communication-recovery for
 // another state than load-balancing clears the backlog as Kea does
-// (doOnExit), counted and logged.
+// (doOnExit), counted, logged and added to the unsent-update-count the
+// partner reads.
 func TestRecoverBacklogClearedCounted(t *testing.T) {
 	fp := newFakePeer(t, maps(syncReplies))
 	s := newUnstartedService(t, fp.srv.URL+"/", func(c *Config) { c.DelayedUpdatesLimit = 10 })
@@ -202,5 +203,10 @@ func TestRecoverBacklogClearedCounted(t *testing.T) {
 	s.step(context.Background())
 	if got := s.Counters()["backlog-cleared-unsent"]; got != 2 {
 		t.Fatalf("backlog-cleared-unsent = %d, want 2", got)
+	}
+	// The partner learns of them from our heartbeat's unsent-update-count
+	// (and synchronises from us if it is in partner-down).
+	if hb := s.heartbeatReply(); hb.UnsentUpdateCount != 2 {
+		t.Fatalf("heartbeat reply %+v: want unsent-update-count 2", hb)
 	}
 }

@@ -554,9 +554,15 @@ func (uc *updateConn) exchange(b []*Update) {
 		}
 		if isTimeout(err) && !uc.closedClient() {
 			// Written, unanswered: the partner may still apply them.
+			// Draining is counted before they complete, so that Send
+			// never sees nothing in flight and nothing draining while
+			// this connection still holds them.
+			uc.c.draining.Add(1)
 			uc.c.timedOut.Add(int64(len(b)))
 			uc.fail(b, ErrUpdateTimeout)
-			if !uc.drain(len(b)) {
+			ok := uc.drain(len(b))
+			uc.c.draining.Add(-1)
+			if !ok {
 				uc.drop()
 			}
 			return
@@ -587,8 +593,6 @@ func isTimeout(err error) bool {
 // client closed. The updates queued meanwhile fail as their deadlines
 // pass.
 func (uc *updateConn) drain(n int) bool {
-	uc.c.draining.Add(1)
-	defer uc.c.draining.Add(-1)
 	for n > 0 {
 		if uc.closedClient() {
 			return false

@@ -29,7 +29,7 @@ import (
 type haRuntime struct {
 	cur     atomic.Pointer[ha.Service]
 	buckets *bucketRelay
-	started bool // Start ran (the daemon is serving); under Daemon.mu after Run began
+	started atomic.Bool // Start ran: the daemon is serving
 }
 
 // svc is the current HA service.
@@ -155,10 +155,14 @@ func (d *Daemon) startHA(ctx context.Context) error {
 	if d.ha == nil {
 		return nil
 	}
+	// Under d.mu: a reload (apply) swaps the service only before or
+	// after this start, never during it.
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	if err := d.ha.svc().Start(ctx); err != nil {
 		return fmt.Errorf("start high availability: %w", err)
 	}
-	d.ha.started = true
+	d.ha.started.Store(true)
 	return nil
 }
 

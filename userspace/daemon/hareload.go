@@ -45,7 +45,7 @@ func (d *Daemon) swapHA(next *ha.Service, prev *config.Dhcp4) error {
 	old.Stop()
 	d.ha.cur.Store(next)
 	next.Register(d.disp)
-	if !d.ha.started {
+	if !d.ha.started.Load() {
 		return nil
 	}
 	err := next.Start(d.ctx)

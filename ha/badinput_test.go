@@ -3,7 +3,9 @@ package ha
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -113,5 +115,44 @@ func TestPartnerInvalidState(t *testing.T) {
 	}
 	if n := strings.Count(logs.String(), "ha partner reports a state invalid for this HA mode"); n != 1 {
 		t.Errorf("warning logged %d times, want once", n)
+	}
+}
+
+// TestPartnerSlowHeartbeat: a partner answering a heartbeat after the
+// request timeout (Kea: TIMEOUT_DEFAULT_HTTP_CLIENT_REQUEST) is a failed
+// heartbeat (partner unavailable, counted, logged once); its late answer
+// does not leak into the next heartbeat, which succeeds.
+func TestPartnerSlowHeartbeat(t *testing.T) {
+	var logs testenv.LogBuffer
+	fp := newFakePeer(t, maps(syncReplies))
+	var slow atomic.Bool
+	slow.Store(true)
+	inner := fp.srv.Config.Handler
+	fp.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if slow.Load() {
+			time.Sleep(300 * time.Millisecond)
+		}
+		inner.ServeHTTP(w, r)
+	})
+	env := newTestServiceDeps(t, fp.srv.URL+"/", nil, func(d *Deps) { d.Logger = zerolog.New(&logs) })
+	s := env.s
+	s.reqTimeout = 100 * time.Millisecond
+	fp.set("ha-heartbeat", keaHeartbeat("load-balancing", env.clock.Now(), []string{"server1"}, 0))
+	setStates(s, StateLoadBalancing, StateLoadBalancing)
+	s.heartbeat(context.Background())
+	if got := s.PartnerState(); got != StateUnavailable.String() {
+		t.Fatalf("slow heartbeat: partner %s, want unavailable", got)
+	}
+	slow.Store(false)
+	time.Sleep(300 * time.Millisecond) // the late answer is written meanwhile
+	s.heartbeat(context.Background())
+	if got := s.PartnerState(); got != StateLoadBalancing.String() {
+		t.Fatalf("next heartbeat: partner %s, want load-balancing", got)
+	}
+	if got := s.Counters()["heartbeat-failed"]; got != 1 {
+		t.Errorf("heartbeat-failed = %d, want 1", got)
+	}
+	if n := strings.Count(logs.String(), "ha heartbeat failed"); n != 1 {
+		t.Errorf("logged %d times, want once", n)
 	}
 }

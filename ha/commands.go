@@ -217,7 +217,7 @@ func (s *Service) cmdMaintenanceStart(ctx context.Context, _ *control.Request) c
 		return control.Error("%v", err)
 	}
 	defer c.Close()
-	a, err := c.Call(ctx, "ha-maintenance-notify", map[string]any{"cancel": false}, peer.RequestTimeout)
+	a, err := c.Call(ctx, "ha-maintenance-notify", map[string]any{"cancel": false}, s.reqTimeout)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err != nil || a.Result == control.ResultError {
@@ -254,7 +254,7 @@ func (s *Service) cmdMaintenanceCancel(ctx context.Context, _ *control.Request) 
 		return control.Error("%v", err)
 	}
 	defer c.Close()
-	if _, err := c.Expect(ctx, "ha-maintenance-notify", map[string]any{"cancel": true}, peer.RequestTimeout, peer.ResultsOK...); err != nil {
+	if _, err := c.Expect(ctx, "ha-maintenance-notify", map[string]any{"cancel": true}, s.reqTimeout, peer.ResultsOK...); err != nil {
 		return control.Error("Unable to cancel maintenance: %v", err)
 	}
 	s.mu.Lock()

@@ -80,7 +80,7 @@ func (s *Service) loop(ctx context.Context) {
 
 // heartbeat sends one ha-heartbeat and records the outcome.
 func (s *Service) heartbeat(ctx context.Context) {
-	a, err := s.client.Expect(ctx, "ha-heartbeat", nil, peer.RequestTimeout, peer.ResultsOK...)
+	a, err := s.client.Expect(ctx, "ha-heartbeat", nil, s.reqTimeout, peer.ResultsOK...)
 	var hb heartbeatArgs
 	var st State
 	var pt time.Time

@@ -237,6 +237,6 @@ func (s *Service) sendReset(ctx context.Context) error {
 		return err
 	}
 	defer c.Close()
-	_, err = c.Expect(ctx, "ha-reset", nil, peer.RequestTimeout, peer.ResultsOK...)
+	_, err = c.Expect(ctx, "ha-reset", nil, s.reqTimeout, peer.ResultsOK...)
 	return err
 }

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -66,6 +67,8 @@ const (
 	// drainPoll is how often a draining connection stops waiting for a
 	// stale answer to fail the queued updates whose deadline passed.
 	drainPoll = 50 * time.Millisecond
+	// fenceMax bounds awaitClose: twice the partner's idle close.
+	fenceMax = 60 * time.Second
 	// updateConnsPerThread is how many update connections the client
 	// uses per http-client-threads towards a partner that does not
 	// pipeline (Kea): each connection carries one update at a time, and
@@ -153,6 +156,7 @@ type UpdateClient struct {
 	timedOut     atomic.Int64 // updates written and not answered in time
 	staleAnswers atomic.Int64 // answers read by a draining connection
 	drainsCut    atomic.Int64 // drains ended by the partner closing or an error
+	badAnswers   atomic.Int64 // answers that were not replies (the connection then awaits the partner's close)
 
 	mu     sync.Mutex
 	closed bool
@@ -301,6 +305,7 @@ func (c *UpdateClient) Counters() map[string]int64 {
 		"update-timeouts":      c.timedOut.Load(),
 		"update-stale-answers": c.staleAnswers.Load(),
 		"update-drains-cut":    c.drainsCut.Load(),
+		"update-bad-answers":   c.badAnswers.Load(),
 	}
 }
 
@@ -567,6 +572,19 @@ func (uc *updateConn) exchange(b []*Update) {
 			}
 			return
 		}
+		if !partnerClosed(err) && !uc.closedClient() {
+			// Not a reply (garbage, a broken frame): the stream is lost,
+			// but what we wrote may still be applied, so it is neither
+			// resent nor followed on a fresh connection until the
+			// partner closes this one (see awaitClose).
+			uc.c.draining.Add(1)
+			uc.c.badAnswers.Add(1)
+			uc.fail(b, err)
+			uc.awaitClose()
+			uc.c.draining.Add(-1)
+			uc.drop()
+			return
+		}
 		uc.drop()
 		if answered == 0 && !fresh && !retried {
 			// A kept-alive connection the partner had closed: resend once.
@@ -609,6 +627,10 @@ func (uc *updateConn) drain(n int) bool {
 		_ = uc.nc.SetReadDeadline(time.Now().Add(uc.c.timeout))
 		r, err := readReply(uc.br)
 		if err != nil {
+			if !partnerClosed(err) {
+				uc.c.badAnswers.Add(1)
+				uc.awaitClose()
+			}
 			uc.c.drainsCut.Add(1)
 			return false
 		}
@@ -622,6 +644,32 @@ func (uc *updateConn) drain(n int) bool {
 	}
 	uc.lastUse = time.Now()
 	return true
+}
+
+// partnerClosed reports whether err means the partner closed the
+// connection (or it broke): nothing more written on it can be applied.
+func partnerClosed(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed)
+}
+
+// awaitClose discards what the partner sends on a connection whose stream
+// is lost, writing nothing, until the partner closes it (Kea and xdhcpd
+// close a connection idle for 30 s, after answering what they read), the
+// client closes, or fenceMax passes (a partner that never closes). The
+// updates queued meanwhile fail as their deadlines pass.
+func (uc *updateConn) awaitClose() {
+	buf := make([]byte, 4096)
+	for end := time.Now().Add(fenceMax); time.Now().Before(end) && !uc.closedClient(); {
+		_ = uc.nc.SetReadDeadline(time.Now().Add(drainPoll))
+		if _, err := uc.br.Read(buf); err != nil {
+			if isTimeout(err) {
+				uc.expireQueued(time.Now())
+				continue
+			}
+			return
+		}
+	}
 }
 
 // expireQueued fails the queued updates that must no longer be written

@@ -1,9 +1,15 @@
 package peer
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -170,5 +176,91 @@ func TestUpdateDoCanceled(t *testing.T) {
 	}
 	if got, want := appliedVersions(p, ip), []string{"lease4-update v1", "lease4-update v3"}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("partner applied %q, want %q (the canceled v2 never written)", got, want)
+	}
+}
+
+// TestUpdateGarbageAnswerFences ("bad input"): a partner answers a
+// written lease update with garbage, then applies it anyway, and closes
+// the connection a while later. The update fails (counted), and nothing
+// for its address is written, neither resent nor on a fresh connection,
+// until the partner closed that connection: the update sent meanwhile
+// expires unwritten, the one after the close is applied last.
+func TestUpdateGarbageAnswerFences(t *testing.T) {
+	const ip = "192.0.2.13"
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var applied []string
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	var conns atomic.Int32
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			first := conns.Add(1) == 1
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					var env struct {
+						Command   string `json:"command"`
+						Arguments struct {
+							Hostname string `json:"hostname"`
+						} `json:"arguments"`
+					}
+					_ = json.NewDecoder(req.Body).Decode(&env)
+					if first {
+						// Garbage at once, the update applied later, the
+						// connection closed later still.
+						_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: nope\r\n\r\n")
+						time.Sleep(300 * time.Millisecond)
+						mu.Lock()
+						applied = append(applied, env.Command+" "+env.Arguments.Hostname)
+						mu.Unlock()
+						time.Sleep(300 * time.Millisecond)
+						return
+					}
+					mu.Lock()
+					applied = append(applied, env.Command+" "+env.Arguments.Hostname)
+					mu.Unlock()
+					out := fmt.Sprintf(`[ { "result": 0, "text": "%s" } ]`, env.Command)
+					fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nContent-Type: application/json\r\n\r\n%s", len(out), out)
+				}
+			}()
+		}
+	}()
+	c, _ := newTestUpdateClient(t, "http://"+ln.Addr().String()+"/", 1)
+	c.timeout = 150 * time.Millisecond
+	var ce *CommError
+	if err := doWithin(t, c, "lease4-update", ip, "v1"); !errors.As(err, &ce) || errors.Is(err, ErrUpdateTimeout) {
+		t.Fatalf("v1: got %v, want a bad-answer failure", err)
+	}
+	if err := doWithin(t, c, "lease4-del", ip, "v2"); !errors.Is(err, ErrUpdateExpired) {
+		t.Fatalf("v2 while the partner holds v1: got %v, want ErrUpdateExpired", err)
+	}
+	waitFor(t, "the partner to close the first connection", func() bool {
+		return c.Counters()["update-bad-answers"] == 1 && c.draining.Load() == 0
+	})
+	if err := doWithin(t, c, "lease4-update", ip, "v3"); err != nil {
+		t.Fatalf("v3: %v", err)
+	}
+	mu.Lock()
+	got := fmt.Sprint(applied)
+	mu.Unlock()
+	if want := fmt.Sprint([]string{"lease4-update v1", "lease4-update v3"}); got != want {
+		t.Fatalf("partner applied %s, want %s (v2 never written, nothing resent)", got, want)
 	}
 }

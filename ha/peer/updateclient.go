@@ -135,11 +135,17 @@ const (
 // partner that keeps the connection open and never answers also fails
 // every update of that connection by expiry, which marks it unavailable.
 //
+// An answer that is not a reply (garbage, a broken frame) loses the
+// stream but not what the partner read: that connection writes nothing
+// more, and keys are not re-mapped, until the partner closes it
+// (awaitClose), as after a timeout.
+//
 // Updates are idempotent (lease4-update carries force-create; a repeated
 // lease4-del answers "not found", which counts as success), so a batch
-// that fails on a reused connection before any reply is resent once on a
-// fresh one, as net/http does for a keep-alive connection the server
-// closed.
+// whose reused connection turns out closed by the partner (EOF, reset)
+// before any reply is resent once on a fresh one, as net/http does for a
+// keep-alive connection the server closed: nothing it wrote can be
+// applied any more except what it had answered.
 type UpdateClient struct {
 	addr    string
 	head    []byte // request line and fixed headers, up to "Content-Length: "

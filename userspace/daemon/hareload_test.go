@@ -174,3 +174,50 @@ func TestReloadRebuildsHA(t *testing.T) {
 		t.Errorf("status-get's HA part does not follow the new service: %s", st)
 	}
 }
+
+// TestReloadHAStartFails: the new configuration's HA listener cannot bind
+// (its port is taken): the reload is refused, the previous configuration
+// keeps serving, with an HA service of the previous configuration started
+// again on its own port.
+func TestReloadHAStartFails(t *testing.T) {
+	p := newReloadPartner(t)
+	path := filepath.Join(t.TempDir(), "kea-dhcp4.conf")
+	port := freeTCPPort(t)
+	if err := os.WriteFile(path, []byte(reloadDoc(port, p.srv.URL+"/", "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d, err := New(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.close)
+	d.ctx = t.Context()
+	if err := d.startHA(d.ctx); err != nil {
+		t.Fatal(err)
+	}
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	busy := taken.Addr().(*net.TCPAddr).Port
+	if err := os.WriteFile(path, []byte(reloadDoc(busy, p.srv.URL+"/", `"sync-page-limit": 100,`)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := d.cfg
+	err = d.ConfigReload()
+	if err == nil || !strings.Contains(err.Error(), "start high availability") {
+		t.Fatalf("reload onto a taken port: %v", err)
+	}
+	if d.cfg != before {
+		t.Fatal("the refused configuration was applied")
+	}
+	conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
+	if err != nil {
+		t.Fatalf("the previous configuration's HA listener is not back on %d: %v", port, err)
+	}
+	conn.Close()
+	if st := d.ha.svc().State(); st == "" {
+		t.Fatal("no HA service")
+	}
+}

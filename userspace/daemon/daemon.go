@@ -417,9 +417,12 @@ func (d *Daemon) ConfigTest(raw json.RawMessage) error {
 
 // ConfigSet applies a configuration.
 func (d *Daemon) ConfigSet(raw json.RawMessage) error {
-	cfg, err := parseRaw(raw)
+	cfg, warnings, err := config.Parse("<command>", raw)
 	if err != nil {
 		return err
+	}
+	for _, w := range append(warnings, Lint(cfg)...) {
+		d.log.Warn().Str("at", w.Pos.String()).Msg(w.Msg)
 	}
 	return d.apply(cfg)
 }

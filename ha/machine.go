@@ -222,7 +222,11 @@ func (s *Service) doRecover(ctx context.Context) bool {
 		}
 		sent++
 		s.mu.Lock()
-		s.backlog = s.backlog[1:] // only doRecover pops, under runMu
+		// Only doRecover pops (under runMu), but a transition meanwhile
+		// (the partner's ha-reset) may have cleared the backlog.
+		if s.state == StateCommunicationRecovery && len(s.backlog) > 0 {
+			s.backlog = s.backlog[1:]
+		}
 		s.mu.Unlock()
 	}
 	if err := s.sendReset(ctx); err != nil {

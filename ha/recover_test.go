@@ -210,3 +210,36 @@ func TestRecoverBacklogClearedCounted(t *testing.T) {
 		t.Fatalf("heartbeat reply %+v: want unsent-update-count 2", hb)
 	}
 }
+
+// TestRecoverResetDuringReplay: the partner's ha-reset (or any transition)
+// clears the backlog while an update of it is in flight; the replay stops
+// without touching the cleared backlog.
+func TestRecoverResetDuringReplay(t *testing.T) {
+	p := peertest.NewRawPeer(t, "")
+	var s *Service
+	var n atomic.Int32
+	p.Delay = func() time.Duration {
+		if n.Add(1) == 1 {
+			res := s.cmdReset(context.Background(), nil) // the partner's ha-reset arrives
+			if res.Text != "HA state machine reset." {
+				t.Errorf("ha-reset: %+v", res)
+			}
+		}
+		return 0
+	}
+	s = newUnstartedService(t, p.URL(), func(c *Config) { c.DelayedUpdatesLimit = 10 })
+	setStates(s, StateCommunicationRecovery, StateUnavailable)
+	for i := range 3 {
+		grant(s, addrOf(i), fmt.Sprintf("q%d", i))
+	}
+	s.mu.Lock()
+	s.partnerState = StateLoadBalancing
+	s.mu.Unlock()
+	s.step(context.Background())
+	if got := s.State(); got != StateWaiting.String() {
+		t.Fatalf("state %s, want waiting (the ha-reset)", got)
+	}
+	if got := s.Counters()["backlog-cleared-unsent"]; got != 3 {
+		t.Errorf("backlog-cleared-unsent = %d, want 3", got)
+	}
+}

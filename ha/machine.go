@@ -222,11 +222,16 @@ func (s *Service) doRecover(ctx context.Context) bool {
 		}
 		sent++
 		s.mu.Lock()
-		// Only doRecover pops (under runMu), but a transition meanwhile
-		// (the partner's ha-reset) may have cleared the backlog.
-		if s.state == StateCommunicationRecovery && len(s.backlog) > 0 {
-			s.backlog = s.backlog[1:]
+		// Only doRecover pops (under runMu), but a command meanwhile
+		// (the partner's ha-reset, a maintenance notify and its
+		// cancel) may have left the state, clearing the backlog, and
+		// even come back to a new one: pop op only if it still heads
+		// the backlog, else let the state machine run again.
+		if s.state != StateCommunicationRecovery || len(s.backlog) == 0 || s.backlog[0] != op {
+			s.mu.Unlock()
+			return true
 		}
+		s.backlog = s.backlog[1:]
 		s.mu.Unlock()
 	}
 	if err := s.sendReset(ctx); err != nil {

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -215,14 +216,6 @@ func tlsMissing(trustAnchor, certFile, keyFile string) string {
 	return ""
 }
 
-// orDefault returns v, or def when v is empty.
-func orDefault(v, def string) string {
-	if v != "" {
-		return v
-	}
-	return def
-}
-
 func (d *decoder) haPeers(list []*Node, h *HAConfig) []*HAPeer {
 	var out []*HAPeer
 	seen := map[string]bool{}
@@ -241,6 +234,7 @@ func (d *decoder) haPeers(list []*Node, h *HAConfig) []*HAPeer {
 			CertFile:              o.str("cert-file", ""),
 			KeyFile:               o.str("key-file", ""),
 		}
+		p.TLSSet = [3]bool{o.strp("trust-anchor") != nil, o.strp("cert-file") != nil, o.strp("key-file") != nil}
 		if d.err != nil {
 			return nil
 		}
@@ -256,17 +250,29 @@ func (d *decoder) haPeers(list []*Node, h *HAConfig) []*HAPeer {
 		}
 		// Kea merges each TLS parameter (peer value, else the
 		// relationship's) and only then requires all three or none.
-		if missing := tlsMissing(orDefault(p.TrustAnchor, h.TrustAnchor), orDefault(p.CertFile, h.CertFile), orDefault(p.KeyFile, h.KeyFile)); missing != "" {
+		ca, cert, key := h.TLS(p)
+		if missing := tlsMissing(ca, cert, key); missing != "" {
 			d.fail(n.Pos, missing, "bad TLS config for server %s: %s parameter is missing or empty: all or none of TLS parameters must be set", p.Name, missing)
 		}
 		if d.err != nil {
 			return nil
 		}
 		seen[p.Name] = true
-		host, port, err := parsePeerURL(p.URL, p.TrustAnchor != "" || h.TrustAnchor != "")
+		tls := ca != ""
+		host, port, err := parsePeerURL(p.URL)
 		if err != "" {
 			d.fail(n.Pos, "url", "invalid URL '%s' for server %s: %s", p.URL, p.Name, err)
 			return nil
+		}
+		switch https := strings.HasPrefix(p.URL, "https:"); {
+		case https && !tls:
+			// Kea 2.2 HAConfig::validate (ha_config.cc).
+			d.fail(n.Pos, "url", "bad url '%s': https scheme is not supported for server %s where TLS is disabled", p.URL, p.Name)
+			return nil
+		case !https && tls:
+			// Kea 2.2 accepts this and speaks TLS to the http:// URL;
+			// so does xdhcpd, but it is probably not what was meant.
+			d.warn(n.Pos, "TLS is configured for server %s but its url '%s' is http://: the HA traffic to and from it uses TLS anyway, as in Kea 2.2", p.Name, p.URL)
 		}
 		p.Host, p.Port = host, port
 		out = append(out, p)
@@ -275,16 +281,13 @@ func (d *decoder) haPeers(list []*Node, h *HAConfig) []*HAPeer {
 }
 
 // parsePeerURL requires http(s)://<literal IP>[:port]/.
-func parsePeerURL(raw string, tls bool) (netip.Addr, uint16, string) {
+func parsePeerURL(raw string) (netip.Addr, uint16, string) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
 		return netip.Addr{}, 0, "not a valid URL"
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return netip.Addr{}, 0, "scheme must be http or https"
-	}
-	if tls && u.Scheme != "https" {
-		return netip.Addr{}, 0, "TLS is configured, so the scheme must be https"
 	}
 	a, err := netip.ParseAddr(u.Hostname())
 	if err != nil {

@@ -69,7 +69,7 @@ type StatePause struct {
 // Peer is one peers[] entry.
 type Peer struct {
 	Name              string // unique
-	URL               string // http(s)://<literal IP>:<port>/; https iff the peer's merged TLS parameters are set
+	URL               string // http(s)://<literal IP>:<port>/; https needs TLS parameters, http with them speaks TLS (Kea 2.2)
 	Role              string // primary, secondary or backup
 	AutoFailover      bool   // Kea default true
 	BasicAuthUser     string // sent when talking to this peer; enforced by our listener when this is us
@@ -77,6 +77,12 @@ type Peer struct {
 	TrustAnchor       string // TLS, overrides Config.TrustAnchor: the client towards this peer
 	CertFile          string // (and, for this server's own entry, our listener) uses the merged values
 	KeyFile           string
+	// TLSSet says which of TrustAnchor, CertFile, KeyFile the peer entry
+	// gives, even as "": Kea 2.2 (ha_config.cc, HAConfig::validate) takes
+	// a peer's specified value over the relationship's, so an empty one
+	// turns that parameter off for the peer. A non-empty value counts as
+	// given without it.
+	TLSSet [3]bool
 }
 
 // DefaultConfig returns a Config holding Kea 2.2's defaults for
@@ -174,20 +180,23 @@ func (c *Config) peer(name string) *Peer {
 // peer/tls.go for Kea's rules).
 func (c *Config) tlsFor(p *Peer) peer.TLSParams {
 	t := peer.TLSParams{TrustAnchor: c.TrustAnchor, CertFile: c.CertFile, KeyFile: c.KeyFile}
-	if p.TrustAnchor != "" {
+	if p.TrustAnchor != "" || p.TLSSet[0] {
 		t.TrustAnchor = p.TrustAnchor
 	}
-	if p.CertFile != "" {
+	if p.CertFile != "" || p.TLSSet[1] {
 		t.CertFile = p.CertFile
 	}
-	if p.KeyFile != "" {
+	if p.KeyFile != "" || p.TLSSet[2] {
 		t.KeyFile = p.KeyFile
 	}
 	return t
 }
 
 // validateTLS checks p's merged TLS parameters against its URL scheme and
-// loads the files, as Kea's HAConfig::validate does.
+// loads the files, as Kea 2.2's HAConfig::validate (ha_config.cc) does:
+// https without TLS is refused; TLS with an http:// URL is not checked
+// there, and Kea's client and listener then speak TLS anyway, so that is
+// accepted and done (the config package warns about it).
 func (c *Config) validateTLS(p *Peer) error {
 	tp := c.tlsFor(p)
 	https := strings.HasPrefix(strings.ToLower(p.URL), "https:")
@@ -196,9 +205,6 @@ func (c *Config) validateTLS(p *Peer) error {
 			return fmt.Errorf("bad url '%s': https scheme is not supported for server %s where TLS is disabled", p.URL, p.Name)
 		}
 		return nil
-	}
-	if !https {
-		return fmt.Errorf("bad url '%s': TLS is configured for server %s, so the scheme must be https", p.URL, p.Name)
 	}
 	if _, err := tp.Load(); err != nil {
 		return fmt.Errorf("bad TLS config for server %s: %w", p.Name, err)

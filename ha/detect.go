@@ -83,7 +83,11 @@ func (s *Service) shouldPartnerDownLocked() bool {
 	if !s.interrupted() {
 		return false
 	}
-	if !serviceEnabled(s.state) {
+	// Kea tests network_state_->isServiceEnabled(): the effective state,
+	// which an operator's or the partner's dhcp-disable turns off too
+	// (ha_service.cc, shouldPartnerDown); with the service off there is
+	// no traffic to analyse.
+	if !serviceEnabled(s.state) || !s.deps.DHCP.Enabled() {
 		return true
 	}
 	return s.det.failureDetected(s.cfg.MaxUnackedClients)

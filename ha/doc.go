@@ -29,7 +29,8 @@
 //     filter, and Scope, the hot path's in-scope test.
 //  7. sync.go, updates.go: the lease traffic with the partner: database
 //     synchronisation, Replicate/Sync (lease updates before a reply
-//     leaves), the backlog replay and ha-reset.
+//     leaves), the backlog replay and ha-reset; counters.go names every
+//     update, heartbeat and sync failure (Service.Counters).
 //  8. machine.go: runs the table: gathers the facts, picks the row, enters
 //     the next state (entry actions: scopes, DHCP service, pausing) or runs
 //     the row's action (sync, backlog replay) and looks its outcome up.

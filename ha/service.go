@@ -33,6 +33,9 @@ type LeaseStore interface {
 type DHCPService interface {
 	DisableDHCP(maxPeriod time.Duration, origin string)
 	EnableDHCP(origin string)
+	// Enabled is the effective network state: no origin (an operator's
+	// or a partner's dhcp-disable included) has the service disabled.
+	Enabled() bool
 }
 
 // BucketSetter receives the 256-entry bucket table: serve[h] is true when
@@ -107,6 +110,11 @@ type Service struct {
 	lastTransition time.Time
 
 	det detector
+	ctr counters // named failure counters (counters.go)
+	// reqTimeout bounds each command to the partner (Kea's fixed
+	// TIMEOUT_DEFAULT_HTTP_CLIENT_REQUEST, peer.RequestTimeout); tests
+	// shorten it.
+	reqTimeout time.Duration
 	// bucketsAll: the pushed bucket table is "all buckets" because
 	// communication with the partner is interrupted (refreshBucketsLocked).
 	bucketsAll bool
@@ -130,7 +138,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if deps.Leases == nil || deps.DHCP == nil {
 		return nil, errors.New("ha: leases and dhcp dependencies are required")
 	}
-	s := &Service{cfg: cfg, deps: deps, now: deps.Now, kick: make(chan struct{}, 1),
+	s := &Service{cfg: cfg, deps: deps, now: deps.Now, kick: make(chan struct{}, 1), reqTimeout: peer.RequestTimeout,
 		pausedOnce: map[State]bool{}, cmds: deps.Commands}
 	if s.cmds == nil {
 		s.cmds = control.NewDispatcher()

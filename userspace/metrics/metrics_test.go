@@ -129,7 +129,7 @@ func fullCollector() *Collector {
 	}
 	c := New(func() map[string]int64 { return kea })
 	c.AddInterface("veth0", func() map[string]int64 { return iface })
-	c.AddHA(func() string { return "load-balancing" }, func() string { return "load-balancing" }, func() map[string]int64 { return listener })
+	c.AddHA(func() string { return "load-balancing" }, func() string { return "load-balancing" }, func() map[string]int64 { return listener }, nil)
 	c.AddControl(func() map[string]int64 { return control })
 	return c
 }

@@ -120,16 +120,19 @@ func fullCollector() *Collector {
 	for k := range interfaceCounters {
 		iface[k] = 1
 	}
-	listener, control := map[string]int64{}, map[string]int64{}
+	listener, haCtr, control := map[string]int64{}, map[string]int64{}, map[string]int64{}
 	for k := range haListener {
 		listener[k] = 0
+	}
+	for k := range haCounters {
+		haCtr[k] = 0
 	}
 	for k := range controlCounters {
 		control[k] = 0
 	}
 	c := New(func() map[string]int64 { return kea })
 	c.AddInterface("veth0", func() map[string]int64 { return iface })
-	c.AddHA(func() string { return "load-balancing" }, func() string { return "load-balancing" }, func() map[string]int64 { return listener }, nil)
+	c.AddHA(func() string { return "load-balancing" }, func() string { return "load-balancing" }, func() map[string]int64 { return listener }, func() map[string]int64 { return haCtr })
 	c.AddControl(func() map[string]int64 { return control })
 	return c
 }

@@ -62,10 +62,10 @@ type Deps struct {
 // Service is one HA relationship: state machine, heartbeats, lease updates
 // and the peer listener.
 type Service struct {
-	cfg     Config
-	deps    Deps
-	log     zerolog.Logger
-	now     func() time.Time
+	cfg  Config
+	deps Deps
+	log  zerolog.Logger
+	now  func() time.Time
 	this *Peer
 	// partner is the failover peer (Kea: getFailoverPeerConfig): nil in
 	// passive-backup and on a backup server, which then send no heartbeats

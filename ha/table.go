@@ -15,8 +15,8 @@ type facts struct {
 	mode       haMode // the relationship's mode (Kea: getHAMode)
 	primary    bool   // this server is the primary (Kea: getRole() == PRIMARY)
 	backup     bool   // this server is a backup (Kea: getRole() == BACKUP)
-	syncLeases bool // sync-leases (Kea: amSyncingLeases)
-	commRecov  bool // delayed-updates-limit > 0 (Kea: amAllowingCommRecovery)
+	syncLeases bool   // sync-leases (Kea: amSyncingLeases)
+	commRecov  bool   // delayed-updates-limit > 0 (Kea: amAllowingCommRecovery)
 
 	paused        bool // the state machine is paused (Kea: isModelPaused)
 	maintCanceled bool // ha-maintenance-cancel arrived (Kea: isMaintenanceCanceled)
@@ -97,10 +97,10 @@ type row struct {
 	partner []State  // partner states; nil: any
 
 	primary, backup, syncLeases, commRecov tri
-	paused, maintCanceled, skew          tri
-	partnerDown, interrupted, overflowed tri
-	newUnsent                            tri
-	result                               result // exact match: resultNone for ordinary rows
+	paused, maintCanceled, skew            tri
+	partnerDown, interrupted, overflowed   tri
+	newUnsent                              tri
+	result                                 result // exact match: resultNone for ordinary rows
 
 	next State // stay: no transition
 	act  action

@@ -240,6 +240,11 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 			s.log.Error().Err(err).Msg("ha listener stopped")
 		}
 	})
+	if s.partner == nil {
+		// No heartbeat will ever run the state machine: run it now, as
+		// Kea's startModel does (waiting → passive-backup or backup).
+		s.kickModel()
+	}
 	crash.Go(s.log, "ha state machine", func() {
 		defer s.wg.Done()
 		s.loop(ctx)

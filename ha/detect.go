@@ -83,8 +83,8 @@ func (s *Service) interrupted() bool {
 	return s.now().Sub(last) > s.cfg.MaxResponseDelay
 }
 
-// shouldPartnerDown is Kea's HAService::shouldPartnerDown (ha_service.cc,
-// docs/kea/ha-protocol.md §8, §15): once communication is interrupted, the
+// shouldPartnerDown is Kea's HAService::shouldPartnerDown (ha_service.cc;
+// docs/kea/ha-protocol.md §8 and docs/kea/ha-protocol.md §15): once communication is interrupted, the
 // unacked-client verdict when DHCP is on and this server sees the
 // partner's clients (load-balancing, or the standby of hot-standby);
 // otherwise true: with DHCP off, and for the primary of hot-standby, whose

@@ -34,7 +34,7 @@ func (s *Service) failoverScopes() [2]bool {
 	return [2]bool{true, s.active[1] != nil && s.active[1].Role == RoleSecondary}
 }
 
-// scopesForState returns the scopes served on entry to st (docs/kea/ha-protocol.md §5, §15;
+// scopesForState returns the scopes served on entry to st (docs/kea/ha-protocol.md §5 and docs/kea/ha-protocol.md §15;
 // the entry actions of Kea's state handlers).
 func (s *Service) scopesForState(st State) [2]bool {
 	switch st {

@@ -172,7 +172,7 @@ var (
 
 func states(s ...State) []State { return s }
 
-// transitions is the state machine (docs/kea/ha-protocol.md §6, §15),
+// transitions is the state machine (docs/kea/ha-protocol.md §6 and docs/kea/ha-protocol.md §15),
 // first match wins. Rows marked "xdhcpd" state where xdhcpd's guards are
 // wider than Kea 2.2's handler; they are kept as they were.
 var transitions = []row{

@@ -5,7 +5,8 @@ package main
 // server1 is the primary (hot-standby) or the active server
 // (passive-backup), server2 the standby or the backup. Under perfdhcp
 // load server1 is SIGKILLed; every lease whose DHCPACK was seen on the
-// wire (acktap_test.go) must then be in server2's store.
+// wire (acktap_test.go) must then be in server2's store. A hot-standby
+// primary then comes back, resyncs and serves alone again.
 
 import (
 	"context"
@@ -291,6 +292,31 @@ func runModePair(t *testing.T, o modeOpts) {
 	}
 	checkAcksStored(t, nodes[1], wire)
 	t.Logf("%s's store holds every lease ACKed on the wire (%d)", nodes[1], len(wire))
+	if t.Failed() || o.mc.mode != "hot-standby" {
+		return
+	}
+
+	// (4) The primary comes back: it syncs from the standby in
+	// partner-down (waiting → syncing → ready), both return to
+	// hot-standby, the primary holds every lease ACKed while it was down
+	// and serves alone again.
+	restarted := time.Now()
+	nodes[0].start()
+	waitEach(t, nodes, normal, 40*time.Second)
+	t.Logf("%s restarted: both hot-standby %.2fs later", nodes[0], time.Since(restarted).Seconds())
+	checkAcksStored(t, nodes[0], wire)
+	for i, n := range nodes {
+		before[i] = n.stat("pkt4-ack-sent")
+	}
+	res = haPerf(t, lab, 4)
+	for i, n := range nodes {
+		acks[i] = n.stat("pkt4-ack-sent") - before[i]
+	}
+	t.Logf("hot-standby again: DISCOVER %d, ACK %d (%.2f%% answered); ACKs %s %d, %s %d",
+		res.DiscoverSent, res.AckReceived, 100*answered(res), nodes[0], acks[0], nodes[1], acks[1])
+	if answered(res) < 0.99 || acks[1] != 0 || acks[0] < int64(res.AckReceived) {
+		t.Errorf("after recovery: %.2f%% answered, ACKs %d / %d; want all from the primary", 100*answered(res), acks[0], acks[1])
+	}
 }
 
 func forModeDatapaths(t *testing.T, o modeOpts) {

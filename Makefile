@@ -10,7 +10,7 @@ export BPF2GO_STRIP ?= llvm-strip
 FUZZTIME ?= 10s
 TEST_TIMEOUT ?= 25m
 
-.PHONY: all build deps generate generate-check vet fmt-check test test-unit fuzz-short bench demo clean
+.PHONY: all build deps generate generate-check vet fmt-check test test-unit fuzz-short bench demo deb clean
 
 all: build
 
@@ -58,6 +58,14 @@ bench: deps build
 ## demo: an xdhcpd HA pair on the XDP path in a netns lab, driven by perfdhcp (MODE=hot-standby, passive-backup; PARTNER=kea).
 demo: deps build
 	@scripts/demo.sh
+
+## deb: the Debian packages xdhcpd and dhcpload in out/deb (nfpm; packaging/).
+# DEB_VERSION defaults to 0.0~git<commit time>.<hash>-1.
+DEB_VERSION ?=
+deb: deps
+	rm -f out/deb/*.deb
+	$(GO) run ./packaging/mkdeb -out out/deb $(if $(DEB_VERSION),-version $(DEB_VERSION))
+	lintian --fail-on error --tag-display-limit 0 out/deb/*.deb
 
 clean:
 	rm -rf bin out

@@ -24,6 +24,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -78,9 +79,12 @@ type Options struct {
 	// PinPath is an optional directory on a bpffs mount. If set, the maps
 	// are pinned there by name (so counters, buckets and sockets survive a
 	// restart and bpftool can find them) and the program is pinned as
-	// PinPath/xdhcp_xdp. Empty means no pinning. A pinned map whose
-	// definition no longer matches the object makes Load fail: remove the
-	// stale pins after an upgrade that changes xdhcp.h.
+	// PinPath/xdhcp_xdp. Empty means no pinning. A pinned map whose layout
+	// (type, key or value size, entries, flags, or for a named struct or
+	// enum value its members or values in BTF) no longer matches the
+	// object, left by an older version, is replaced by a new one
+	// (Datapath.ReplacedPins lists them); a directory that is not on a
+	// bpffs is an error wrapping ErrNotBPFFS.
 	PinPath string
 	// LimitEntries and KnownEntries size the LRU maps xdhcp_limits (client
 	// and relay token buckets) and xdhcp_known (clients holding a lease);
@@ -89,9 +93,10 @@ type Options struct {
 	LimitEntries, KnownEntries uint32
 }
 
-// Stats are the program's counters summed over all CPUs, keyed by the
-// lower-case name of the enum xdhcp_stat entry in xdhcp.h without its
-// XDHCP_STAT_ prefix ("rx_total", "drop_partner", ...). The verdict
+// Stats are the program's counters summed over all CPUs, keyed by their
+// struct xdhcp_counters member names in xdhcp.h, which bpftool prints too
+// ("rx_total", "drop_partner", ...; the enum xdhcp_stat entries in lower
+// case without their XDHCP_STAT_ prefix). The verdict
 // counters (pass_*, redirect_*, drop_*) sum to rx_total; no_socket counts
 // redirects that fell back to the stack because no AF_XDP socket was
 // bound on the receive queue.
@@ -100,9 +105,10 @@ type Stats map[string]uint64
 // Datapath is a loaded xdhcp XDP program and its maps. Methods are safe for
 // concurrent use.
 type Datapath struct {
-	objs    xdhcpObjects
-	names   []string // stat names indexed by enum xdhcp_stat
-	pinPath string
+	objs     xdhcpObjects
+	names    []string // stat names indexed by enum xdhcp_stat
+	pinPath  string
+	replaced []string // stale map pins replaced by Load
 
 	addrMu sync.Mutex // serialises SetAddrs
 
@@ -121,8 +127,18 @@ func Load(opts Options) (*Datapath, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.LimitEntries > 0 {
+		spec.Maps[xdhcpMapXdhcpLimits].MaxEntries = opts.LimitEntries
+	}
+	if opts.KnownEntries > 0 {
+		spec.Maps[xdhcpMapXdhcpKnown].MaxEntries = opts.KnownEntries
+	}
+	d := &Datapath{names: names, pinPath: opts.PinPath, links: map[int]link.Link{}}
 	var copts ebpf.CollectionOptions
 	if opts.PinPath != "" {
+		if err := CheckPinPath(opts.PinPath); err != nil {
+			return nil, err
+		}
 		if err := os.MkdirAll(opts.PinPath, 0o700); err != nil {
 			return nil, fmt.Errorf("create pin dir %s: %w", opts.PinPath, err)
 		}
@@ -132,14 +148,10 @@ func Load(opts Options) (*Datapath, error) {
 			}
 		}
 		copts.Maps.PinPath = opts.PinPath
+		if d.replaced, err = replaceStalePins(spec, opts.PinPath); err != nil {
+			return nil, err
+		}
 	}
-	if opts.LimitEntries > 0 {
-		spec.Maps[xdhcpMapXdhcpLimits].MaxEntries = opts.LimitEntries
-	}
-	if opts.KnownEntries > 0 {
-		spec.Maps[xdhcpMapXdhcpKnown].MaxEntries = opts.KnownEntries
-	}
-	d := &Datapath{names: names, pinPath: opts.PinPath, links: map[int]link.Link{}}
 	if err := spec.LoadAndAssign(&d.objs, &copts); err != nil {
 		var verr *ebpf.VerifierError
 		if errors.As(err, &verr) {
@@ -161,49 +173,272 @@ func Load(opts Options) (*Datapath, error) {
 	return d, nil
 }
 
-// statNames reads enum xdhcp_stat from the object's BTF, so the names are
-// exactly the C ones and never copied by hand.
+// statNames reads the member names of struct xdhcp_counters from the
+// object's BTF, so the names are exactly the C ones and never copied by
+// hand, and checks them against enum xdhcp_stat (the index the program
+// counts by): member i is the enum's entry i, lower case, without its
+// XDHCP_STAT_ prefix.
 func statNames(spec *ebpf.CollectionSpec) ([]string, error) {
+	var st *btf.Struct
+	if err := spec.Types.TypeByName("xdhcp_counters", &st); err != nil {
+		return nil, fmt.Errorf("find struct xdhcp_counters in btf: %w", err)
+	}
 	var e *btf.Enum
 	if err := spec.Types.TypeByName("xdhcp_stat", &e); err != nil {
 		return nil, fmt.Errorf("find enum xdhcp_stat in btf: %w", err)
 	}
-	max := uint64(xdhcpXdhcpStatXDHCP_STAT_MAX)
+	max := int(xdhcpXdhcpStatXDHCP_STAT_MAX)
+	if len(st.Members) != max || reflect.TypeFor[xdhcpXdhcpCounters]().NumField() != max+1 {
+		return nil, fmt.Errorf("struct xdhcp_counters has %d members, enum xdhcp_stat %d entries", len(st.Members), max)
+	}
 	names := make([]string, max)
+	for i, m := range st.Members {
+		if m.Offset.Bytes() != uint32(i)*8 {
+			return nil, fmt.Errorf("struct xdhcp_counters member %s at byte %d, want %d", m.Name, m.Offset.Bytes(), i*8)
+		}
+		names[i] = m.Name
+	}
 	for _, v := range e.Values {
-		if v.Value >= max {
+		if v.Value >= uint64(max) {
 			continue
 		}
-		names[v.Value] = strings.ToLower(strings.TrimPrefix(v.Name, "XDHCP_STAT_"))
-	}
-	for i, n := range names {
-		if n == "" {
-			return nil, fmt.Errorf("enum xdhcp_stat has no name for index %d", i)
+		if n := strings.ToLower(strings.TrimPrefix(v.Name, "XDHCP_STAT_")); n != names[v.Value] {
+			return nil, fmt.Errorf("enum xdhcp_stat entry %s is %d, struct xdhcp_counters member %d is %s", v.Name, v.Value, v.Value, names[v.Value])
 		}
 	}
 	return names, nil
 }
 
+// ErrNotBPFFS is wrapped by the error of a pin path that is not on a bpf
+// filesystem.
+var ErrNotBPFFS = errors.New("not on a bpf filesystem")
+
+// CheckPinPath checks that dir (which need not exist yet) lies on a bpf
+// filesystem: it looks at dir or its nearest existing parent. The error
+// names the filesystem found and the mount command that fixes it.
+func CheckPinPath(dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("bpf pin path %s: %w", dir, err)
+	}
+	p := abs
+	var fs unix.Statfs_t
+	for {
+		err = unix.Statfs(p, &fs)
+		if err == nil || !errors.Is(err, unix.ENOENT) || p == "/" {
+			break
+		}
+		p = filepath.Dir(p)
+	}
+	if err != nil {
+		return fmt.Errorf("bpf pin path %s: statfs %s: %w", dir, p, err)
+	}
+	if st, err := os.Stat(p); err != nil {
+		return fmt.Errorf("bpf pin path %s: %w", dir, err)
+	} else if !st.IsDir() {
+		return fmt.Errorf("bpf pin path %s: %s is not a directory: %w", dir, p, unix.ENOTDIR)
+	}
+	if uint32(fs.Type) == unix.BPF_FS_MAGIC {
+		return nil
+	}
+	// Mount where the pins go; under /sys/fs/bpf, the usual mount point.
+	fix := "mount -t bpf bpf " + abs
+	if abs == "/sys/fs/bpf" || strings.HasPrefix(abs, "/sys/fs/bpf/") {
+		fix = "mount -t bpf bpf /sys/fs/bpf"
+	} else if p != abs {
+		fix = "mkdir -p " + abs + " && " + fix
+	}
+	return fmt.Errorf("bpf pin path %s is %w (%s is on %s); mount one with `%s` or choose a directory on a mounted bpffs",
+		dir, ErrNotBPFFS, p, fsName(int64(fs.Type)), fix)
+}
+
+// fsName names a statfs f_type for CheckPinPath's message.
+func fsName(t int64) string {
+	switch t {
+	case unix.SYSFS_MAGIC:
+		return "sysfs"
+	case unix.TMPFS_MAGIC:
+		return "tmpfs"
+	case unix.EXT4_SUPER_MAGIC:
+		return "ext4"
+	case unix.XFS_SUPER_MAGIC:
+		return "xfs"
+	case unix.BTRFS_SUPER_MAGIC:
+		return "btrfs"
+	case unix.OVERLAYFS_SUPER_MAGIC:
+		return "overlayfs"
+	case unix.PROC_SUPER_MAGIC:
+		return "procfs"
+	}
+	return fmt.Sprintf("a filesystem of type %#x", t)
+}
+
+// replaceStalePins removes the pins under dir of maps whose layout differs
+// from spec's (an older version's), so loading creates and pins new maps
+// instead of failing with ErrMapIncompatible. A compatible pin is kept and
+// reused (its counters, buckets and known clients survive the restart).
+// It returns what it removed, each with why.
+func replaceStalePins(spec *ebpf.CollectionSpec, dir string) ([]string, error) {
+	var replaced []string
+	names := make([]string, 0, len(spec.Maps))
+	for n := range spec.Maps {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		ms := spec.Maps[n]
+		if ms.Pinning != ebpf.PinByName {
+			continue
+		}
+		p := filepath.Join(dir, ms.Name)
+		if _, err := os.Lstat(p); errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		why := ""
+		m, err := ebpf.LoadPinnedMap(p, nil)
+		if err != nil {
+			why = fmt.Sprintf("not a loadable map: %v", err)
+		} else {
+			if cerr := ms.Compatible(m); cerr != nil {
+				if !errors.Is(cerr, ebpf.ErrMapIncompatible) {
+					m.Close()
+					return replaced, fmt.Errorf("check pinned map %s: %w", p, cerr)
+				}
+				why = strings.TrimSuffix(cerr.Error(), ": "+ebpf.ErrMapIncompatible.Error())
+			} else {
+				why = valueTypeChange(ms, m)
+			}
+			m.Close()
+		}
+		if why == "" {
+			continue
+		}
+		if err := os.Remove(p); err != nil {
+			return replaced, fmt.Errorf("remove stale map pin %s (%s): %w", p, why, err)
+		}
+		replaced = append(replaced, fmt.Sprintf("%s (%s)", p, why))
+	}
+	return replaced, nil
+}
+
+// valueTypeChange compares a pinned map's value type with spec's when the
+// spec's is a named struct or enum (struct xdhcp_counters, enum
+// xdhcp_bucket_owner, ...): same sizes can still hide reordered, renamed
+// or renumbered fields. It returns "" when they match, else what differs.
+func valueTypeChange(ms *ebpf.MapSpec, m *ebpf.Map) string {
+	want := btf.UnderlyingType(ms.Value)
+	name := want.TypeName()
+	switch want.(type) {
+	case *btf.Struct, *btf.Enum:
+	default:
+		return ""
+	}
+	if name == "" {
+		return ""
+	}
+	info, err := m.Info()
+	if err != nil {
+		return fmt.Sprintf("map info: %v", err)
+	}
+	id, ok := info.BTFID()
+	if !ok {
+		return "no BTF to compare its value type " + name + " with"
+	}
+	h, err := btf.NewHandleFromID(id)
+	if err != nil {
+		return fmt.Sprintf("open its BTF: %v", err)
+	}
+	defer h.Close()
+	spec, err := h.Spec(nil)
+	if err != nil {
+		return fmt.Sprintf("read its BTF: %v", err)
+	}
+	var got btf.Type
+	switch want.(type) {
+	case *btf.Struct:
+		var st *btf.Struct
+		err = spec.TypeByName(name, &st)
+		got = st
+	case *btf.Enum:
+		var en *btf.Enum
+		err = spec.TypeByName(name, &en)
+		got = en
+	}
+	if err != nil {
+		return fmt.Sprintf("its BTF has no %s", name)
+	}
+	if a, b := typeLayout(got, 0), typeLayout(want, 0); a != b {
+		return fmt.Sprintf("value type %s changed from %s to %s", name, a, b)
+	}
+	return ""
+}
+
+// typeLayout describes a type's memory layout and names: members with
+// offsets and sizes, enum values, array lengths.
+func typeLayout(t btf.Type, depth int) string {
+	t = btf.UnderlyingType(t)
+	if depth > 4 {
+		return t.TypeName()
+	}
+	switch v := t.(type) {
+	case *btf.Struct, *btf.Union:
+		var ms []btf.Member
+		var size uint32
+		if st, ok := v.(*btf.Struct); ok {
+			ms, size = st.Members, st.Size
+		} else {
+			u := v.(*btf.Union)
+			ms, size = u.Members, u.Size
+		}
+		parts := make([]string, len(ms))
+		for i, m := range ms {
+			parts[i] = fmt.Sprintf("%s@%d:%s", m.Name, m.Offset.Bytes(), typeLayout(m.Type, depth+1))
+		}
+		return fmt.Sprintf("{%s}%d", strings.Join(parts, " "), size)
+	case *btf.Enum:
+		parts := make([]string, len(v.Values))
+		for i, e := range v.Values {
+			parts[i] = fmt.Sprintf("%s=%d", e.Name, e.Value)
+		}
+		return fmt.Sprintf("enum{%s}%d", strings.Join(parts, " "), v.Size)
+	case *btf.Int:
+		return fmt.Sprintf("int%d", v.Size*8)
+	case *btf.Array:
+		return fmt.Sprintf("[%d]%s", v.Nelems, typeLayout(v.Type, depth+1))
+	}
+	return fmt.Sprintf("%T", t)
+}
+
+// ReplacedPins lists the stale map pins Load replaced because an older
+// version had pinned a different layout, each with what changed.
+func (d *Datapath) ReplacedPins() []string { return append([]string(nil), d.replaced...) }
+
 // Program returns the loaded XDP program (for Program.Run tests and
 // benchmarks). It is owned by the Datapath: do not close it.
 func (d *Datapath) Program() *ebpf.Program { return d.objs.XdhcpXdp }
 
-// StatNames returns the counter names in enum xdhcp_stat order.
+// StatNames returns the counter names in struct xdhcp_counters (and enum
+// xdhcp_stat) order.
 func (d *Datapath) StatNames() []string { return append([]string(nil), d.names...) }
 
-// Stats returns the counters summed over all CPUs.
+// Stats returns the counters summed over all CPUs: one lookup of the
+// per-CPU struct xdhcp_counters.
 func (d *Datapath) Stats() (Stats, error) {
+	var percpu []xdhcpXdhcpCounters
+	if err := d.objs.XdhcpStats.Lookup(uint32(0), &percpu); err != nil {
+		return nil, fmt.Errorf("read xdp counters: %w", err)
+	}
+	sums := make([]uint64, len(d.names))
+	for i := range percpu {
+		v := reflect.ValueOf(&percpu[i]).Elem()
+		// Field 0 is the structs.HostLayout marker; statNames checked the count.
+		for j := range sums {
+			sums[j] += v.Field(j + 1).Uint()
+		}
+	}
 	s := make(Stats, len(d.names))
-	var percpu []uint64
 	for i, name := range d.names {
-		if err := d.objs.XdhcpStats.Lookup(uint32(i), &percpu); err != nil {
-			return nil, fmt.Errorf("read stat %s: %w", name, err)
-		}
-		var sum uint64
-		for _, v := range percpu {
-			sum += v
-		}
-		s[name] = sum
+		s[name] = sums[i]
 	}
 	return s, nil
 }
@@ -214,11 +449,11 @@ func (d *Datapath) Stats() (Stats, error) {
 // updated in one batch (Linux 5.6) where supported, else entry by entry.
 func (d *Datapath) SetBuckets(serve [Buckets]bool) error {
 	keys := make([]uint32, Buckets)
-	vals := make([]uint8, Buckets)
+	vals := make([]xdhcpXdhcpBucketOwner, Buckets)
 	for i, s := range serve {
 		keys[i] = uint32(i)
 		if s {
-			vals[i] = 1
+			vals[i] = xdhcpXdhcpBucketOwnerXDHCP_BUCKET_OURS
 		}
 	}
 	_, err := d.objs.XdhcpBuckets.BatchUpdate(keys, vals, nil)

@@ -474,26 +474,26 @@ func TestHashMatchesLbhash(t *testing.T) {
 		want := uint32(lbhash.Hash(key))
 		data := frame{payload: c.payload}.bytes()
 
-		if err := d.objs.XdhcpBuckets.Put(want, uint8(1)); err != nil {
+		if err := d.objs.XdhcpBuckets.Put(want, xdhcpXdhcpBucketOwnerXDHCP_BUCKET_OURS); err != nil {
 			t.Fatal(err)
 		}
 		ret, delta := run(t, d, data)
 		if ret != xdpPass || delta["redirect_ours"] != 1 {
 			t.Fatalf("%s case %d key %x: only bucket %d served: verdict %d deltas %v (kernel hash differs from lbhash)", c.name, i, key, want, ret, delta)
 		}
-		if err := d.objs.XdhcpBuckets.Put(want, uint8(0)); err != nil {
+		if err := d.objs.XdhcpBuckets.Put(want, xdhcpXdhcpBucketOwnerXDHCP_BUCKET_PARTNER); err != nil {
 			t.Fatal(err)
 		}
 		// Other buckets served, ours not: must drop.
 		other := (want + 1 + uint32(r.IntN(255))) % 256
-		if err := d.objs.XdhcpBuckets.Put(other, uint8(1)); err != nil {
+		if err := d.objs.XdhcpBuckets.Put(other, xdhcpXdhcpBucketOwnerXDHCP_BUCKET_OURS); err != nil {
 			t.Fatal(err)
 		}
 		ret, delta = run(t, d, data)
 		if ret != xdpDrop || delta["drop_partner"] != 1 {
 			t.Fatalf("%s case %d key %x: bucket %d not served: verdict %d deltas %v", c.name, i, key, want, ret, delta)
 		}
-		if err := d.objs.XdhcpBuckets.Put(other, uint8(0)); err != nil {
+		if err := d.objs.XdhcpBuckets.Put(other, xdhcpXdhcpBucketOwnerXDHCP_BUCKET_PARTNER); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -532,11 +532,11 @@ func TestSocketsAndBuckets(t *testing.T) {
 		t.Fatal(err)
 	}
 	for h := range Buckets {
-		var v uint8
+		var v xdhcpXdhcpBucketOwner
 		if err := d.objs.XdhcpBuckets.Lookup(uint32(h), &v); err != nil {
 			t.Fatal(err)
 		}
-		if (v == 1) != serve[h] || v > 1 {
+		if (v == xdhcpXdhcpBucketOwnerXDHCP_BUCKET_OURS) != serve[h] || v > xdhcpXdhcpBucketOwnerXDHCP_BUCKET_OURS {
 			t.Fatalf("bucket %d = %d, want %v", h, v, serve[h])
 		}
 	}

@@ -106,20 +106,23 @@ struct xdhcp_scan {
 #define SCAN_GET(s, f) (*(volatile __u32 *)&(s)->f)
 #define SCAN_SET(s, f, v) (*(volatile __u32 *)&(s)->f = (v))
 
-/* xdhcp_stats: per-CPU packet counters indexed by enum xdhcp_stat. */
+/*
+ * xdhcp_stats: the packet counters, one struct xdhcp_counters per CPU in its
+ * single entry (key 0), so bpftool prints them by name (xdhcp.h).
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, XDHCP_STAT_MAX);
-	__type(key, __u32); /* enum xdhcp_stat; array map keys must be plain u32 in BTF */
-	__type(value, __u64);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xdhcp_counters);
 } xdhcp_stats SEC(".maps");
 
-/* xdhcp_buckets: RFC 3074 hash -> 1 if this server serves that bucket. Written by HA. */
+/* xdhcp_buckets: RFC 3074 hash -> who serves that bucket (enum xdhcp_bucket_owner). Written by HA. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, XDHCP_BUCKETS);
 	__type(key, __u32);
-	__type(value, __u8);
+	__type(value, enum xdhcp_bucket_owner);
 } xdhcp_buckets SEC(".maps");
 
 /* xdhcp_xsks: rx_queue_index -> AF_XDP socket. */
@@ -219,24 +222,27 @@ enum xdhcp_scan_end {
 	XS_SCAN_UNCERTAIN, /* too many options or too large an area */
 };
 
-static __always_inline void count(__u32 idx)
-{
-	__u64 *c = bpf_map_lookup_elem(&xdhcp_stats, &idx);
-
-	/* Per-CPU value and XDP runs with softirqs off: no atomics needed. */
-	if (c)
-		*c += 1;
-}
-
 /*
- * count_verdict counts one packet and its verdict. Not inlined on purpose:
- * its prototype puts enum xdhcp_stat into the object's BTF, where bpf2go
- * (-type xdhcp_stat) and datapath.go (stat names) read it.
+ * count_verdict counts one packet, its verdict and, if no_socket, a
+ * redirect that fell back to the stack: one map lookup per packet. Not
+ * inlined on purpose: its prototype puts enum xdhcp_stat into the
+ * object's BTF, where bpf2go (-type xdhcp_stat) reads it.
  */
-static __noinline void count_verdict(enum xdhcp_stat stat)
+static __noinline void count_verdict(enum xdhcp_stat stat, int no_socket)
 {
-	count(XDHCP_STAT_RX_TOTAL);
-	count(stat);
+	struct xdhcp_counters *s;
+	__u32 zero = 0;
+
+	s = bpf_map_lookup_elem(&xdhcp_stats, &zero);
+	if (!s)
+		return;
+	/* Per-CPU value and XDP runs with softirqs off: no atomics needed. */
+	s->rx_total++;
+	if (no_socket)
+		s->no_socket++;
+	/* Field stat of the struct (xdhcp.h asserts the layout). */
+	if (stat < XDHCP_STAT_MAX)
+		((__u64 *)s)[stat]++;
 }
 
 /*
@@ -486,7 +492,7 @@ static __always_inline enum xdhcp_act classify_dhcp(void *data, void *data_end, 
 	enum xdhcp_stat drop;
 	__u64 key, relay = 0;
 	__u32 bucket;
-	__u8 *serve;
+	enum xdhcp_bucket_owner *owner;
 	int h;
 
 	/*
@@ -559,12 +565,12 @@ static __always_inline enum xdhcp_act classify_dhcp(void *data, void *data_end, 
 		return XS_ACT_REDIRECT;
 	}
 	bucket = (__u32)h;
-	serve = bpf_map_lookup_elem(&xdhcp_buckets, &bucket);
-	if (!serve) { /* cannot happen: 256 entries */
+	owner = bpf_map_lookup_elem(&xdhcp_buckets, &bucket);
+	if (!owner) { /* cannot happen: 256 entries */
 		*stat = XDHCP_STAT_REDIRECT_UNCERTAIN;
 		return XS_ACT_REDIRECT;
 	}
-	if (!*serve) {
+	if (*owner == XDHCP_BUCKET_PARTNER) {
 		*stat = XDHCP_STAT_DROP_PARTNER;
 		return XS_ACT_DROP;
 	}
@@ -715,7 +721,7 @@ int xdhcp_xdp(struct xdp_md *ctx)
 {
 	enum xdhcp_stat stat = XDHCP_STAT_PASS_MALFORMED;
 	enum xdhcp_act act = classify(ctx, &stat);
-	int verdict;
+	int verdict, no_socket = 0;
 
 	switch (act) {
 	case XS_ACT_DROP:
@@ -724,12 +730,11 @@ int xdhcp_xdp(struct xdp_md *ctx)
 	case XS_ACT_REDIRECT:
 		/* XDP_REDIRECT if a socket is bound on this queue, else XDP_PASS. */
 		verdict = bpf_redirect_map(&xdhcp_xsks, ctx->rx_queue_index, XDP_PASS);
-		if (verdict != XDP_REDIRECT)
-			count(XDHCP_STAT_NO_SOCKET);
+		no_socket = verdict != XDP_REDIRECT;
 		break;
 	default:
 		verdict = XDP_PASS;
 	}
-	count_verdict(stat);
+	count_verdict(stat, no_socket);
 	return verdict;
 }

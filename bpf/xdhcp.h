@@ -3,8 +3,10 @@
  * xdhcp.h: the only contract between the XDP program (xdhcp.c) and its Go
  * loader (datapath.go). Go types and constants are generated from it by
  * bpf2go (see gen.go); never copy them by hand. Changing this file means:
- * run `make generate`, then check datapath.go (statNames comes from BTF, so
- * new stats need no Go change) and the tests in datapath_test.go.
+ * run `make generate`, then check datapath.go (counter names come from the
+ * BTF of struct xdhcp_counters, so new counters need no Go change) and the
+ * tests in datapath_test.go. A map whose layout changes (key or value
+ * size, entries, type) replaces its stale pin at the next start.
  *
  * userspace/admission is the Go twin of the admission policy below (client
  * key hash, relay key, token buckets and their order); the differential
@@ -21,43 +23,111 @@
 #define XDHCP_KNOWN_ENTRIES 262144 /* xdhcp_known: clients holding a lease */
 
 /*
- * enum xdhcp_stat indexes the per-CPU counter map xdhcp_stats.
+ * Counters: struct xdhcp_counters is the value of xdhcp_stats, a per-CPU array
+ * with one entry (key 0), so `bpftool map dump name xdhcp_stats` prints
+ * every counter by name, per CPU. The program looks the entry up once per
+ * packet and increments fields by their enum xdhcp_stat index (field i is
+ * the u64 at offset i * 8; the _Static_asserts below hold the two
+ * together). Go reads the struct through the bpf2go type and names the
+ * counters from this struct's BTF member names.
  *
- * Every packet increments XDHCP_STAT_RX_TOTAL and exactly one verdict
- * counter (PASS_*, REDIRECT_*, DROP_*), so the verdict counters sum to
- * RX_TOTAL. XDHCP_STAT_NO_SOCKET is not a verdict: it counts REDIRECT_*
- * packets for which no AF_XDP socket was bound on the receive queue, so
- * bpf_redirect_map fell back to XDP_PASS (kernel stack).
+ * Every packet increments rx_total and exactly one verdict counter
+ * (pass_*, redirect_*, drop_*), so the verdict counters sum to rx_total.
+ * no_socket is not a verdict: it counts redirect_* packets for which no
+ * AF_XDP socket was bound on the receive queue, so bpf_redirect_map fell
+ * back to XDP_PASS (kernel stack).
  */
+struct xdhcp_counters {
+	__u64 rx_total;
+	/* XDP_PASS: not for us, or not parseable as IPv4/UDP in the kernel. */
+	__u64 pass_not_ip; /* ethertype is not IPv4 (ARP, IPv6, ...) */
+	__u64 pass_vlan; /* 802.1Q/802.1ad tagged: belongs to a VLAN sub-interface */
+	__u64 pass_malformed; /* truncated or inconsistent Ethernet, IPv4 or UDP header */
+	__u64 pass_fragment; /* IPv4 MF flag or fragment offset set */
+	__u64 pass_ip_options; /* IPv4 ihl > 5: left to the stack and the UDP socket */
+	__u64 pass_not_udp; /* IPv4 but not UDP */
+	__u64 pass_not_dhcp_port; /* UDP, destination port != 67 */
+	__u64 pass_not_our_mac; /* DHCP, destination MAC neither ours nor broadcast */
+	__u64 pass_not_our_ip; /* DHCP, destination IP not in xdhcp_addrs nor 255.255.255.255 */
+	/* Redirect to the AF_XDP socket of the receive queue (fallback XDP_PASS). */
+	__u64 redirect_ours; /* load-balanced type, hash bucket served here (and admitted) */
+	__u64 redirect_not_balanced; /* message type Kea does not load-balance (incl. no option 53) */
+	__u64 redirect_no_ident; /* balanced, no client id and hlen 0: Kea drops it; user space decides and logs */
+	__u64 redirect_truncated; /* UDP length beyond the frame, or an option past the payload */
+	__u64 redirect_uncertain; /* parseable but not decidable for certain in the kernel, see xdhcp.c */
+	/* XDP_DROP */
+	__u64 drop_partner; /* load-balanced type, hash bucket belongs to the partner */
+	__u64 drop_rate_client; /* DISCOVER/REQUEST over its client's token bucket */
+	__u64 drop_rate_relay; /* unknown client's DISCOVER/REQUEST over its relay's bucket */
+	__u64 drop_rate_unknown; /* unknown client's DISCOVER/REQUEST over the global budget */
+	/* What user space would only parse to drop (pipeline's pkt4-parse-failed-*): */
+	__u64 drop_not_request; /* op != BOOTREQUEST */
+	__u64 drop_short; /* DHCP payload shorter than the BOOTP header and cookie (240 bytes) */
+	/* Not a verdict (see above). */
+	__u64 no_socket;
+};
+
+/* enum xdhcp_stat: the index of each struct xdhcp_counters field, in order. */
 enum xdhcp_stat {
 	XDHCP_STAT_RX_TOTAL = 0,
-	/* XDP_PASS: not for us, or not parseable as IPv4/UDP in the kernel. */
-	XDHCP_STAT_PASS_NOT_IP, /* ethertype is not IPv4 (ARP, IPv6, ...) */
-	XDHCP_STAT_PASS_VLAN, /* 802.1Q/802.1ad tagged: belongs to a VLAN sub-interface */
-	XDHCP_STAT_PASS_MALFORMED, /* truncated or inconsistent Ethernet, IPv4 or UDP header */
-	XDHCP_STAT_PASS_FRAGMENT, /* IPv4 MF flag or fragment offset set */
-	XDHCP_STAT_PASS_IP_OPTIONS, /* IPv4 ihl > 5: left to the stack and the UDP socket */
-	XDHCP_STAT_PASS_NOT_UDP, /* IPv4 but not UDP */
-	XDHCP_STAT_PASS_NOT_DHCP_PORT, /* UDP, destination port != 67 */
-	XDHCP_STAT_PASS_NOT_OUR_MAC, /* DHCP, destination MAC neither ours nor broadcast */
-	XDHCP_STAT_PASS_NOT_OUR_IP, /* DHCP, destination IP not in xdhcp_addrs nor 255.255.255.255 */
-	/* Redirect to the AF_XDP socket of the receive queue (fallback XDP_PASS). */
-	XDHCP_STAT_REDIRECT_OURS, /* load-balanced type, hash bucket served here (and admitted) */
-	XDHCP_STAT_REDIRECT_NOT_BALANCED, /* message type Kea does not load-balance (incl. no option 53) */
-	XDHCP_STAT_REDIRECT_NO_IDENT, /* balanced, no client id and hlen 0: Kea drops it; user space decides and logs */
-	XDHCP_STAT_REDIRECT_TRUNCATED, /* UDP length beyond the frame, or an option past the payload */
-	XDHCP_STAT_REDIRECT_UNCERTAIN, /* parseable but not decidable for certain in the kernel, see xdhcp.c */
-	/* XDP_DROP */
-	XDHCP_STAT_DROP_PARTNER, /* load-balanced type, hash bucket belongs to the partner */
-	XDHCP_STAT_DROP_RATE_CLIENT, /* DISCOVER/REQUEST over its client's token bucket */
-	XDHCP_STAT_DROP_RATE_RELAY, /* unknown client's DISCOVER/REQUEST over its relay's bucket */
-	XDHCP_STAT_DROP_RATE_UNKNOWN, /* unknown client's DISCOVER/REQUEST over the global budget */
-	/* What user space would only parse to drop (pipeline's pkt4-parse-failed-*): */
-	XDHCP_STAT_DROP_NOT_REQUEST, /* op != BOOTREQUEST */
-	XDHCP_STAT_DROP_SHORT, /* DHCP payload shorter than the BOOTP header and cookie (240 bytes) */
-	/* Not a verdict (see above). */
+	XDHCP_STAT_PASS_NOT_IP,
+	XDHCP_STAT_PASS_VLAN,
+	XDHCP_STAT_PASS_MALFORMED,
+	XDHCP_STAT_PASS_FRAGMENT,
+	XDHCP_STAT_PASS_IP_OPTIONS,
+	XDHCP_STAT_PASS_NOT_UDP,
+	XDHCP_STAT_PASS_NOT_DHCP_PORT,
+	XDHCP_STAT_PASS_NOT_OUR_MAC,
+	XDHCP_STAT_PASS_NOT_OUR_IP,
+	XDHCP_STAT_REDIRECT_OURS,
+	XDHCP_STAT_REDIRECT_NOT_BALANCED,
+	XDHCP_STAT_REDIRECT_NO_IDENT,
+	XDHCP_STAT_REDIRECT_TRUNCATED,
+	XDHCP_STAT_REDIRECT_UNCERTAIN,
+	XDHCP_STAT_DROP_PARTNER,
+	XDHCP_STAT_DROP_RATE_CLIENT,
+	XDHCP_STAT_DROP_RATE_RELAY,
+	XDHCP_STAT_DROP_RATE_UNKNOWN,
+	XDHCP_STAT_DROP_NOT_REQUEST,
+	XDHCP_STAT_DROP_SHORT,
 	XDHCP_STAT_NO_SOCKET,
 	XDHCP_STAT_MAX,
+};
+
+#define XDHCP_STAT_AT(field, idx) \
+	_Static_assert(__builtin_offsetof(struct xdhcp_counters, field) == (idx) * sizeof(__u64), #field " is not at " #idx)
+XDHCP_STAT_AT(rx_total, XDHCP_STAT_RX_TOTAL);
+XDHCP_STAT_AT(pass_not_ip, XDHCP_STAT_PASS_NOT_IP);
+XDHCP_STAT_AT(pass_vlan, XDHCP_STAT_PASS_VLAN);
+XDHCP_STAT_AT(pass_malformed, XDHCP_STAT_PASS_MALFORMED);
+XDHCP_STAT_AT(pass_fragment, XDHCP_STAT_PASS_FRAGMENT);
+XDHCP_STAT_AT(pass_ip_options, XDHCP_STAT_PASS_IP_OPTIONS);
+XDHCP_STAT_AT(pass_not_udp, XDHCP_STAT_PASS_NOT_UDP);
+XDHCP_STAT_AT(pass_not_dhcp_port, XDHCP_STAT_PASS_NOT_DHCP_PORT);
+XDHCP_STAT_AT(pass_not_our_mac, XDHCP_STAT_PASS_NOT_OUR_MAC);
+XDHCP_STAT_AT(pass_not_our_ip, XDHCP_STAT_PASS_NOT_OUR_IP);
+XDHCP_STAT_AT(redirect_ours, XDHCP_STAT_REDIRECT_OURS);
+XDHCP_STAT_AT(redirect_not_balanced, XDHCP_STAT_REDIRECT_NOT_BALANCED);
+XDHCP_STAT_AT(redirect_no_ident, XDHCP_STAT_REDIRECT_NO_IDENT);
+XDHCP_STAT_AT(redirect_truncated, XDHCP_STAT_REDIRECT_TRUNCATED);
+XDHCP_STAT_AT(redirect_uncertain, XDHCP_STAT_REDIRECT_UNCERTAIN);
+XDHCP_STAT_AT(drop_partner, XDHCP_STAT_DROP_PARTNER);
+XDHCP_STAT_AT(drop_rate_client, XDHCP_STAT_DROP_RATE_CLIENT);
+XDHCP_STAT_AT(drop_rate_relay, XDHCP_STAT_DROP_RATE_RELAY);
+XDHCP_STAT_AT(drop_rate_unknown, XDHCP_STAT_DROP_RATE_UNKNOWN);
+XDHCP_STAT_AT(drop_not_request, XDHCP_STAT_DROP_NOT_REQUEST);
+XDHCP_STAT_AT(drop_short, XDHCP_STAT_DROP_SHORT);
+XDHCP_STAT_AT(no_socket, XDHCP_STAT_NO_SOCKET);
+_Static_assert(sizeof(struct xdhcp_counters) == XDHCP_STAT_MAX * sizeof(__u64), "struct xdhcp_counters and enum xdhcp_stat differ");
+
+/*
+ * xdhcp_buckets value: who serves an RFC 3074 hash bucket, so bpftool
+ * prints XDHCP_BUCKET_OURS / XDHCP_BUCKET_PARTNER per bucket. Written by
+ * HA (Datapath.SetBuckets).
+ */
+enum xdhcp_bucket_owner {
+	XDHCP_BUCKET_PARTNER = 0, /* load-balanced queries hashing here are dropped */
+	XDHCP_BUCKET_OURS = 1, /* served here */
 };
 
 /*

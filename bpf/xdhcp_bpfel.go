@@ -25,6 +25,13 @@ const (
 	xdhcpXdhcpAddrKindXDHCP_ADDR_SUBNET_BCAST xdhcpXdhcpAddrKind = 2
 )
 
+type xdhcpXdhcpBucketOwner uint32
+
+const (
+	xdhcpXdhcpBucketOwnerXDHCP_BUCKET_PARTNER xdhcpXdhcpBucketOwner = 0
+	xdhcpXdhcpBucketOwnerXDHCP_BUCKET_OURS    xdhcpXdhcpBucketOwner = 1
+)
+
 type xdhcpXdhcpConfig struct {
 	_            structs.HostLayout
 	ClockNs      uint64
@@ -37,6 +44,32 @@ type xdhcpXdhcpConfig struct {
 	RelayBurst   uint32
 	UnknownRate  uint32
 	UnknownBurst uint32
+}
+
+type xdhcpXdhcpCounters struct {
+	_                   structs.HostLayout
+	RxTotal             uint64
+	PassNotIp           uint64
+	PassVlan            uint64
+	PassMalformed       uint64
+	PassFragment        uint64
+	PassIpOptions       uint64
+	PassNotUdp          uint64
+	PassNotDhcpPort     uint64
+	PassNotOurMac       uint64
+	PassNotOurIp        uint64
+	RedirectOurs        uint64
+	RedirectNotBalanced uint64
+	RedirectNoIdent     uint64
+	RedirectTruncated   uint64
+	RedirectUncertain   uint64
+	DropPartner         uint64
+	DropRateClient      uint64
+	DropRateRelay       uint64
+	DropRateUnknown     uint64
+	DropNotRequest      uint64
+	DropShort           uint64
+	NoSocket            uint64
 }
 
 type xdhcpXdhcpKeyKind uint32

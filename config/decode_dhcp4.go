@@ -65,6 +65,7 @@ func (d *decoder) decodeDhcp4(n *Node) *Dhcp4 {
 	}
 	d.assignSubnetIDs(dh)
 	d.checkTeePercents(dh)
+	d.checkCacheThreshold(dh)
 	if d.err != nil {
 		return nil
 	}
@@ -99,13 +100,75 @@ func (d *decoder) assignSubnetIDs(dh *Dhcp4) {
 	}
 }
 
-// checkTeePercents checks 0 < t1-percent < t2-percent < 1 on the values each
-// subnet actually uses.
-func (d *decoder) checkTeePercents(dh *Dhcp4) {
+// checkCacheThreshold refuses a cache-threshold outside (0, 1) that a
+// shared network or subnet uses: Kea 2.2 checks it in the network parsers
+// (base_network_parser.cc parseCacheParams), a global value only once it
+// is copied into a network or subnet that does not set its own.
+func (d *decoder) checkCacheThreshold(dh *Dhcp4) {
+	bad := func(v *float64) bool { return v != nil && (*v <= 0 || *v >= 1) }
+	fail := func(pos Pos, v float64) {
+		d.fail(pos, "cache-threshold", "cache-threshold: %g is invalid, it must be greater than 0.0 and less than 1.0", v)
+	}
+	for _, sn := range dh.SharedNetworks {
+		v := sn.CacheThreshold
+		if v == nil {
+			v = dh.CacheThreshold
+		}
+		if bad(v) {
+			fail(sn.Pos, *v)
+			return
+		}
+	}
 	for _, s := range dh.AllSubnets() {
-		r := dh.Resolve(s)
-		if *r.T1Percent >= *r.T2Percent {
-			d.fail(s.Pos, "t1-percent", "t1-percent: %g is invalid, it must be less than t2-percent: %g", *r.T1Percent, *r.T2Percent)
+		if r := dh.Resolve(s); bad(r.CacheThreshold) {
+			fail(s.Pos, *r.CacheThreshold)
+			return
+		}
+	}
+}
+
+// checkTeePercents is Kea 2.2's BaseNetworkParser::parseTeePercents
+// (base_network_parser.cc), run, as Kea runs it, on each shared network and
+// subnet with the values it inherits copied in, Kea's global defaults
+// included (a global value is checked only once a network or subnet
+// inherits it): when calculate-tee-times is true there, t2-percent and
+// t1-percent must be in (0, 1) and t1-percent below t2-percent
+// (docs/kea/config-surface.md §13; observed with kea-dhcp4 -t).
+func (d *decoder) checkTeePercents(dh *Dhcp4) {
+	check := func(pos Pos, levels ...*Scope) bool {
+		var calc *bool
+		var t1, t2 *float64
+		for _, l := range levels {
+			pick(&calc, l.CalculateTeeTimes)
+			pick(&t1, l.T1Percent)
+			pick(&t2, l.T2Percent)
+		}
+		if calc == nil || !*calc {
+			return true
+		}
+		switch {
+		case t2 != nil && (*t2 <= 0 || *t2 >= 1):
+			d.fail(pos, "t2-percent", "t2-percent: %g is invalid, it must be greater than 0.0 and less than 1.0", *t2)
+		case t1 != nil && (*t1 <= 0 || *t1 >= 1):
+			d.fail(pos, "t1-percent", "t1-percent: %g is invalid, it must be greater than 0.0 and less than 1.0", *t1)
+		case t1 != nil && t2 != nil && *t1 >= *t2:
+			d.fail(pos, "t1-percent", "t1-percent: %g is invalid, it must be less than t2-percent: %g", *t1, *t2)
+		default:
+			return true
+		}
+		return false
+	}
+	for _, sn := range dh.SharedNetworks {
+		if !check(sn.Pos, &sn.Scope, &dh.Scope) {
+			return
+		}
+	}
+	for _, s := range dh.AllSubnets() {
+		levels := []*Scope{&s.Scope}
+		if s.Network != nil {
+			levels = append(levels, &s.Network.Scope)
+		}
+		if !check(s.Pos, append(levels, &dh.Scope)...) {
 			return
 		}
 	}

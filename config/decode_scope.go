@@ -7,6 +7,7 @@ var scopeKeys = []string{
 	"calculate-tee-times", "t1-percent", "t2-percent", "match-client-id", "authoritative",
 	"next-server", "server-hostname", "boot-file-name", "reservation-mode",
 	"reservations-global", "reservations-in-subnet", "reservations-out-of-pool",
+	"store-extended-info", "cache-threshold", "cache-max-age",
 }
 
 // networkKeys are the keywords shared by shared networks and subnets.
@@ -33,6 +34,9 @@ func (d *decoder) scope(o *obj) Scope {
 		ReservationsGlobal:    o.boolp("reservations-global"),
 		ReservationsInSubnet:  o.boolp("reservations-in-subnet"),
 		ReservationsOutOfPool: o.boolp("reservations-out-of-pool"),
+		StoreExtendedInfo:     o.boolp("store-extended-info"),
+		CacheThreshold:        o.f64p("cache-threshold"),
+		CacheMaxAge:           o.wrappedU32p("cache-max-age"),
 	}
 	if mode := o.get("reservation-mode"); mode != nil {
 		if s.ReservationsGlobal != nil || s.ReservationsInSubnet != nil || s.ReservationsOutOfPool != nil {
@@ -55,15 +59,8 @@ func (d *decoder) scope(o *obj) Scope {
 		s.ReservationsGlobal, s.ReservationsInSubnet, s.ReservationsOutOfPool = &g, &in, &oop
 	}
 	d.lifetimeTriplet(o, &s)
-	if s.T1Percent != nil && (*s.T1Percent <= 0 || *s.T1Percent >= 1) {
-		d.fail(o.get("t1-percent").Pos, "t1-percent", "t1-percent: %g is invalid, it must be greater than 0.0 and less than 1.0", *s.T1Percent)
-	}
-	if s.T2Percent != nil && (*s.T2Percent <= 0 || *s.T2Percent >= 1) {
-		d.fail(o.get("t2-percent").Pos, "t2-percent", "t2-percent: %g is invalid, it must be greater than 0.0 and less than 1.0", *s.T2Percent)
-	}
-	if s.T1Percent != nil && s.T2Percent != nil && *s.T1Percent >= *s.T2Percent {
-		d.fail(o.get("t1-percent").Pos, "t1-percent", "t1-percent: %g is invalid, it must be less than t2-percent: %g", *s.T1Percent, *s.T2Percent)
-	}
+	// t1-percent and t2-percent are checked once every level is known
+	// (checkTeePercents), as Kea checks them.
 	return s
 }
 
@@ -117,6 +114,7 @@ func applyScopeDefaults(s *Scope) {
 	set(&s.ReservationsGlobal, false)
 	set(&s.ReservationsInSubnet, true)
 	set(&s.ReservationsOutOfPool, false)
+	set(&s.StoreExtendedInfo, false)
 	if s.T1Percent == nil {
 		s.T1Percent = ptr(0.5)
 	}
@@ -162,6 +160,9 @@ func (c *Dhcp4) Resolve(s *Subnet4) Scope {
 		pick(&r.ReservationsGlobal, l.ReservationsGlobal)
 		pick(&r.ReservationsInSubnet, l.ReservationsInSubnet)
 		pick(&r.ReservationsOutOfPool, l.ReservationsOutOfPool)
+		pick(&r.StoreExtendedInfo, l.StoreExtendedInfo)
+		pick(&r.CacheThreshold, l.CacheThreshold)
+		pick(&r.CacheMaxAge, l.CacheMaxAge)
 	}
 	applyScopeDefaults(&r) // only matters for a Dhcp4 built by hand
 	return r

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -233,7 +234,7 @@ func (s *source) token() (token, error) {
 	case c == '"':
 		v, err := s.str()
 		return token{kind: tokString, pos: p, text: v}, err
-	case c == '-' || (c >= '0' && c <= '9'):
+	case c == '-' || c == '+' || c == '.' || (c >= '0' && c <= '9'):
 		return s.number(p)
 	case c >= 'a' && c <= 'z':
 		start := s.off
@@ -255,38 +256,89 @@ func (s *source) token() (token, error) {
 	return token{}, errAt(p, "", "syntax error, invalid character %q", r)
 }
 
+// number scans a number (docs/kea/config-surface.md §13) the way Kea 2.2's dhcp4_lexer.ll does: two flex
+// rules compete, {int} = -?[0-9]+ and the floating point rule
+// [-+]?[0-9]*\.?[0-9]*([eE][-+]?[0-9]+)?; flex takes the longer match and,
+// on a tie, the earlier rule (the integer). So ".5", "5.", "+.5", "+5" and
+// "1e2" are floating point numbers; "." "+" "-" and ".e1" match the float
+// rule but boost::lexical_cast<double> refuses them ("Failed to convert X
+// to a floating point."), and an integer beyond int64 is refused the same
+// way ("Failed to convert X to an integer."). A float's Str is normalised
+// to Go's shortest form with a '.' or an exponent, so an integer parameter
+// given a float is refused as Kea's grammar refuses it (unexpected floating
+// point, expecting integer), and Str stays valid JSON for config-write.
 func (s *source) number(p Pos) (token, error) {
-	start := s.off
-	if s.peek(0) == '-' {
+	d := s.data[s.off:]
+	intLen, floatLen := numberMatch(d)
+	if intLen == 0 && floatLen == 0 {
+		r, _ := utf8.DecodeRune(d)
+		return token{}, errAt(p, "", "syntax error, invalid character %q", r)
+	}
+	n := floatLen
+	if intLen >= floatLen {
+		n = intLen
+	}
+	text := string(d[:n])
+	for i := 0; i < n; i++ {
 		s.advance()
 	}
-	digits := func() int {
-		n := 0
-		for s.off < len(s.data) && s.data[s.off] >= '0' && s.data[s.off] <= '9' {
-			s.advance()
-			n++
+	if intLen >= floatLen {
+		if _, err := strconv.ParseInt(text, 10, 64); err != nil {
+			return token{}, errAt(p, "", "Failed to convert %s to an integer.", text)
 		}
-		return n
+		return token{kind: tokNumber, pos: p, text: text}, nil
 	}
-	if digits() == 0 {
-		return token{}, errAt(p, "", "syntax error, invalid number")
+	f, err := strconv.ParseFloat(text, 64)
+	if err != nil {
+		return token{}, errAt(p, "", "Failed to convert %s to a floating point.", text)
 	}
-	if s.peek(0) == '.' {
-		s.advance()
-		if digits() == 0 {
-			return token{}, errAt(p, "", "syntax error, invalid number")
+	return token{kind: tokNumber, pos: p, text: floatText(f)}, nil
+}
+
+// numberMatch returns the lengths of the longest prefixes of d that Kea's
+// {int} and floating point lexer rules match.
+func numberMatch(d []byte) (intLen, floatLen int) {
+	digits := func(i int) int {
+		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
+			i++
+		}
+		return i
+	}
+	i := 0
+	if i < len(d) && d[i] == '-' {
+		i++
+	}
+	if j := digits(i); j > i {
+		intLen = j
+	}
+	i = 0
+	if i < len(d) && (d[i] == '-' || d[i] == '+') {
+		i++
+	}
+	i = digits(i)
+	if i < len(d) && d[i] == '.' {
+		i++
+	}
+	i = digits(i)
+	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
+		j := i + 1
+		if j < len(d) && (d[j] == '-' || d[j] == '+') {
+			j++
+		}
+		if k := digits(j); k > j {
+			i = k
 		}
 	}
-	if c := s.peek(0); c == 'e' || c == 'E' {
-		s.advance()
-		if c := s.peek(0); c == '+' || c == '-' {
-			s.advance()
-		}
-		if digits() == 0 {
-			return token{}, errAt(p, "", "syntax error, invalid number")
-		}
+	return intLen, i
+}
+
+// floatText is f as a JSON number that does not read as an integer.
+func floatText(f float64) string {
+	t := strconv.FormatFloat(f, 'g', -1, 64)
+	if !strings.ContainsAny(t, ".eE") {
+		t += ".0"
 	}
-	return token{kind: tokNumber, pos: p, text: string(s.data[start:s.off])}, nil
+	return t
 }
 
 // str scans a JSON string starting at the opening quote, by

@@ -163,6 +163,18 @@ func (o *obj) u32(key string, def uint32) uint32 {
 	return def
 }
 
+// wrappedU32p reads any int64 and keeps its low 32 bits, as Kea 2.2 does
+// where getInteger's int64 lands in an Optional<uint32_t> (cache-max-age:
+// base_network_parser.cc parseCacheParams; -1 is 4294967295).
+func (o *obj) wrappedU32p(key string) *uint32 {
+	i, ok := o.intIn(key, math.MinInt64, math.MaxInt64)
+	if !ok {
+		return nil
+	}
+	u := uint32(i)
+	return &u
+}
+
 func (o *obj) f64p(key string) *float64 {
 	v := o.get(key)
 	if v == nil {
@@ -170,6 +182,12 @@ func (o *obj) f64p(key string) *float64 {
 	}
 	if v.Kind != KindNumber {
 		o.d.fail(v.Pos, key, "expected real number, got %s", v.Kind)
+		return nil
+	}
+	if v.IsInt() {
+		// Kea 2.2's dhcp4_parser.yy takes these (t1-percent, t2-percent,
+		// cache-threshold) as FLOAT only.
+		o.d.fail(v.Pos, key, "syntax error, unexpected integer, expecting floating point")
 		return nil
 	}
 	f, err := strconv.ParseFloat(v.Str, 64)

@@ -14,8 +14,8 @@ var optionTypes = keys("binary", "boolean", "empty", "fqdn", "ipv4-address", "ip
 	"int8", "int16", "int32")
 
 // StandardOptionDefs returns fresh copies of Kea 2.2's standard DHCPv4
-// option definitions (space "dhcp4", plus the option 82 sub-options and the
-// last-resort option 43).
+// option definitions (space "dhcp4", plus the option 82 sub-options, the
+// last-resort option 43 and the DOCSIS3 vendor options in "docsis3-v4" and "vendor-4491").
 func StandardOptionDefs() []*OptionDef {
 	var out []*OptionDef
 	add := func(space string, list []stdDef) {
@@ -27,6 +27,8 @@ func StandardOptionDefs() []*OptionDef {
 	add(SpaceDHCP4, stdV4Defs)
 	add(SpaceDHCP4, lastResortV4Defs)
 	add("dhcp-agent-options-space", stdAgentDefs)
+	add(SpaceDOCSIS3V4, docsis3V4Defs)
+	add(SpaceVendor4491, docsis3V4Defs)
 	return out
 }
 

@@ -64,6 +64,8 @@ func encodeField(typ, v string) ([]byte, error) {
 		return append([]byte{byte(p.Bits())}, a[:n]...), nil
 	case "uint8", "uint16", "uint32", "int8", "int16", "int32":
 		return encodeInt(typ, v)
+	case "psid":
+		return encodePSID(v)
 	case "boolean":
 		switch v {
 		case "true", "1":
@@ -116,6 +118,38 @@ func encodeInt(typ, v string) ([]byte, error) {
 	b := make([]byte, 4)
 	binary.BigEndian.PutUint32(b, uint32(i))
 	return b[4-size:], nil
+}
+
+// encodePSID encodes "PSID/PSID-len" as Kea 2.2 does
+// (option_definition.cc OptionDefinition::writeToBuffer, OPT_PSID_TYPE, and
+// option_data_types.cc OptionDataTypeUtil::writePsid): blanks removed, the
+// value before the slash is the PSID (uint16), after it the PSID length
+// (uint8, at most 16); the wire form is the length byte then the PSID
+// shifted into the high bits of a 16-bit field. "3/4" is 04 30 00.
+func encodePSID(v string) ([]byte, error) {
+	txt := strings.NewReplacer(" ", "", "\t", "").Replace(v)
+	psidText, lenText, ok := strings.Cut(txt, "/")
+	if !ok {
+		return nil, fmt.Errorf("provided PSID value %s is not valid", v)
+	}
+	pb, err := encodeInt("uint16", psidText)
+	if err != nil {
+		return nil, fmt.Errorf("provided PSID %s is not valid", psidText)
+	}
+	lb, err := encodeInt("uint8", lenText)
+	if err != nil {
+		return nil, fmt.Errorf("provided PSID length %s is not valid", lenText)
+	}
+	psid, plen := binary.BigEndian.Uint16(pb), lb[0]
+	if plen > 16 {
+		return nil, fmt.Errorf("invalid PSID length value %d, this value is expected to be in range of 0 to 16", plen)
+	}
+	if plen > 0 && uint32(psid) > 0xFFFF>>(16-uint32(plen)) {
+		return nil, fmt.Errorf("invalid PSID value %d for a specified PSID length %d", psid, plen)
+	}
+	out := []byte{plen, 0, 0}
+	binary.BigEndian.PutUint16(out[1:], uint16(uint32(psid)<<(16-uint32(plen))))
+	return out, nil
 }
 
 // encodeFQDN encodes a domain name in DNS wire format (uncompressed, fully

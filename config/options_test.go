@@ -45,6 +45,21 @@ func TestOptionEncoding(t *testing.T) {
 		{"no name no code", `"data": "1"`, 0, nil, "requires one of 'code' or 'name'"},
 		{"code out of range", `"code": 255, "data": "1"`, 0, nil, "out of range"},
 		{"bad hex", `"code": 252, "csv-format": false, "data": "zz"`, 0, nil, "hexadecimal"},
+		// v4-portparams is uint8 then psid, "PSID/PSID-len" (std_option_defs.h
+		// V4_PORTPARAMS_RECORDS; option_data_types.cc writePsid): 3/4 is
+		// length 4, PSID 3 in the high 4 bits: 04 30 00. all-options.json.
+		{"psid", `"name": "v4-portparams", "data": "2, 3/4"`, 159, []byte{2, 4, 0x30, 0x00}, ""},
+		{"psid blanks", `"name": "v4-portparams", "data": "0, 1 / 16"`, 159, []byte{0, 16, 0x00, 0x01}, ""},
+		{"psid zero length", `"name": "v4-portparams", "data": "0, 0/0"`, 159, []byte{0, 0, 0, 0}, ""},
+		{"psid too big for length", `"name": "v4-portparams", "data": "1, 16/4"`, 0, nil, "invalid PSID value 16 for a specified PSID length 4"},
+		{"psid length over 16", `"name": "v4-portparams", "data": "1, 1/17"`, 0, nil, "invalid PSID length value 17"},
+		{"psid without slash", `"name": "v4-portparams", "data": "1, 5"`, 0, nil, "provided PSID value 5 is not valid"},
+		// CableLabs' options (docsis3_option_defs.h), in "vendor-4491" as
+		// reservations.json names them, and in "docsis3-v4" as
+		// all-options.json does.
+		{"vendor-4491 by name", `"name": "tftp-servers", "space": "vendor-4491", "data": "10.1.1.202,10.1.1.203"`, 2, []byte{10, 1, 1, 202, 10, 1, 1, 203}, ""},
+		{"docsis3-v4 by code", `"code": 1, "space": "docsis3-v4", "data": "32, 42"`, 1, []byte{32, 42}, ""},
+		{"vendor-4491 unknown", `"name": "nope", "space": "vendor-4491", "data": "1"`, 0, nil, "'vendor-4491.nope'"},
 		{"unknown space", `"name": "routers", "space": "nope", "data": "1.2.3.4"`, 0, nil, "'nope.routers'"},
 	}
 	for _, tt := range tests {

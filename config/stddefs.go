@@ -122,7 +122,7 @@ var stdV4Defs = []stdDef{
 	{"capwap-ac-v4", 138, "ipv4-address", true, nil, ""},
 	{"sip-ua-cs-domains", 141, "fqdn", true, nil, ""},
 	{"rdnss-selection", 146, "record", true, []string{"uint8", "ipv4-address", "ipv4-address", "fqdn"}, ""},
-	{"v4-portparams", 159, "record", false, []string{"uint8", "uint8", "uint16"}, ""},
+	{"v4-portparams", 159, "record", false, []string{"uint8", "psid"}, ""}, // std_option_defs.h V4_PORTPARAMS_RECORDS: offset, PSID-len/PSID
 	{"option-6rd", 212, "record", true, []string{"uint8", "uint8", "ipv6-address", "ipv4-address"}, ""},
 	{"v4-access-domain", 213, "fqdn", false, nil, ""},
 }
@@ -141,4 +141,22 @@ var stdAgentDefs = []stdDef{
 	{"server-id-override", 11, "ipv4-address", false, nil, ""},
 	{"relay-id", 12, "binary", false, nil, ""},
 	{"relay-port", 19, "uint16", false, nil, ""},
+}
+
+// SpaceDOCSIS3V4 and SpaceVendor4491 name the CableLabs (enterprise 4491)
+// vendor options. Kea 2.2 defines them in libdhcp as the standard space
+// "docsis3-v4" (docsis3_option_defs.h DOCSIS3_V4_OPTION_DEFINITIONS, in
+// libdhcp++.cc OPTION_DEF_PARAMS), and option data in the space
+// "vendor-4491" finds the same definitions (option_data_parser.cc
+// findOptionDefinition: LibDHCP::optionSpaceToVendorId, then
+// LibDHCP::getVendorOptionDef, which maps vendor 4491 to "docsis3-v4").
+const (
+	SpaceDOCSIS3V4  = "docsis3-v4"
+	SpaceVendor4491 = "vendor-4491"
+)
+
+// docsis3V4Defs are Kea 2.2's DOCSIS3_V4_OPTION_DEFINITIONS.
+var docsis3V4Defs = []stdDef{
+	{"oro", 1, "uint8", true, nil, ""},
+	{"tftp-servers", 2, "ipv4-address", true, nil, ""},
 }

@@ -48,6 +48,15 @@ type Scope struct {
 	ReservationsGlobal    *bool
 	ReservationsInSubnet  *bool
 	ReservationsOutOfPool *bool
+
+	// StoreExtendedInfo stores option 82 in the lease's user context
+	// (Kea 2.2 alloc_engine.cc updateLease4ExtendedInfo); default false.
+	StoreExtendedInfo *bool
+	// CacheThreshold and CacheMaxAge are Kea 2.2's lease caching
+	// (alloc_engine.cc setLeaseReusable). nil: not configured (no caching
+	// unless the other one is set); CacheThreshold is in (0, 1).
+	CacheThreshold *float64
+	CacheMaxAge    *uint32
 }
 
 // Dhcp4 is the typed Dhcp4 map.

@@ -33,9 +33,6 @@ var scopeUnimpl = []unimpl{
 	{key: "ddns-use-conflict-resolution", def: true},
 	{key: "hostname-char-set", def: "[^A-Za-z0-9.-]"},
 	{key: "hostname-char-replacement", def: ""},
-	{key: "store-extended-info", def: false},
-	{key: "cache-threshold"},
-	{key: "cache-max-age"},
 }
 
 // subnetUnimpl applies to subnets only.

@@ -180,13 +180,12 @@ func (r *backupRun) finish(err error) {
 	}
 }
 
-// BackupCounters are the lease-update counters per backup peer, for the
-// metrics: "<name>_sent" and "<name>_failed".
-func (s *Service) BackupCounters() map[string]int64 {
-	out := make(map[string]int64, 2*len(s.backups))
+// BackupCounters are the lease-update counters per backup peer: updates
+// the backup acknowledged, and those that failed.
+func (s *Service) BackupCounters() map[string][2]int64 {
+	out := make(map[string][2]int64, len(s.backups))
 	for _, b := range s.backups {
-		out[b.peer.Name+"_sent"] = int64(b.sent.Load())
-		out[b.peer.Name+"_failed"] = int64(b.failed.Load())
+		out[b.peer.Name] = [2]int64{int64(b.sent.Load()), int64(b.failed.Load())}
 	}
 	return out
 }

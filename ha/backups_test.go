@@ -81,7 +81,7 @@ func TestPassiveBackupPrimary(t *testing.T) {
 		t.Fatalf("done %v, want nil without wait-backup-ack", err)
 	}
 	b1.Release()
-	waitCounters(t, s, map[string]int64{"server3_sent": 1, "server3_failed": 0, "server4_sent": 0, "server4_failed": 1})
+	waitCounters(t, s, map[string][2]int64{"server3": {1, 0}, "server4": {0, 1}})
 	if got := b1.RequestsSeen(); len(got) != 1 || got[0].Command != "lease4-update" || got[0].IP != "192.0.2.10" {
 		t.Fatalf("backup got %+v", got)
 	}
@@ -128,7 +128,7 @@ func TestPassiveBackupWaitBackupAck(t *testing.T) {
 	if env2.s.State() != "passive-backup" {
 		t.Fatalf("state %s after a backup failure", env2.s.State())
 	}
-	waitCounters(t, env2.s, map[string]int64{"server3_sent": 1, "server4_failed": 1})
+	waitCounters(t, env2.s, map[string][2]int64{"server3": {1, 0}, "server4": {0, 1}})
 }
 
 // TestBackupsInEveryState: an active server of load-balancing or
@@ -152,7 +152,7 @@ func TestBackupsInEveryState(t *testing.T) {
 		if err := d.wait(t, 0); err != nil {
 			t.Fatalf("%s: %v", st, err)
 		}
-		waitCounters(t, s, map[string]int64{"server3_sent": int64(i + 1)})
+		waitCounters(t, s, map[string][2]int64{"server3": {int64(i + 1), 0}})
 	}
 	if s.unsent != 2 {
 		t.Fatalf("unsent-update-count %d, want 2 (waiting and partner-down; backups do not count)", s.unsent)
@@ -209,7 +209,7 @@ func mustListen(t *testing.T) net.Listener {
 }
 
 // waitCounters waits until BackupCounters has the wanted values.
-func waitCounters(t *testing.T, s *Service, want map[string]int64) {
+func waitCounters(t *testing.T, s *Service, want map[string][2]int64) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {

@@ -20,6 +20,9 @@
 #   REF_RATE (perfdhcp reference run, 0 = none) FLOOD=0 FLOOD_RATE FLOOD_SECS
 #   HOSTILE=0 HOSTILE_GOOD (relay DORA/s) HOSTILE_SECS HOSTILE_RATES (e.g. 50000,max)
 #   HA_DROP=0 HA_DROP_RATE HA_DROP_SECS
+#   RENEW=0 RENEW_ONLY=1 (only the renewal rows: Kea and xdhcpd-auto, without
+#   and with cache-threshold) RENEW_RATES (e.g. 10000,max) RENEW_SECS
+#   RENEW_CLIENTS RENEW_THRESHOLD (default 0.6: above 0.5, so a T1 renewal hits)
 #
 # Writes out/bench/micro.txt, out/bench/leaseload.{txt,json},
 # out/bench/results.json, out/bench/chart.png and out/bench/chart.json. The

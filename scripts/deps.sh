@@ -10,9 +10,14 @@
 #   bpftool, libbpf-dev           inspect maps; libbpf headers for the C program
 #   iproute2, ethtool             netns labs
 #   socat                         talk to control sockets by hand
+#   prometheus                    promtool: the /metrics exposition is linted with `promtool check metrics`
+#   lintian                       check the Debian packages (make deb, packaging tests)
+#   systemd                       systemd-analyze verify for the unit (packaging tests)
+#   strace                        which system calls xdhcpd makes (the unit's SystemCallFilter test)
+#   adduser                       the xdhcpd package's postinst, run when tests install it in a sandbox
 set -euo pipefail
 
-PKGS=(kea-dhcp4-server kea-common kea-admin kea-ctrl-agent clang llvm bpftool libbpf-dev iproute2 ethtool socat)
+PKGS=(kea-dhcp4-server kea-common kea-admin kea-ctrl-agent clang llvm bpftool libbpf-dev iproute2 ethtool socat prometheus lintian systemd strace adduser)
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -34,9 +39,9 @@ if ((${#missing[@]})); then
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# Kea services installed earlier (before policy-rc.d) may be running and
-# holding port 67 or the control socket; tests need them stopped.
-for svc in kea-dhcp4-server kea-ctrl-agent kea-dhcp6-server kea-dhcp-ddns-server; do
+# Kea (and Prometheus) services installed earlier (before policy-rc.d) may be
+# running and holding port 67 or the control socket; tests need them stopped.
+for svc in kea-dhcp4-server kea-ctrl-agent kea-dhcp6-server kea-dhcp-ddns-server prometheus; do
 	if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
 		systemctl stop "$svc" || true
 	fi

@@ -52,6 +52,12 @@ type Config struct {
 	Timeout   time.Duration
 	Renew     bool
 	Release   bool
+	// Renewals is the renewal load: every client first takes a lease
+	// (one DORA each, the warm-up), then each exchange started is a
+	// renewing REQUEST (ciaddr) of a bound client; -duration and -n count
+	// the renewal phase only, and the report's send time and rates are
+	// that phase's.
+	Renewals  bool
 	PoolFirst netip.Addr // zero = no pool check
 	PoolLast  netip.Addr
 	JSON      bool
@@ -96,6 +102,7 @@ func parseFlags(args []string) (*Config, error) {
 	fs.DurationVar(&c.Timeout, "timeout", time.Second, "an OFFER/ACK later than this is a drop; the client retries later")
 	fs.BoolVar(&c.Renew, "renew", false, "after each ACK, renew (REQUEST with ciaddr)")
 	fs.BoolVar(&c.Release, "release", false, "after each ACK (or renew ACK), send RELEASE")
+	fs.BoolVar(&c.Renewals, "renewals", false, "renewal load: one DORA per client first (warm-up; \"dhcpload: renewals begin\" on stderr when done), then every exchange started is a renewal (REQUEST with ciaddr) at -rate for -duration/-n")
 	fs.StringVar(&pool, "pool", "", "expected address range first-last; yiaddr outside it is a violation")
 	fs.BoolVar(&c.JSON, "json", false, "print the report as JSON")
 	fs.IntVar(&c.Batch, "batch", 64, "frames per receive/send batch")
@@ -169,6 +176,9 @@ func parseFlags(args []string) (*Config, error) {
 		if c.PoolFirst, c.PoolLast, err = parsePool(pool); err != nil {
 			bad("-pool: %w", err)
 		}
+	}
+	if c.Renewals && (c.Renew || c.Release || c.DiscoverOnly || c.Malformed) {
+		bad("-renewals: takes no -renew, -release, -discover-only, -malformed or -hostile")
 	}
 	if c.DiscoverOnly && (c.Renew || c.Release) {
 		bad("-discover-only: no lease is taken, so -renew and -release do not apply")

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/xdhcp/xdhcp/userspace/packet"
@@ -25,6 +26,9 @@ type engine struct {
 	notDHCP     uint64 // frames the transport delivered that are not relay replies
 	sendElapsed time.Duration
 	lastReplyNs int64
+	renewStart  int64 // -renewals: when the renewal phase began (ns since start)
+	started0    uint64
+	completed0  uint64 // -renewals: counters at the start of the renewal phase
 	onFrame     func([]byte)
 }
 
@@ -83,6 +87,20 @@ func (e *engine) run(ctx context.Context) error {
 		hardEnd = 0
 	}
 	var startG, nextG func(int64, *outMsg) = g.start, g.next
+	// With -renewals the run begins with the warm-up: one DORA per client
+	// (the first Clients starts: the idle queue is FIFO), bounded by
+	// warmEnd; the renewal phase then starts at phase0 and -duration, -n
+	// and the report's send time count from there.
+	warming := cfg.Renewals
+	phase0, startedAt0 := int64(0), uint64(0)
+	warmEnd := int64(0)
+	if warming {
+		warmEnd = int64(10 * time.Second)
+		if cfg.Rate > 0 {
+			warmEnd += int64(float64(cfg.Clients) / cfg.Rate * 2 * 1e9)
+		}
+		hardEnd = 0
+	}
 	for {
 		e.now = int64(time.Since(e.start))
 		got, err := e.tr.receive(batch, e.onFrame)
@@ -108,7 +126,8 @@ func (e *engine) run(ctx context.Context) error {
 			} else {
 				tokens = float64(batch)
 			}
-			for k := 0; k < batch && tokens >= 1 && g.canStart() && (cfg.N <= 0 || g.st.started < uint64(cfg.N)); k++ {
+			for k := 0; k < batch && tokens >= 1 && g.canStart() && (cfg.N <= 0 || g.st.started-startedAt0 < uint64(cfg.N)) &&
+				(!warming || g.st.started < uint64(cfg.Clients)); k++ {
 				ok, err := e.send(startG)
 				if err != nil {
 					return err
@@ -123,9 +142,18 @@ func (e *engine) run(ctx context.Context) error {
 		if err := e.tr.flush(); err != nil {
 			return err
 		}
-		if sending && ((cfg.Duration > 0 && e.now >= int64(cfg.Duration)) || (cfg.N > 0 && g.st.started >= uint64(cfg.N)) || ctx.Err() != nil) {
+		if warming && ((g.st.started >= uint64(cfg.Clients) && !g.busy()) || e.now >= warmEnd || ctx.Err() != nil) {
+			warming = false
+			phase0, startedAt0 = e.now, g.st.started
+			if cfg.Duration > 0 {
+				hardEnd = phase0 + int64(cfg.Duration) + 4*int64(cfg.Timeout)
+			}
+			fmt.Fprintf(os.Stderr, "dhcpload: renewals begin: %d of %d clients bound after %.1f s\n", g.boundClients(), cfg.Clients, float64(e.now)/1e9)
+			e.renewStart, e.started0, e.completed0 = e.now, g.st.started, g.st.completed
+		}
+		if sending && !warming && ((cfg.Duration > 0 && e.now-phase0 >= int64(cfg.Duration)) || (cfg.N > 0 && g.st.started-startedAt0 >= uint64(cfg.N)) || ctx.Err() != nil) {
 			sending = false
-			e.sendElapsed = time.Duration(e.now)
+			e.sendElapsed = time.Duration(e.now - phase0)
 			drainEnd = e.now + 3*int64(cfg.Timeout) + int64(10*time.Millisecond)
 		}
 		if !sending && (!g.busy() || e.now >= drainEnd || ctx.Err() != nil) {

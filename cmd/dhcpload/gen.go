@@ -42,11 +42,14 @@ type deadline struct {
 
 // genOptions configures a generator.
 type genOptions struct {
-	Clients   int
-	MACBase   [6]byte
-	ClientID  bool
-	Renew     bool
-	Release   bool
+	Clients  int
+	MACBase  [6]byte
+	ClientID bool
+	Renew    bool
+	Release  bool
+	// Renewals: start renews a bound client (REQUEST with ciaddr) instead
+	// of starting a DORA; a renewal ACK completes the exchange.
+	Renewals  bool
 	Giaddr    uint32
 	PoolFirst uint32 // 0: no pool check
 	PoolLast  uint32
@@ -165,6 +168,9 @@ func haPopulation(base [6]byte, n, owner, servers int, clientID bool) ([][6]byte
 	return out, nil
 }
 
+// boundClients counts the clients holding an address.
+func (g *gen) boundClients() int { return len(g.owner) }
+
 // canStart reports whether an idle client is available.
 func (g *gen) canStart() bool { return g.idle.len() > 0 }
 
@@ -182,8 +188,14 @@ func (g *gen) start(now int64, m *outMsg) {
 	c := &g.clients[i]
 	c.seq++
 	c.xid = (c.seq+g.o.Salt)<<g.idxBits | i
-	c.offered, c.serverID = 0, 0
 	g.st.started++
+	if g.o.Renewals && c.bound != 0 {
+		*m = outMsg{typ: msgRequest, xid: c.xid, mac: g.mac(i), giaddr: g.o.Giaddr, clientID: g.o.ClientID, ciaddr: c.bound}
+		g.st.renew.sent++
+		g.sent(now, i, stWaitRenew)
+		return
+	}
+	c.offered, c.serverID = 0, 0
 	g.st.do.sent++
 	*m = outMsg{typ: msgDiscover, xid: c.xid, mac: g.mac(i), giaddr: g.o.Giaddr, clientID: g.o.ClientID}
 	g.sent(now, i, stWaitOffer)
@@ -322,6 +334,9 @@ func (g *gen) handle(now int64, p []byte) {
 		g.bind(i, r.yiaddr)
 	case c.state == stWaitRenew && r.typ == msgAck:
 		g.resolved(&g.st.renew, delay)
+		if g.o.Renewals {
+			g.st.completed++
+		}
 		if r.yiaddr != c.bound {
 			g.violate("renew-address-changed", "client %d: renew ack %s, bound %s", i, ip(r.yiaddr), ip(c.bound))
 		}

@@ -338,3 +338,36 @@ func TestHAPopulation(t *testing.T) {
 		}
 	}
 }
+
+// TestGenRenewals: with -renewals a bound client's next exchange is a
+// renewal (REQUEST, ciaddr, new xid, no option 50/54), its ACK completes
+// it, and an unbound client (after a NAK) starts a DORA again.
+func TestGenRenewals(t *testing.T) {
+	g := newTestGen(2, func(o *genOptions) { o.Renewals = true })
+	dora(t, g, 0, "198.19.0.10")
+	dora(t, g, 10000, "198.19.0.11")
+	if g.boundClients() != 2 {
+		t.Fatalf("bound %d", g.boundClients())
+	}
+	for round := 0; round < 3; round++ {
+		for i, a := range []string{"198.19.0.10", "198.19.0.11"} {
+			rn := sendMsg(t, g, int64(100000*(round+1)+i))
+			if rn.MessageType() != dhcpv4.MessageTypeRequest || !rn.ClientIPAddr.Equal(net.ParseIP(a)) ||
+				rn.Options.Has(dhcpv4.OptionRequestedIPAddress) || rn.Options.Has(dhcpv4.OptionServerIdentifier) {
+				t.Fatalf("round %d client %d: %s", round, i, rn.Summary())
+			}
+			g.handle(int64(100000*(round+1)+500+i), answer(rn, dhcpv4.MessageTypeAck, a))
+		}
+	}
+	wantCounts(t, g, 2+6, 0, nil)
+	if g.st.renew.sent != 6 || g.st.renew.recv != 6 || g.st.do.sent != 2 || g.busy() {
+		t.Errorf("renew %+v do %+v", g.st.renew, g.st.do)
+	}
+	// A NAK unbinds: that client goes through DORA next.
+	rn := sendMsg(t, g, 1e6)
+	g.handle(1e6+1, answer(rn, dhcpv4.MessageTypeNak, ""))
+	sendMsg(t, g, 1e6+2) // client 1 renews
+	if d := sendMsg(t, g, 1e6+3); d.MessageType() != dhcpv4.MessageTypeDiscover {
+		t.Errorf("after a NAK: %s", d.MessageType())
+	}
+}

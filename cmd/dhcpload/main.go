@@ -10,7 +10,11 @@
 // only one of its servers may answer. -malformed sends, instead of
 // exchanges, a bounded stream of malformed frames at -rate (truncated
 // BOOTP, options running past the end, a bad cookie, a BOOTREPLY, garbage;
-// in turn) to measure a server's drop path.
+// in turn) to measure a server's drop path. -renewals is a renewal load:
+// each client takes a lease first (one DORA, the warm-up, after which
+// "dhcpload: renewals begin" goes to stderr), then every exchange started
+// is a renewal (REQUEST with ciaddr) of a bound client, counted in
+// renew_ack.
 //
 // Frames go through an AF_XDP socket (-mode afxdp: an XDP program on the
 // interface redirects replies into it) or an AF_PACKET socket (-mode
@@ -114,7 +118,7 @@ func run(ctx context.Context, cfg *Config) (*Report, error) {
 	_, _ = rand.Read(salt[:])
 	o := genOptions{
 		Clients: cfg.Clients, MACBase: [6]byte(cfg.MACBase), ClientID: cfg.ClientID,
-		Renew: cfg.Renew, Release: cfg.Release, Giaddr: u32(ep.giaddr),
+		Renew: cfg.Renew, Release: cfg.Release, Renewals: cfg.Renewals, Giaddr: u32(ep.giaddr),
 		PoolFirst: u32(cfg.PoolFirst), PoolLast: u32(cfg.PoolLast),
 		TimeoutNs: int64(cfg.Timeout), Salt: binary.BigEndian.Uint32(salt[:]),
 		DiscoverOnly: cfg.DiscoverOnly,

@@ -61,7 +61,7 @@ func exchReport(e *exchStats) ExchangeReport {
 // report summarises a finished run.
 func (e *engine) report(ep *endpoint) *Report {
 	g, cfg := e.g, e.cfg
-	total := time.Duration(max(e.lastReplyNs, int64(e.sendElapsed)))
+	total := time.Duration(max(e.lastReplyNs-e.renewStart, int64(e.sendElapsed)))
 	r := &Report{
 		Mode: cfg.Mode, Server: cfg.Server.String(), Giaddr: ep.giaddr.String(), Clients: cfg.Clients, Rate: cfg.Rate,
 		SendSeconds: e.sendElapsed.Seconds(), TotalSeconds: total.Seconds(),
@@ -71,7 +71,12 @@ func (e *engine) report(ep *endpoint) *Report {
 		Malformed: g.st.malformed, NotDHCP: e.notDHCP, Violations: g.st.violations, ViolationSamples: g.st.samples,
 		Transport: e.tr.counters(),
 	}
-	if cfg.Renew {
+	if cfg.Renewals {
+		// The renewal phase only; the warm-up's DORAs stay in
+		// discover_offer and request_ack.
+		r.Started, r.Completed = g.st.started-e.started0, g.st.completed-e.completed0
+	}
+	if cfg.Renew || cfg.Renewals {
 		rr := exchReport(&g.st.renew)
 		r.RenewAck = &rr
 	}

@@ -72,7 +72,9 @@
 // HA_DROP=0 (skip the partner-owned phase), HA_DROP_ONLY=1 (only that
 // phase, no HA ladder), HA_DROP_RATE, HA_DROP_SECS, REF_RATE (0: no
 // perfdhcp reference row), FLOOD=0 (skip the malformed flood), FLOOD_RATE,
-// FLOOD_SECS, LEASELOAD_JSON.
+// FLOOD_SECS, LEASELOAD_JSON, RENEW=0 (skip the renewal phase),
+// RENEW_ONLY=1 (only the renewal phase, renew.go), RENEW_RATES,
+// RENEW_SECS, RENEW_CLIENTS, RENEW_THRESHOLD.
 package main
 
 import (
@@ -104,6 +106,10 @@ type options struct {
 	hostile                            bool
 	hostileGood, hostileSecs           int
 	hostileRates                       []int
+	renew, renewOnly                   bool
+	renewRates                         []int
+	renewSecs, renewClients            int
+	renewThreshold                     float64
 	ladder, haLadder                   []int
 	budget                             time.Duration
 	leaseload                          string
@@ -145,6 +151,7 @@ func parseOptions(args []string) (*options, error) {
 	defSecs, defRep, defBudget := "5", "3", "520"
 	defRef, defFloodRate, defFloodSecs := "4000", "20000", "3"
 	defHostileSecs := "8"
+	defRenewSecs, defRenewRates := "3", "10000,max"
 	// Single xdhcpd on XDP sustains ~28k DORA/s on a quiet 2-vCPU machine,
 	// a pair ~20k: the ladders reach past that, finer near the top.
 	defLadder, defHA := "2k,4k,8k,12k,16k,20k,24k,28k,32k,40k,48k,56k", "1k,2k,4k,8k,12k,16k,18k,20k,22k,24k,28k"
@@ -153,6 +160,7 @@ func parseOptions(args []string) (*options, error) {
 		defLadder, defHA = "2k,4k,8k", "1k,2k,4k"
 		defRef, defFloodRate, defFloodSecs = "2000", "10000", "2"
 		defHostileSecs = "3"
+		defRenewSecs, defRenewRates = "2", "5000"
 	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.StringVar(&o.root, "root", ".", "repository root (bin/, scripts/lab.sh)")
@@ -182,6 +190,12 @@ func parseOptions(args []string) (*options, error) {
 	fs.IntVar(&o.hostileGood, "hostile-good", atoi(env("HOSTILE_GOOD", "1000")), "hostile phase: the relay's DORA/s, each a new client")
 	fs.IntVar(&o.hostileSecs, "hostile-secs", atoi(env("HOSTILE_SECS", defHostileSecs)), "hostile phase: seconds per row")
 	hostileRates := fs.String("hostile-rates", env("HOSTILE_RATES", "50000,max"), "hostile phase: attacker frames/s per row (max: as fast as the lab can send)")
+	fs.BoolVar(&o.renew, "renew", env("RENEW", "1") == "1", "renewal phase for Kea and xdhcpd-auto, without and with lease caching (needs bin/dhcpload)")
+	fs.BoolVar(&o.renewOnly, "renew-only", env("RENEW_ONLY", "0") == "1", "run only the renewal phase (Kea and xdhcpd-auto; no ladder, no other phase)")
+	renewRates := fs.String("renew-rates", env("RENEW_RATES", defRenewRates), "renewal phase: offered renewals/s per row (max: as fast as the clients go)")
+	fs.IntVar(&o.renewSecs, "renew-secs", atoi(env("RENEW_SECS", defRenewSecs)), "renewal phase: seconds of renewals per row")
+	fs.IntVar(&o.renewClients, "renew-clients", atoi(env("RENEW_CLIENTS", "5000")), "renewal phase: clients per row (each takes a lease first)")
+	fs.Float64Var(&o.renewThreshold, "renew-threshold", atof(env("RENEW_THRESHOLD", "0.6")), "renewal phase: cache-threshold of the cached rows (above 0.5: a T1 renewal hits)")
 	fs.StringVar(&o.leaseload, "leaseload", env("LEASELOAD_JSON", ""), "leaseload -json report for the targets table (scripts/bench.sh runs leaseload)")
 	budget := fs.Int("budget", atoi(env("BUDGET", defBudget)), "seconds for the whole lab run; ladders are cut to fit")
 	if err := fs.Parse(args); err != nil {
@@ -195,6 +209,8 @@ func parseOptions(args []string) (*options, error) {
 		return nil, err
 	}
 	o.budget = time.Duration(*budget) * time.Second
+	budgetSet := os.Getenv("BUDGET") != ""
+	fs.Visit(func(f *flag.Flag) { budgetSet = budgetSet || f.Name == "budget" })
 	for _, f := range strings.Split(*hostileRates, ",") {
 		f = strings.TrimSpace(f)
 		if f == "max" {
@@ -206,6 +222,30 @@ func parseOptions(args []string) (*options, error) {
 			return nil, fmt.Errorf("hostile-rates: %q: want frames/s 1..1000000 or max", f)
 		}
 		o.hostileRates = append(o.hostileRates, n)
+	}
+	for _, f := range strings.Split(*renewRates, ",") {
+		f = strings.TrimSpace(f)
+		if f == "max" {
+			o.renewRates = append(o.renewRates, 0)
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 || n > 1000000 {
+			return nil, fmt.Errorf("renew-rates: %q: want renewals/s 1..1000000 or max", f)
+		}
+		o.renewRates = append(o.renewRates, n)
+	}
+	if o.renewOnly {
+		o.renew = true
+	}
+	if o.renew && (o.renewSecs < 1 || o.renewSecs > 60 || o.renewClients < 1 || o.renewClients > 20000 || len(o.renewRates) == 0 ||
+		o.renewThreshold <= 0 || o.renewThreshold >= 1) {
+		return nil, errors.New("renew-secs must be 1..60, renew-clients 1..20000, renew-rates not empty, renew-threshold in (0, 1)")
+	}
+	if o.renew && !o.renewOnly && !budgetSet {
+		// The renewal rows (Kea and xdhcpd-auto) come on top of the
+		// default budget rather than out of the ladders' time.
+		o.budget += 2 * o.renewCost()
 	}
 	if o.hostile && (o.hostileGood < 1 || o.hostileGood > 20000 || o.hostileSecs < 1 || o.hostileSecs > 60 || len(o.hostileRates) == 0) {
 		return nil, errors.New("hostile-good must be 1..20000, hostile-secs 1..60, hostile-rates not empty")
@@ -229,6 +269,8 @@ func parseOptions(args []string) (*options, error) {
 }
 
 func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
+
+func atof(s string) float64 { f, _ := strconv.ParseFloat(s, 64); return f }
 
 func main() {
 	o, err := parseOptions(os.Args[1:])
@@ -316,6 +358,9 @@ func (o *options) extrasCost(name string) time.Duration {
 	}
 	if o.hostile {
 		d += time.Duration(len(o.hostileRates)+1) * (time.Duration(o.hostileSecs)*time.Second + 6*time.Second)
+	}
+	if o.renew {
+		d += o.renewCost()
 	}
 	return d
 }
@@ -422,6 +467,7 @@ func run(ctx context.Context, o *options) int {
 	b.res.RefTable = ReferenceTable(b.res.Servers)
 	b.res.FloodTable = FloodTable(b.res.Servers)
 	b.res.HostileTable = HostileTable(b.res.Servers)
+	b.res.RenewTable = RenewTable(b.res.Servers)
 	b.res.Notes = append(b.res.Notes, haDropNote(b.res.Servers)...)
 	var llWhy string
 	if o.leaseload == "" {
@@ -554,6 +600,13 @@ func (b *bench) bench(ctx context.Context, s *Server, until time.Time) {
 		s.Actual = strings.Join(dedup(paths), "+")
 		fmt.Printf("bench: %s data path: requested %s, used %s\n", s.Name, s.Requested, s.Actual)
 	}
+	if o.renewOnly {
+		if s.extras {
+			b.renewals(ctx, s, ds[0], p, dir)
+		}
+		s.Stop = "ladder skipped (-renew-only)"
+		return
+	}
 	if s.HA && o.haDrop {
 		b.haDrop(ctx, s, ds, dir)
 		if o.haDropOnly {
@@ -588,6 +641,9 @@ func (b *bench) bench(ctx context.Context, s *Server, until time.Time) {
 	}
 	if o.hostile {
 		b.hostile(ctx, s, ds[0], dir)
+	}
+	if o.renew && ctx.Err() == nil && ds[0].alive() {
+		b.renewals(ctx, s, ds[0], p, dir)
 	}
 }
 
@@ -723,7 +779,7 @@ func (b *bench) report(ctx context.Context) int {
 	}
 	fmt.Println(hdr)
 	fmt.Print(res.Table)
-	for _, t := range []string{res.CPUTable, res.HADropTable, res.RefTable, res.FloodTable, res.HostileTable} {
+	for _, t := range []string{res.CPUTable, res.HADropTable, res.RefTable, res.FloodTable, res.HostileTable, res.RenewTable} {
 		if t != "" {
 			fmt.Println()
 			fmt.Print(t)

@@ -91,6 +91,8 @@ type Server struct {
 	Flood     *Flood `json:"malformed_flood,omitempty"`
 	// Hostile is the hostile-edge phase (hostile.go), nil if not run.
 	Hostile *Hostile `json:"hostile,omitempty"`
+	// Renewals is the renewal phase (renew.go), nil if not run.
+	Renewals *Renewals `json:"renewals,omitempty"`
 	// extras: run the reference and flood phases after the ladder.
 	extras bool
 }
@@ -125,6 +127,7 @@ type Results struct {
 	RefTable     string    `json:"perfdhcp_reference_table,omitempty"`
 	FloodTable   string    `json:"malformed_flood_table,omitempty"`
 	HostileTable string    `json:"hostile_table,omitempty"`
+	RenewTable   string    `json:"renewals_table,omitempty"`
 	// Targets are the project's performance targets checked against this
 	// run (targets.go); LeaseLoad is the leaseload report they read.
 	Targets      []Target   `json:"targets"`

@@ -14,6 +14,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -169,6 +170,15 @@ func haConfigJSON(n *haNode, datapath string) []byte {
 	b, err := p.Render()
 	if err != nil {
 		panic(err)
+	}
+	if n.kind == "xdhcpd" {
+		// /metrics for checkHAScrape, in the node's own namespace.
+		dp, _ := json.Marshal(datapath)
+		old := `"xdhcp": { "datapath": ` + string(dp) + ` }`
+		if !bytes.Contains(b, []byte(old)) {
+			panic("keatest's ha-pair template changed: cannot add prometheus.listen")
+		}
+		b = bytes.Replace(b, []byte(old), []byte(`"xdhcp": { "datapath": `+string(dp)+`, "prometheus": { "listen": "127.0.0.1:9547" } }`), 1)
 	}
 	return b
 }
@@ -579,6 +589,7 @@ func runHAPair(t *testing.T, opts haOpts) {
 			if c["bpf_drop_partner"] < partner*2*95/100 || c["bpf_drop_partner"] > partner*2*105/100+10 {
 				t.Errorf("%s dropped %d of the partner's queries in the kernel, expected about %d", n, c["bpf_drop_partner"], 2*partner)
 			}
+			checkHAScrape(t, n, c["bpf_drop_partner"])
 		}
 	}
 	var per [2][2]int

@@ -74,9 +74,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // check is `xdhcpd -t`: load, report warnings and errors, exit 0 or 1.
 func check(path string, stdout, stderr io.Writer) int {
-	_, warnings, err := config.Load(path)
+	cfg, warnings, err := config.Load(path)
 	for _, w := range warnings {
 		fmt.Fprintf(stderr, "%s:%d:%d: warning: %s\n", w.Pos.File, w.Pos.Line, w.Pos.Col, w.Msg)
+	}
+	if err == nil {
+		// kea-dhcp4 -t checks interface names against the host too.
+		err = cfg.CheckSystem(config.HostSystem())
 	}
 	if err != nil {
 		var ce *config.Error

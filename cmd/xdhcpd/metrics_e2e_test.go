@@ -13,7 +13,8 @@ import (
 
 // TestPrometheusListener: with user-context.xdhcp.prometheus.listen set,
 // the daemon serves /metrics in the Prometheus text format with the Kea
-// statistics, per-subnet utilisation following the lease store.
+// statistics under Prometheus names (README, Metrics), per-subnet
+// utilisation following the lease store.
 func TestPrometheusListener(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -44,10 +45,11 @@ func TestPrometheusListener(t *testing.T) {
 		t.Errorf("content type %q", ct)
 	}
 	for _, want := range []string{
-		`kea_dhcp4_subnet_total_addresses{subnet="1"} 91`,
-		`kea_dhcp4_subnet_assigned_addresses{subnet="1"} 1`,
-		"kea_dhcp4_pkt4_received 0",
-		"# HELP kea_dhcp4_pkt4_received",
+		`xdhcp_dhcp4_subnet_addresses{subnet="1"} 91`,
+		`xdhcp_dhcp4_subnet_assigned_addresses{subnet="1"} 1`,
+		"xdhcp_dhcp4_received_packets_total 0",
+		"# HELP xdhcp_dhcp4_received_packets_total",
+		"# TYPE xdhcp_dhcp4_received_packets_total counter",
 	} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("/metrics lacks %q", want)

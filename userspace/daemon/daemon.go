@@ -188,6 +188,9 @@ func (d *Daemon) openStore(c *config.Dhcp4) error {
 	}
 	if db.Persist {
 		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			if permissionDenied(err) {
+				return leaseDirError(name, err)
+			}
 			return fmt.Errorf("lease file directory: %w", err)
 		}
 	}
@@ -200,6 +203,9 @@ func (d *Daemon) openStore(c *config.Dhcp4) error {
 		Logger:       d.logs.Get(logging.Dhcpsrv),
 	})
 	if err != nil {
+		if db.Persist && permissionDenied(err) {
+			return leaseDirError(name, err)
+		}
 		return fmt.Errorf("open lease database: %w", err)
 	}
 	d.store = store
@@ -301,6 +307,13 @@ func (d *Daemon) Run(ctx context.Context) (int, error) {
 		})
 	}
 	d.log.Info().Str("config", d.path).Int("workers", workerCount(d.cfg.Dhcp4)).Str("datapath", dp.mode()).Msg("xdhcpd serving")
+	// The data path is attached and HA started (not necessarily serving:
+	// that waits for the partner): the service manager's start is over.
+	d.notify("READY=1\nSTATUS=running, data path " + dp.mode())
+	wdCtx, wdStop := context.WithCancel(ctx)
+	defer wdStop() // before close() stops the workers the watchdog probes
+	d.startWatchdog(wdCtx)
+	defer d.notify("STOPPING=1")
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -314,10 +327,13 @@ func (d *Daemon) Run(ctx context.Context) (int, error) {
 			d.log.Info().Int("exit-value", code).Msg("shutdown command received")
 			return code, nil
 		case <-hup:
+			d.notify("RELOADING=1\nSTATUS=reloading " + d.path)
 			if err := d.ConfigReload(); err != nil {
 				d.log.Error().Err(err).Msg("configuration reload refused; the running configuration keeps serving")
+				d.notify("READY=1\nSTATUS=running, data path " + dp.mode() + "; last reload refused: " + oneLine(err.Error()))
 			} else {
 				d.log.Info().Msg("configuration reloaded")
+				d.notify("READY=1\nSTATUS=running, data path " + dp.mode())
 			}
 		}
 	}
@@ -361,7 +377,7 @@ func (d *Daemon) startMetrics(addr string) error {
 	if d.ha != nil {
 		d.ha.addMetrics(c)
 	}
-	c.AddSource("xdhcp_control", "Control channel counter %s.", d.controlCounters)
+	c.AddControl(d.controlCounters)
 	s, err := metrics.Listen(addr, c, d.cfg.Dhcp4.XDHCP.Prometheus.Pprof)
 	if err != nil {
 		return err

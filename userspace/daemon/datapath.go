@@ -2,11 +2,13 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 
 	"github.com/xdhcp/xdhcp/config"
 	"github.com/xdhcp/xdhcp/userspace/logging"
@@ -43,6 +45,10 @@ func (d *Daemon) startDataPath(ctx context.Context) (*dataPath, error) {
 		return nil, fmt.Errorf("udp data path: %w", err)
 	}
 	if err := srv.Start(ctx); err != nil {
+		if errors.Is(err, syscall.EACCES) && d.opt.ServerPort < 1024 {
+			return nil, fmt.Errorf("udp data path: binding port %d needs CAP_NET_BIND_SERVICE, which this process lacks (%v); %s",
+				d.opt.ServerPort, err, `grant it (systemd: AmbientCapabilities=CAP_NET_BIND_SERVICE; setpriv: --ambient-caps +net_bind_service)`)
+		}
 		return nil, fmt.Errorf("udp data path: %w", err)
 	}
 	dp := &dataPath{srv: srv, desc: "udp"}

@@ -146,12 +146,10 @@ func (h *haRuntime) registerCommands(disp *control.Dispatcher) {
 
 // addMetrics exports the HA state.
 func (h *haRuntime) addMetrics(c *metrics.Collector) {
-	c.AddState("xdhcp_ha_state", "HA state of this server.", h.svc.State)
-	c.AddState("xdhcp_ha_partner_state", "Last known HA state of the partner.", h.svc.PartnerState)
-	c.AddSource("xdhcp_ha_listener", "HA peer listener counter %s.", h.svc.ListenerCounters)
-	// Lease updates to each backup server: <name>_sent, <name>_failed (a
-	// failure drops the reply only with wait-backup-ack).
-	c.AddSource("xdhcp_ha_backup_updates", "HA lease updates to backup server: %s.", h.svc.BackupCounters)
+	c.AddHA(h.svc.State, h.svc.PartnerState, h.svc.ListenerCounters)
+	// Lease updates to each backup server (a failure drops the reply only
+	// with wait-backup-ack).
+	c.AddHABackups(h.svc.BackupCounters)
 }
 
 // haNetState lets HA disable and enable the DHCP service through the

@@ -7,10 +7,10 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 
+	"github.com/xdhcp/xdhcp/bpf"
 	"github.com/xdhcp/xdhcp/config"
 	"github.com/xdhcp/xdhcp/userspace/control"
 	"github.com/xdhcp/xdhcp/userspace/logging"
@@ -56,6 +56,13 @@ func (d *Daemon) startXDP(ctx context.Context, srv *server.Server) (*xdpRuntime,
 		return nil, `user-context.xdhcp.datapath is "udp"`, nil
 	}
 	mode, forced := xdpMode(c.XDHCP.Datapath)
+	// Pinning was asked for explicitly: a pin path off bpffs is a
+	// configuration error in every XDP mode, not a reason to serve over UDP.
+	if c.XDHCP.BPFPinPath != "" {
+		if err := bpf.CheckPinPath(c.XDHCP.BPFPinPath); err != nil {
+			return nil, err.Error(), fmt.Errorf("user-context.xdhcp.bpf-pin-path: %w", err)
+		}
+	}
 	fail := func(cause error) (*xdpRuntime, string, error) {
 		why := cause.Error()
 		if forced {
@@ -72,7 +79,7 @@ func (d *Daemon) startXDP(ctx context.Context, srv *server.Server) (*xdpRuntime,
 		return fail(fmt.Errorf("capabilities: %w", err))
 	}
 	if missing != "" {
-		return fail(fmt.Errorf("%w: %s", ErrXDPCapabilities, missing))
+		return fail(fmt.Errorf("%w: %s; %s", ErrXDPCapabilities, missing, capsFix))
 	}
 	// Until HA decides, the kernel serves no balanced query of an HA
 	// server (the HA service starts in waiting); without HA it serves all.
@@ -213,13 +220,11 @@ func (x *xdpRuntime) stop() {
 	x.paths = nil
 }
 
-var metricChars = regexp.MustCompile(`[^a-zA-Z0-9_]`)
-
-// addMetrics exports each interface's counters (BPF verdicts, AF_XDP
-// socket and path counters) as xdhcp_xdp_<iface>_<counter>.
+// addMetrics exports each interface's counters (XDP verdicts, AF_XDP
+// socket and path counters), labelled with the interface.
 func (x *xdpRuntime) addMetrics(c *metrics.Collector) {
 	for _, p := range x.paths {
-		c.AddSource("xdhcp_xdp_"+metricChars.ReplaceAllString(p.Interface(), "_"), "XDP data path counter %s.", p.Counters)
+		c.AddInterface(p.Interface(), p.Counters)
 	}
 }
 

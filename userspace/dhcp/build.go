@@ -150,6 +150,13 @@ func buildSubnet(d *config.Dhcp4, cs *config.Subnet4, nw *network, sn *config.Sh
 		calcTee: deref(sc.CalculateTeeTimes, false),
 		t1pct:   deref(sc.T1Percent, 0.5), t2pct: deref(sc.T2Percent, 0.875),
 	}
+	s.storeExtInfo = deref(sc.StoreExtendedInfo, false)
+	if sc.CacheThreshold != nil {
+		s.cache.threshold, s.cache.thresholdSet = *sc.CacheThreshold, true
+	}
+	if sc.CacheMaxAge != nil {
+		s.cache.maxAge, s.cache.maxAgeSet = *sc.CacheMaxAge, true
+	}
 	if sc.RenewTimer != nil {
 		s.lt.renew, s.lt.renewSet = *sc.RenewTimer, true
 	}

@@ -3,6 +3,7 @@ package dhcp
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 
 	"github.com/xdhcp/xdhcp/userspace/lease"
 )
@@ -30,14 +31,98 @@ type ackBlock struct {
 // family is then deleted (Kea does the same). It returns the committed
 // lease and the changes to replicate (both in lb); ok=false means the
 // address was lost to a concurrent allocation (NAK).
-func (x *exchange) commit(c candidate, valid uint32, prev *lease.Lease, lb *leaseBlock) (*lease.Lease, []lease.Change, bool, error) {
+//
+// A renewal that Kea 2.2's lease caching lets reuse the stored lease
+// (cache-threshold, cache-max-age; see reusableLft) writes nothing and
+// replicates nothing: commit returns the stored lease, no changes, and in
+// reused the remaining lifetime the reply must report (0 otherwise).
+func (x *exchange) commit(c candidate, valid uint32, prev *lease.Lease, lb *leaseBlock) (l *lease.Lease, changes []lease.Change, reused uint32, ok bool, err error) {
 	e := x.e
 	now := x.now.Unix()
+	nl := x.buildLease(c, valid, lb)
+	changes = lb.ch[:0]
+
+	mu := e.locks.lock(c.addr)
+	existing, _ := e.store.Get(c.addr)
+	if existing != nil && !x.usable(existing, c.sub) {
+		mu.Unlock()
+		return nil, nil, 0, false, nil
+	}
+	if existing != nil {
+		// Kea keeps the stored lease's user context (renewLease4 and
+		// reuseExpiredLease4 update the lease object in place).
+		nl.UserContext = existing.UserContext
+	}
+	nl.UserContext = x.extendedInfo(c.sub, nl.UserContext)
+	if existing != nil && (prev == nil || prev.Addr == c.addr) && belongsTo(existing, x.hw, x.cidFor(c.sub)) {
+		if r := c.sub.reusableLft(existing, nl, now); r > 0 {
+			mu.Unlock()
+			x.fulfilOffer(c.addr, now)
+			return existing, nil, r, true, nil
+		}
+	}
+	fresh := existing == nil || !belongsTo(existing, x.hw, x.cidFor(c.sub)) || existing.State != lease.StateDefault
+	if existing != nil {
+		if existing.State != lease.StateExpiredReclaimed && existing.Expired(now) && !belongsTo(existing, x.hw, x.cidFor(c.sub)) {
+			e.countReclaimed(existing)
+		}
+		err = e.store.Update(nl)
+	} else {
+		err = e.store.Add(nl)
+		if errors.Is(err, lease.ErrExists) {
+			// Lost a race (or an HA partner's update landed): the address
+			// is only ours if the lease now there is the client's.
+			if cur, ok := e.store.Get(c.addr); ok && belongsTo(cur, x.hw, x.cidFor(c.sub)) && cur.State == lease.StateDefault {
+				existing, err = cur, e.store.Update(nl)
+			} else {
+				mu.Unlock()
+				return nil, nil, 0, false, nil
+			}
+		}
+	}
+	mu.Unlock()
+	if err != nil {
+		return nil, nil, 0, false, fmt.Errorf("commit lease %s: %w", c.addr, err)
+	}
+	changes = append(changes, lease.Change{Old: existing, New: nl})
+
+	x.fulfilOffer(c.addr, now)
+	if prev != nil && prev.Addr != c.addr {
+		if old, derr := e.store.Delete(prev.Addr); derr == nil {
+			changes = append(changes, lease.Change{Old: old})
+		}
+	}
+	if fresh {
+		e.st.cumulative.Add(1)
+		c.sub.st.cumulative.Add(1)
+	}
+	return nl, changes, 0, true, nil
+}
+
+// fulfilOffer: the offer for addr is fulfilled; any other offer of the
+// client is void.
+func (x *exchange) fulfilOffer(addr netip.Addr, now int64) {
+	e := x.e
+	if e.offerTTL == 0 {
+		return
+	}
+	e.offers.take(addr)
+	if o, ok := e.offers.forClient(x.clientKey(x.sub), now); ok && o.addr != addr {
+		if o2, ok := e.offers.take(o.addr); ok {
+			e.releaseOfferBit(o2)
+		}
+	}
+}
+
+// buildLease builds in lb the lease the client gets for c: the address,
+// lifetime, CLTT now, subnet, identifiers and hostname. The user context
+// is the caller's (it depends on the stored lease).
+func (x *exchange) buildLease(c candidate, valid uint32, lb *leaseBlock) *lease.Lease {
 	nl := &lb.l
 	*nl = lease.Lease{
 		Addr:          c.addr,
 		ValidLifetime: valid,
-		CLTT:          now,
+		CLTT:          x.now.Unix(),
 		SubnetID:      c.sub.id,
 		Hostname:      x.hostname(),
 	}
@@ -54,58 +139,5 @@ func (x *exchange) commit(c candidate, valid uint32, prev *lease.Lease, lb *leas
 			nl.ClientID = append([]byte(nil), x.rawCID...)
 		}
 	}
-	changes := lb.ch[:0]
-
-	mu := e.locks.lock(c.addr)
-	existing, _ := e.store.Get(c.addr)
-	if existing != nil && !x.usable(existing, c.sub) {
-		mu.Unlock()
-		return nil, nil, false, nil
-	}
-	var err error
-	fresh := existing == nil || !belongsTo(existing, x.hw, x.cidFor(c.sub)) || existing.State != lease.StateDefault
-	if existing != nil {
-		if existing.State != lease.StateExpiredReclaimed && existing.Expired(now) && !belongsTo(existing, x.hw, x.cidFor(c.sub)) {
-			e.countReclaimed(existing)
-		}
-		err = e.store.Update(nl)
-	} else {
-		err = e.store.Add(nl)
-		if errors.Is(err, lease.ErrExists) {
-			// Lost a race (or an HA partner's update landed): the address
-			// is only ours if the lease now there is the client's.
-			if cur, ok := e.store.Get(c.addr); ok && belongsTo(cur, x.hw, x.cidFor(c.sub)) && cur.State == lease.StateDefault {
-				existing, err = cur, e.store.Update(nl)
-			} else {
-				mu.Unlock()
-				return nil, nil, false, nil
-			}
-		}
-	}
-	mu.Unlock()
-	if err != nil {
-		return nil, nil, false, fmt.Errorf("commit lease %s: %w", c.addr, err)
-	}
-	changes = append(changes, lease.Change{Old: existing, New: nl})
-
-	// The offer for this address is fulfilled; any other offer of the
-	// client is void.
-	if e.offerTTL > 0 {
-		e.offers.take(c.addr)
-		if o, ok := e.offers.forClient(x.clientKey(x.sub), now); ok && o.addr != c.addr {
-			if o2, ok := e.offers.take(o.addr); ok {
-				e.releaseOfferBit(o2)
-			}
-		}
-	}
-	if prev != nil && prev.Addr != c.addr {
-		if old, derr := e.store.Delete(prev.Addr); derr == nil {
-			changes = append(changes, lease.Change{Old: old})
-		}
-	}
-	if fresh {
-		e.st.cumulative.Add(1)
-		c.sub.st.cumulative.Add(1)
-	}
-	return nl, changes, true, nil
+	return nl
 }

@@ -371,7 +371,9 @@ func TestTeeTimes(t *testing.T) {
 		{"configured", lifetimes{renew: 1000, renewSet: true, rebind: 2000, rebSet: true}, 4000, 1000, 2000},
 		{"t2 not below valid", lifetimes{renew: 1000, renewSet: true, rebind: 4000, rebSet: true}, 4000, 1000, 0},
 		{"t1 not below t2", lifetimes{renew: 2500, renewSet: true, rebind: 2000, rebSet: true}, 4000, 0, 2000},
-		{"calculated", lifetimes{calcTee: true, t1pct: 0.5, t2pct: 0.875}, 4001, 2000, 3500},
+		{"calculated", lifetimes{calcTee: true, t1pct: 0.5, t2pct: 0.875}, 4001, 2001, 3501}, // round(2000.5), round(3500.875)
+		{"calculated, rounded down", lifetimes{calcTee: true, t1pct: 0.5, t2pct: 0.875}, 4000, 2000, 3500},
+		{"calculated as Kea answered", lifetimes{calcTee: true, t1pct: 0.5, t2pct: 0.875}, 18, 9, 16}, // observed: kea-dhcp4 2.2.0, TestKeaSurfaceSameAsKea
 		{"none", lifetimes{}, 4000, 0, 0},
 	}
 	for _, tc := range tests {

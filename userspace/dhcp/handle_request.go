@@ -46,7 +46,7 @@ func (x *exchange) request() *Reply {
 	}
 	valid := x.validLifetime(c.sub)
 	b := new(ackBlock)
-	_, changes, ok, err := x.commit(c, valid, prev, &b.leaseBlock)
+	_, changes, reused, ok, err := x.commit(c, valid, prev, &b.leaseBlock)
 	if err != nil {
 		x.e.log.Error().Err(err).Msg("lease commit failed")
 		return x.w.drop(dropStoreError)
@@ -61,6 +61,11 @@ func (x *exchange) request() *Reply {
 		if v := ci.To4(); v != nil {
 			b.msg.ClientIPAddr = append(b.ciaddr[:0], v...)
 		}
+	}
+	if reused > 0 {
+		// Dhcpv4Srv::assignLease: a reused lease reports its remaining
+		// lifetime, and T1/T2 follow from it.
+		valid = reused
 	}
 	x.fillLease(&b.replyBlock, c, valid)
 	return x.sealTo(&b.replyBlock, changes)

@@ -2,6 +2,7 @@ package dhcp
 
 import (
 	"encoding/binary"
+	"math"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 )
@@ -41,7 +42,9 @@ func (x *exchange) validLifetime(s *subnet) uint32 {
 }
 
 // teeTimes is Kea's Dhcpv4Srv::setTeeTimes: configured renew/rebind timers,
-// else (calculate-tee-times) percent × valid truncated; T2 is sent only if
+// else (calculate-tee-times) round(percent × valid), rounding half away
+// from zero as C's round does (0.875 × 18 is 16, see
+// docs/kea/config-surface.md §14); T2 is sent only if
 // 0 < T2 < valid, T1 only if 0 < T1 < (T2 if sent, else valid). A zero
 // result means "do not send".
 func teeTimes(lt *lifetimes, valid uint32) (t1, t2 uint32) {
@@ -49,7 +52,7 @@ func teeTimes(lt *lifetimes, valid uint32) (t1, t2 uint32) {
 	case lt.rebSet:
 		t2 = lt.rebind
 	case lt.calcTee:
-		t2 = uint32(lt.t2pct * float64(valid))
+		t2 = uint32(math.Round(lt.t2pct * float64(valid)))
 	}
 	ceiling := valid
 	if t2 > 0 && t2 < ceiling {
@@ -61,7 +64,7 @@ func teeTimes(lt *lifetimes, valid uint32) (t1, t2 uint32) {
 	case lt.renewSet:
 		t1 = lt.renew
 	case lt.calcTee:
-		t1 = uint32(lt.t1pct * float64(valid))
+		t1 = uint32(math.Round(lt.t1pct * float64(valid)))
 	}
 	if !(t1 > 0 && t1 < ceiling) {
 		t1 = 0

@@ -64,6 +64,8 @@ type subnet struct {
 	resInSubnet   bool
 	resGlobal     bool
 	lt            lifetimes
+	storeExtInfo  bool       // store-extended-info
+	cache         leaseCache // cache-threshold, cache-max-age
 	nextServer    netip.Addr
 	sname, file   string
 

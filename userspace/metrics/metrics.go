@@ -1,10 +1,15 @@
 // Package metrics exports xdhcp's statistics in the Prometheus text format.
 //
-// Kea statistic names become metric names under the "kea_dhcp4" namespace
-// ("pkt4-received" → kea_dhcp4_pkt4_received); per-subnet statistics
-// ("subnet[1].assigned-addresses") become one metric with a subnet label
-// (kea_dhcp4_subnet_assigned_addresses{subnet="1"}). Further sources (the
-// XDP counters, the HA state) are added with AddSource and AddState.
+// One naming scheme covers user space and the kernel: every family is
+// xdhcp_<subsystem>_<what>, counters end in _total, and subnet ids,
+// interfaces, message types, XDP verdicts and drop reasons are labels
+// (subnet, interface, type, verdict, reason, stage), never parts of a
+// name. Families lists them all; the collector describes exactly those to
+// the registry. Kea-named statistics ("pkt4-received",
+// "subnet[1].assigned-addresses") keep their names in statistic-get-all
+// on the control socket; here they become, for example,
+// xdhcp_dhcp4_received_packets_total and
+// xdhcp_dhcp4_subnet_assigned_addresses{subnet="1"}.
 package metrics
 
 import (
@@ -14,9 +19,7 @@ import (
 	"net"
 	"net/http"
 	httppprof "net/http/pprof"
-	"regexp"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -30,109 +33,155 @@ type Source func() map[string]int64
 // StateSource returns a current state name (e.g. the HA state).
 type StateSource func() string
 
-type source struct {
-	namespace string // metric name prefix
-	help      string
-	fn        Source
-}
-
-type stateSource struct {
-	name, help string
-	fn         StateSource
+type ifaceSource struct {
+	name string
+	fn   Source
 }
 
 // Collector is a prometheus.Collector over xdhcp's sources.
 type Collector struct {
-	mu      sync.Mutex
-	sources []source
-	states  []stateSource
+	descs map[string]*prometheus.Desc
+	types map[string]prometheus.ValueType
+
+	mu       sync.Mutex
+	kea      Source
+	ifaces   []ifaceSource
+	haState  StateSource
+	haPeer   StateSource
+	listener Source
+	control  Source
+	backups  BackupSource
 }
 
-// New returns a collector with the Kea statistics as its first source.
+// BackupSource returns, per HA backup server name, the lease updates it
+// acknowledged and those that failed.
+type BackupSource func() map[string][2]int64
+
+// New returns a collector with the Kea-named statistics as its first source.
 func New(keaStats Source) *Collector {
-	c := &Collector{}
-	c.AddSource("kea_dhcp4", "Kea statistic %s.", keaStats)
+	c := &Collector{kea: keaStats, descs: map[string]*prometheus.Desc{}, types: map[string]prometheus.ValueType{}}
+	for _, f := range families {
+		c.descs[f.Name] = prometheus.NewDesc(f.Name, f.Help, f.Labels, nil)
+		c.types[f.Name] = f.Type
+	}
 	return c
 }
 
-// AddSource adds values exported as <prefix>_<sanitised name>. help is a
-// format with one %s for the original name.
-func (c *Collector) AddSource(prefix, help string, fn Source) {
+// AddInterface adds an interface's XDP path counters (xdppath's Counters:
+// bpf_*, xsk_*, path_*), labelled interface=name.
+func (c *Collector) AddInterface(name string, fn Source) {
 	c.mu.Lock()
-	c.sources = append(c.sources, source{prefix, help, fn})
+	c.ifaces = append(c.ifaces, ifaceSource{name, fn})
 	c.mu.Unlock()
 }
 
-// AddState exports fn's current state as a gauge <name>{state="..."} = 1.
-func (c *Collector) AddState(name, help string, fn StateSource) {
+// AddHA adds the HA state of this server and of its partner, and the HA
+// listener's counters (any may be nil).
+func (c *Collector) AddHA(state, partner StateSource, listener Source) {
 	c.mu.Lock()
-	c.states = append(c.states, stateSource{name, help, fn})
+	c.haState, c.haPeer, c.listener = state, partner, listener
 	c.mu.Unlock()
 }
 
-// Describe sends no descriptors: the metric set depends on the
-// configuration (subnets), so the collector is "unchecked".
-func (c *Collector) Describe(chan<- *prometheus.Desc) {}
+// AddHABackups adds the lease-update counters of the HA backup servers.
+func (c *Collector) AddHABackups(fn BackupSource) {
+	c.mu.Lock()
+	c.backups = fn
+	c.mu.Unlock()
+}
 
-var (
-	subnetStat = regexp.MustCompile(`^subnet\[(\d+)\]\.(.+)$`)
-	badChars   = regexp.MustCompile(`[^a-zA-Z0-9_]`)
-)
+// AddControl adds the control channel's counters: the dispatcher's
+// (command_panics) and the control socket's, prefixed socket_.
+func (c *Collector) AddControl(fn Source) {
+	c.mu.Lock()
+	c.control = fn
+	c.mu.Unlock()
+}
 
-// MetricName converts a statistic name to a Prometheus metric name and
-// labels.
-func MetricName(prefix, stat string) (string, prometheus.Labels) {
-	if m := subnetStat.FindStringSubmatch(stat); m != nil {
-		return prefix + "_subnet_" + badChars.ReplaceAllString(m[2], "_"), prometheus.Labels{"subnet": m[1]}
+// Describe sends every family of Families.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, f := range families {
+		ch <- c.descs[f.Name]
 	}
-	return prefix + "_" + badChars.ReplaceAllString(stat, "_"), nil
 }
 
 // Collect reads every source.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
-	sources := append([]source(nil), c.sources...)
-	states := append([]stateSource(nil), c.states...)
+	kea, ifaces, haState, haPeer, listener, control := c.kea, append([]ifaceSource(nil), c.ifaces...), c.haState, c.haPeer, c.listener, c.control
+	backups := c.backups
 	c.mu.Unlock()
-	for _, s := range sources {
-		vals := s.fn()
-		names := make([]string, 0, len(vals))
-		for n := range vals {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		descs := map[string]*prometheus.Desc{}
-		for _, stat := range names {
-			name, labels := MetricName(s.namespace, stat)
-			key := name + fmt.Sprint(len(labels))
-			d, ok := descs[key]
-			if !ok {
-				var labelNames []string
-				for k := range labels {
-					labelNames = append(labelNames, k)
-				}
-				help := fmt.Sprintf(s.help, stat)
-				if labels != nil {
-					help = fmt.Sprintf(s.help, "subnet[*]."+strings.TrimPrefix(name, s.namespace+"_subnet_"))
-				}
-				d = prometheus.NewDesc(name, help, labelNames, nil)
-				descs[key] = d
-			}
-			var lv []string
-			if v, ok := labels["subnet"]; ok {
-				lv = []string{v}
-			}
-			m, err := prometheus.NewConstMetric(d, prometheus.GaugeValue, float64(vals[stat]), lv...)
-			if err != nil {
-				ch <- prometheus.NewInvalidMetric(d, err)
-				continue
-			}
-			ch <- m
+
+	// Several values may land on one series (a statistic reported twice,
+	// or an unmapped one colliding): sum them rather than emit duplicates.
+	vals := map[string]float64{}
+	keys := map[string]series{}
+	add := func(family string, labels []string, v int64) {
+		k := family + "\xff" + fmt.Sprint(labels)
+		keys[k] = series{family, labels}
+		vals[k] += float64(v)
+	}
+	if kea != nil {
+		for stat, v := range kea() {
+			f, l := KeaSeries(stat)
+			add(f, l, v)
 		}
 	}
-	for _, s := range states {
-		d := prometheus.NewDesc(s.name, s.help, []string{"state"}, nil)
-		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, 1, s.fn())
+	for _, s := range ifaces {
+		for name, v := range s.fn() {
+			if f, l, ok := InterfaceSeries(s.name, name); ok {
+				add(f, l, v)
+			} else {
+				add(unmapped, []string{"xdp", s.name + ":" + name}, v)
+			}
+		}
+	}
+	for _, src := range []struct {
+		name  string
+		fn    Source
+		table map[string]string
+	}{{"ha_listener", listener, haListener}, {"control", control, controlCounters}} {
+		if src.fn == nil {
+			continue
+		}
+		for name, v := range src.fn() {
+			if f, ok := src.table[name]; ok {
+				add(f, nil, v)
+			} else {
+				add(unmapped, []string{src.name, name}, v)
+			}
+		}
+	}
+	if backups != nil {
+		for name, v := range backups() {
+			add("xdhcp_ha_backup_lease_updates_total", []string{name, "sent"}, v[0])
+			add("xdhcp_ha_backup_lease_updates_total", []string{name, "failed"}, v[1])
+		}
+	}
+	order := make([]string, 0, len(keys))
+	for k := range keys {
+		order = append(order, k)
+	}
+	sort.Strings(order)
+	for _, k := range order {
+		s := keys[k]
+		m, err := prometheus.NewConstMetric(c.descs[s.family], c.types[s.family], vals[k], s.labels...)
+		if err != nil {
+			ch <- prometheus.NewInvalidMetric(c.descs[s.family], err)
+			continue
+		}
+		ch <- m
+	}
+	for _, st := range []struct {
+		family string
+		fn     StateSource
+	}{{"xdhcp_ha_state", haState}, {"xdhcp_ha_partner_state", haPeer}} {
+		if st.fn == nil {
+			continue
+		}
+		if v := st.fn(); v != "" {
+			ch <- prometheus.MustNewConstMetric(c.descs[st.family], gauge, 1, v)
+		}
 	}
 }
 
@@ -150,7 +199,9 @@ func Listen(addr string, c *Collector, pprof bool) (*Server, error) {
 		return nil, fmt.Errorf("register collector: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	// A value that cannot be exported is left out of the scrape, not
+	// allowed to fail all of it.
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
 	if pprof {
 		mux.HandleFunc("/debug/pprof/", httppprof.Index)
 		mux.HandleFunc("/debug/pprof/cmdline", httppprof.Cmdline)

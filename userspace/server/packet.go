@@ -13,6 +13,8 @@ type Packet struct {
 	// longer needs it: after the pipeline processed it, or when the packet
 	// is dropped.
 	Release func(data []byte)
+
+	probe bool // Probe's liveness marker: counted, not processed
 }
 
 func (p *Packet) release() {

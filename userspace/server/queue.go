@@ -59,6 +59,21 @@ func (q *queue) push(j Packet) bool {
 	return true
 }
 
+// pushIfEmpty queues j only when nothing is queued (and the queue is
+// open), so it never displaces a packet; it reports whether j was queued.
+func (q *queue) pushIfEmpty(j Packet) bool {
+	q.mu.Lock()
+	if q.closed || q.n != 0 {
+		q.mu.Unlock()
+		return false
+	}
+	q.ring[q.head] = j
+	q.n++
+	q.mu.Unlock()
+	q.nonEmpty.Signal()
+	return true
+}
+
 // grow doubles the ring (up to the limit), unwrapping it. Caller holds mu.
 func (q *queue) grow() {
 	ring := make([]Packet, min(2*len(q.ring), q.limit))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -36,6 +37,10 @@ type Server struct {
 	workersDone      sync.WaitGroup
 	stopOnce         sync.Once
 	stopCh           chan struct{}
+
+	// turns counts the packets (probes included) the workers took off
+	// the queue: the service watchdog's liveness evidence (Probe).
+	turns atomic.Uint64
 }
 
 // ErrStopped is returned by Start after Stop.
@@ -142,9 +147,26 @@ func (s *Server) run(w *pipeline.Worker) {
 		if !ok {
 			return
 		}
+		s.turns.Add(1)
+		if p.probe {
+			continue
+		}
 		w.Process(p.Data, &p.Meta)
 		p.release()
 	}
+}
+
+// Probe is the service watchdog's liveness check of the worker pool: it
+// returns how many packets the workers have taken off the queue so far
+// and, when the queue is empty, queues a probe that the next idle worker
+// takes (and counts) without processing. A count that stands still
+// between two probes means no worker took anything: neither the probe
+// nor, when the queue was full, a real packet. A full queue gets no probe,
+// so a probe never displaces a packet.
+func (s *Server) Probe() uint64 {
+	n := s.turns.Load()
+	s.q.pushIfEmpty(Packet{probe: true})
+	return n
 }
 
 // Submit queues p for the pool. When the queue is full the oldest queued

@@ -103,6 +103,9 @@ func Open(cfg Config) (_ *Path, err error) {
 		LimitEntries: cfg.RateLimits.TableSize, KnownEntries: cfg.RateLimits.KnownClients}); err != nil {
 		return nil, fmt.Errorf("xdp path on %s: %w", cfg.Interface, err)
 	}
+	for _, r := range p.dp.ReplacedPins() {
+		p.log.Warn().Str("pin", r).Msg("replaced a pinned map an older version made with another layout")
+	}
 	serve := allBuckets()
 	if cfg.Buckets != nil {
 		serve = *cfg.Buckets
@@ -330,6 +333,18 @@ func (p *Path) Interface() string { return p.ifname }
 
 // Queues is the number of RX queues served.
 func (p *Path) Queues() int { return len(p.queues) }
+
+// Progress is each queue goroutine's turn count. A live queue turns at
+// least every pollTimeout (50 ms) whether or not frames arrive, so a count
+// that stands still for longer means that queue's goroutine is stuck
+// (the service watchdog's liveness check).
+func (p *Path) Progress() []uint64 {
+	out := make([]uint64, len(p.queues))
+	for i, q := range p.queues {
+		out[i] = q.turns.Load()
+	}
+	return out
+}
 
 // Datapath is the loaded program: HA calls SetBuckets on it, the daemon
 // reads its Stats. It is owned by the Path: do not close it.

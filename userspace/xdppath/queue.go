@@ -57,6 +57,10 @@ type queue struct {
 	failOpens atomic.Int32 // test hook: socket reopens that fail
 
 	c queueCounters
+
+	// turns counts the loop's turns (each at most pollTimeout apart while
+	// the goroutine is live): the service watchdog's liveness evidence.
+	turns atomic.Uint64
 }
 
 // errBox carries an injected error through atomic.Value.
@@ -122,6 +126,7 @@ func (q *queue) run(stop <-chan struct{}) {
 	defer crash.Recover(log, fmt.Sprintf("xdp-queue-%d", q.id))
 	timeout := pollTimeout
 	for {
+		q.turns.Add(1)
 		select {
 		case <-stop:
 			q.drain()

@@ -201,6 +201,18 @@ func runModePair(t *testing.T, o modeOpts) {
 	if acks[1] != 0 || acks[0] < int64(res.AckReceived) {
 		t.Errorf("ACKs: %s %d, %s %d; want all from server1, none from server2", nodes[0], acks[0], nodes[1], acks[1])
 	}
+	if o.mc.mode == "passive-backup" && nodes[0].kind == "xdhcpd" {
+		// Every ACK carried at least one lease update to the backup, all
+		// acknowledged (xdhcp_ha_backup_lease_updates_total).
+		ss := parseExposition(t, scrapeIn(t, nodes[0].ns, "127.0.0.1:9547"))
+		sent, _ := value(ss, "xdhcp_ha_backup_lease_updates_total", `{backup="server2",result="sent"}`)
+		failed, _ := value(ss, "xdhcp_ha_backup_lease_updates_total", `{backup="server2",result="failed"}`)
+		state, _ := value(ss, "xdhcp_ha_state", `{state="passive-backup"}`)
+		t.Logf("%s: lease updates to the backup: %v sent, %v failed", nodes[0], sent, failed)
+		if sent < float64(acks[0]) || failed != 0 || state != 1 {
+			t.Errorf("%s: backup updates sent %v failed %v for %d ACKs, passive-backup state %v", nodes[0], sent, failed, acks[0], state)
+		}
+	}
 	if o.datapath == "xdp" {
 		for i, n := range nodes {
 			if n.kind != "xdhcpd" {

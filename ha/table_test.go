@@ -114,6 +114,10 @@ func TestTransitionTable(t *testing.T) {
 		{"normalStateHandler:397 hot-standby", facts{mode: modeHS, state: HS, partner: PD}, W, actionNone},
 		{"normalStateHandler:378 shouldTerminate hot-standby", facts{mode: modeHS, state: HS, partner: HS, skew: true}, T, actionNone},
 		{"normalStateHandler:421 default hot-standby", facts{mode: modeHS, state: HS, partner: HS}, stay, actionNone},
+		{"normalStateHandler:393 hot-standby", facts{mode: modeHS, state: HS, partner: IM}, PIM, actionNone},
+		{"normalStateHandler:401 hot-standby", facts{mode: modeHS, state: HS, partner: PIM}, IM, actionNone},
+		{"normalStateHandler:405 hot-standby", facts{mode: modeHS, state: HS, partner: T}, T, actionNone},
+		{"partnerDownStateHandler:529 hot-standby", facts{mode: modeHS, state: PD, partner: R, newUnsent: true}, W, actionNone},
 		{"partnerDownStateHandler:533 getNormalState", facts{mode: modeHS, state: PD, partner: R}, HS, actionNone},
 		{"waitingStateHandler:888 hot-standby", facts{mode: modeHS, state: W, partner: U, partnerDown: true}, PD, actionNone},
 		// Backup servers and passive-backup.

@@ -34,8 +34,9 @@ func (s *Service) failoverScopes() [2]bool {
 	return [2]bool{true, s.active[1] != nil && s.active[1].Role == RoleSecondary}
 }
 
-// scopesForState returns the scopes served on entry to st (docs/kea/ha-protocol.md §5 and docs/kea/ha-protocol.md §15;
-// the entry actions of Kea's state handlers).
+// scopesForState returns the scopes served on entry to st: the entry
+// actions of Kea's state handlers (docs/kea/ha-protocol.md §5 and
+// docs/kea/ha-protocol.md §15).
 func (s *Service) scopesForState(st State) [2]bool {
 	switch st {
 	case StateLoadBalancing, StateHotStandby, StatePassiveBackup, StateCommunicationRecovery, StateTerminated:

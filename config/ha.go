@@ -134,12 +134,6 @@ func (d *decoder) ha(params *Node) *HAConfig {
 	h.DelayedUpdatesLimit = uint32(defLimit)
 	if v, ok := o.intIn("delayed-updates-limit", 0, 1<<32-1); ok {
 		h.DelayedUpdatesLimit = uint32(v)
-		if h.Mode != HALoadBalancing && v != 0 {
-			d.fail(n.Get("delayed-updates-limit").Pos, "delayed-updates-limit", "'delayed-updates-limit' must be set to 0 in the %s mode", h.Mode)
-		}
-	}
-	if h.WaitBackupAck && h.Mode != HAPassiveBackup {
-		d.fail(n.Get("wait-backup-ack").Pos, "wait-backup-ack", "'wait-backup-ack' must be false in the %s mode", h.Mode)
 	}
 	if mt := o.get("multi-threading"); mt != nil {
 		mo := d.object(mt, "multi-threading", "high-availability multi-threading",
@@ -307,7 +301,10 @@ func parsePeerURL(raw string) (netip.Addr, uint16, string) {
 	return a, port, ""
 }
 
-// checkHAPeers applies Kea's role rules.
+// checkHAPeers applies Kea 2.2's role and mode rules, in the order and
+// with the texts of HAConfig::validate (src/hooks/dhcp/high_availability/
+// ha_config.cc; ha.Config.Validate is the same check on the converted
+// configuration).
 func (d *decoder) checkHAPeers(n *Node, h *HAConfig) {
 	if h.This() == nil {
 		d.fail(n.Pos, "this-server-name", "no peer configuration specified for the '%s'", h.ThisServerName)
@@ -317,18 +314,56 @@ func (d *decoder) checkHAPeers(n *Node, h *HAConfig) {
 	for _, p := range h.Peers {
 		roles[p.Role]++
 	}
-	switch h.Mode {
-	case HALoadBalancing:
-		if roles[RolePrimary] != 1 || roles[RoleSecondary] != 1 || roles[RoleStandby] != 0 {
-			d.fail(n.Pos, "peers", "load-balancing requires exactly one primary and one secondary server and no standby server")
-		}
-	case HAHotStandby:
-		if roles[RolePrimary] != 1 || roles[RoleStandby] != 1 || roles[RoleSecondary] != 0 {
-			d.fail(n.Pos, "peers", "hot-standby requires exactly one primary and one standby server and no secondary server")
-		}
-	case HAPassiveBackup:
-		if roles[RolePrimary] != 1 || roles[RoleSecondary]+roles[RoleStandby] != 0 {
-			d.fail(n.Pos, "peers", "passive-backup requires exactly one primary server and backup servers only")
+	for _, r := range []string{RolePrimary, RoleSecondary, RoleStandby} {
+		if roles[r] > 1 {
+			d.fail(n.Pos, "peers", "multiple %s servers specified", r)
+			return
 		}
 	}
+	fail := func(key, msg string) { d.fail(haKeyPos(n, key), key, "%s", msg) }
+	switch h.Mode {
+	case HALoadBalancing:
+		switch {
+		case roles[RoleStandby] > 0:
+			fail("peers", "standby servers not allowed in the load balancing configuration")
+		case roles[RoleSecondary] == 0:
+			fail("peers", "secondary server required in the load balancing configuration")
+		case roles[RolePrimary] == 0:
+			fail("peers", "primary server required in the load balancing configuration")
+		case h.WaitBackupAck:
+			fail("wait-backup-ack", "'wait-backup-ack' must be set to false in the load balancing configuration")
+		}
+	case HAHotStandby:
+		switch {
+		case roles[RoleSecondary] > 0:
+			fail("peers", "secondary servers not allowed in the hot standby configuration")
+		case roles[RoleStandby] == 0:
+			fail("peers", "standby server required in the hot standby configuration")
+		case roles[RolePrimary] == 0:
+			fail("peers", "primary server required in the hot standby configuration")
+		case h.WaitBackupAck:
+			fail("wait-backup-ack", "'wait-backup-ack' must be set to false in the hot standby configuration")
+		case h.DelayedUpdatesLimit > 0:
+			fail("delayed-updates-limit", "'delayed-updates-limit' must be set to 0 in the hot standby configuration")
+		}
+	case HAPassiveBackup:
+		switch {
+		case roles[RoleSecondary] > 0:
+			fail("peers", "secondary servers not allowed in the passive backup configuration")
+		case roles[RoleStandby] > 0:
+			fail("peers", "standby servers not allowed in the passive backup configuration")
+		case roles[RolePrimary] == 0:
+			fail("peers", "primary server required in the passive backup configuration")
+		case h.DelayedUpdatesLimit > 0:
+			fail("delayed-updates-limit", "'delayed-updates-limit' must be set to 0 in the passive backup configuration")
+		}
+	}
+}
+
+// haKeyPos is the position of key in the relationship n, else n's.
+func haKeyPos(n *Node, key string) Pos {
+	if k := n.Get(key); k != nil {
+		return k.Pos
+	}
+	return n.Pos
 }

@@ -118,7 +118,7 @@ func (s *Service) cmdScopes(_ context.Context, req *control.Request) control.Res
 	for _, n := range names {
 		idx := -1
 		for i, p := range s.active {
-			if p.Name == n {
+			if p != nil && p.Name == n {
 				idx = i
 			}
 		}
@@ -156,7 +156,7 @@ func (s *Service) cmdSync(ctx context.Context, req *control.Request) control.Res
 	} else if err := json.Unmarshal(raw, &name); err != nil {
 		return control.Error("'server-name' must be a string")
 	}
-	if name != s.partner.Name {
+	if s.partner == nil || name != s.partner.Name {
 		return control.Error("server name '%s' is not the partner of this server", name)
 	}
 	period := s.syncMaxPeriod()

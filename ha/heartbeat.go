@@ -40,7 +40,9 @@ func (s *Service) loop(ctx context.Context) {
 	}
 	rearmWatch()
 	arm := func() {
-		if s.cfg.HeartbeatDelay <= 0 || s.State() == StateTerminated.String() {
+		// Kea sends no heartbeat in terminated, nor without a failover
+		// partner (waitingStateHandler, passiveBackupStateHandler).
+		if s.cfg.HeartbeatDelay <= 0 || s.partner == nil || s.State() == StateTerminated.String() {
 			tc = nil
 			return
 		}

@@ -118,7 +118,9 @@ func (s *Service) factsLocked() facts {
 	return facts{
 		state:         s.state,
 		partner:       s.partnerState,
-		primary:       s.ownIndex() == 0,
+		mode:          modeOf(s.cfg.Mode),
+		primary:       s.this.Role == RolePrimary,
+		backup:        s.this.Role == RoleBackup,
 		syncLeases:    s.cfg.SyncLeases,
 		commRecov:     s.cfg.DelayedUpdatesLimit > 0,
 		paused:        s.paused,

@@ -86,6 +86,12 @@ func (s *Service) Replicate(changes []lease.Change, done func(error)) {
 		done(nil)
 		return
 	}
+	// Backups get every change in every state (backups.go).
+	done = s.toBackups(ops, done)
+	if s.updates == nil { // no failover partner: passive-backup
+		done(nil)
+		return
+	}
 	s.mu.Lock()
 	switch updatePolicyFor(s.state) {
 	case updateQueue:

@@ -190,6 +190,9 @@ func (h *haRuntime) addMetrics(c *metrics.Collector) {
 		func() string { return h.svc().PartnerState() },
 		func() map[string]int64 { return h.svc().ListenerCounters() },
 		func() map[string]int64 { return h.svc().Counters() })
+	// Lease updates to each backup server (a failure drops the reply only
+	// with wait-backup-ack).
+	c.AddHABackups(func() map[string][2]int64 { return h.svc().BackupCounters() })
 }
 
 // haNetState lets HA disable and enable the DHCP service through the

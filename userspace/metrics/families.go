@@ -30,6 +30,8 @@ const (
 	LabelState     = "state"     // HA state name
 	LabelSource    = "source"    // an unmapped value's source: kea, xdp, ha_listener, control
 	LabelName      = "name"      // an unmapped value's name in its source
+	LabelBackup    = "backup"    // an HA backup server's name
+	LabelResult    = "result"    // an HA lease update's outcome: sent (acknowledged) or failed
 )
 
 const (
@@ -119,6 +121,7 @@ var families = []Family{
 	{"xdhcp_ha_heartbeat_failures_total", counter, "Heartbeats to the partner that failed.", nil},
 	{"xdhcp_ha_partner_state_invalid_total", counter, "Heartbeat answers naming a state invalid for the mode.", nil},
 	{"xdhcp_ha_sync_failures_total", counter, "Lease database synchronisations that failed.", nil},
+	{"xdhcp_ha_backup_lease_updates_total", counter, "Lease updates to an HA backup server, by result (sent: acknowledged; failed: not, the reply dropped only with wait-backup-ack).", []string{LabelBackup, LabelResult}},
 	{"xdhcp_ha_listener_accept_errors_total", counter, "HA listener: accept errors.", nil},
 	{"xdhcp_ha_listener_connection_limit_waits_total", counter, "HA listener: connections that waited for the connection limit.", nil},
 	{"xdhcp_ha_listener_bad_requests_total", counter, "HA listener: malformed requests (400).", nil},

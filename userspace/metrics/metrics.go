@@ -51,7 +51,12 @@ type Collector struct {
 	listener   Source
 	haCounters Source
 	control    Source
+	backups    BackupSource
 }
+
+// BackupSource returns, per HA backup server name, the lease updates it
+// acknowledged and those that failed.
+type BackupSource func() map[string][2]int64
 
 // New returns a collector with the Kea-named statistics as its first source.
 func New(keaStats Source) *Collector {
@@ -80,6 +85,13 @@ func (c *Collector) AddHA(state, partner StateSource, listener, counters Source)
 	c.mu.Unlock()
 }
 
+// AddHABackups adds the lease-update counters of the HA backup servers.
+func (c *Collector) AddHABackups(fn BackupSource) {
+	c.mu.Lock()
+	c.backups = fn
+	c.mu.Unlock()
+}
+
 // AddControl adds the control channel's counters: the dispatcher's
 // (command_panics) and the control socket's, prefixed socket_.
 func (c *Collector) AddControl(fn Source) {
@@ -99,6 +111,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
 	kea, ifaces, haState, haPeer, listener, haCtr, control := c.kea, append([]ifaceSource(nil), c.ifaces...), c.haState, c.haPeer, c.listener, c.haCounters, c.control
+	backups := c.backups
 	c.mu.Unlock()
 
 	// Several values may land on one series (a statistic reported twice,
@@ -139,6 +152,12 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			} else {
 				add(unmapped, []string{src.name, name}, v)
 			}
+		}
+	}
+	if backups != nil {
+		for name, v := range backups() {
+			add("xdhcp_ha_backup_lease_updates_total", []string{name, "sent"}, v[0])
+			add("xdhcp_ha_backup_lease_updates_total", []string{name, "failed"}, v[1])
 		}
 	}
 	order := make([]string, 0, len(keys))

@@ -134,6 +134,7 @@ func fullCollector() *Collector {
 	c.AddInterface("veth0", func() map[string]int64 { return iface })
 	c.AddHA(func() string { return "load-balancing" }, func() string { return "load-balancing" }, func() map[string]int64 { return listener }, func() map[string]int64 { return haCtr })
 	c.AddControl(func() map[string]int64 { return control })
+	c.AddHABackups(func() map[string][2]int64 { return map[string][2]int64{"server3": {7, 1}} })
 	return c
 }
 

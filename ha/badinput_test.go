@@ -156,3 +156,35 @@ func TestPartnerSlowHeartbeat(t *testing.T) {
 		t.Errorf("logged %d times, want once", n)
 	}
 }
+
+// TestPartnerInvalidStatePerMode: Kea 2.2's isPartnerStateInvalid
+// (ha_service.cc) depends on the mode: in hot-standby a partner in
+// hot-standby is normal and one in load-balancing or
+// communication-recovery is not; in load-balancing the reverse.
+func TestPartnerInvalidStatePerMode(t *testing.T) {
+	tests := []struct {
+		mode    func(*Config)
+		partner string
+		invalid bool
+	}{
+		{nil, "load-balancing", false},
+		{nil, "communication-recovery", false},
+		{nil, "hot-standby", true},
+		{hotStandby(false), "hot-standby", false},
+		{hotStandby(false), "load-balancing", true},
+		{hotStandby(false), "communication-recovery", true},
+	}
+	for _, tt := range tests {
+		var logs testenv.LogBuffer
+		fp := newFakePeer(t, maps(syncReplies))
+		env := newTestServiceDeps(t, fp.srv.URL+"/", tt.mode, func(d *Deps) { d.Logger = zerolog.New(&logs) })
+		fp.set("ha-heartbeat", keaHeartbeat(tt.partner, env.clock.Now(), []string{"server1"}, 0))
+		env.s.heartbeat(context.Background())
+		got := env.s.Counters()["partner-state-invalid"]
+		logged := strings.Contains(logs.String(), "ha partner reports a state invalid for this HA mode")
+		if (got == 1) != tt.invalid || logged != tt.invalid {
+			t.Errorf("mode %s, partner %s: partner-state-invalid = %d, logged %v; want invalid %v",
+				env.s.cfg.Mode, tt.partner, got, logged, tt.invalid)
+		}
+	}
+}

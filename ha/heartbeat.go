@@ -145,7 +145,7 @@ func (s *Service) recordHeartbeat(hb heartbeatArgs, st State, partnerTime time.T
 	now := s.now()
 	s.lastPoke.Store(now.UnixNano())
 	s.inTouch = true
-	if inStates(st, invalidPartner) {
+	if inStates(st, invalidPartnerStates(modeOf(s.cfg.Mode))) {
 		// Kea 2.2 isPartnerStateInvalid (ha_service.cc) warns
 		// (HA_INVALID_PARTNER_STATE_*) and the handlers go to waiting
 		// (table.go); logged when the partner enters that state.

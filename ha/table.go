@@ -76,6 +76,19 @@ func modeOf(name string) haMode {
 	return modeLB
 }
 
+// invalidPartnerStates is Kea 2.2's HAService::isPartnerStateInvalid
+// (ha_service.cc) for a mode: the partner states that belong to another
+// mode. Passive-backup has no failover partner.
+func invalidPartnerStates(m haMode) []State {
+	switch m {
+	case modeLB:
+		return invalidPartner
+	case modeHS:
+		return invalidPartnerHS
+	}
+	return nil
+}
+
 // action is what a row asks step to run outside s.mu; its outcome is
 // looked up again as facts.result.
 type action int

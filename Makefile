@@ -55,9 +55,9 @@ fuzz-short:
 bench: deps build
 	@scripts/bench.sh
 
-## demo: an xdhcpd HA pair on the XDP path in a netns lab, driven by perfdhcp (MODE=hot-standby, passive-backup; PARTNER=kea).
+## demo: an xdhcpd HA pair on the XDP path in a netns lab, driven by perfdhcp (MODE=hot-standby, passive-backup; PARTNER=kea; DB=postgresql: a database per member).
 demo: deps build
-	@scripts/demo.sh
+	@DB=$(DB) scripts/demo.sh
 
 ## deb: the Debian packages xdhcpd and dhcpload in out/deb (nfpm; packaging/).
 # DEB_VERSION defaults to 0.0~git<commit time>.<hash>-1.

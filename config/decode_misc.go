@@ -50,14 +50,73 @@ func (d *decoder) leaseDatabase(n *Node) LeaseDatabase {
 	if d.err != nil {
 		return ld
 	}
-	d.checkUnimpl(o, "lease-database", leaseDBUnimpl)
 	switch {
 	case n.Get("type") == nil:
 		d.fail(n.Pos, "type", "mandatory 'type' parameter missing in lease-database")
-	case ld.Type != "memfile":
-		d.fail(n.Get("type").Pos, "type", "lease-database type '%s' is not supported by xdhcp (only memfile)", ld.Type)
+	case ld.Type == "memfile":
+		d.checkUnimpl(o, "lease-database", leaseDBUnimpl)
+	case ld.Type == "postgresql":
+		d.pgsqlLeaseDatabase(n, o, &ld)
+	case ld.Type == "mysql":
+		d.fail(n.Get("type").Pos, "type", "lease-database type 'mysql' is not supported by xdhcp (memfile or postgresql)")
+	default:
+		// Kea-2.2.0 src/lib/database/dbaccess_parser.cc DbAccessParser::parse.
+		d.fail(n.Get("type").Pos, "type", "unknown backend database type: %s", ld.Type)
 	}
 	return ld
+}
+
+// pgsqlLeaseDatabase reads the PostgreSQL keywords of lease-database as
+// Kea 2.2 does (docs/kea/lease-database.md §1; Kea-2.2.0
+// src/lib/database/dbaccess_parser.cc DbAccessParser::parse,
+// src/lib/database/database_connection.cc makeReconnectCtl,
+// src/lib/pgsql/pgsql_connection.cc PgSqlConnection::openDatabase).
+func (d *decoder) pgsqlLeaseDatabase(n *Node, o *obj, ld *LeaseDatabase) {
+	if n.Get("name") == nil {
+		// PgSqlConnection::openDatabase: NoDatabaseName.
+		d.fail(n.Pos, "name", "must specify a name for the database")
+		return
+	}
+	ld.Host = o.str("host", "localhost")
+	if p, ok := o.intIn("port", 0, 65535); ok {
+		ld.Port = uint16(p)
+	}
+	ld.User = o.str("user", "")
+	ld.Password = o.str("password", "")
+	// 0 passes the syntax check, as in kea-dhcp4 -t; opening the
+	// database refuses it (pgsql.Open, as PgSqlConnection::openDatabase).
+	ld.ConnectTimeout = o.u32("connect-timeout", 5)
+	ld.MaxReconnectTries = o.u32("max-reconnect-tries", 0)
+	ld.ReconnectWaitTime = o.u32("reconnect-wait-time", 0)
+	ld.OnFail = o.str("on-fail", "stop-retry-exit")
+	switch ld.OnFail {
+	case "stop-retry-exit", "serve-retry-exit", "serve-retry-continue":
+	default:
+		// Kea 2.2's grammar (dhcp4_parser.yy on_fail_mode).
+		d.fail(n.Get("on-fail").Pos, "on-fail", "syntax error, unexpected constant string, expecting stop-retry-exit or serve-retry-exit or serve-retry-continue")
+	}
+	if v := n.Get("readonly"); v != nil {
+		// kea-dhcp4 -t refuses it: readonly belongs to hosts-database
+		// only in Kea 2.2's grammar (PgSqlHostDataSource reads it; the
+		// lease manager never does).
+		d.fail(v.Pos, "readonly", "got unexpected keyword \"readonly\" in lease-database map.")
+		return
+	}
+	var tls []string
+	for _, k := range []string{"trust-anchor", "cert-file", "key-file", "cipher-list"} {
+		if n.Get(k) != nil {
+			o.str(k, "")
+			tls = append(tls, k)
+		}
+	}
+	if len(tls) > 0 {
+		// DHCPSRV_PGSQL_NO_TLS_SUPPORT (dhcpsrv_messages.mes): Kea 2.2's
+		// PostgreSQL backends do not do TLS.
+		d.warn(n.Get(tls[0]).Pos, "Attempt to configure TLS (unsupported for PostgreSQL): %s ignored", strings.Join(tls, ", "))
+	}
+	if n.Get("persist") != nil || n.Get("lfc-interval") != nil || n.Get("max-row-errors") != nil {
+		d.warn(n.Pos, "memfile parameters (persist, lfc-interval, max-row-errors) have no effect on a postgresql lease-database")
+	}
 }
 
 var expiredKeys = keys("reclaim-timer-wait-time", "flush-reclaimed-timer-wait-time", "hold-reclaimed-time",

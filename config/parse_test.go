@@ -55,7 +55,7 @@ func TestParseErrors(t *testing.T) {
 		{"logger severity", wrap(`"loggers": [ { "name": "kea-dhcp4", "severity": "LOUD" } ]`), `unknown severity value 'LOUD'`, ""},
 		{"logger both spellings", wrap(`"loggers": [ { "name": "kea-dhcp4", "output_options": [], "output-options": [] } ]`), `duplicate output-options`, ""},
 		{"unknown hook", wrap(`"hooks-libraries": [ { "library": "/x/libdhcp_flex_id.so" } ]`), `hooks library "/x/libdhcp_flex_id.so" is not supported`, ""},
-		{"lease db sql", wrap(`"lease-database": { "type": "mysql" }`), `only memfile`, ""},
+		{"lease db sql", wrap(`"lease-database": { "type": "mysql" }`), `memfile or postgresql`, ""},
 		{"reservation-mode and flag", wrap(`"reservation-mode": "all", "reservations-global": true`), `invalid use of both 'reservation-mode'`, ""},
 		{"xdhcp unknown", wrap(`"user-context": { "xdhcp": { "turbo": true }, "other": 1 }`), `got unexpected keyword "turbo" in user-context xdhcp map.`, ""},
 		{"xdhcp datapath", wrap(`"user-context": { "xdhcp": { "datapath": "dpdk" } }`), `datapath must be one of`, ""},

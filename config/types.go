@@ -258,14 +258,24 @@ type InterfacesConfig struct {
 	ServiceSocketsMaxRetries    uint32
 }
 
-// LeaseDatabase is Dhcp4.lease-database (memfile only).
+// LeaseDatabase is Dhcp4.lease-database: "memfile" (the default) or
+// "postgresql" on Kea 2.2's schema (docs/kea/lease-database.md §1).
 type LeaseDatabase struct {
 	Pos          Pos
-	Type         string // "memfile"
-	Name         string // lease file path ("" = Kea's default path)
-	Persist      bool   // default true
-	LFCInterval  uint32 // seconds, default 3600
-	MaxRowErrors uint32 // 0 = unlimited
+	Type         string // "memfile" or "postgresql"
+	Name         string // memfile: lease file path ("" = Kea's default path); postgresql: database name
+	Persist      bool   // default true (memfile)
+	LFCInterval  uint32 // seconds, default 3600 (memfile)
+	MaxRowErrors uint32 // 0 = unlimited (memfile)
+
+	// postgresql (Kea 2.2's DbAccessParser keywords).
+	Host              string // default "localhost"; a path is a unix socket directory
+	Port              uint16 // 0 = libpq's default (5432)
+	User, Password    string
+	ConnectTimeout    uint32 // seconds, default 5 (PGSQL_DEFAULT_CONNECTION_TIMEOUT)
+	MaxReconnectTries uint32 // default 0: a lost connection is not retried
+	ReconnectWaitTime uint32 // ms between attempts, default 0
+	OnFail            string // stop-retry-exit (default), serve-retry-exit, serve-retry-continue
 }
 
 // DefaultLeaseFile is Kea's default memfile path on Debian.

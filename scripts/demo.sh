@@ -6,6 +6,10 @@
 #   MODE=load-balancing (default), hot-standby or passive-backup: server2 is
 #                             the secondary, the standby or the backup
 #   RATE=2000 SECS=10         perfdhcp's offered DORA rate and duration
+#   DB=postgresql             each server keeps its leases in a PostgreSQL
+#                             database of its own (Kea 2.2's schema, made by
+#                             kea-admin db-init) on a throw-away cluster;
+#                             default DB=memfile
 #
 # Prints leases/s, each server's HA state, its packet counters and, on the
 # XDP path, the in-kernel verdict counters. Everything it creates is removed
@@ -22,6 +26,8 @@ hot-standby) want1=hot-standby want2=hot-standby ;;
 passive-backup) want1=passive-backup want2=backup ;;
 *) echo "demo: MODE must be load-balancing, hot-standby or passive-backup"; exit 1 ;;
 esac
+DB=${DB:-memfile}
+PGBIN=${XDHCP_PG_BINDIR:-/usr/lib/postgresql/15/bin}
 RATE=${RATE:-2000}
 SECS=${SECS:-10}
 PFX=${LAB_PREFIX:-xdemo-}
@@ -34,12 +40,41 @@ cleanup() {
 	set +e
 	for p in "$work"/*.pid; do [[ -f $p ]] && kill "$(cat "$p")" 2>/dev/null; done
 	sleep 0.5
+	if [[ -f $work/pg/data/postmaster.pid ]]; then
+		setpriv --reuid=postgres --regid=postgres --clear-groups "$PGBIN/pg_ctl" -D "$work/pg/data" -m fast -w stop >/dev/null 2>&1
+	fi
 	lab_down "$PFX"
 	rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 lab_up "$PFX"
+
+# DB=postgresql: a throw-away cluster as the postgres user (PostgreSQL
+# refuses root), on a unix socket in $work only, one database per server
+# initialised the way an operator does it (kea-admin db-init pgsql).
+if [[ $DB == postgresql ]]; then
+	for b in initdb pg_ctl; do [[ -x $PGBIN/$b ]] || { echo "demo: DB=postgresql needs $PGBIN/$b (scripts/deps.sh)"; exit 1; }; done
+	command -v kea-admin >/dev/null || { echo "demo: DB=postgresql needs kea-admin"; exit 1; }
+	PGPW=demo-$RANDOM$RANDOM
+	chmod 711 "$work"
+	mkdir -p "$work/pg/sock"
+	printf '%s\n' "$PGPW" >"$work/pg/pw"
+	chown -R postgres:postgres "$work/pg"
+	asPG() { setpriv --reuid=postgres --regid=postgres --clear-groups "$@"; }
+	asPG "$PGBIN/initdb" -D "$work/pg/data" -U postgres --pwfile="$work/pg/pw" --auth=scram-sha-256 >/dev/null
+	asPG "$PGBIN/pg_ctl" -D "$work/pg/data" -l "$work/pg/log" -w \
+		-o "-k $work/pg/sock -c listen_addresses='' -c fsync=off" start >/dev/null
+	for n in server1 server2; do
+		PGPASSWORD=$PGPW psql -q -h "$work/pg/sock" -U postgres -d postgres \
+			-c "CREATE ROLE $n LOGIN PASSWORD '$PGPW'" -c "CREATE DATABASE $n OWNER $n"
+		kea-admin db-init pgsql -u "$n" -p "$PGPW" -n "$n" -h "$work/pg/sock" >"$work/pg/db-init-$n.log" 2>&1 ||
+			{ cat "$work/pg/db-init-$n.log"; exit 1; }
+	done
+	echo "== PostgreSQL 15 on $work/pg/sock: databases server1 and server2 (schema $(PGPASSWORD=$PGPW psql -At -h "$work/pg/sock" -U server1 -d server1 -c "SELECT version||'.'||minor FROM schema_version"))"
+elif [[ $DB != memfile ]]; then
+	echo "demo: DB=$DB: memfile or postgresql"; exit 1
+fi
 
 # config NAME -> the HA pair's shared configuration with this-server-name NAME:
 # the project's one pair template (internal/keatest/templates/ha-pair.json),
@@ -56,6 +91,16 @@ config() {
 start() { # start NAME NS KIND
 	local name=$1 ns=$2 kind=$3
 	config "$name" >"$work/$name.json"
+	if [[ $DB == postgresql ]]; then
+		python3 - "$work/$name.json" "$name" "$work/pg/sock" "$PGPW" <<'PY'
+import json, sys
+path, name, sock, pw = sys.argv[1:]
+c = json.load(open(path))
+c["Dhcp4"]["lease-database"] = {"type": "postgresql", "name": name, "host": sock, "user": name, "password": pw,
+                                "max-reconnect-tries": 10, "reconnect-wait-time": 1000}
+json.dump(c, open(path, "w"), indent=2)
+PY
+	fi
 	if [[ $kind == kea ]]; then
 		KEA_PIDFILE_DIR=$work KEA_LOCKFILE_DIR=$work ip netns exec "$ns" kea-dhcp4 -c "$work/$name.json" >"$work/$name.out" 2>&1 &
 	else
@@ -129,6 +174,11 @@ print(f"   DISCOVER sent {d[0]}, OFFER received {d[1]}; REQUEST sent {r[0]}, ACK
 print(f"   leases/s: {r[1]/secs:.0f}   answered: {100*r[1]/max(d[0],1):.2f}% of exchanges")
 PY
 
+if [[ $DB == postgresql ]]; then
+	for n in server1 server2; do
+		echo "== $n's database: $(PGPASSWORD=$PGPW psql -At -h "$work/pg/sock" -U "$n" -d "$n" -c "SELECT (SELECT count(*) FROM lease4) || ' leases; lease4_stat: ' || coalesce((SELECT string_agg('subnet ' || subnet_id || ' state ' || state || ': ' || leases, ', ') FROM lease4_stat), 'empty')")"
+	done
+fi
 for n in server1 server2; do
 	echo "== $n: HA state $(ha_state $n); received $(stat $n pkt4-received), ACKs sent $(stat $n pkt4-ack-sent), dropped as partner's $(stat $n pkt4-dropped-ha-scope)"
 	cmd "$n" '{"command":"xdp-stats-get"}' | python3 -c '

@@ -15,9 +15,13 @@
 #   systemd                       systemd-analyze verify for the unit (packaging tests)
 #   strace                        which system calls xdhcpd makes (the unit's SystemCallFilter test)
 #   adduser                       the xdhcpd package's postinst, run when tests install it in a sandbox
+#   postgresql-15, postgresql-client-15
+#                                 the PostgreSQL lease backend: tests start throw-away clusters
+#                                 with /usr/lib/postgresql/15/bin (internal/pgtest); kea-admin
+#                                 db-init pgsql needs psql
 set -euo pipefail
 
-PKGS=(kea-dhcp4-server kea-common kea-admin kea-ctrl-agent clang llvm bpftool libbpf-dev iproute2 ethtool socat prometheus lintian systemd strace adduser)
+PKGS=(kea-dhcp4-server kea-common kea-admin kea-ctrl-agent clang llvm bpftool libbpf-dev iproute2 ethtool socat prometheus lintian systemd strace adduser postgresql-15 postgresql-client-15)
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -46,6 +50,18 @@ for svc in kea-dhcp4-server kea-ctrl-agent kea-dhcp6-server kea-dhcp-ddns-server
 		systemctl stop "$svc" || true
 	fi
 done
+
+# Debian's postgresql package creates and starts the cluster 15/main on
+# install (when no policy-rc.d held it back). Tests run their own clusters
+# (internal/pgtest); stop any system cluster so nothing listens on 5432.
+if command -v pg_lsclusters >/dev/null 2>&1; then
+	pg_lsclusters --no-header 2>/dev/null | while read -r ver name _port status _rest; do
+		if [[ $status == online* ]]; then
+			echo "deps.sh: stopping PostgreSQL cluster $ver/$name (tests start their own)"
+			pg_ctlcluster "$ver" "$name" stop || true
+		fi
+	done
+fi
 
 cd "$(dirname "$0")/.."
 command -v go >/dev/null || export PATH=$PATH:/usr/local/go/bin

@@ -27,7 +27,7 @@ type admissionState struct {
 	limiter *admission.Limiter
 	known   *admission.KnownSet
 	log     zerolog.Logger
-	store   *lease.Store // set by load; asked before a key is dropped
+	store   leaseBackend // set by load; asked before a key is dropped
 
 	mu       sync.Mutex
 	add, del []uint64 // not yet pushed to the sinks
@@ -136,7 +136,7 @@ func (a *admissionState) stillHeld(old *lease.Lease, key uint64) bool {
 
 // load marks every active lease of the store known (start-up), a page at
 // a time so that a million leases do not sit in memory twice.
-func (a *admissionState) load(s *lease.Store) {
+func (a *admissionState) load(s leaseBackend) {
 	a.store = s
 	const page = 8192
 	var after netip.Addr

@@ -57,7 +57,7 @@ type Daemon struct {
 
 	mu     sync.Mutex // serialises (re)configuration
 	cfg    *config.Config
-	store  *lease.Store
+	store  leaseBackend
 	engine atomic.Pointer[engineSet]
 	pl     *pipeline.Pipeline
 	ctrl   *control.Server
@@ -182,9 +182,12 @@ func (d *Daemon) setupLogging(c *config.Dhcp4) error {
 	return nil
 }
 
-// openStore opens the memfile lease store.
+// openStore opens the lease store: memfile, or PostgreSQL (leasedb.go).
 func (d *Daemon) openStore(c *config.Dhcp4) error {
 	db := c.LeaseDatabase
+	if db.Type == "postgresql" {
+		return d.openPgSQL(db)
+	}
 	name := db.Name
 	if name == "" {
 		name = config.DefaultLeaseFile
@@ -365,7 +368,7 @@ func (d *Daemon) close() {
 	d.ns.Stop()
 	d.adm.close()
 	if err := d.store.Close(); err != nil {
-		d.log.Error().Err(err).Msg("closing the lease file")
+		d.log.Error().Err(err).Msg("closing the lease database")
 	}
 	d.log.Info().Msg("xdhcpd stopped")
 	d.logs.Close()

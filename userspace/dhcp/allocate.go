@@ -183,6 +183,10 @@ func (x *exchange) fromPools() (candidate, bool) {
 					if !hold {
 						p.rng.Take(a) // the lease (e.g. an HA partner's) holds it
 					}
+					// A lease this engine was never told about (another
+					// server on a shared database wrote it): index its
+					// expiry so fromExpired can reuse it once it expires.
+					p.due.Set(a, l.Expire())
 					continue // held by a lease: stays taken
 				}
 				if x.reservedForOther(s, a) {
@@ -216,8 +220,21 @@ func (x *exchange) fromExpired(key offerKey, now int64) (candidate, bool) {
 			}
 			for _, a := range p.due.Due(now, maxTriesPerPool, buf[:0]) {
 				l, _ := e.store.Get(a)
-				if !holdsBit(l) || !l.Expired(now) {
-					continue // changed since the index was read
+				if !holdsBit(l) {
+					// Gone (or reclaimed) without this engine being told:
+					// on a shared database another server removed it.
+					p.due.Remove(a)
+					if s.res.byAddr[a] == nil {
+						p.rng.Free(a) // as LeaseChanged frees a removed lease's bit
+					}
+					continue
+				}
+				if !l.Expired(now) {
+					// Renewed meanwhile (by another server on a shared
+					// database): keep the index in step, or the stale
+					// entry would stay due and crowd out expired ones.
+					p.due.Set(a, l.Expire())
+					continue
 				}
 				if x.reservedForOther(s, a) || e.heldByOther(a, key, now) {
 					continue

@@ -66,14 +66,24 @@ func (x *exchange) commit(c candidate, valid uint32, prev *lease.Lease, lb *leas
 		if existing.State != lease.StateExpiredReclaimed && existing.Expired(now) && !belongsTo(existing, x.hw, x.cidFor(c.sub)) {
 			e.countReclaimed(existing)
 		}
-		err = e.store.Update(nl)
+		err = e.updateFrom(existing, nl)
+		if errors.Is(err, lease.ErrConflict) {
+			// Another server sharing the database changed the lease
+			// since it was read: not ours to take (NAK).
+			mu.Unlock()
+			return nil, nil, 0, false, nil
+		}
 	} else {
 		err = e.store.Add(nl)
 		if errors.Is(err, lease.ErrExists) {
 			// Lost a race (or an HA partner's update landed): the address
 			// is only ours if the lease now there is the client's.
 			if cur, ok := e.store.Get(c.addr); ok && belongsTo(cur, x.hw, x.cidFor(c.sub)) && cur.State == lease.StateDefault {
-				existing, err = cur, e.store.Update(nl)
+				existing, err = cur, e.updateFrom(cur, nl)
+				if errors.Is(err, lease.ErrConflict) {
+					mu.Unlock()
+					return nil, nil, 0, false, nil
+				}
 			} else {
 				mu.Unlock()
 				return nil, nil, 0, false, nil
@@ -88,7 +98,7 @@ func (x *exchange) commit(c candidate, valid uint32, prev *lease.Lease, lb *leas
 
 	x.fulfilOffer(c.addr, now)
 	if prev != nil && prev.Addr != c.addr {
-		if old, derr := e.store.Delete(prev.Addr); derr == nil {
+		if old, derr := e.deleteFrom(prev); derr == nil {
 			changes = append(changes, lease.Change{Old: old})
 		}
 	}

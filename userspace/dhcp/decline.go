@@ -29,7 +29,7 @@ func (x *exchange) decline() *Reply {
 		State:         lease.StateDeclined,
 		UserContext:   l.UserContext,
 	}
-	err := e.store.Update(d)
+	err := e.updateFrom(l, d)
 	mu.Unlock()
 	if err != nil {
 		e.log.Error().Err(err).Stringer("ip", a).Msg("decline: lease update failed")

@@ -35,6 +35,35 @@ type LeaseStore interface {
 	Delete(addr netip.Addr) (*lease.Lease, error)
 }
 
+// ConditionalStore is implemented by lease stores other servers write too
+// (userspace/lease/pgsql): the write succeeds only if the stored lease is
+// still old (same address and expiry), as Kea 2.2's UPDATE_LEASE4 and
+// DELETE_LEASE4 (docs/kea/lease-database.md §3-4); otherwise the error
+// wraps lease.ErrConflict and nothing is written. The engine uses it for
+// every write that follows a read, so a lease another server renewed or
+// took meanwhile is never overwritten or removed.
+type ConditionalStore interface {
+	UpdateFrom(old, new *lease.Lease) error
+	DeleteFrom(old *lease.Lease) error
+}
+
+// updateFrom replaces old (as read) with nl; conditional when the store
+// can do it.
+func (e *Engine) updateFrom(old, nl *lease.Lease) error {
+	if cs, ok := e.store.(ConditionalStore); ok && old != nil {
+		return cs.UpdateFrom(old, nl)
+	}
+	return e.store.Update(nl)
+}
+
+// deleteFrom removes old (as read); conditional when the store can do it.
+func (e *Engine) deleteFrom(old *lease.Lease) (*lease.Lease, error) {
+	if cs, ok := e.store.(ConditionalStore); ok {
+		return old, cs.DeleteFrom(old)
+	}
+	return e.store.Delete(old.Addr)
+}
+
 // ScopeFilter is the HA load-balancing scope check. Scope returns the HA
 // class of the query (e.g. "HA_server1", "" for none), added before any
 // other classification, and whether this server serves it; serve=false

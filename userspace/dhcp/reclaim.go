@@ -2,6 +2,7 @@ package dhcp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -86,14 +87,18 @@ func (e *Engine) reclaimOne(l *lease.Lease, now time.Time, remove bool) (bool, e
 	}
 	// Recovered declined leases are always deleted (Kea's reclaimDeclined).
 	if remove || cur.State == lease.StateDeclined {
-		if _, err := e.store.Delete(cur.Addr); err != nil {
+		if _, err := e.deleteFrom(cur); errors.Is(err, lease.ErrConflict) {
+			return false, nil // renewed or taken by another server meanwhile
+		} else if err != nil {
 			return false, fmt.Errorf("reclaim %s: delete: %w", cur.Addr, err)
 		}
 	} else {
 		r := cur.Clone()
 		r.Hostname, r.FqdnFwd, r.FqdnRev = "", false, false
 		r.State = lease.StateExpiredReclaimed
-		if err := e.store.Update(r); err != nil {
+		if err := e.updateFrom(cur, r); errors.Is(err, lease.ErrConflict) {
+			return false, nil
+		} else if err != nil {
 			return false, fmt.Errorf("reclaim %s: update: %w", cur.Addr, err)
 		}
 	}
@@ -110,7 +115,7 @@ func (e *Engine) FlushReclaimed(now time.Time) (int, error) {
 		mu := e.locks.lock(a)
 		cur, ok := e.store.Get(a)
 		if ok && cur.State == lease.StateExpiredReclaimed && cur.Expire() < cut {
-			if _, err := e.store.Delete(a); err != nil {
+			if _, err := e.deleteFrom(cur); err != nil && !errors.Is(err, lease.ErrConflict) {
 				mu.Unlock()
 				return n, fmt.Errorf("flush reclaimed %s: %w", a, err)
 			}

@@ -17,7 +17,7 @@ func (x *exchange) release() *Reply {
 	if !found || l.State != lease.StateDefault || !belongsTo(l, x.hw, x.rawCID) {
 		return x.w.drop(dropNoLease)
 	}
-	old, err := x.e.store.Delete(ci)
+	old, err := x.e.deleteFrom(l)
 	if err != nil {
 		return x.w.drop(dropNoLease)
 	}

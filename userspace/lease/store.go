@@ -22,6 +22,10 @@ var (
 	ErrBadHeader        = errors.New("bad lease file header")
 	ErrTooManyRowErrors = errors.New("too many lease file row errors")
 	ErrLFCRunning       = errors.New("lease file cleanup is in progress")
+	// ErrConflict is returned by stores shared with other servers (the
+	// PostgreSQL backend) when a conditional write finds the lease changed
+	// since it was read.
+	ErrConflict = errors.New("lease changed in the database since it was read")
 )
 
 // Options configures a Store (lease-database, docs/kea/memfile.md §12).

@@ -40,6 +40,13 @@ type Store interface {
 	Delete(addr netip.Addr) (*lease.Lease, error)
 }
 
+// Wiper is implemented by stores that decide lease4-wipe themselves. The
+// PostgreSQL store does, refusing it as Kea 2.2's PgSqlLeaseMgr::wipeLeases4
+// does (docs/kea/lease-database.md §3): the error text is the reply's.
+type Wiper interface {
+	WipeLeases4(subnetID uint32) (int, error)
+}
+
 // Subnets answers questions about the running configuration's subnets.
 type Subnets interface {
 	// Subnet returns the prefix and valid lifetime of subnet id.
@@ -525,6 +532,15 @@ func (c *Commands) wipe(_ context.Context, req *control.Request) control.Respons
 				return control.Error("invalid type specified for parameter 'subnet-id' (<wire>:0:0)")
 			}
 			return control.Error("arguments must be a map")
+		}
+	}
+	if w, ok := c.Store.(Wiper); ok {
+		var id uint32
+		if a.SubnetID != nil {
+			id = *a.SubnetID
+		}
+		if _, err := w.WipeLeases4(id); err != nil {
+			return control.Error("%s", err)
 		}
 	}
 	var victims []*lease.Lease

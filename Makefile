@@ -55,7 +55,7 @@ fuzz-short:
 bench: deps build
 	@scripts/bench.sh
 
-## demo: an xdhcpd HA pair on the XDP path in a netns lab, driven by perfdhcp (DB=postgresql: a database per member).
+## demo: an xdhcpd HA pair on the XDP path in a netns lab, driven by perfdhcp (MODE=hot-standby, passive-backup; PARTNER=kea; DB=postgresql: a database per member).
 demo: deps build
 	@DB=$(DB) scripts/demo.sh
 

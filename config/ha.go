@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -133,12 +134,6 @@ func (d *decoder) ha(params *Node) *HAConfig {
 	h.DelayedUpdatesLimit = uint32(defLimit)
 	if v, ok := o.intIn("delayed-updates-limit", 0, 1<<32-1); ok {
 		h.DelayedUpdatesLimit = uint32(v)
-		if h.Mode != HALoadBalancing && v != 0 {
-			d.fail(n.Get("delayed-updates-limit").Pos, "delayed-updates-limit", "'delayed-updates-limit' must be set to 0 in the %s mode", h.Mode)
-		}
-	}
-	if h.WaitBackupAck && h.Mode != HAPassiveBackup {
-		d.fail(n.Get("wait-backup-ack").Pos, "wait-backup-ack", "'wait-backup-ack' must be false in the %s mode", h.Mode)
 	}
 	if mt := o.get("multi-threading"); mt != nil {
 		mo := d.object(mt, "multi-threading", "high-availability multi-threading",
@@ -215,14 +210,6 @@ func tlsMissing(trustAnchor, certFile, keyFile string) string {
 	return ""
 }
 
-// orDefault returns v, or def when v is empty.
-func orDefault(v, def string) string {
-	if v != "" {
-		return v
-	}
-	return def
-}
-
 func (d *decoder) haPeers(list []*Node, h *HAConfig) []*HAPeer {
 	var out []*HAPeer
 	seen := map[string]bool{}
@@ -241,6 +228,7 @@ func (d *decoder) haPeers(list []*Node, h *HAConfig) []*HAPeer {
 			CertFile:              o.str("cert-file", ""),
 			KeyFile:               o.str("key-file", ""),
 		}
+		p.TLSSet = [3]bool{o.strp("trust-anchor") != nil, o.strp("cert-file") != nil, o.strp("key-file") != nil}
 		if d.err != nil {
 			return nil
 		}
@@ -256,17 +244,29 @@ func (d *decoder) haPeers(list []*Node, h *HAConfig) []*HAPeer {
 		}
 		// Kea merges each TLS parameter (peer value, else the
 		// relationship's) and only then requires all three or none.
-		if missing := tlsMissing(orDefault(p.TrustAnchor, h.TrustAnchor), orDefault(p.CertFile, h.CertFile), orDefault(p.KeyFile, h.KeyFile)); missing != "" {
+		ca, cert, key := h.TLS(p)
+		if missing := tlsMissing(ca, cert, key); missing != "" {
 			d.fail(n.Pos, missing, "bad TLS config for server %s: %s parameter is missing or empty: all or none of TLS parameters must be set", p.Name, missing)
 		}
 		if d.err != nil {
 			return nil
 		}
 		seen[p.Name] = true
-		host, port, err := parsePeerURL(p.URL, p.TrustAnchor != "" || h.TrustAnchor != "")
+		tls := ca != ""
+		host, port, err := parsePeerURL(p.URL)
 		if err != "" {
 			d.fail(n.Pos, "url", "invalid URL '%s' for server %s: %s", p.URL, p.Name, err)
 			return nil
+		}
+		switch https := strings.HasPrefix(p.URL, "https:"); {
+		case https && !tls:
+			// Kea 2.2 HAConfig::validate (ha_config.cc).
+			d.fail(n.Pos, "url", "bad url '%s': https scheme is not supported for server %s where TLS is disabled", p.URL, p.Name)
+			return nil
+		case !https && tls:
+			// Kea 2.2 accepts this and speaks TLS to the http:// URL;
+			// so does xdhcpd, but it is probably not what was meant.
+			d.warn(n.Pos, "TLS is configured for server %s but its url '%s' is http://: the HA traffic to and from it uses TLS anyway, as in Kea 2.2", p.Name, p.URL)
 		}
 		p.Host, p.Port = host, port
 		out = append(out, p)
@@ -275,16 +275,13 @@ func (d *decoder) haPeers(list []*Node, h *HAConfig) []*HAPeer {
 }
 
 // parsePeerURL requires http(s)://<literal IP>[:port]/.
-func parsePeerURL(raw string, tls bool) (netip.Addr, uint16, string) {
+func parsePeerURL(raw string) (netip.Addr, uint16, string) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
 		return netip.Addr{}, 0, "not a valid URL"
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return netip.Addr{}, 0, "scheme must be http or https"
-	}
-	if tls && u.Scheme != "https" {
-		return netip.Addr{}, 0, "TLS is configured, so the scheme must be https"
 	}
 	a, err := netip.ParseAddr(u.Hostname())
 	if err != nil {
@@ -304,7 +301,10 @@ func parsePeerURL(raw string, tls bool) (netip.Addr, uint16, string) {
 	return a, port, ""
 }
 
-// checkHAPeers applies Kea's role rules.
+// checkHAPeers applies Kea 2.2's role and mode rules, in the order and
+// with the texts of HAConfig::validate (src/hooks/dhcp/high_availability/
+// ha_config.cc; ha.Config.Validate is the same check on the converted
+// configuration).
 func (d *decoder) checkHAPeers(n *Node, h *HAConfig) {
 	if h.This() == nil {
 		d.fail(n.Pos, "this-server-name", "no peer configuration specified for the '%s'", h.ThisServerName)
@@ -314,18 +314,56 @@ func (d *decoder) checkHAPeers(n *Node, h *HAConfig) {
 	for _, p := range h.Peers {
 		roles[p.Role]++
 	}
-	switch h.Mode {
-	case HALoadBalancing:
-		if roles[RolePrimary] != 1 || roles[RoleSecondary] != 1 || roles[RoleStandby] != 0 {
-			d.fail(n.Pos, "peers", "load-balancing requires exactly one primary and one secondary server and no standby server")
-		}
-	case HAHotStandby:
-		if roles[RolePrimary] != 1 || roles[RoleStandby] != 1 || roles[RoleSecondary] != 0 {
-			d.fail(n.Pos, "peers", "hot-standby requires exactly one primary and one standby server and no secondary server")
-		}
-	case HAPassiveBackup:
-		if roles[RolePrimary] != 1 || roles[RoleSecondary]+roles[RoleStandby] != 0 {
-			d.fail(n.Pos, "peers", "passive-backup requires exactly one primary server and backup servers only")
+	for _, r := range []string{RolePrimary, RoleSecondary, RoleStandby} {
+		if roles[r] > 1 {
+			d.fail(n.Pos, "peers", "multiple %s servers specified", r)
+			return
 		}
 	}
+	fail := func(key, msg string) { d.fail(haKeyPos(n, key), key, "%s", msg) }
+	switch h.Mode {
+	case HALoadBalancing:
+		switch {
+		case roles[RoleStandby] > 0:
+			fail("peers", "standby servers not allowed in the load balancing configuration")
+		case roles[RoleSecondary] == 0:
+			fail("peers", "secondary server required in the load balancing configuration")
+		case roles[RolePrimary] == 0:
+			fail("peers", "primary server required in the load balancing configuration")
+		case h.WaitBackupAck:
+			fail("wait-backup-ack", "'wait-backup-ack' must be set to false in the load balancing configuration")
+		}
+	case HAHotStandby:
+		switch {
+		case roles[RoleSecondary] > 0:
+			fail("peers", "secondary servers not allowed in the hot standby configuration")
+		case roles[RoleStandby] == 0:
+			fail("peers", "standby server required in the hot standby configuration")
+		case roles[RolePrimary] == 0:
+			fail("peers", "primary server required in the hot standby configuration")
+		case h.WaitBackupAck:
+			fail("wait-backup-ack", "'wait-backup-ack' must be set to false in the hot standby configuration")
+		case h.DelayedUpdatesLimit > 0:
+			fail("delayed-updates-limit", "'delayed-updates-limit' must be set to 0 in the hot standby configuration")
+		}
+	case HAPassiveBackup:
+		switch {
+		case roles[RoleSecondary] > 0:
+			fail("peers", "secondary servers not allowed in the passive backup configuration")
+		case roles[RoleStandby] > 0:
+			fail("peers", "standby servers not allowed in the passive backup configuration")
+		case roles[RolePrimary] == 0:
+			fail("peers", "primary server required in the passive backup configuration")
+		case h.DelayedUpdatesLimit > 0:
+			fail("delayed-updates-limit", "'delayed-updates-limit' must be set to 0 in the passive backup configuration")
+		}
+	}
+}
+
+// haKeyPos is the position of key in the relationship n, else n's.
+func haKeyPos(n *Node, key string) Pos {
+	if k := n.Get(key); k != nil {
+		return k.Pos
+	}
+	return n.Pos
 }

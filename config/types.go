@@ -416,6 +416,25 @@ type HAPeer struct {
 	TrustAnchor           string
 	CertFile              string
 	KeyFile               string
+	// TLSSet: trust-anchor, cert-file, key-file are present in the entry,
+	// "" included (Kea 2.2: a specified empty value overrides the
+	// relationship's, turning that parameter off for this peer).
+	TLSSet [3]bool `json:"-"`
+}
+
+// TLS returns p's TLS parameters merged over h's as Kea 2.2's
+// HAConfig::validate (ha_config.cc) merges them: the peer's value when the
+// entry specifies it, even empty, else the relationship's.
+func (h *HAConfig) TLS(p *HAPeer) (trustAnchor, certFile, keyFile string) {
+	pick := func(set bool, v, def string) string {
+		if set || v != "" {
+			return v
+		}
+		return def
+	}
+	return pick(p.TLSSet[0], p.TrustAnchor, h.TrustAnchor),
+		pick(p.TLSSet[1], p.CertFile, h.CertFile),
+		pick(p.TLSSet[2], p.KeyFile, h.KeyFile)
 }
 
 // This returns the peer named by ThisServerName.

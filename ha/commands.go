@@ -85,13 +85,19 @@ func (s *Service) cmdSyncCompleteNotify(context.Context, *control.Request) contr
 	return control.OK("Server successfully notified about the synchronization completion.", nil)
 }
 
+// cmdReset is Kea 2.2's processHAReset (ha_service.cc): to waiting, then
+// runModel(NOP_EVT). The kick is what brings a server out of terminated:
+// the loop stopped heartbeats there (terminatedStateHandler's
+// stopHeartbeat) and re-arms them when a kicked run leaves it.
 func (s *Service) cmdReset(context.Context, *control.Request) control.Response {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.state == StateWaiting {
+		s.mu.Unlock()
 		return control.OK("HA state machine already in WAITING state.", nil)
 	}
 	s.transitionLocked(StateWaiting)
+	s.mu.Unlock()
+	s.kickModel()
 	return control.OK("HA state machine reset.", nil)
 }
 
@@ -112,7 +118,7 @@ func (s *Service) cmdScopes(_ context.Context, req *control.Request) control.Res
 	for _, n := range names {
 		idx := -1
 		for i, p := range s.active {
-			if p.Name == n {
+			if p != nil && p.Name == n {
 				idx = i
 			}
 		}
@@ -150,7 +156,7 @@ func (s *Service) cmdSync(ctx context.Context, req *control.Request) control.Res
 	} else if err := json.Unmarshal(raw, &name); err != nil {
 		return control.Error("'server-name' must be a string")
 	}
-	if name != s.partner.Name {
+	if s.partner == nil || name != s.partner.Name {
 		return control.Error("server name '%s' is not the partner of this server", name)
 	}
 	period := s.syncMaxPeriod()
@@ -211,7 +217,7 @@ func (s *Service) cmdMaintenanceStart(ctx context.Context, _ *control.Request) c
 		return control.Error("%v", err)
 	}
 	defer c.Close()
-	a, err := c.Call(ctx, "ha-maintenance-notify", map[string]any{"cancel": false}, peer.RequestTimeout)
+	a, err := c.Call(ctx, "ha-maintenance-notify", map[string]any{"cancel": false}, s.reqTimeout)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err != nil || a.Result == control.ResultError {
@@ -222,7 +228,14 @@ func (s *Service) cmdMaintenanceStart(ctx context.Context, _ *control.Request) c
 		return control.OK("Server is now in the partner-down state as its partner appears to be offline for maintenance.", nil)
 	}
 	if a.Result != control.ResultSuccess {
-		return control.Response{Result: control.ResultError, Text: a.Text}
+		// Kea 2.2 processMaintenanceStart: any other result (1001, or an
+		// empty 3, which verifyAsyncResponse lets through without a
+		// message) refuses, quoting verifyAsyncResponse's message.
+		msg := ""
+		if a.Result != control.ResultEmpty {
+			msg = fmt.Sprintf("%s, error code %d", a.Text, a.Result)
+		}
+		return control.Error("Unable to transition to the partner-in-maintenance state. The partner server responded with the following message to the ha-maintenance-notify command: %s.", msg)
 	}
 	s.prevState = s.state
 	s.transitionLocked(StatePartnerInMaintenance)
@@ -241,7 +254,7 @@ func (s *Service) cmdMaintenanceCancel(ctx context.Context, _ *control.Request) 
 		return control.Error("%v", err)
 	}
 	defer c.Close()
-	if _, err := c.Expect(ctx, "ha-maintenance-notify", map[string]any{"cancel": true}, peer.RequestTimeout, 0); err != nil {
+	if _, err := c.Expect(ctx, "ha-maintenance-notify", map[string]any{"cancel": true}, s.reqTimeout, peer.ResultsOK...); err != nil {
 		return control.Error("Unable to cancel maintenance: %v", err)
 	}
 	s.mu.Lock()

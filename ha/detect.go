@@ -72,21 +72,38 @@ func (d *detector) counts() (connecting, unacked int, analyzed uint64) {
 }
 
 // interrupted reports whether more than max-response-delay passed since the
-// last successful heartbeat (Kea's isCommunicationInterrupted).
+// last successful heartbeat (Kea's isCommunicationInterrupted). A server
+// without a failover partner (passive-backup, a backup server) sends no
+// heartbeats and is never interrupted.
 func (s *Service) interrupted() bool {
+	if s.partner == nil {
+		return false
+	}
 	last := time.Unix(0, s.lastPoke.Load())
 	return s.now().Sub(last) > s.cfg.MaxResponseDelay
 }
 
-// shouldPartnerDown is Kea's shouldPartnerDown (docs/kea/ha-protocol.md §8). Callers hold s.mu.
+// shouldPartnerDown is Kea's HAService::shouldPartnerDown (ha_service.cc;
+// docs/kea/ha-protocol.md §8 and docs/kea/ha-protocol.md §15): once communication is interrupted, the
+// unacked-client verdict when DHCP is on and this server sees the
+// partner's clients (load-balancing, or the standby of hot-standby);
+// otherwise true: with DHCP off, and for the primary of hot-standby, whose
+// standby answers no one, time alone decides. Callers hold s.mu.
 func (s *Service) shouldPartnerDownLocked() bool {
 	if !s.interrupted() {
 		return false
 	}
-	if !serviceEnabled(s.state) {
+	// Kea tests network_state_->isServiceEnabled(): the effective state,
+	// which an operator's or the partner's dhcp-disable turns off too
+	// (ha_service.cc, shouldPartnerDown); with the service off there is
+	// no traffic to analyse.
+	if !serviceEnabled(s.state) || !s.deps.DHCP.Enabled() {
 		return true
 	}
-	return s.det.failureDetected(s.cfg.MaxUnackedClients)
+	if s.cfg.Mode == ModeLoadBalancing || s.this.Role == RoleStandby {
+		return s.det.failureDetected(s.cfg.MaxUnackedClients)
+	}
+	return true
 }
 
 // markPartnerUnavailable records a failed command to the partner.

@@ -1,6 +1,8 @@
 // Package ha implements ISC Kea 2.2's High Availability hook for DHCPv4 in
-// load-balancing mode, so that xdhcpd can be one half of an HA pair whose
-// other half is a real kea-dhcp4 with libdhcp_ha.so.
+// its three modes (load-balancing, hot-standby, passive-backup) and as a
+// backup server, so that xdhcpd can be one half of an HA pair whose other
+// half is a real kea-dhcp4 with libdhcp_ha.so (docs/kea/ha-protocol.md §15
+// for what differs outside load-balancing).
 //
 // # Layers
 //
@@ -27,9 +29,12 @@
 //     unavailable and asking the state machine to run.
 //  6. scopes.go: the served scopes, the bucket table pushed to the XDP
 //     filter, and Scope, the hot path's in-scope test.
-//  7. sync.go, updates.go: the lease traffic with the partner: database
-//     synchronisation, Replicate/Sync (lease updates before a reply
-//     leaves), the backlog replay and ha-reset.
+//  7. sync.go, updates.go, backups.go: the lease traffic with the partner:
+//     database synchronisation, Replicate/Sync (lease updates before a reply
+//     leaves), the backlog replay and ha-reset; and with the backup
+//     servers (every change, in every state, waited for only with
+//     wait-backup-ack). counters.go names every update, heartbeat and sync
+//     failure (Service.Counters).
 //  8. machine.go: runs the table: gathers the facts, picks the row, enters
 //     the next state (entry actions: scopes, DHCP service, pausing) or runs
 //     the row's action (sync, backlog replay) and looks its outcome up.

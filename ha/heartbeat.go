@@ -40,7 +40,9 @@ func (s *Service) loop(ctx context.Context) {
 	}
 	rearmWatch()
 	arm := func() {
-		if s.cfg.HeartbeatDelay <= 0 || s.State() == StateTerminated.String() {
+		// Kea sends no heartbeat in terminated, nor without a failover
+		// partner (waitingStateHandler, passiveBackupStateHandler).
+		if s.cfg.HeartbeatDelay <= 0 || s.partner == nil || s.State() == StateTerminated.String() {
 			tc = nil
 			return
 		}
@@ -80,7 +82,7 @@ func (s *Service) loop(ctx context.Context) {
 
 // heartbeat sends one ha-heartbeat and records the outcome.
 func (s *Service) heartbeat(ctx context.Context) {
-	a, err := s.client.Expect(ctx, "ha-heartbeat", nil, peer.RequestTimeout, 0)
+	a, err := s.client.Expect(ctx, "ha-heartbeat", nil, s.reqTimeout, peer.ResultsOK...)
 	var hb heartbeatArgs
 	var st State
 	var pt time.Time
@@ -130,6 +132,7 @@ func (s *Service) recordHeartbeat(hb heartbeatArgs, st State, partnerTime time.T
 	notified := s.syncNotified
 	s.syncNotified = false
 	if err != nil {
+		s.ctr.hbFailed.Add(1)
 		s.log.Warn().Err(err).Str("partner", s.partner.Name).Msg("ha heartbeat failed")
 		s.partnerState = StateUnavailable
 		if notified {
@@ -142,6 +145,16 @@ func (s *Service) recordHeartbeat(hb heartbeatArgs, st State, partnerTime time.T
 	now := s.now()
 	s.lastPoke.Store(now.UnixNano())
 	s.inTouch = true
+	if inStates(st, invalidPartnerStates(modeOf(s.cfg.Mode))) {
+		// Kea 2.2 isPartnerStateInvalid (ha_service.cc) warns
+		// (HA_INVALID_PARTNER_STATE_*) and the handlers go to waiting
+		// (table.go); logged when the partner enters that state.
+		s.ctr.partnerInvalid.Add(1)
+		if s.partnerState != st {
+			s.log.Warn().Str("partner_state", st.String()).Str("mode", s.cfg.Mode).
+				Msg("ha partner reports a state invalid for this HA mode")
+		}
+	}
 	s.partnerState = st
 	if hb.Scopes != nil {
 		s.partnerScopes = hb.Scopes

@@ -97,6 +97,17 @@ func (r *recDHCP) EnableDHCP(origin string) {
 	r.calls = append(r.calls, "enable:"+origin)
 }
 
+func (r *recDHCP) Enabled() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, off := range r.disabled {
+		if off {
+			return false
+		}
+	}
+	return true
+}
+
 // recBuckets records the last bucket table pushed.
 type recBuckets struct {
 	mu   sync.Mutex
@@ -267,6 +278,8 @@ func (s switchDHCP) EnableDHCP(origin string) {
 	o, _ := netstate.ParseOrigin(origin)
 	s.sw.EnableAll(o)
 }
+
+func (s switchDHCP) Enabled() bool { return s.sw.Enabled() }
 
 // statusDaemon is the servercmds.Daemon of the tests: status-get as the
 // daemon builds it (core keys plus the HA section), the rest unused.

@@ -85,3 +85,44 @@ func TestInteropRealKeaTLS(t *testing.T) {
 		t.Fatal("kea accepted a client without a certificate")
 	}
 }
+
+// TestInteropRealKeaTLSHTTPURL: TLS parameters with http:// URLs. Kea
+// 2.2's HAConfig::validate (ha_config.cc) accepts this and Kea speaks TLS
+// anyway; so do we, and the pair reaches load-balancing over TLS and
+// carries lease updates both ways.
+func TestInteropRealKeaTLSHTTPURL(t *testing.T) {
+	bin := requireKeaHA(t)
+	testenv.Short(t, "runs a real kea-dhcp4 for a few seconds")
+	dir := t.TempDir()
+	ca := newTestCA(t, dir, "ha")
+	kcert, kkey := ca.issue("kea")
+	ocert, okey := ca.issue("xdhcpd")
+	p1, p2 := freePort(t), freePort(t)
+	url1, url2 := fmt.Sprintf("http://127.0.0.1:%d/", p1), fmt.Sprintf("http://127.0.0.1:%d/", p2)
+	k := startInteropKea(t, bin, dir, url1, url2, map[string]any{
+		"trust-anchor": ca.file, "cert-file": kcert, "key-file": kkey, "require-client-certs": true})
+	cfg := interopConfig(url1, url2)
+	cfg.TrustAnchor, cfg.CertFile, cfg.KeyFile = ca.file, ocert, okey
+	s, store, _, _ := startInteropService(t, cfg)
+	dump := interopDump(k, s)
+	waitFor(t, "both load-balancing, TLS on http:// URLs", 20*time.Second, func() bool { return bothLoadBalancing(k, s) }, dump)
+	if _, ok := store.Get(netip.MustParseAddr("192.0.2.50")); !ok {
+		t.Fatalf("lease 192.0.2.50 not synced from kea; store %v", store.All())
+	}
+	now := time.Now().Unix()
+	l := &lease.Lease{Addr: netip.MustParseAddr("192.0.2.62"), HWAddr: []byte{0, 1, 2, 3, 4, 6},
+		ClientID: []byte{1, 0, 1, 2, 3, 4, 6}, ValidLifetime: 4000, CLTT: now, SubnetID: 1, Hostname: "host62"}
+	if _, err := store.Put(l); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Sync(t.Context(), []lease.Change{{New: l}}); err != nil {
+		t.Fatalf("lease4-update to kea: %v", err)
+	}
+	if !k.hasLease("192.0.2.62") {
+		t.Fatalf("kea lacks 192.0.2.62 after Sync\n%s", dump())
+	}
+	// Our listener on the http:// URL's port speaks TLS only.
+	if err := heartbeatOver(url2, nil); err == nil {
+		t.Fatal("our listener answered plain HTTP although TLS is configured")
+	}
+}

@@ -13,6 +13,26 @@ const maxStepsPerRun = 8
 func (s *Service) transitionLocked(st State) {
 	from := s.state
 	if from == StateCommunicationRecovery && st != from {
+		// Kea clears the backlog on leaving the state (ha_service.cc,
+		// communicationRecoveryHandler, doOnExit). To load-balancing
+		// it is empty (doRecover leaves only then). To any other state
+		// the updates were acknowledged to clients but never sent:
+		// they are added to our unsent-update-count, which the
+		// partner reads in our heartbeats, so that a partner in
+		// partner-down synchronises from us before load-balancing
+		// (partnerDownStateHandler: hasPartnerNewUnsentUpdates →
+		// waiting), as it does for the updates partner-down itself
+		// leaves unsent (asyncSendLeaseUpdates,
+		// increaseUnsentUpdateCount). Counted and logged.
+		if n := len(s.backlog); n > 0 {
+			s.ctr.backlogCleared.Add(uint64(n))
+			s.unsent += uint64(n)
+			if s.unsent == 0 {
+				s.unsent = 1
+			}
+			s.log.Warn().Int("updates", n).Str("to", st.String()).
+				Msg("ha lease update backlog cleared unsent: the partner must synchronise")
+		}
 		s.backlog, s.overflowed = nil, false
 	}
 	if from == StatePartnerDown && st != from {
@@ -98,7 +118,9 @@ func (s *Service) factsLocked() facts {
 	return facts{
 		state:         s.state,
 		partner:       s.partnerState,
-		primary:       s.ownIndex() == 0,
+		mode:          modeOf(s.cfg.Mode),
+		primary:       s.this.Role == RolePrimary,
+		backup:        s.this.Role == RoleBackup,
 		syncLeases:    s.cfg.SyncLeases,
 		commRecov:     s.cfg.DelayedUpdatesLimit > 0,
 		paused:        s.paused,
@@ -128,6 +150,7 @@ func (s *Service) doSyncing(ctx context.Context) bool {
 	}
 	if err != nil {
 		if ctx.Err() == nil {
+			s.ctr.syncFailed.Add(1)
 			s.log.Warn().Err(err).Msg("ha lease database synchronization failed")
 		}
 		s.partnerState = StateUnavailable
@@ -145,45 +168,73 @@ func (s *Service) syncMaxPeriod() time.Duration {
 	return p
 }
 
-// doRecover leaves communication-recovery once the partner is back: replay
-// the backlog oldest first, or (overflow / replay failure) send ha-reset and
-// go to waiting.
+// doRecover leaves communication-recovery once the partner is back (Kea
+// 2.2 ha_service.cc, communicationRecoveryHandler): replay the backlog
+// oldest first (sendLeaseUpdatesFromBacklog, one lease4-update/-del at a
+// time, each waiting for its answer), then load-balancing; on an overflow
+// or a failed replay send ha-reset and go to waiting, from where both
+// servers synchronise their whole lease databases.
+//
+// Two things differ from Kea on purpose, both so that no ACKed lease is
+// lost. The replay ends when the backlog is empty under s.mu, and the
+// transition to load-balancing happens in that same critical section:
+// Replicate queues under s.mu too, so an update queued during the replay
+// is either replayed or, once the state is load-balancing, sent directly
+// (Kea pops until empty, then clears the backlog on exit, dropping
+// whatever a packet thread pushed in between). And an overflow during the
+// replay, or a replay that does not converge because updates keep coming
+// faster than the partner takes them (more than twice
+// delayed-updates-limit sent), counts as an overflow: nothing queued is
+// discarded, the full synchronisation after ha-reset covers it.
 func (s *Service) doRecover(ctx context.Context) bool {
-	failed := false
-	for i := 0; ; i++ {
+	maxSent := 2 * int(s.cfg.DelayedUpdatesLimit)
+	sent := 0
+	for {
 		s.mu.Lock()
 		if s.state != StateCommunicationRecovery {
 			s.mu.Unlock()
 			return true
 		}
-		if s.overflowed || len(s.backlog) == 0 || i > int(s.cfg.DelayedUpdatesLimit)*2+16 {
+		if s.overflowed {
+			s.mu.Unlock()
+			break
+		}
+		if len(s.backlog) == 0 {
+			if sent > 0 {
+				s.log.Info().Int("updates", sent).Msg("ha lease update backlog sent")
+			}
+			s.resultLocked(StateCommunicationRecovery, resultReplayOK)
+			s.mu.Unlock()
+			return true
+		}
+		if sent >= maxSent {
+			s.log.Warn().Int("sent", sent).Int("left", len(s.backlog)).
+				Msg("ha lease update backlog replay does not converge, synchronising instead")
+			s.ctr.replayCapped.Add(1)
+			s.overflowed = true
 			s.mu.Unlock()
 			break
 		}
 		op := s.backlog[0]
 		s.mu.Unlock()
 		if err := s.send(ctx, op); err != nil {
-			s.log.Warn().Err(err).Msg("ha sending lease update backlog failed")
-			failed = true
+			s.log.Warn().Err(err).Int("sent", sent).Msg("ha sending lease update backlog failed")
+			s.ctr.replayFailed.Add(1)
 			break
 		}
+		sent++
 		s.mu.Lock()
-		if len(s.backlog) > 0 {
-			s.backlog = s.backlog[1:]
-		}
-		s.mu.Unlock()
-	}
-	s.mu.Lock()
-	overflowed := s.overflowed
-	s.mu.Unlock()
-	if !failed && !overflowed {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if s.state != StateCommunicationRecovery {
+		// Only doRecover pops (under runMu), but a command meanwhile
+		// (the partner's ha-reset, a maintenance notify and its
+		// cancel) may have left the state, clearing the backlog, and
+		// even come back to a new one: pop op only if it still heads
+		// the backlog, else let the state machine run again.
+		if s.state != StateCommunicationRecovery || len(s.backlog) == 0 || s.backlog[0] != op {
+			s.mu.Unlock()
 			return true
 		}
-		s.resultLocked(StateCommunicationRecovery, resultReplayOK)
-		return true
+		s.backlog = s.backlog[1:]
+		s.mu.Unlock()
 	}
 	if err := s.sendReset(ctx); err != nil {
 		s.log.Warn().Err(err).Msg("ha-reset to partner failed")

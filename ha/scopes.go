@@ -12,30 +12,44 @@ const (
 	bitService   = 1 << 2
 )
 
-// ownIndex is the index in s.active of this server's own scope.
-func (s *Service) ownIndex() int {
-	if s.active[0] == s.this {
-		return 0
-	}
-	return 1
-}
-
-// scopesForState returns the scopes served on entry to st (docs/kea/ha-protocol.md §5).
-func (s *Service) scopesForState(st State) [2]bool {
+// defaultScopes are the scopes a server serves on its own (Kea's
+// QueryFilter::serveDefaultScopes, query_filter.cc): a primary or a
+// secondary its own, a standby or a backup none.
+func (s *Service) defaultScopes() [2]bool {
 	var sv [2]bool
-	switch st {
-	case StateLoadBalancing, StateCommunicationRecovery, StateTerminated:
-		sv[s.ownIndex()] = true
-	case StatePartnerDown:
-		if s.this.AutoFailover || s.maintFailover {
-			sv = [2]bool{true, true}
-		} else {
-			sv[s.ownIndex()] = true
-		}
-	case StatePartnerInMaintenance:
-		sv = [2]bool{true, true}
+	switch s.this.Role {
+	case RolePrimary:
+		sv[0] = true
+	case RoleSecondary:
+		sv[1] = true
 	}
 	return sv
+}
+
+// failoverScopes are the scopes served for a partner that is down (Kea's
+// QueryFilter::serveFailoverScopes): the primary's and, in load-balancing,
+// the secondary's. A hot-standby server thus serves the primary's scope,
+// which holds every query (inScope's candidate is always the primary).
+func (s *Service) failoverScopes() [2]bool {
+	return [2]bool{true, s.active[1] != nil && s.active[1].Role == RoleSecondary}
+}
+
+// scopesForState returns the scopes served on entry to st: the entry
+// actions of Kea's state handlers (docs/kea/ha-protocol.md §5 and
+// docs/kea/ha-protocol.md §15).
+func (s *Service) scopesForState(st State) [2]bool {
+	switch st {
+	case StateLoadBalancing, StateHotStandby, StatePassiveBackup, StateCommunicationRecovery, StateTerminated:
+		return s.defaultScopes()
+	case StatePartnerDown:
+		if s.this.AutoFailover || s.maintFailover {
+			return s.failoverScopes()
+		}
+		return s.defaultScopes()
+	case StatePartnerInMaintenance:
+		return s.failoverScopes()
+	}
+	return [2]bool{} // waiting, syncing, ready, in-maintenance, backup
 }
 
 // setScopesLocked records the served scopes, publishes them to the hot path
@@ -57,7 +71,7 @@ func (s *Service) pushBucketsLocked() {
 	}
 	t := allBuckets
 	if !s.bucketsAll {
-		t = Buckets(s.served)
+		t = s.bucketsFor(s.served)
 	}
 	if err := s.deps.Buckets.SetBuckets(t); err != nil {
 		s.log.Error().Err(err).Msg("push ha buckets")
@@ -96,6 +110,23 @@ func (s *Service) publishLocked() {
 	s.scopeBits.Store(b)
 }
 
+// bucketsFor is the bucket table for the served scopes in this
+// relationship's mode: load-balancing splits by hash (Buckets); in the
+// other modes every query belongs to the primary's scope (Kea's
+// QueryFilter::inScopeInternal balances only in load-balancing), so every
+// bucket is served or none: a hot-standby standby in its normal state
+// pushes an all-"partner" table and the kernel drops its queries as the
+// partner's (drop_partner).
+func (s *Service) bucketsFor(served [2]bool) [256]bool {
+	if s.cfg.Mode == ModeLoadBalancing {
+		return Buckets(served)
+	}
+	if served[0] {
+		return allBuckets
+	}
+	return [256]bool{}
+}
+
 // Buckets computes the XDP bucket table for the served scopes: hash h
 // belongs to active server h % 2 (primary first, docs/kea/lb-hash.md §3).
 func Buckets(served [2]bool) [256]bool {
@@ -111,7 +142,7 @@ func Buckets(served [2]bool) [256]bool {
 func (s *Service) servedNamesLocked() []string {
 	out := []string{}
 	for i, p := range s.active {
-		if s.served[i] {
+		if p != nil && s.served[i] {
 			out = append(out, p.Name)
 		}
 	}
@@ -121,16 +152,21 @@ func (s *Service) servedNamesLocked() []string {
 	return out
 }
 
-// Scope is the engine's per-query hook (Kea's buffer4_receive callout): it
-// returns the HA class to add ("HA_<owner name>", "" when the query has no
-// identifier) and whether this server processes the query. Balanced types
-// go to the hash owner; other types are in scope for both servers and get
-// HA_<primary>. Dropped partner-scope queries feed the unacked-client
-// detector while communication is interrupted.
+// Scope is the engine's per-query hook (Kea's buffer4_receive callout,
+// QueryFilter::inScopeInternal): it returns the HA class to add
+// ("HA_<owner name>", "" when the query has no identifier) and whether
+// this server processes the query. In load-balancing, balanced types go to
+// the hash owner; in the other modes they all belong to the primary's
+// scope; other types are in scope for every server and get HA_<primary>.
+// Dropped partner-scope queries feed the unacked-client detector while
+// communication is interrupted.
 func (s *Service) Scope(msg *dhcpv4.DHCPv4) (class string, serve bool) {
 	bits := s.scopeBits.Load()
 	if !lbhash.Balanced(msg.MessageType()) {
 		return "HA_" + s.active[0].Name, bits&bitService != 0
+	}
+	if s.cfg.Mode != ModeLoadBalancing {
+		return s.scopeOf(msg, 0, bits)
 	}
 	key, ok := lbhash.Key(msg)
 	if !ok {
@@ -140,6 +176,11 @@ func (s *Service) Scope(msg *dhcpv4.DHCPv4) (class string, serve bool) {
 	if owner < 0 || owner > 1 {
 		return "", false
 	}
+	return s.scopeOf(msg, owner, bits)
+}
+
+// scopeOf decides a balanced query of active server owner's scope.
+func (s *Service) scopeOf(msg *dhcpv4.DHCPv4, owner int, bits uint32) (class string, serve bool) {
 	class = "HA_" + s.active[owner].Name
 	if bits&(1<<owner) != 0 && bits&bitService != 0 {
 		return class, true

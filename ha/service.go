@@ -33,6 +33,9 @@ type LeaseStore interface {
 type DHCPService interface {
 	DisableDHCP(maxPeriod time.Duration, origin string)
 	EnableDHCP(origin string)
+	// Enabled is the effective network state: no origin (an operator's
+	// or a partner's dhcp-disable included) has the service disabled.
+	Enabled() bool
 }
 
 // BucketSetter receives the 256-entry bucket table: serve[h] is true when
@@ -62,17 +65,23 @@ type Deps struct {
 // Service is one HA relationship: state machine, heartbeats, lease updates
 // and the peer listener.
 type Service struct {
-	cfg     Config
-	deps    Deps
-	log     zerolog.Logger
-	now     func() time.Time
-	this    *Peer
+	cfg  Config
+	deps Deps
+	log  zerolog.Logger
+	now  func() time.Time
+	this *Peer
+	// partner is the failover peer (Kea: getFailoverPeerConfig): nil in
+	// passive-backup and on a backup server, which then send no heartbeats
+	// and have no client towards it.
 	partner *Peer
-	active  [2]*Peer // primary, secondary
+	active  [2]*Peer // primary, then secondary or standby (nil in passive-backup)
 	client  caller
 	// updates carries the hot path's lease updates; partnerSW is what the
 	// clients learned about the partner's software.
-	updates   updateSender
+	updates updateSender
+	// backups are the backup peers this server sends lease updates to in
+	// every state (none on a backup server: Kea's shouldSendLeaseUpdates).
+	backups   []*backupPeer
 	partnerSW peer.PartnerInfo
 	cmds      *control.Dispatcher // what the peer listener serves
 	// clientTLS is the TLS configuration towards the partner, serverTLS
@@ -107,6 +116,11 @@ type Service struct {
 	lastTransition time.Time
 
 	det detector
+	ctr counters // named failure counters (counters.go)
+	// reqTimeout bounds each command to the partner (Kea's fixed
+	// TIMEOUT_DEFAULT_HTTP_CLIENT_REQUEST, peer.RequestTimeout); tests
+	// shorten it.
+	reqTimeout time.Duration
 	// bucketsAll: the pushed bucket table is "all buckets" because
 	// communication with the partner is interrupted (refreshBucketsLocked).
 	bucketsAll bool
@@ -124,13 +138,14 @@ type Service struct {
 
 // New validates cfg and builds a stopped Service in the waiting state.
 func New(cfg Config, deps Deps) (*Service, error) {
-	if err := cfg.Validate(); err != nil {
+	var err error
+	if err = cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("ha config: %w", err)
 	}
 	if deps.Leases == nil || deps.DHCP == nil {
 		return nil, errors.New("ha: leases and dhcp dependencies are required")
 	}
-	s := &Service{cfg: cfg, deps: deps, now: deps.Now, kick: make(chan struct{}, 1),
+	s := &Service{cfg: cfg, deps: deps, now: deps.Now, kick: make(chan struct{}, 1), reqTimeout: peer.RequestTimeout,
 		pausedOnce: map[State]bool{}, cmds: deps.Commands}
 	if s.cmds == nil {
 		s.cmds = control.NewDispatcher()
@@ -146,25 +161,20 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		switch p.Role {
 		case RolePrimary:
 			s.active[0] = p
-		case RoleSecondary:
+		case RoleSecondary, RoleStandby:
 			s.active[1] = p
 		}
 	}
-	if s.active[0] == s.this {
-		s.partner = s.active[1]
-	} else {
+	switch {
+	case s.this.Role == RoleBackup:
+	case s.active[0] == s.this:
+		s.partner = s.active[1] // nil in passive-backup
+	default:
 		s.partner = s.active[0]
 	}
 	conns := int(cfg.MultiThreading.HTTPClientThreads)
 	if conns < 1 {
 		conns = 1
-	}
-	if tp := s.cfg.tlsFor(s.partner); tp.Enabled() {
-		m, err := tp.Load()
-		if err != nil {
-			return nil, fmt.Errorf("ha config: bad TLS config for server %s: %w", s.partner.Name, err)
-		}
-		s.clientTLS = m.ClientConfig()
 	}
 	if tp := s.cfg.tlsFor(s.this); tp.Enabled() {
 		m, err := tp.Load()
@@ -173,13 +183,21 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		}
 		s.serverTLS = m.ServerConfig(cfg.RequireClientCerts)
 	}
-	c, err := peer.NewClient(s.partner.target(), s.clientTLS, conns, false, &s.partnerSW)
-	if err != nil {
-		return nil, err
+	if s.partner != nil {
+		if s.clientTLS, err = s.clientTLSFor(s.partner); err != nil {
+			return nil, err
+		}
+		if s.client, err = peer.NewClient(s.partner.target(), s.clientTLS, conns, false, &s.partnerSW); err != nil {
+			return nil, err
+		}
+		if s.updates, err = peer.NewUpdateClient(s.partner.target(), s.clientTLS, conns, &s.partnerSW); err != nil {
+			return nil, err
+		}
 	}
-	s.client = c
-	if s.updates, err = peer.NewUpdateClient(s.partner.target(), s.clientTLS, conns, &s.partnerSW); err != nil {
-		return nil, err
+	if s.this.Role != RoleBackup {
+		if err = s.newBackups(conns); err != nil {
+			return nil, err
+		}
 	}
 	s.handler = s.newHandler()
 	s.det.maxAck = cfg.MaxAckDelay
@@ -230,12 +248,22 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 			s.log.Error().Err(err).Msg("ha listener stopped")
 		}
 	})
+	if s.partner == nil {
+		// No heartbeat will ever run the state machine: run it now, as
+		// Kea's startModel does (waiting → passive-backup or backup).
+		s.kickModel()
+	}
 	crash.Go(s.log, "ha state machine", func() {
 		defer s.wg.Done()
 		s.loop(ctx)
 	})
-	s.log.Info().Str("listen", ln.Addr().String()).Str("this", s.this.Name).
-		Str("partner", s.partner.Name).Bool("restrict-commands", s.cfg.RestrictCommands).Msg("ha service started")
+	partner := ""
+	if s.partner != nil {
+		partner = s.partner.Name
+	}
+	s.log.Info().Str("listen", ln.Addr().String()).Str("this", s.this.Name).Str("mode", s.cfg.Mode).
+		Str("role", s.this.Role).Str("partner", partner).Int("backups", len(s.backups)).
+		Bool("restrict-commands", s.cfg.RestrictCommands).Msg("ha service started")
 	s.warnUnprotected(ln.Addr().String())
 	return nil
 }
@@ -258,8 +286,13 @@ func (s *Service) Stop() {
 	defer cancel()
 	s.srv.Shutdown(ctx)
 	s.wg.Wait()
-	s.client.Close()
-	s.updates.Close()
+	if s.client != nil {
+		s.client.Close()
+		s.updates.Close()
+	}
+	for _, b := range s.backups {
+		b.updates.Close()
+	}
 }
 
 // State returns the current state name.

@@ -50,10 +50,16 @@ func (s *Service) Status() []StatusEntry {
 	if s.inTouch {
 		age = int64(s.now().Sub(time.Unix(0, s.lastPoke.Load())) / time.Second)
 	}
+	local := StatusLocal{Role: s.this.Role, Scopes: s.servedNamesLocked(), State: s.state.String()}
+	if s.partner == nil {
+		// Kea's processStatusGet: no remote part on a backup server or in
+		// passive-backup mode.
+		return []StatusEntry{{HAMode: s.cfg.Mode, HAServers: StatusServers{Local: local}}}
+	}
 	return []StatusEntry{{
 		HAMode: s.cfg.Mode,
 		HAServers: StatusServers{
-			Local: StatusLocal{Role: s.this.Role, Scopes: s.servedNamesLocked(), State: s.state.String()},
+			Local: local,
 			Remote: &StatusRemote{
 				Age: age, AnalyzedPackets: analyzed, CommunicationInterrupted: interrupted,
 				ConnectingClients: connecting, InTouch: s.inTouch,

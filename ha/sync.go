@@ -37,12 +37,12 @@ func (s *Service) synchronize(ctx context.Context, maxPeriod time.Duration) erro
 	err = s.fetchLeases(ctx, c, maxPeriod, &disabled)
 	if err == nil {
 		var a peer.Answer
-		a, err = c.Call(ctx, "ha-sync-complete-notify", nil, peer.RequestTimeout)
+		a, err = c.Call(ctx, "ha-sync-complete-notify", nil, s.reqTimeout)
 		switch {
 		case err != nil:
 		case a.Result == 2:
-			_, err = c.Expect(ctx, "dhcp-enable", map[string]any{"origin": "ha-partner"}, peer.RequestTimeout, 0)
-		case a.Result != 0:
+			_, err = c.Expect(ctx, "dhcp-enable", map[string]any{"origin": "ha-partner"}, s.reqTimeout, peer.ResultsOK...)
+		case a.Result != 0 && a.Result != 3: // verifyAsyncResponse accepts 3
 			err = &peer.ResultError{Command: "ha-sync-complete-notify", Result: a.Result, Text: a.Text}
 		}
 		if err == nil {
@@ -50,7 +50,7 @@ func (s *Service) synchronize(ctx context.Context, maxPeriod time.Duration) erro
 		}
 	}
 	if disabled {
-		if _, e := c.Expect(context.WithoutCancel(ctx), "dhcp-enable", map[string]any{"origin": "ha-partner"}, peer.RequestTimeout, 0); e != nil {
+		if _, e := c.Expect(context.WithoutCancel(ctx), "dhcp-enable", map[string]any{"origin": "ha-partner"}, s.reqTimeout, peer.ResultsOK...); e != nil {
 			s.log.Warn().Err(e).Msg("ha dhcp-enable after failed sync")
 		}
 	}
@@ -63,7 +63,7 @@ func (s *Service) fetchLeases(ctx context.Context, c caller, maxPeriod time.Dura
 	total := 0
 	for page := 0; page < maxSyncPages; page++ {
 		disable := map[string]any{"max-period": int(maxPeriod / time.Second), "origin": "ha-partner"}
-		if _, err := c.Expect(ctx, "dhcp-disable", disable, peer.RequestTimeout, 0); err != nil {
+		if _, err := c.Expect(ctx, "dhcp-disable", disable, s.reqTimeout, peer.ResultsOK...); err != nil {
 			return err
 		}
 		*disabled = true

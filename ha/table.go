@@ -1,6 +1,6 @@
 package ha
 
-// The load-balancing state machine as data: one row per case of Kea 2.2's
+// The state machine of every mode as data: one row per case of Kea 2.2's
 // state handlers (src/hooks/dhcp/high_availability/ha_service.cc), in the
 // order the handlers test them. A row's columns are the guards the handlers
 // test; pick returns the first row whose guards all hold. Nothing here
@@ -12,9 +12,11 @@ type facts struct {
 	state   State // this server's state
 	partner State // last known partner state (StateUnavailable after a failure)
 
-	primary    bool // this server is the primary (Kea: getRole() == PRIMARY)
-	syncLeases bool // sync-leases (Kea: amSyncingLeases)
-	commRecov  bool // delayed-updates-limit > 0 (Kea: amAllowingCommRecovery)
+	mode       haMode // the relationship's mode (Kea: getHAMode)
+	primary    bool   // this server is the primary (Kea: getRole() == PRIMARY)
+	backup     bool   // this server is a backup (Kea: getRole() == BACKUP)
+	syncLeases bool   // sync-leases (Kea: amSyncingLeases)
+	commRecov  bool   // delayed-updates-limit > 0 (Kea: amAllowingCommRecovery)
 
 	paused        bool // the state machine is paused (Kea: isModelPaused)
 	maintCanceled bool // ha-maintenance-cancel arrived (Kea: isMaintenanceCanceled)
@@ -53,6 +55,40 @@ const (
 	resultResetFailed               // communication-recovery: ha-reset failed too
 )
 
+// haMode is the relationship's mode as the guards test it; the zero value
+// is load-balancing.
+type haMode int8
+
+const (
+	modeLB haMode = iota // load-balancing
+	modeHS               // hot-standby
+	modePB               // passive-backup
+)
+
+// modeOf maps the configured mode name.
+func modeOf(name string) haMode {
+	switch name {
+	case ModeHotStandby:
+		return modeHS
+	case ModePassiveBackup:
+		return modePB
+	}
+	return modeLB
+}
+
+// invalidPartnerStates is Kea 2.2's HAService::isPartnerStateInvalid
+// (ha_service.cc) for a mode: the partner states that belong to another
+// mode. Passive-backup has no failover partner.
+func invalidPartnerStates(m haMode) []State {
+	switch m {
+	case modeLB:
+		return invalidPartner
+	case modeHS:
+		return invalidPartnerHS
+	}
+	return nil
+}
+
 // action is what a row asks step to run outside s.mu; its outcome is
 // looked up again as facts.result.
 type action int
@@ -68,29 +104,39 @@ const stay = stateUndefined
 
 // row is one case of a state handler.
 type row struct {
-	handler string  // the Kea 2.2 ha_service.cc function the row mirrors
-	states  []State // this server's states; nil: any
-	partner []State // partner states; nil: any
+	handler string   // the Kea 2.2 ha_service.cc function the row mirrors
+	modes   []haMode // the relationship's modes; nil: any
+	states  []State  // this server's states; nil: any
+	partner []State  // partner states; nil: any
 
-	primary, syncLeases, commRecov       tri
-	paused, maintCanceled, skew          tri
-	partnerDown, interrupted, overflowed tri
-	newUnsent                            tri
-	result                               result // exact match: resultNone for ordinary rows
+	primary, backup, syncLeases, commRecov tri
+	paused, maintCanceled, skew            tri
+	partnerDown, interrupted, overflowed   tri
+	newUnsent                              tri
+	result                                 result // exact match: resultNone for ordinary rows
 
 	next State // stay: no transition
 	act  action
 }
 
 func (r *row) matches(f *facts) bool {
-	return r.result == f.result &&
+	return r.result == f.result && (r.modes == nil || inModes(f.mode, r.modes)) &&
 		(r.states == nil || inStates(f.state, r.states)) &&
 		(r.partner == nil || inStates(f.partner, r.partner)) &&
-		r.primary.holds(f.primary) && r.syncLeases.holds(f.syncLeases) &&
+		r.primary.holds(f.primary) && r.backup.holds(f.backup) && r.syncLeases.holds(f.syncLeases) &&
 		r.commRecov.holds(f.commRecov) && r.paused.holds(f.paused) &&
 		r.maintCanceled.holds(f.maintCanceled) && r.skew.holds(f.skew) &&
 		r.partnerDown.holds(f.partnerDown) && r.interrupted.holds(f.interrupted) &&
 		r.overflowed.holds(f.overflowed) && r.newUnsent.holds(f.newUnsent)
+}
+
+func inModes(m haMode, set []haMode) bool {
+	for _, x := range set {
+		if x == m {
+			return true
+		}
+	}
+	return false
 }
 
 func inStates(s State, set []State) bool {
@@ -120,33 +166,53 @@ func pick(f facts) *row {
 var (
 	terminal = []State{StateInMaintenance, StateTerminated}
 	// skewChecked are the states whose handler calls shouldTerminate.
-	skewChecked = []State{StateWaiting, StateSyncing, StateReady, StateLoadBalancing,
+	skewChecked = []State{StateWaiting, StateSyncing, StateReady, StateLoadBalancing, StateHotStandby,
 		StateCommunicationRecovery, StatePartnerDown, StatePartnerInMaintenance}
 	// invalidPartner are the partner states of another HA mode (Kea:
-	// isPartnerStateInvalid for load-balancing).
+	// isPartnerStateInvalid for load-balancing; passive-backup is xdhcpd's
+	// addition).
 	invalidPartner = []State{StateHotStandby, StatePassiveBackup}
+	// invalidPartnerHS are isPartnerStateInvalid's for hot-standby.
+	invalidPartnerHS = []State{StateCommunicationRecovery, StateLoadBalancing}
+	// normal are the states of normalStateHandler (Kea: getNormalState
+	// for load-balancing and hot-standby).
+	normal = []State{StateLoadBalancing, StateHotStandby}
+
+	lbOnly = []haMode{modeLB}
+	hsOnly = []haMode{modeHS}
+	pbOnly = []haMode{modePB}
 )
 
 func states(s ...State) []State { return s }
 
-// transitions is the load-balancing state machine (docs/kea/ha-protocol.md §6),
+// transitions is the state machine (docs/kea/ha-protocol.md §6 and docs/kea/ha-protocol.md §15),
 // first match wins. Rows marked "xdhcpd" state where xdhcpd's guards are
 // wider than Kea 2.2's handler; they are kept as they were.
 var transitions = []row{
 	// No handler logic runs in these states.
 	{handler: "inMaintenanceStateHandler, terminatedStateHandler", states: terminal, next: stay},
+	// backupStateHandler, passiveBackupStateHandler: post NOP_EVT, nothing else.
+	{handler: "backupStateHandler, passiveBackupStateHandler", states: states(StateBackup, StatePassiveBackup), next: stay},
 
 	// Every handler starts with these checks, in this order.
 	{handler: "*StateHandler: isModelPaused", paused: yes, next: stay},
 	// xdhcpd: also in partner-in-maintenance, whose Kea handler checks only isModelPaused.
 	{handler: "*StateHandler: isMaintenanceCanceled", maintCanceled: yes, next: stay},
+	// waitingStateHandler, before shouldTerminate: a backup server goes to
+	// backup, the primary of a passive-backup relationship to passive-backup.
+	{handler: "waitingStateHandler: backup server", states: states(StateWaiting), backup: yes, next: StateBackup},
+	{handler: "waitingStateHandler: passive-backup mode", modes: pbOnly, states: states(StateWaiting), next: StatePassiveBackup},
 	{handler: "*StateHandler: shouldTerminate", states: skewChecked, skew: yes, next: StateTerminated},
-	{handler: "waitingStateHandler: isPartnerStateInvalid", states: states(StateWaiting), partner: invalidPartner, next: stay},
-	{handler: "syncing/ready/normal/communicationRecovery/partnerDown StateHandler: isPartnerStateInvalid",
+	{handler: "waitingStateHandler: isPartnerStateInvalid", modes: lbOnly, states: states(StateWaiting), partner: invalidPartner, next: stay},
+	{handler: "waitingStateHandler: isPartnerStateInvalid", modes: hsOnly, states: states(StateWaiting), partner: invalidPartnerHS, next: stay},
+	{handler: "syncing/ready/normal/communicationRecovery/partnerDown StateHandler: isPartnerStateInvalid", modes: lbOnly,
 		states:  states(StateSyncing, StateReady, StateLoadBalancing, StateCommunicationRecovery, StatePartnerDown),
 		partner: invalidPartner, next: StateWaiting},
+	{handler: "syncing/ready/normal/partnerDown StateHandler: isPartnerStateInvalid", modes: hsOnly,
+		states:  states(StateSyncing, StateReady, StateHotStandby, StatePartnerDown),
+		partner: invalidPartnerHS, next: StateWaiting},
 	// xdhcpd: Kea's partnerInMaintenanceStateHandler has no isPartnerStateInvalid check.
-	{handler: "xdhcpd: isPartnerStateInvalid in any other state", partner: invalidPartner, next: StateWaiting},
+	{handler: "xdhcpd: isPartnerStateInvalid in any other state", modes: lbOnly, partner: invalidPartner, next: StateWaiting},
 
 	// waitingStateHandler
 	{handler: "waitingStateHandler", states: states(StateWaiting),
@@ -175,26 +241,29 @@ var transitions = []row{
 	{handler: "syncingStateHandler: synchronize failed", states: states(StateSyncing), result: resultSyncFailed, next: stay},
 
 	// readyStateHandler
-	{handler: "readyStateHandler", states: states(StateReady),
+	{handler: "readyStateHandler: getNormalState", modes: lbOnly, states: states(StateReady),
 		partner: states(StateHotStandby, StateLoadBalancing, StateCommunicationRecovery), next: StateLoadBalancing},
+	{handler: "readyStateHandler: getNormalState", modes: hsOnly, states: states(StateReady),
+		partner: states(StateHotStandby, StateLoadBalancing, StateCommunicationRecovery), next: StateHotStandby},
 	{handler: "readyStateHandler", states: states(StateReady), partner: states(StateInMaintenance), next: StatePartnerInMaintenance},
 	{handler: "readyStateHandler", states: states(StateReady), partner: states(StatePartnerInMaintenance), next: StateInMaintenance},
-	{handler: "readyStateHandler", states: states(StateReady), partner: states(StateReady), primary: yes, next: StateLoadBalancing},
+	{handler: "readyStateHandler", modes: lbOnly, states: states(StateReady), partner: states(StateReady), primary: yes, next: StateLoadBalancing},
+	{handler: "readyStateHandler", modes: hsOnly, states: states(StateReady), partner: states(StateReady), primary: yes, next: StateHotStandby},
 	{handler: "readyStateHandler", states: states(StateReady), partner: states(StateTerminated), next: StateTerminated},
 	{handler: "readyStateHandler", states: states(StateReady), partner: states(StateUnavailable),
 		partnerDown: yes, next: StatePartnerDown},
 	{handler: "readyStateHandler: default", states: states(StateReady), next: stay},
 
-	// normalStateHandler (load-balancing)
-	{handler: "normalStateHandler", states: states(StateLoadBalancing), partner: states(StateInMaintenance), next: StatePartnerInMaintenance},
-	{handler: "normalStateHandler", states: states(StateLoadBalancing), partner: states(StatePartnerDown), next: StateWaiting},
-	{handler: "normalStateHandler", states: states(StateLoadBalancing), partner: states(StatePartnerInMaintenance), next: StateInMaintenance},
-	{handler: "normalStateHandler", states: states(StateLoadBalancing), partner: states(StateTerminated), next: StateTerminated},
-	{handler: "normalStateHandler", states: states(StateLoadBalancing), partner: states(StateUnavailable),
+	// normalStateHandler (load-balancing, hot-standby)
+	{handler: "normalStateHandler", states: normal, partner: states(StateInMaintenance), next: StatePartnerInMaintenance},
+	{handler: "normalStateHandler", states: normal, partner: states(StatePartnerDown), next: StateWaiting},
+	{handler: "normalStateHandler", states: normal, partner: states(StatePartnerInMaintenance), next: StateInMaintenance},
+	{handler: "normalStateHandler", states: normal, partner: states(StateTerminated), next: StateTerminated},
+	{handler: "normalStateHandler", states: normal, partner: states(StateUnavailable),
 		partnerDown: yes, next: StatePartnerDown},
-	{handler: "normalStateHandler", states: states(StateLoadBalancing), partner: states(StateUnavailable),
+	{handler: "normalStateHandler", states: normal, partner: states(StateUnavailable),
 		commRecov: yes, next: StateCommunicationRecovery},
-	{handler: "normalStateHandler: default", states: states(StateLoadBalancing), next: stay},
+	{handler: "normalStateHandler: default", states: normal, next: stay},
 
 	// communicationRecoveryHandler
 	{handler: "communicationRecoveryHandler", states: states(StateCommunicationRecovery),
@@ -234,7 +303,8 @@ var transitions = []row{
 		partner: states(StateCommunicationRecovery, StatePartnerDown, StatePartnerInMaintenance), next: StateWaiting},
 	{handler: "partnerDownStateHandler", states: states(StatePartnerDown), partner: states(StateReady),
 		newUnsent: yes, next: StateWaiting},
-	{handler: "partnerDownStateHandler", states: states(StatePartnerDown), partner: states(StateReady), next: StateLoadBalancing},
+	{handler: "partnerDownStateHandler: getNormalState", modes: lbOnly, states: states(StatePartnerDown), partner: states(StateReady), next: StateLoadBalancing},
+	{handler: "partnerDownStateHandler: getNormalState", modes: hsOnly, states: states(StatePartnerDown), partner: states(StateReady), next: StateHotStandby},
 	{handler: "partnerDownStateHandler", states: states(StatePartnerDown), partner: states(StateTerminated), next: StateTerminated},
 	{handler: "partnerDownStateHandler: default", states: states(StatePartnerDown), next: stay},
 

@@ -101,6 +101,32 @@ func TestTransitionTable(t *testing.T) {
 		// partnerInMaintenanceStateHandler
 		{"partnerInMaintenanceStateHandler:578", facts{state: PIM, partner: U}, PD, actionNone},
 		{"partnerInMaintenanceStateHandler:581 default", facts{state: PIM, partner: IM}, stay, actionNone},
+		// Hot-standby (mode column modeHS; ha_service.cc getNormalState:974,
+		// isPartnerStateInvalid:1115).
+		{"isPartnerStateInvalid:1124 hot-standby partner in hot-standby mode is valid", facts{mode: modeHS, state: W, partner: HS, syncLeases: true}, S, actionNone},
+		{"waitingStateHandler:840 isPartnerStateInvalid (load-balancing partner)", facts{mode: modeHS, state: W, partner: LB}, stay, actionNone},
+		{"normalStateHandler:388 isPartnerStateInvalid (communication-recovery partner)", facts{mode: modeHS, state: HS, partner: CR}, W, actionNone},
+		{"readyStateHandler:642 getNormalState", facts{mode: modeHS, state: R, partner: HS}, HS, actionNone},
+		{"readyStateHandler:657 primary getNormalState", facts{mode: modeHS, state: R, partner: R, primary: true}, HS, actionNone},
+		{"readyStateHandler:660 standby", facts{mode: modeHS, state: R, partner: R}, stay, actionNone},
+		{"normalStateHandler:410 hot-standby", facts{mode: modeHS, state: HS, partner: U, partnerDown: true}, PD, actionNone},
+		{"normalStateHandler:416 hot-standby (no communication-recovery)", facts{mode: modeHS, state: HS, partner: U}, stay, actionNone},
+		{"normalStateHandler:397 hot-standby", facts{mode: modeHS, state: HS, partner: PD}, W, actionNone},
+		{"normalStateHandler:378 shouldTerminate hot-standby", facts{mode: modeHS, state: HS, partner: HS, skew: true}, T, actionNone},
+		{"normalStateHandler:421 default hot-standby", facts{mode: modeHS, state: HS, partner: HS}, stay, actionNone},
+		{"normalStateHandler:393 hot-standby", facts{mode: modeHS, state: HS, partner: IM}, PIM, actionNone},
+		{"normalStateHandler:401 hot-standby", facts{mode: modeHS, state: HS, partner: PIM}, IM, actionNone},
+		{"normalStateHandler:405 hot-standby", facts{mode: modeHS, state: HS, partner: T}, T, actionNone},
+		{"partnerDownStateHandler:529 hot-standby", facts{mode: modeHS, state: PD, partner: R, newUnsent: true}, W, actionNone},
+		{"partnerDownStateHandler:533 getNormalState", facts{mode: modeHS, state: PD, partner: R}, HS, actionNone},
+		{"waitingStateHandler:888 hot-standby", facts{mode: modeHS, state: W, partner: U, partnerDown: true}, PD, actionNone},
+		// Backup servers and passive-backup.
+		{"waitingStateHandler:818 backup server", facts{mode: modeHS, state: W, backup: true, skew: true}, StateBackup, actionNone},
+		{"waitingStateHandler:818 backup server (load-balancing)", facts{state: W, partner: U, backup: true}, StateBackup, actionNone},
+		{"waitingStateHandler:826 passive-backup", facts{mode: modePB, state: W, primary: true}, PB, actionNone},
+		{"waitingStateHandler:811 paused before passive-backup", facts{mode: modePB, state: W, paused: true}, stay, actionNone},
+		{"backupStateHandler:237", facts{mode: modePB, state: StateBackup, partner: U, partnerDown: true}, stay, actionNone},
+		{"passiveBackupStateHandler:601", facts{mode: modePB, state: PB, skew: true}, stay, actionNone},
 	}
 	reached := make([]bool, len(transitions))
 	for _, tt := range tests {

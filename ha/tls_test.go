@@ -298,7 +298,16 @@ func TestTLSConfigValidate(t *testing.T) {
 		{"key does not match cert", func(c *Config) { c2, _ := ca.issue("x"); c.CertFile = c2 }, "private key does not match"},
 		{"https without tls", func(c *Config) { c.TrustAnchor, c.CertFile, c.KeyFile = "", "", "" },
 			"https scheme is not supported for server server1 where TLS is disabled"},
-		{"tls with http", func(c *Config) { c.Peers[1].URL = "http://127.0.0.1:8002/" }, "so the scheme must be https"},
+		// Kea 2.2's HAConfig::validate has no check for TLS with http://.
+		{"tls with http", func(c *Config) { c.Peers[1].URL = "http://127.0.0.1:8002/" }, ""},
+		// A peer's specified "" overrides the relationship's value.
+		{"peer empty strings turn tls off", func(c *Config) {
+			c.Peers[1].URL, c.Peers[1].TLSSet = "http://127.0.0.1:8002/", [3]bool{true, true, true}
+		}, ""},
+		{"peer empty strings with https", func(c *Config) { c.Peers[1].TLSSet = [3]bool{true, true, true} },
+			"https scheme is not supported for server server2 where TLS is disabled"},
+		{"peer empty cert-file only", func(c *Config) { c.Peers[1].TLSSet[1] = true },
+			"bad TLS config for server server2: cert-file parameter is missing or empty"},
 		{"mixed http and https", func(c *Config) {
 			c.TrustAnchor, c.CertFile, c.KeyFile = "", "", ""
 			c.Peers[0].TrustAnchor, c.Peers[0].CertFile, c.Peers[0].KeyFile = ca.file, cert, key
@@ -326,5 +335,70 @@ func TestTLSForMerge(t *testing.T) {
 	}
 	if got := c.tlsFor(&Peer{}); got != (peer.TLSParams{TrustAnchor: "ca", CertFile: "c", KeyFile: "k"}) {
 		t.Fatalf("inherit: %+v", got)
+	}
+}
+
+// TestTLSParity (issue 10 item 3): TLS as Kea 2.2 configures it. With
+// http:// URLs and TLS parameters, both servers speak TLS on those ports
+// (ha_config.cc, HAConfig::validate accepts it; the listener and clients
+// follow the TLS parameters, not the scheme). A peer entry giving ""
+// for all three parameters turns TLS off for that peer only: its listener
+// is plain HTTP and the partner talks plain HTTP to it, while it still
+// talks TLS to the partner.
+func TestTLSParity(t *testing.T) {
+	dir := t.TempDir()
+	ca := newTestCA(t, dir, "ha")
+	c1, k1 := ca.issue("server1")
+	c2, k2 := ca.issue("server2")
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.cert)
+	cl, err := tls.LoadX509KeyPair(c2, k2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clientTLS := &tls.Config{RootCAs: roots, Certificates: []tls.Certificate{cl}, InsecureSkipVerify: true}
+	for _, tc := range []struct {
+		name        string
+		server2Off  bool // server2's entry gives "" for the three parameters
+		server2TLS  bool // server2's listener speaks TLS
+		server1TLS  bool
+		url1, url2f string
+	}{
+		{name: "tls with http urls", server1TLS: true, server2TLS: true, url1: "http", url2f: "http"},
+		{name: "tls off for one peer", server2Off: true, server1TLS: true, server2TLS: false, url1: "https", url2f: "http"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p1, p2 := freePort(t), freePort(t)
+			url1 := fmt.Sprintf("%s://127.0.0.1:%d/", tc.url1, p1)
+			url2 := fmt.Sprintf("%s://127.0.0.1:%d/", tc.url2f, p2)
+			cfg1 := tlsPairConfig("server1", url1, url2, ca.file, c1, k1)
+			cfg2 := tlsPairConfig("server2", url1, url2, ca.file, c2, k2)
+			if tc.server2Off {
+				for _, c := range []*Config{&cfg1, &cfg2} {
+					c.Peers[1].TLSSet = [3]bool{true, true, true}
+				}
+			}
+			s1 := startTLSService(t, cfg1)
+			s2 := startTLSService(t, cfg2)
+			waitFor(t, "both load-balancing", 15*time.Second, func() bool {
+				return s1.State() == "load-balancing" && s2.State() == "load-balancing"
+			}, func() string {
+				return fmt.Sprintf("s1=%s/%s s2=%s/%s", s1.State(), s1.PartnerState(), s2.State(), s2.PartnerState())
+			})
+			for _, l := range []struct {
+				name string
+				port int
+				tls  bool
+			}{{"server1", p1, tc.server1TLS}, {"server2", p2, tc.server2TLS}} {
+				overTLS := heartbeatOver(fmt.Sprintf("https://127.0.0.1:%d/", l.port), clientTLS)
+				plain := heartbeatOver(fmt.Sprintf("http://127.0.0.1:%d/", l.port), nil)
+				if l.tls && (overTLS != nil || plain == nil) {
+					t.Errorf("%s listener: want TLS only; over TLS: %v, plain: %v", l.name, overTLS, plain)
+				}
+				if !l.tls && (overTLS == nil || plain != nil) {
+					t.Errorf("%s listener: want plain HTTP only; over TLS: %v, plain: %v", l.name, overTLS, plain)
+				}
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package ha
 
 import (
 	"context"
+	"errors"
 	"net"
 	"time"
 
@@ -38,8 +39,15 @@ type listener interface {
 // tempClient is a one-shot client towards the partner, as Kea's temporary
 // clients for sync, maintenance and ha-reset.
 func (s *Service) tempClient() (caller, error) {
+	if s.partner == nil {
+		return nil, errNoPartner
+	}
 	return peer.NewClient(s.partner.target(), s.clientTLS, 1, true, nil)
 }
+
+// errNoPartner: a command needs the failover partner, and this server has
+// none (passive-backup, a backup server).
+var errNoPartner = errors.New("this server has no HA partner (passive-backup mode or a backup server)")
 
 // target is p as the peer transport addresses it.
 func (p *Peer) target() peer.Target {

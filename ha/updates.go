@@ -86,12 +86,27 @@ func (s *Service) Replicate(changes []lease.Change, done func(error)) {
 		done(nil)
 		return
 	}
+	// Backups get every change in every state (backups.go).
+	done = s.toBackups(ops, done)
+	if s.updates == nil { // no failover partner: passive-backup
+		done(nil)
+		return
+	}
 	s.mu.Lock()
 	switch updatePolicyFor(s.state) {
 	case updateQueue:
-		for _, op := range ops {
+		// Kea's LeaseUpdateBacklog::push (lease_update_backlog.cc): a
+		// full backlog refuses the update and remembers the overflow,
+		// which later sends ha-reset and a full synchronisation
+		// instead of the replay (doRecover).
+		for i, op := range ops {
 			if uint32(len(s.backlog)) >= s.cfg.DelayedUpdatesLimit {
+				if !s.overflowed {
+					s.log.Warn().Uint32("delayed-updates-limit", s.cfg.DelayedUpdatesLimit).
+						Msg("ha lease update backlog overflowed: the partner will synchronise")
+				}
 				s.overflowed = true
+				s.ctr.backlogFull.Add(uint64(len(ops) - i))
 				break
 			}
 			s.backlog = append(s.backlog, op)
@@ -138,7 +153,7 @@ type replication struct {
 func (r *replication) answered(i int, res peer.UpdateResult) {
 	err := res.Err
 	if err == nil {
-		err = res.Answer.Want(r.pend[i].Command, 0, 3)
+		err = res.Answer.Want(r.pend[i].Command, peer.ResultsOK...)
 	}
 	if err != nil {
 		r.fail(i, err)
@@ -163,6 +178,7 @@ func (r *replication) fail(i int, err error) {
 			r.s.updates.Cancel(&r.pend[j])
 		}
 	}
+	r.s.ctr.updateFailed.Add(1)
 	r.s.log.Warn().Err(err).Str("ip", r.ops[i].lease.Addr.String()).Msg("ha lease update failed")
 	r.s.markPartnerUnavailable()
 	r.done(fmt.Errorf("%w: %w", ErrUpdateFailed, err))
@@ -217,7 +233,7 @@ func (s *Service) send(ctx context.Context, op update) error {
 	if err != nil {
 		return err
 	}
-	return a.Want(cmd, 0, 3)
+	return a.Want(cmd, peer.ResultsOK...)
 }
 
 // sendReset sends ha-reset on a temporary connection.
@@ -227,6 +243,6 @@ func (s *Service) sendReset(ctx context.Context) error {
 		return err
 	}
 	defer c.Close()
-	_, err = c.Expect(ctx, "ha-reset", nil, peer.RequestTimeout, 0)
+	_, err = c.Expect(ctx, "ha-reset", nil, s.reqTimeout, peer.ResultsOK...)
 	return err
 }

@@ -3,6 +3,8 @@
 #
 #   PARTNER=xdhcpd (default)  server1 and server2 are both xdhcpd
 #   PARTNER=kea               server1 is real Kea 2.2, server2 is xdhcpd
+#   MODE=load-balancing (default), hot-standby or passive-backup: server2 is
+#                             the secondary, the standby or the backup
 #   RATE=2000 SECS=10         perfdhcp's offered DORA rate and duration
 #   DB=postgresql             each server keeps its leases in a PostgreSQL
 #                             database of its own (Kea 2.2's schema, made by
@@ -17,6 +19,13 @@ cd "$(dirname "$0")/.."
 source scripts/lab.sh
 
 PARTNER=${PARTNER:-xdhcpd}
+MODE=${MODE:-load-balancing}
+case $MODE in
+load-balancing) want1=load-balancing want2=load-balancing ;;
+hot-standby) want1=hot-standby want2=hot-standby ;;
+passive-backup) want1=passive-backup want2=backup ;;
+*) echo "demo: MODE must be load-balancing, hot-standby or passive-backup"; exit 1 ;;
+esac
 DB=${DB:-memfile}
 PGBIN=${XDHCP_PG_BINDIR:-/usr/lib/postgresql/15/bin}
 RATE=${RATE:-2000}
@@ -74,7 +83,7 @@ GO=${GO:-go}
 command -v "$GO" >/dev/null || { echo "demo: needs Go ($GO) to render the pair configuration"; exit 1; }
 "$GO" build -o "$work/hapair" ./internal/keatest/hapair
 config() {
-	"$work/hapair" -name "$1" -s1 "$LAB_S1_ADDR" -s2 "$LAB_S2_ADDR" -work "$work" \
+	"$work/hapair" -name "$1" -mode "$MODE" -s1 "$LAB_S1_ADDR" -s2 "$LAB_S2_ADDR" -work "$work" \
 		-relay "$LAB_CLI_ADDR" -router 198.19.0.1 -valid 3600 \
 		-heartbeat-delay 1000 -max-response-delay 4000 -max-ack-delay 2000
 }
@@ -130,16 +139,16 @@ echo "== lab up: server1 ($kind1) on $LAB_S1_ADDR, server2 (xdhcpd) on $LAB_S2_A
 start server1 "${PFX}s1" "$kind1"
 start server2 "${PFX}s2" xdhcpd
 
-echo -n "== waiting for both servers to reach load-balancing "
+echo -n "== $MODE: waiting for server1 to reach $want1 and server2 $want2 "
 for i in $(seq 60); do
 	s1=$(ha_state server1) s2=$(ha_state server2)
-	[[ $s1 == load-balancing && $s2 == load-balancing ]] && break
+	[[ $s1 == "$want1" && $s2 == "$want2" ]] && break
 	echo -n .
 	sleep 0.5
 done
 echo " server1: $s1, server2: $s2"
-if [[ $s1 != load-balancing || $s2 != load-balancing ]]; then
-	echo "demo: the pair did not reach load-balancing; logs:"; tail -n 20 "$work"/*.out "$work"/*.log 2>/dev/null
+if [[ $s1 != "$want1" || $s2 != "$want2" ]]; then
+	echo "demo: the pair did not reach $want1 / $want2; logs:"; tail -n 20 "$work"/*.out "$work"/*.log 2>/dev/null
 	exit 1
 fi
 grep -h "data path selected" "$work"/server*.out "$work"/server*.log 2>/dev/null | sed 's/^/   /' || true

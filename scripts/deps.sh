@@ -11,17 +11,17 @@
 #   iproute2, ethtool             netns labs
 #   socat                         talk to control sockets by hand
 #   prometheus                    promtool: the /metrics exposition is linted with `promtool check metrics`
-#   postgresql-15, postgresql-client-15
-#                                 the PostgreSQL lease backend: tests start throw-away clusters
-#                                 with /usr/lib/postgresql/15/bin (internal/pgtest); kea-admin
-#                                 db-init pgsql needs psql
 #   lintian                       check the Debian packages (make deb, packaging tests)
 #   systemd                       systemd-analyze verify for the unit (packaging tests)
 #   strace                        which system calls xdhcpd makes (the unit's SystemCallFilter test)
 #   adduser                       the xdhcpd package's postinst, run when tests install it in a sandbox
+#   postgresql-15, postgresql-client-15
+#                                 the PostgreSQL lease backend: tests start throw-away clusters
+#                                 with /usr/lib/postgresql/15/bin (internal/pgtest); kea-admin
+#                                 db-init pgsql needs psql
 set -euo pipefail
 
-PKGS=(kea-dhcp4-server kea-common kea-admin kea-ctrl-agent clang llvm bpftool libbpf-dev iproute2 ethtool socat prometheus postgresql-15 postgresql-client-15 lintian systemd strace adduser)
+PKGS=(kea-dhcp4-server kea-common kea-admin kea-ctrl-agent clang llvm bpftool libbpf-dev iproute2 ethtool socat prometheus lintian systemd strace adduser postgresql-15 postgresql-client-15)
 
 missing=()
 for p in "${PKGS[@]}"; do

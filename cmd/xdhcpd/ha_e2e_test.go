@@ -116,6 +116,15 @@ type haNode struct {
 
 	x   *proc        // xdhcpd
 	kea *keatest.Kea // kea-dhcp4
+
+	mc modeConf // the relationship's mode and parameters (ha_modes_e2e_test.go)
+}
+
+// modeConf is what a non-load-balancing pair test sets in the template.
+type modeConf struct {
+	mode    string         // "" = load-balancing
+	unacked int            // max-unacked-clients
+	extraHA map[string]any // further HA keys (wait-backup-ack)
 }
 
 func (n *haNode) name() string { return haNames[n.idx] }
@@ -146,9 +155,14 @@ func haConfigJSON(n *haNode, datapath string) []byte {
 			{Name: "kea-dhcp4", Severity: "WARN", Output: "stdout"},
 			{Name: "kea-dhcp4.ha-hooks", Severity: "INFO", Output: "stdout"},
 		},
+		Mode:              n.mc.mode,
+		MaxUnackedClients: n.mc.unacked,
+		ExtraHA:           n.mc.extraHA,
 	}
-	for i, r := range haPools {
-		p.Pools = append(p.Pools, keatest.Pool{Range: r[0].String() + " - " + r[1].String(), Class: "HA_" + haNames[i]})
+	if n.mc.mode == "" { // other modes: keatest.SinglePool, every query is the primary's
+		for i, r := range haPools {
+			p.Pools = append(p.Pools, keatest.Pool{Range: r[0].String() + " - " + r[1].String(), Class: "HA_" + haNames[i]})
+		}
 	}
 	if n.kind == "xdhcpd" {
 		p.Datapath = datapath
@@ -171,8 +185,14 @@ func haConfigJSON(n *haNode, datapath string) []byte {
 
 func newHANode(t *testing.T, idx int, kind string, ns *testenv.Netns, datapath string) *haNode {
 	t.Helper()
+	return newModeNode(t, idx, kind, ns, datapath, modeConf{})
+}
+
+// newModeNode is newHANode for a relationship configured by mc.
+func newModeNode(t *testing.T, idx int, kind string, ns *testenv.Netns, datapath string, mc modeConf) *haNode {
+	t.Helper()
 	dir := t.TempDir()
-	n := &haNode{t: t, idx: idx, kind: kind, ns: ns, dir: dir,
+	n := &haNode{t: t, idx: idx, kind: kind, ns: ns, dir: dir, mc: mc,
 		cfg:    filepath.Join(dir, haNames[idx]+".json"),
 		sock:   filepath.Join(dir, haNames[idx]+".sock"),
 		leases: filepath.Join(dir, haNames[idx]+"-leases4.csv")}

@@ -72,15 +72,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return code
 }
 
-// check is `xdhcpd -t`: load, report warnings and errors, exit 0 or 1.
+// check is `xdhcpd -t`: every check `-c` runs on the configuration
+// (daemon.Check), warnings and errors reported, exit 0 or 1.
 func check(path string, stdout, stderr io.Writer) int {
-	cfg, warnings, err := config.Load(path)
+	warnings, err := daemon.Check(path)
 	for _, w := range warnings {
 		fmt.Fprintf(stderr, "%s:%d:%d: warning: %s\n", w.Pos.File, w.Pos.Line, w.Pos.Col, w.Msg)
-	}
-	if err == nil {
-		// kea-dhcp4 -t checks interface names against the host too.
-		err = cfg.CheckSystem(config.HostSystem())
 	}
 	if err != nil {
 		var ce *config.Error

@@ -65,9 +65,16 @@ type Client struct {
 // maintenance and ha-reset). info, if not nil, learns the partner's
 // software from every reply.
 func NewClient(t Target, tc *tls.Config, conns int, oneShot bool, info *PartnerInfo) (*Client, error) {
-	host, _, err := HostPort(t.URL)
+	host, hostport, err := HostPort(t.URL)
 	if err != nil {
 		return nil, fmt.Errorf("peer %q: %w", t.Name, err)
+	}
+	target := t.URL
+	if u, err := url.Parse(t.URL); err == nil && tc != nil && u.Scheme == "http" {
+		// TLS parameters with an http:// URL: Kea 2.2 speaks TLS to the
+		// URL's address and port anyway (tls.go).
+		u.Scheme, u.Host = "https", hostport
+		target = u.String()
 	}
 	tr := &http.Transport{
 		Proxy:               nil,
@@ -83,7 +90,7 @@ func NewClient(t Target, tc *tls.Config, conns int, oneShot bool, info *PartnerI
 		// HTTP/1.1 only, as Kea: no h2 upgrade over TLS.
 		TLSNextProto: map[string]func(string, *tls.Conn) http.RoundTripper{},
 	}
-	return &Client{url: t.URL, host: host, user: t.BasicAuthUser, pass: t.BasicAuthPassword,
+	return &Client{url: target, host: host, user: t.BasicAuthUser, pass: t.BasicAuthPassword,
 		hc: &http.Client{Transport: tr}, tr: tr, partner: info}, nil
 }
 
@@ -203,6 +210,13 @@ type ResultError struct {
 func (e *ResultError) Error() string {
 	return fmt.Sprintf("partner answered %s with result %d: %s", e.Command, e.Result, e.Text)
 }
+
+// ResultsOK are the results Kea 2.2 takes as success in a partner's answer
+// to every command it sends (ha_service.cc, verifyAsyncResponse: anything
+// but 0 and 3, "empty", throws): heartbeats, lease updates and the backlog,
+// dhcp-disable/-enable, lease4-get-page, ha-reset, ha-maintenance-notify,
+// ha-sync-complete-notify.
+var ResultsOK = []int{0, 3}
 
 // Expect calls command and fails unless the result is one of ok.
 func (c *Client) Expect(ctx context.Context, command string, args any, timeout time.Duration, ok ...int) (Answer, error) {

@@ -25,8 +25,12 @@ import (
 //   - https without TLS parameters is refused (Kea: "bad url '...': https
 //     scheme is not supported for server X where TLS is disabled"). Kea 2.2
 //     accepts TLS parameters with an http:// URL and then speaks TLS anyway
-//     (checked against kea-dhcp4 2.2); we refuse that combination, as the
-//     config package does. Peers may differ (Kea checks each on its own).
+//     (checked against kea-dhcp4 2.2; HAConfig::validate has no check for
+//     it); so do we, the clients dialing TLS to the URL's host and port
+//     (default 80), the config package warning. Peers may differ (Kea
+//     checks each on its own). A peer's trust-anchor, cert-file or
+//     key-file given as "" overrides the relationship's value: that
+//     parameter is off for the peer (ha.Peer.TLSSet).
 //   - Like Kea 2.2 (checked: its client accepts a server certificate without
 //     a SAN for the URL's address), the server certificate's chain is
 //     verified against the trust anchor but not its names.

@@ -11,9 +11,11 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -48,6 +50,10 @@ var (
 	// ErrUpdateCanceled fails an update that was not written because an
 	// earlier update of its chain failed.
 	ErrUpdateCanceled = errors.New("lease update not sent: an earlier update of its chain failed")
+	// ErrUpdateTimeout fails an update written to the partner and not
+	// answered within the timeout: its ACK is dropped, and the partner may
+	// still apply it, so its connection drains (see UpdateClient).
+	ErrUpdateTimeout = errors.New("lease update written, no answer within the timeout")
 )
 
 // Limits of the update client.
@@ -58,6 +64,11 @@ const (
 	// updateIdleTimeout closes a connection unused this long, before the
 	// partner's listener does (Kea and we close after 30 s).
 	updateIdleTimeout = 25 * time.Second
+	// drainPoll is how often a draining connection stops waiting for a
+	// stale answer to fail the queued updates whose deadline passed.
+	drainPoll = 50 * time.Millisecond
+	// fenceMax bounds awaitClose: twice the partner's idle close.
+	fenceMax = 60 * time.Second
 	// updateConnsPerThread is how many update connections the client
 	// uses per http-client-threads towards a partner that does not
 	// pipeline (Kea): each connection carries one update at a time, and
@@ -104,11 +115,37 @@ const (
 // partner may have applied it), or the timeout, which drops the connection
 // and fails every written update not yet answered on it.
 //
+// Timeouts never reorder an address. An update written and not answered
+// within the timeout fails with ErrUpdateTimeout (the caller drops the
+// DHCP reply, as Kea drops a parked packet whose lease update failed:
+// ha_service.cc, asyncSendLeaseUpdate's callback), but the partner may
+// still be about to apply it: it sits in the partner's socket buffer, and
+// closing our end does not stop the partner from reading and applying it
+// (a request fully received is processed, whatever the client does next).
+// A later update of the same address written on a fresh connection could
+// then be applied before it, and the stale lease4-update would overwrite
+// the newer lease, or resurrect a deleted one. So the connection is not
+// closed: it drains. It reads (and discards, counting them) the answers
+// to what it wrote, writing nothing new, until every stale request is
+// answered or the partner closes the connection (from then on it cannot
+// apply anything more from it); meanwhile the updates queued behind fail
+// with ErrUpdateExpired when their deadlines pass, unwritten. Only then
+// does the connection carry updates again. The key-to-connection mapping
+// does not change while a connection drains. The one bound is Close: a
+// partner that keeps the connection open and never answers also fails
+// every update of that connection by expiry, which marks it unavailable.
+//
+// An answer that is not a reply (garbage, a broken frame) loses the
+// stream but not what the partner read: that connection writes nothing
+// more, and keys are not re-mapped, until the partner closes it
+// (awaitClose), as after a timeout.
+//
 // Updates are idempotent (lease4-update carries force-create; a repeated
 // lease4-del answers "not found", which counts as success), so a batch
-// that fails on a reused connection before any reply is resent once on a
-// fresh one, as net/http does for a keep-alive connection the server
-// closed.
+// whose reused connection turns out closed by the partner (EOF, reset)
+// before any reply is resent once on a fresh one, as net/http does for a
+// keep-alive connection the server closed: nothing it wrote can be
+// applied any more except what it had answered.
 type UpdateClient struct {
 	addr    string
 	head    []byte // request line and fixed headers, up to "Content-Length: "
@@ -119,6 +156,13 @@ type UpdateClient struct {
 	timeout time.Duration // per-update deadline and per-exchange I/O deadline
 	// inflight counts the updates sent and not yet done.
 	inflight atomic.Int64
+	// draining counts the connections waiting for stale answers.
+	draining atomic.Int32
+	// Named counters (Counters).
+	timedOut     atomic.Int64 // updates written and not answered in time
+	staleAnswers atomic.Int64 // answers read by a draining connection
+	drainsCut    atomic.Int64 // drains ended by the partner closing or an error
+	badAnswers   atomic.Int64 // answers that were not replies (the connection then awaits the partner's close)
 
 	mu     sync.Mutex
 	closed bool
@@ -202,9 +246,9 @@ func (c *UpdateClient) Send(chain []Update) {
 		}
 		return
 	}
-	if c.inflight.Load() == 0 {
-		// Nothing queued or in flight: reducing keys differently cannot
-		// reorder an address.
+	if c.inflight.Load() == 0 && c.draining.Load() == 0 {
+		// Nothing queued, in flight or draining: reducing keys
+		// differently cannot reorder an address.
 		c.piping = c.partner.pipelines.Load()
 	}
 	n := uint32(len(c.conns))
@@ -256,6 +300,21 @@ func (c *UpdateClient) finish(p *Update, r UpdateResult) {
 	p.Done(r)
 }
 
+// SetTimeout replaces the per-update deadline and I/O timeout (default
+// RequestTimeout, Kea's fixed HTTP client timeout); for tests that make a
+// partner slower than it. Call it before the first Send.
+func (c *UpdateClient) SetTimeout(d time.Duration) { c.timeout = d }
+
+// Counters are the update client's named failure counters.
+func (c *UpdateClient) Counters() map[string]int64 {
+	return map[string]int64{
+		"update-timeouts":      c.timedOut.Load(),
+		"update-stale-answers": c.staleAnswers.Load(),
+		"update-drains-cut":    c.drainsCut.Load(),
+		"update-bad-answers":   c.badAnswers.Load(),
+	}
+}
+
 // InFlight is the number of updates sent and not yet done.
 func (c *UpdateClient) InFlight() int64 { return c.inflight.Load() }
 
@@ -273,14 +332,20 @@ func (c *UpdateClient) Conns() int { return len(c.conns) }
 
 // Do sends one command and waits for its reply or ctx: the blocking form
 // of Send, for the backlog replay and tests. Every failure is a
-// *CommError.
+// *CommError. When ctx ends first the update is canceled: if it was not
+// written yet it never is; if it was, its connection's ordering rules
+// (see UpdateClient) still hold.
 func (c *UpdateClient) Do(ctx context.Context, key uint32, command string, body []byte) (Answer, error) {
 	res := make(chan UpdateResult, 1) // the update may finish after ctx
-	c.Send([]Update{{Command: command, Body: body, Key: key, Done: func(r UpdateResult) { res <- r }}})
+	chain := []Update{{Command: command, Body: body, Key: key, Done: func(r UpdateResult) { res <- r }}}
+	c.Send(chain)
 	select {
 	case r := <-res:
 		return r.Answer, r.Err
 	case <-ctx.Done():
+		if chain[0].Sent() {
+			c.Cancel(&chain[0])
+		}
 		return Answer{}, &CommError{command, ctx.Err()}
 	}
 }
@@ -498,6 +563,34 @@ func (uc *updateConn) exchange(b []*Update) {
 			}
 			continue
 		}
+		if isTimeout(err) && !uc.closedClient() {
+			// Written, unanswered: the partner may still apply them.
+			// Draining is counted before they complete, so that Send
+			// never sees nothing in flight and nothing draining while
+			// this connection still holds them.
+			uc.c.draining.Add(1)
+			uc.c.timedOut.Add(int64(len(b)))
+			uc.fail(b, ErrUpdateTimeout)
+			ok := uc.drain(len(b))
+			uc.c.draining.Add(-1)
+			if !ok {
+				uc.drop()
+			}
+			return
+		}
+		if !partnerClosed(err) && !uc.closedClient() {
+			// Not a reply (garbage, a broken frame): the stream is lost,
+			// but what we wrote may still be applied, so it is neither
+			// resent nor followed on a fresh connection until the
+			// partner closes this one (see awaitClose).
+			uc.c.draining.Add(1)
+			uc.c.badAnswers.Add(1)
+			uc.fail(b, err)
+			uc.awaitClose()
+			uc.c.draining.Add(-1)
+			uc.drop()
+			return
+		}
 		uc.drop()
 		if answered == 0 && !fresh && !retried {
 			// A kept-alive connection the partner had closed: resend once.
@@ -507,6 +600,102 @@ func (uc *updateConn) exchange(b []*Update) {
 		uc.fail(b, err)
 		return
 	}
+}
+
+// isTimeout reports whether err is an I/O deadline passing (the timeout,
+// or Close interrupting an exchange).
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
+}
+
+// drain reads the answers to n requests written and timed out, writing
+// nothing, so that nothing written later on this connection's keys can be
+// applied before them (see UpdateClient). It reports whether the
+// connection may carry updates again: false when the partner closed it or
+// it broke (the partner can no longer apply anything from it) or the
+// client closed. The updates queued meanwhile fail as their deadlines
+// pass.
+func (uc *updateConn) drain(n int) bool {
+	for n > 0 {
+		if uc.closedClient() {
+			return false
+		}
+		_ = uc.nc.SetReadDeadline(time.Now().Add(drainPoll))
+		if _, err := uc.br.Peek(1); err != nil {
+			if isTimeout(err) {
+				uc.expireQueued(time.Now())
+				continue
+			}
+			uc.c.drainsCut.Add(1)
+			return false
+		}
+		_ = uc.nc.SetReadDeadline(time.Now().Add(uc.c.timeout))
+		r, err := readReply(uc.br)
+		if err != nil {
+			if !partnerClosed(err) {
+				uc.c.badAnswers.Add(1)
+				uc.awaitClose()
+			}
+			uc.c.drainsCut.Add(1)
+			return false
+		}
+		uc.c.partner.Observe(r.server)
+		uc.c.staleAnswers.Add(1)
+		n--
+		if r.close {
+			uc.c.drainsCut.Add(1)
+			return false
+		}
+	}
+	uc.lastUse = time.Now()
+	return true
+}
+
+// partnerClosed reports whether err means the partner closed the
+// connection (or it broke): nothing more written on it can be applied.
+func partnerClosed(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed)
+}
+
+// awaitClose discards what the partner sends on a connection whose stream
+// is lost, writing nothing, until the partner closes it (Kea and xdhcpd
+// close a connection idle for 30 s, after answering what they read), the
+// client closes, or fenceMax passes (a partner that never closes). The
+// updates queued meanwhile fail as their deadlines pass.
+func (uc *updateConn) awaitClose() {
+	buf := make([]byte, 4096)
+	for end := time.Now().Add(fenceMax); time.Now().Before(end) && !uc.closedClient(); {
+		_ = uc.nc.SetReadDeadline(time.Now().Add(drainPoll))
+		if _, err := uc.br.Read(buf); err != nil {
+			if isTimeout(err) {
+				uc.expireQueued(time.Now())
+				continue
+			}
+			return
+		}
+	}
+}
+
+// expireQueued fails the queued updates that must no longer be written
+// (deadline passed, or canceled), keeping the others in order.
+func (uc *updateConn) expireQueued(now time.Time) {
+	uc.mu.Lock()
+	var out []*Update
+	k := 0
+	for _, p := range uc.queue {
+		if p.state.Load() == updCanceled || !now.Before(p.Deadline) {
+			out = append(out, p)
+			continue
+		}
+		uc.queue[k] = p
+		k++
+	}
+	clear(uc.queue[k:])
+	uc.queue = uc.queue[:k]
+	uc.mu.Unlock()
+	uc.writable(out, now) // fails every one of them
 }
 
 // dial opens the connection (TLS when configured).

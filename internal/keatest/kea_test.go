@@ -379,3 +379,51 @@ func TestStartOwnProcessGroup(t *testing.T) {
 		}
 	}
 }
+
+// TestHAPairModes: Mode sets the relationship's mode and server2's role
+// (secondary, standby, backup); outside load-balancing the default pool is
+// one, without an HA_ class (every query is in the primary's scope).
+func TestHAPairModes(t *testing.T) {
+	for _, tt := range []struct{ mode, wantMode, role string }{
+		{"", "load-balancing", "secondary"},
+		{"hot-standby", "hot-standby", "standby"},
+		{"passive-backup", "passive-backup", "backup"},
+	} {
+		p := pair("server2")
+		p.Mode, p.MaxUnackedClients = tt.mode, 5
+		b, err := p.Render()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v struct {
+			Dhcp4 struct {
+				Hooks []struct {
+					Parameters struct {
+						HA []struct {
+							Mode    string           `json:"mode"`
+							Unacked int              `json:"max-unacked-clients"`
+							Peers   []map[string]any `json:"peers"`
+						} `json:"high-availability"`
+					} `json:"parameters"`
+				} `json:"hooks-libraries"`
+				Subnets []struct {
+					Pools []map[string]string `json:"pools"`
+				} `json:"subnet4"`
+			} `json:"Dhcp4"`
+		}
+		if err := json.Unmarshal(b, &v); err != nil {
+			t.Fatalf("%v\n%s", err, b)
+		}
+		ha := v.Dhcp4.Hooks[1].Parameters.HA[0]
+		if ha.Mode != tt.wantMode || ha.Unacked != 5 || ha.Peers[0]["role"] != "primary" || ha.Peers[1]["role"] != tt.role {
+			t.Errorf("mode %q: %+v", tt.mode, ha)
+		}
+		pools := v.Dhcp4.Subnets[0].Pools
+		if tt.wantMode == "load-balancing" && len(pools) != 2 || tt.wantMode != "load-balancing" && (len(pools) != 1 || pools[0]["client-class"] != "") {
+			t.Errorf("mode %q: pools %v", tt.mode, pools)
+		}
+	}
+	if _, err := (HAPair{Name: "server1", URLs: [2]string{"a", "b"}, Socket: "s", Leases: "l", Mode: "x"}).Render(); err == nil {
+		t.Error("mode x rendered")
+	}
+}

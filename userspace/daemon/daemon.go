@@ -110,7 +110,7 @@ func New(path string, opt Options) (_ *Daemon, err error) {
 	}
 	undo = append(undo, func() { d.logs.Close() })
 	d.disp.SetLogger(d.logs.For(logging.Commands, "control")) // recovered command panics
-	for _, w := range warnings {
+	for _, w := range append(warnings, Lint(cfg)...) {
 		d.log.Warn().Str("at", w.Pos.String()).Msg(w.Msg)
 	}
 	if cs := cfg.Dhcp4.ControlSocket; cs != nil {
@@ -143,8 +143,11 @@ func New(path string, opt Options) (_ *Daemon, err error) {
 		ParkedLimit: int(cfg.Dhcp4.ParkedPacketLimit),
 		Logger:      d.logs.Get(logging.Packets),
 	}
-	if d.ha != nil && cfg.Dhcp4.HA.SendLeaseUpdates {
-		pc.Replicator = d.ha.svc
+	if d.ha != nil {
+		// The runtime, not the service: a reload replaces the service,
+		// and may turn send-lease-updates on (Replicate answers at once
+		// while it is off).
+		pc.Replicator = d.ha
 	}
 	if d.pl, err = pipeline.New(pc); err != nil {
 		return nil, err
@@ -466,15 +469,17 @@ func (d *Daemon) ConfigTest(raw json.RawMessage) error {
 	if err := d.restartOnly(cfg); err != nil {
 		return err
 	}
-	_, err = dhcp.New(cfg, dhcp.Deps{Store: d.store, Stats: stats.New(), Logger: zerolog.Nop()})
-	return err
+	return checkConfig(cfg)
 }
 
 // ConfigSet applies a configuration.
 func (d *Daemon) ConfigSet(raw json.RawMessage) error {
-	cfg, err := parseRaw(raw)
+	cfg, warnings, err := config.Parse("<command>", raw)
 	if err != nil {
 		return err
+	}
+	for _, w := range append(warnings, Lint(cfg)...) {
+		d.log.Warn().Str("at", w.Pos.String()).Msg(w.Msg)
 	}
 	return d.apply(cfg)
 }
@@ -485,26 +490,35 @@ func (d *Daemon) ConfigReload() error {
 	if err != nil {
 		return err
 	}
-	for _, w := range warnings {
+	for _, w := range append(warnings, Lint(cfg)...) {
 		d.log.Warn().Str("at", w.Pos.String()).Msg(w.Msg)
 	}
 	return d.apply(cfg)
 }
 
 // apply swaps in a new configuration without dropping leases: a new engine
-// over the same store replaces the old one between two packets. Settings
-// that live outside the engine (sockets, lease file, HA peers) need a
-// restart; a configuration changing them is refused and the old one keeps
-// serving.
+// over the same store replaces the old one between two packets, and a new
+// HA service the old one (hareload.go). Settings that live outside the
+// engine (sockets, lease file, adding or removing HA) need a restart; a
+// configuration changing them is refused and the old one keeps serving.
 func (d *Daemon) apply(cfg *config.Config) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.restartOnly(cfg); err != nil {
 		return err
 	}
+	nextHA, err := d.prepareHA(cfg.Dhcp4)
+	if err != nil {
+		return err
+	}
 	es, err := d.buildEngine(cfg)
 	if err != nil {
 		return err
+	}
+	if nextHA != nil {
+		if err := d.swapHA(nextHA, d.cfg.Dhcp4); err != nil {
+			return err
+		}
 	}
 	if x := cfg.Dhcp4.XDHCP; d.ctrl != nil {
 		// control-socket-mode and -group apply to the live socket.
@@ -545,7 +559,6 @@ func (d *Daemon) restartOnly(next *config.Config) error {
 		{"interfaces-config", cur.InterfacesConfig.Interfaces, nx.InterfacesConfig.Interfaces},
 		{"control-socket", socketName(cur), socketName(nx)},
 		{"multi-threading", [2]any{cur.MultiThreading.EnableMultiThreading, cur.MultiThreading.ThreadPoolSize}, [2]any{nx.MultiThreading.EnableMultiThreading, nx.MultiThreading.ThreadPoolSize}},
-		{"high-availability", haShape(cur), haShape(nx)},
 		{"user-context.xdhcp.datapath", cur.XDHCP.Datapath, nx.XDHCP.Datapath},
 		// The tables are sized when the maps are created; rates reload.
 		{"user-context.xdhcp.rate-limits table-size and known-clients",
@@ -557,7 +570,7 @@ func (d *Daemon) restartOnly(next *config.Config) error {
 			return fmt.Errorf("changing %s requires a restart of xdhcpd", c.name)
 		}
 	}
-	return nil
+	return haChange(cur, nx)
 }
 
 // hostsShape is the hosts databases without positions: the connections
@@ -579,21 +592,6 @@ func socketName(c *config.Dhcp4) string {
 		return ""
 	}
 	return c.ControlSocket.SocketName
-}
-
-func haShape(c *config.Dhcp4) any {
-	if c.HA == nil {
-		return nil
-	}
-	h := *c.HA
-	h.Pos = config.Pos{}
-	peers := make([]config.HAPeer, len(h.Peers))
-	for i, p := range h.Peers {
-		peers[i] = *p
-		peers[i].Pos = config.Pos{}
-	}
-	h.Peers = nil
-	return []any{h, peers}
 }
 
 // ConfigFile is the configuration file the daemon was started with;

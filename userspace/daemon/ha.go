@@ -6,44 +6,52 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
 
 	"github.com/xdhcp/xdhcp/config"
 	"github.com/xdhcp/xdhcp/ha"
 	"github.com/xdhcp/xdhcp/userspace/control"
 	"github.com/xdhcp/xdhcp/userspace/dhcp"
+	"github.com/xdhcp/xdhcp/userspace/lease"
 	"github.com/xdhcp/xdhcp/userspace/logging"
 	"github.com/xdhcp/xdhcp/userspace/metrics"
 	"github.com/xdhcp/xdhcp/userspace/netstate"
 )
 
 // haRuntime connects the HA service to the engine, the service switch, the
-// control socket and (when XDP runs) the kernel's bucket map.
+// control socket and (when XDP runs) the kernel's bucket map. A reload
+// replaces the service (hareload.go); everything else holds the runtime,
+// which forwards to the current service: the pipeline's Replicator, the
+// engines' ScopeFilter, metrics and status.
 type haRuntime struct {
-	svc     *ha.Service
+	cur     atomic.Pointer[ha.Service]
 	buckets *bucketRelay
+	started atomic.Bool // Start ran: the daemon is serving
 }
+
+// svc is the current HA service.
+func (h *haRuntime) svc() *ha.Service { return h.cur.Load() }
+
+// Replicate implements pipeline.Replicator for the current service.
+func (h *haRuntime) Replicate(changes []lease.Change, done func(error)) {
+	h.svc().Replicate(changes, done)
+}
+
+// Scope implements dhcp.ScopeFilter for the current service.
+func (h *haRuntime) Scope(msg *dhcpv4.DHCPv4) (string, bool) { return h.svc().Scope(msg) }
 
 // setupHA builds the HA service when libdhcp_ha.so is configured.
 func (d *Daemon) setupHA(c *config.Dhcp4) error {
 	if c.HA == nil {
 		return nil
 	}
-	cfg, err := haConfig(c.HA, workerCount(c))
+	relay := &bucketRelay{}
+	svc, err := newHAService(c, d.haDeps(relay))
 	if err != nil {
 		return err
-	}
-	relay := &bucketRelay{}
-	log := d.logs.Get(logging.HA)
-	svc, err := ha.New(cfg, ha.Deps{
-		Leases:   d.store,
-		DHCP:     haNetState{d.ns},
-		Buckets:  relay,
-		Logger:   log,
-		Commands: d.disp, // the peer listener serves the control socket's commands
-	})
-	if err != nil {
-		return fmt.Errorf("high availability: %w", err)
 	}
 	if !c.LeaseCmds {
 		// As in Kea: the partner's lease4-update/lease4-del/lease4-get-page
@@ -52,8 +60,35 @@ func (d *Daemon) setupHA(c *config.Dhcp4) error {
 		own.Warn().Msgf("%s is loaded without %s: the partner's lease updates and lease synchronisation will fail",
 			config.HookHA, config.HookLeaseCmds)
 	}
-	d.ha = &haRuntime{svc: svc, buckets: relay}
+	d.ha = &haRuntime{buckets: relay}
+	d.ha.cur.Store(svc)
 	return nil
+}
+
+// haDeps are the HA service's dependencies; the bucket relay outlives the
+// services a reload replaces.
+func (d *Daemon) haDeps(relay *bucketRelay) ha.Deps {
+	return ha.Deps{
+		Leases:   d.store,
+		DHCP:     haNetState{d.ns},
+		Buckets:  relay,
+		Logger:   d.logs.Get(logging.HA),
+		Commands: d.disp, // the peer listener serves the control socket's commands
+	}
+}
+
+// newHAService converts c's libdhcp_ha.so parameters and builds the
+// (stopped) HA service: every HA check of start-up, config-test and -t.
+func newHAService(c *config.Dhcp4, deps ha.Deps) (*ha.Service, error) {
+	cfg, err := haConfig(c.HA, workerCount(c))
+	if err != nil {
+		return nil, err
+	}
+	svc, err := ha.New(cfg, deps)
+	if err != nil {
+		return nil, fmt.Errorf("high availability: %w", err)
+	}
+	return svc, nil
 }
 
 // haConfig converts the parsed libdhcp_ha.so parameters. coreThreads is the
@@ -101,7 +136,7 @@ func haConfig(h *config.HAConfig, coreThreads int) (ha.Config, error) {
 		cfg.Peers = append(cfg.Peers, ha.Peer{
 			Name: p.Name, URL: p.URL, Role: p.Role, AutoFailover: p.AutoFailover,
 			BasicAuthUser: p.BasicAuthUser, BasicAuthPassword: pw,
-			TrustAnchor: p.TrustAnchor, CertFile: p.CertFile, KeyFile: p.KeyFile,
+			TrustAnchor: p.TrustAnchor, CertFile: p.CertFile, KeyFile: p.KeyFile, TLSSet: p.TLSSet,
 		})
 	}
 	return cfg, cfg.Validate()
@@ -120,33 +155,44 @@ func (d *Daemon) startHA(ctx context.Context) error {
 	if d.ha == nil {
 		return nil
 	}
-	if err := d.ha.svc.Start(ctx); err != nil {
+	// Under d.mu: a reload (apply) swaps the service only before or
+	// after this start, never during it.
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.ha.svc().Start(ctx); err != nil {
 		return fmt.Errorf("start high availability: %w", err)
 	}
+	d.ha.started.Store(true)
 	return nil
 }
 
 // closeHA stops the HA service.
 func (d *Daemon) closeHA() {
 	if d.ha != nil {
-		d.ha.svc.Stop()
+		d.ha.svc().Stop()
 	}
 }
 
-func (h *haRuntime) scopeFilter() dhcp.ScopeFilter { return h.svc }
+func (h *haRuntime) scopeFilter() dhcp.ScopeFilter { return h }
 
-func (h *haRuntime) status() any { return h.svc.Status() }
+func (h *haRuntime) status() any { return h.svc().Status() }
 
 // registerCommands adds the HA commands (ha-heartbeat, ha-scopes,
 // ha-continue, ha-sync, ha-maintenance-*, ha-reset, ha-sync-complete-notify)
 // to the dispatcher that both the control socket and the peer listener serve.
 func (h *haRuntime) registerCommands(disp *control.Dispatcher) {
-	h.svc.Register(disp)
+	h.svc().Register(disp)
 }
 
 // addMetrics exports the HA state.
 func (h *haRuntime) addMetrics(c *metrics.Collector) {
-	c.AddHA(h.svc.State, h.svc.PartnerState, h.svc.ListenerCounters)
+	c.AddHA(func() string { return h.svc().State() },
+		func() string { return h.svc().PartnerState() },
+		func() map[string]int64 { return h.svc().ListenerCounters() },
+		func() map[string]int64 { return h.svc().Counters() })
+	// Lease updates to each backup server (a failure drops the reply only
+	// with wait-backup-ack).
+	c.AddHABackups(func() map[string][2]int64 { return h.svc().BackupCounters() })
 }
 
 // haNetState lets HA disable and enable the DHCP service through the
@@ -166,6 +212,8 @@ func (s haNetState) DisableDHCP(maxPeriod time.Duration, origin string) {
 }
 
 func (s haNetState) EnableDHCP(origin string) { s.ns.EnableAll(haOrigin(origin)) }
+
+func (s haNetState) Enabled() bool { return s.ns.Enabled() }
 
 // bucketRelay forwards HA's bucket table to the XDP data path once it
 // exists, replaying the latest table when the data path attaches.

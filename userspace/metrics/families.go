@@ -30,6 +30,8 @@ const (
 	LabelState     = "state"     // HA state name
 	LabelSource    = "source"    // an unmapped value's source: kea, xdp, ha_listener, control
 	LabelName      = "name"      // an unmapped value's name in its source
+	LabelBackup    = "backup"    // an HA backup server's name
+	LabelResult    = "result"    // an HA lease update's outcome: sent (acknowledged) or failed
 )
 
 const (
@@ -107,6 +109,19 @@ var families = []Family{
 	{"xdhcp_ha_state", gauge, "HA state of this server: 1 for the current state.", []string{LabelState}},
 	{"xdhcp_ha_partner_state", gauge, "Last known HA state of the partner: 1 for that state.", []string{LabelState}},
 	{"xdhcp_ha_lease_update_failures_total", counter, "Leases whose update the partner did not acknowledge (ha-lease-update-failed-no-reply).", nil},
+	{"xdhcp_ha_lease_updates_failed_total", counter, "Lease updates (lease4-update/lease4-del) that failed: the reply was dropped and the partner marked unavailable.", nil},
+	{"xdhcp_ha_lease_update_timeouts_total", counter, "Lease updates written but not answered in time; their connection drains before it writes again.", nil},
+	{"xdhcp_ha_lease_update_stale_answers_total", counter, "Answers that arrived for lease updates already timed out.", nil},
+	{"xdhcp_ha_lease_update_drains_cut_total", counter, "Update connections closed because the partner did not finish answering timed-out updates.", nil},
+	{"xdhcp_ha_lease_update_bad_answers_total", counter, "Answers to lease updates that were not a valid reply (the connection is fenced until the partner closes it).", nil},
+	{"xdhcp_ha_backlog_cleared_unsent_total", counter, "Backlogged lease updates cleared unsent on leaving communication-recovery (added to unsent-update-count).", nil},
+	{"xdhcp_ha_backlog_replay_failures_total", counter, "Backlog replays that failed (waiting and a full sync follow).", nil},
+	{"xdhcp_ha_backlog_replay_overlong_total", counter, "Backlog replays that did not converge within twice delayed-updates-limit sends.", nil},
+	{"xdhcp_ha_backlog_overflow_dropped_total", counter, "Lease updates not queued because the backlog was full (delayed-updates-limit).", nil},
+	{"xdhcp_ha_heartbeat_failures_total", counter, "Heartbeats to the partner that failed.", nil},
+	{"xdhcp_ha_partner_state_invalid_total", counter, "Heartbeat answers naming a state invalid for the mode.", nil},
+	{"xdhcp_ha_sync_failures_total", counter, "Lease database synchronisations that failed.", nil},
+	{"xdhcp_ha_backup_lease_updates_total", counter, "Lease updates to an HA backup server, by result (sent: acknowledged; failed: not, the reply dropped only with wait-backup-ack).", []string{LabelBackup, LabelResult}},
 	{"xdhcp_ha_listener_accept_errors_total", counter, "HA listener: accept errors.", nil},
 	{"xdhcp_ha_listener_connection_limit_waits_total", counter, "HA listener: connections that waited for the connection limit.", nil},
 	{"xdhcp_ha_listener_bad_requests_total", counter, "HA listener: malformed requests (400).", nil},
@@ -273,9 +288,10 @@ func InterfaceSeries(iface, name string) (family string, labels []string, ok boo
 	return "", nil, false
 }
 
-// haListener and controlCounters map the HA listener's and the control
-// channel's counters (ha.Service.ListenerCounters; the dispatcher's and,
-// prefixed socket_, the control socket's) to their families.
+// haListener, haCounters and controlCounters map the HA listener's, the
+// HA service's (ha.Service.Counters) and the control channel's counters
+// (the dispatcher's and, prefixed socket_, the control socket's) to their
+// families.
 var (
 	haListener = map[string]string{
 		"accept_errors":          "xdhcp_ha_listener_accept_errors_total",
@@ -287,6 +303,20 @@ var (
 		"request_timeouts":       "xdhcp_ha_listener_request_timeouts_total",
 		"tls_handshake_failures": "xdhcp_ha_listener_tls_handshake_failures_total",
 		"panics":                 "xdhcp_ha_listener_panics_total",
+	}
+	haCounters = map[string]string{
+		"lease-update-failed":      "xdhcp_ha_lease_updates_failed_total",
+		"update-timeouts":          "xdhcp_ha_lease_update_timeouts_total",
+		"update-stale-answers":     "xdhcp_ha_lease_update_stale_answers_total",
+		"update-drains-cut":        "xdhcp_ha_lease_update_drains_cut_total",
+		"update-bad-answers":       "xdhcp_ha_lease_update_bad_answers_total",
+		"backlog-cleared-unsent":   "xdhcp_ha_backlog_cleared_unsent_total",
+		"backlog-replay-failed":    "xdhcp_ha_backlog_replay_failures_total",
+		"backlog-replay-overlong":  "xdhcp_ha_backlog_replay_overlong_total",
+		"backlog-overflow-dropped": "xdhcp_ha_backlog_overflow_dropped_total",
+		"heartbeat-failed":         "xdhcp_ha_heartbeat_failures_total",
+		"partner-state-invalid":    "xdhcp_ha_partner_state_invalid_total",
+		"sync-failed":              "xdhcp_ha_sync_failures_total",
 	}
 	controlCounters = map[string]string{
 		"command_panics":           "xdhcp_control_command_panics_total",

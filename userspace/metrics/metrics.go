@@ -43,14 +43,20 @@ type Collector struct {
 	descs map[string]*prometheus.Desc
 	types map[string]prometheus.ValueType
 
-	mu       sync.Mutex
-	kea      Source
-	ifaces   []ifaceSource
-	haState  StateSource
-	haPeer   StateSource
-	listener Source
-	control  Source
+	mu         sync.Mutex
+	kea        Source
+	ifaces     []ifaceSource
+	haState    StateSource
+	haPeer     StateSource
+	listener   Source
+	haCounters Source
+	control    Source
+	backups    BackupSource
 }
+
+// BackupSource returns, per HA backup server name, the lease updates it
+// acknowledged and those that failed.
+type BackupSource func() map[string][2]int64
 
 // New returns a collector with the Kea-named statistics as its first source.
 func New(keaStats Source) *Collector {
@@ -70,11 +76,19 @@ func (c *Collector) AddInterface(name string, fn Source) {
 	c.mu.Unlock()
 }
 
-// AddHA adds the HA state of this server and of its partner, and the HA
-// listener's counters (any may be nil).
-func (c *Collector) AddHA(state, partner StateSource, listener Source) {
+// AddHA adds the HA state of this server and of its partner, the HA
+// listener's counters and the service's own (ha.Service.Counters: lease
+// updates, backlog, heartbeats, sync); any may be nil.
+func (c *Collector) AddHA(state, partner StateSource, listener, counters Source) {
 	c.mu.Lock()
-	c.haState, c.haPeer, c.listener = state, partner, listener
+	c.haState, c.haPeer, c.listener, c.haCounters = state, partner, listener, counters
+	c.mu.Unlock()
+}
+
+// AddHABackups adds the lease-update counters of the HA backup servers.
+func (c *Collector) AddHABackups(fn BackupSource) {
+	c.mu.Lock()
+	c.backups = fn
 	c.mu.Unlock()
 }
 
@@ -96,7 +110,8 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 // Collect reads every source.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
-	kea, ifaces, haState, haPeer, listener, control := c.kea, append([]ifaceSource(nil), c.ifaces...), c.haState, c.haPeer, c.listener, c.control
+	kea, ifaces, haState, haPeer, listener, haCtr, control := c.kea, append([]ifaceSource(nil), c.ifaces...), c.haState, c.haPeer, c.listener, c.haCounters, c.control
+	backups := c.backups
 	c.mu.Unlock()
 
 	// Several values may land on one series (a statistic reported twice,
@@ -127,7 +142,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		name  string
 		fn    Source
 		table map[string]string
-	}{{"ha_listener", listener, haListener}, {"control", control, controlCounters}} {
+	}{{"ha_listener", listener, haListener}, {"ha", haCtr, haCounters}, {"control", control, controlCounters}} {
 		if src.fn == nil {
 			continue
 		}
@@ -137,6 +152,12 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			} else {
 				add(unmapped, []string{src.name, name}, v)
 			}
+		}
+	}
+	if backups != nil {
+		for name, v := range backups() {
+			add("xdhcp_ha_backup_lease_updates_total", []string{name, "sent"}, v[0])
+			add("xdhcp_ha_backup_lease_updates_total", []string{name, "failed"}, v[1])
 		}
 	}
 	order := make([]string, 0, len(keys))

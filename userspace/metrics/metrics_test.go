@@ -120,17 +120,21 @@ func fullCollector() *Collector {
 	for k := range interfaceCounters {
 		iface[k] = 1
 	}
-	listener, control := map[string]int64{}, map[string]int64{}
+	listener, haCtr, control := map[string]int64{}, map[string]int64{}, map[string]int64{}
 	for k := range haListener {
 		listener[k] = 0
+	}
+	for k := range haCounters {
+		haCtr[k] = 0
 	}
 	for k := range controlCounters {
 		control[k] = 0
 	}
 	c := New(func() map[string]int64 { return kea })
 	c.AddInterface("veth0", func() map[string]int64 { return iface })
-	c.AddHA(func() string { return "load-balancing" }, func() string { return "load-balancing" }, func() map[string]int64 { return listener })
+	c.AddHA(func() string { return "load-balancing" }, func() string { return "load-balancing" }, func() map[string]int64 { return listener }, func() map[string]int64 { return haCtr })
 	c.AddControl(func() map[string]int64 { return control })
+	c.AddHABackups(func() map[string][2]int64 { return map[string][2]int64{"server3": {7, 1}} })
 	return c
 }
 

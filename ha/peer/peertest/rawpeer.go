@@ -32,15 +32,22 @@ type RawPeer struct {
 	CloseAfter int
 	// Hang: never answer.
 	Hang atomic.Bool
+	// CloseUnanswered: after the gate and Delay, close the connection
+	// instead of answering (a partner killed while it held a request); the
+	// request is not applied.
+	CloseUnanswered atomic.Bool
 	// gate, when set (Hold), delays every answer until Release; Delay, when
 	// set, is slept before each answer.
 	gate     chan struct{}
 	gateOnce sync.Once
 	Delay    func() time.Duration
-	// got records every request in the order the partner read them.
-	mu  sync.Mutex
-	got []Request
-	wg  sync.WaitGroup
+	// got records every request in the order the partner read them;
+	// applied, in the order it applied them (after the gate and Delay,
+	// right before answering), as a partner's lease store sees them.
+	mu      sync.Mutex
+	got     []Request
+	applied []Request
+	wg      sync.WaitGroup
 }
 
 // Request is one request as the partner read it.
@@ -64,6 +71,13 @@ func (p *RawPeer) RequestsSeen() []Request {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]Request(nil), p.got...)
+}
+
+// AppliedSeen returns the requests applied so far, in order.
+func (p *RawPeer) AppliedSeen() []Request {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]Request(nil), p.applied...)
 }
 
 // NewRawPeer starts a partner that sends server in its Server header ("":
@@ -129,6 +143,12 @@ func (p *RawPeer) serve(c net.Conn) {
 		if p.Delay != nil {
 			time.Sleep(p.Delay())
 		}
+		if p.CloseUnanswered.Load() {
+			return
+		}
+		p.mu.Lock()
+		p.applied = append(p.applied, Request{env.Command, env.Arguments.IP, env.Arguments.Hostname})
+		p.mu.Unlock()
 		out := fmt.Sprintf(`[ { "result": 0, "text": "%s %s" } ]`, env.Command, env.Arguments.IP)
 		last := p.CloseAfter > 0 && n == p.CloseAfter
 		var h strings.Builder

@@ -17,6 +17,8 @@ import (
 func main() {
 	var (
 		name   = flag.String("name", "server1", "this-server-name: server1 or server2")
+		mode   = flag.String("mode", "load-balancing", "HA mode: load-balancing, hot-standby (server2 standby) or passive-backup (server2 backup)")
+		unack  = flag.Int("max-unacked-clients", 0, "max-unacked-clients")
 		s1     = flag.String("s1", "", "server1's address (peer URL http://ADDR:PORT/)")
 		s2     = flag.String("s2", "", "server2's address")
 		port   = flag.Int("port", 8000, "peer URL port")
@@ -34,16 +36,18 @@ func main() {
 		os.Exit(2)
 	}
 	p := keatest.HAPair{
-		Name:             *name,
-		URLs:             [2]string{fmt.Sprintf("http://%s:%d/", *s1, *port), fmt.Sprintf("http://%s:%d/", *s2, *port)},
-		Socket:           filepath.Join(*work, *name+".sock"),
-		Leases:           filepath.Join(*work, *name+"-leases4.csv"),
-		ValidLifetime:    *valid,
-		HeartbeatDelay:   *hb,
-		MaxResponseDelay: *mrd,
-		MaxAckDelay:      *mad,
-		Router:           *router,
-		Loggers:          []keatest.Logger{{Name: "kea-dhcp4", Severity: "WARN", Output: filepath.Join(*work, *name+".log")}},
+		Name:              *name,
+		Mode:              *mode,
+		MaxUnackedClients: *unack,
+		URLs:              [2]string{fmt.Sprintf("http://%s:%d/", *s1, *port), fmt.Sprintf("http://%s:%d/", *s2, *port)},
+		Socket:            filepath.Join(*work, *name+".sock"),
+		Leases:            filepath.Join(*work, *name+"-leases4.csv"),
+		ValidLifetime:     *valid,
+		HeartbeatDelay:    *hb,
+		MaxResponseDelay:  *mrd,
+		MaxAckDelay:       *mad,
+		Router:            *router,
+		Loggers:           []keatest.Logger{{Name: "kea-dhcp4", Severity: "WARN", Output: filepath.Join(*work, *name+".log")}},
 	}
 	if *relay != "" {
 		p.Relays = []string{*relay}

@@ -160,6 +160,12 @@ func Load(opts Options) (*Datapath, error) {
 		return nil, fmt.Errorf("load xdp program: %w", err)
 	}
 	if opts.PinPath != "" {
+		// Cached renewals describe the previous run's leases and
+		// configuration: this run writes its own.
+		if err := d.ClearRenews(); err != nil {
+			d.objs.Close()
+			return nil, err
+		}
 		p := filepath.Join(opts.PinPath, xdhcpProgXdhcpXdp)
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 			d.objs.Close()
@@ -490,6 +496,9 @@ type Config struct {
 	// its token buckets instead of bpf_ktime_get_ns, so BPF_PROG_TEST_RUN
 	// results are reproducible (tests and the differential fuzz only).
 	ClockNs uint64
+	// Renew lets the program answer cached renewals (xdhcp_renews,
+	// xdhcp.h "Kernel renewals"); false sends every renewal to user space.
+	Renew bool
 }
 
 // SetConfig replaces the program's configuration. Buckets keep their
@@ -511,6 +520,9 @@ func (d *Datapath) SetConfig(c Config) error {
 	}
 	if c.RateLimits {
 		v.Enabled = 1
+	}
+	if c.Renew {
+		v.Renew = 1
 	}
 	if err := d.objs.XdhcpCfg.Put(uint32(0), &v); err != nil {
 		return fmt.Errorf("set xdp config: %w", err)

@@ -50,6 +50,7 @@ var (
 	errClock     = errors.New("clock")      // CLTT in the future or before the monotonic epoch
 	errProfiles  = errors.New("profiles")   // every profile slot in use
 	errClientKey = errors.New("client-key") // no client key (no option 61, hlen 0)
+	errChanged   = errors.New("changed")    // the lease changed while the entry was written
 )
 
 type profKey [sha256.Size]byte
@@ -89,6 +90,8 @@ type Cache struct {
 	byKey    map[bpf.RenewKey]*entry
 	offset   int64 // wall ns - mono ns when entries were last written
 
+	check atomic.Pointer[func(*dhcp.ReuseWindow) bool]
+
 	learned, forgotten, errs atomic.Uint64
 	skips                    sync.Map // reason -> *atomic.Uint64
 }
@@ -127,6 +130,19 @@ func (c *Cache) Counters() map[string]uint64 {
 	return m
 }
 
+// SetCheck sets the function Learn asks, after writing an entry, whether
+// the lease it was computed from is still the stored one; if not, the
+// entry is removed again. This closes the race between Learn and a lease
+// change (whose Forget may have run before the entry existed). nil: no
+// check.
+func (c *Cache) SetCheck(f func(*dhcp.ReuseWindow) bool) {
+	if f == nil {
+		c.check.Store(nil)
+		return
+	}
+	c.check.Store(&f)
+}
+
 // Learn caches the renewal o describes, replacing what the cache held for
 // its address. It returns the reason it did not (also counted), or a table
 // error.
@@ -140,6 +156,25 @@ func (c *Cache) Learn(o *Observation) error {
 		}
 		return err
 	}
+	if err := c.insert(o, e, pk, shape); err != nil {
+		return err
+	}
+	// Outside c.mu: the check reads the lease store, whose change
+	// callbacks call Forget.
+	if f := c.check.Load(); f != nil && !(*f)(o.Window) {
+		c.mu.Lock()
+		if c.byAddr[o.Window.Addr] == e {
+			c.dropLocked(e)
+		}
+		c.mu.Unlock()
+		c.skip(errChanged)
+		return errChanged
+	}
+	c.learned.Add(1)
+	return nil
+}
+
+func (c *Cache) insert(o *Observation, e *entry, pk profKey, shape *Shape) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if old := c.byAddr[o.Window.Addr]; old != nil {
@@ -163,7 +198,6 @@ func (c *Cache) Learn(o *Observation) error {
 	p.refs++
 	c.byAddr[o.Window.Addr] = e
 	c.byKey[e.key] = e
-	c.learned.Add(1)
 	return nil
 }
 

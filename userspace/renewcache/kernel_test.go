@@ -131,6 +131,10 @@ func newLab(t *testing.T, cfgJSON string, forwarding bool) *lab {
 		t.Fatal(err)
 	}
 	l.w = l.e.NewWorker()
+	l.c.SetCheck(func(w *dhcp.ReuseWindow) bool {
+		cur, ok := st.Get(w.Addr)
+		return ok && cur.State == lease.StateDefault && cur.CLTT == w.CLTT && cur.ValidLifetime == w.Valid
+	})
 	return l
 }
 

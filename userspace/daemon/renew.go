@@ -3,6 +3,7 @@ package daemon
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -13,6 +14,8 @@ import (
 	"github.com/xdhcp/xdhcp/internal/crash"
 	"github.com/xdhcp/xdhcp/userspace/dhcp"
 	"github.com/xdhcp/xdhcp/userspace/lease"
+	"github.com/xdhcp/xdhcp/userspace/stats"
+	"github.com/xdhcp/xdhcp/userspace/xdppath"
 )
 
 // Kernel renewals (docs/kea/kernel-renew.md): the XDP program answers
@@ -83,6 +86,7 @@ type renewRuntime struct {
 
 	mu      sync.Mutex
 	xr      *xdpRuntime
+	paths   []*xdppath.Path // xr's, copied at start (xr.stop clears its own)
 	allowed bool // the configuration allows it
 	netOn   bool // the network state is enabled
 	check   func(*dhcp.ReuseWindow) bool
@@ -103,8 +107,9 @@ func (d *Daemon) startRenew(xr *xdpRuntime) {
 		log.Info().Str("why", "the UDP path serves: the kernel answers nothing").Msg("kernel renewals off")
 		return
 	}
-	r := &renewRuntime{log: log, xr: xr, check: d.leaseUnchanged}
+	r := &renewRuntime{log: log, xr: xr, paths: slices.Clone(xr.paths), check: d.leaseUnchanged}
 	d.renew.Store(r)
+	d.reg.AddSource(r.keaCounts)
 	r.configure(d.cfg.Dhcp4, true)
 	d.ns.Subscribe(func(on bool) {
 		r.mu.Lock()
@@ -120,7 +125,7 @@ func (d *Daemon) startRenew(xr *xdpRuntime) {
 			case <-d.ctx.Done():
 				return
 			case <-t.C:
-				for _, p := range xr.paths {
+				for _, p := range r.paths {
 					if c := p.RenewCache(); c != nil {
 						if n := c.Resync(50 * time.Millisecond); n > 0 {
 							log.Info().Int("entries", n).Str("interface", p.Interface()).Msg("wall clock stepped: cached renewals rewritten")
@@ -139,7 +144,7 @@ func (r *renewRuntime) configure(c *config.Dhcp4, first bool) {
 	defer r.mu.Unlock()
 	why := kernelRenewBlockers(c)
 	r.allowed = len(why) == 0
-	for _, p := range r.xr.paths {
+	for _, p := range r.paths {
 		if cc := p.RenewCache(); cc != nil {
 			if err := cc.Clear(); err != nil {
 				r.log.Error().Err(err).Str("interface", p.Interface()).Msg("emptying the renewal cache")
@@ -158,7 +163,7 @@ func (r *renewRuntime) configure(c *config.Dhcp4, first bool) {
 
 func (r *renewRuntime) applyLocked() {
 	on := r.allowed && r.netOn
-	for _, p := range r.xr.paths {
+	for _, p := range r.paths {
 		p.SetRenewCheck(r.check)
 		if err := p.SetRenew(on); err != nil {
 			r.log.Error().Err(err).Str("interface", p.Interface()).Bool("on", on).Msg("switching kernel renewals")
@@ -175,12 +180,32 @@ func (r *renewRuntime) forget(c lease.Change) {
 		if l == nil {
 			continue
 		}
-		for _, p := range r.xr.paths {
+		for _, p := range r.paths {
 			if cc := p.RenewCache(); cc != nil {
 				cc.Forget(l.Addr)
 			}
 		}
 	}
+}
+
+// keaCounts folds kernel-answered renewals into Kea's statistics: each is
+// a REQUEST received and an ACK sent (Dhcpv4Srv counts pkt4-received,
+// pkt4-request-received, pkt4-sent and pkt4-ack-sent for a reused lease
+// like for any other; no per-subnet statistic changes for a reuse). The
+// per-CPU kernel counter is read at every statistics read.
+func (r *renewRuntime) keaCounts(c stats.Counter) int64 {
+	switch c {
+	case stats.Pkt4Received, stats.Pkt4RequestReceived, stats.Pkt4Sent, stats.Pkt4AckSent:
+	default:
+		return 0
+	}
+	var n int64
+	for _, p := range r.paths {
+		if s, err := p.Datapath().Stats(); err == nil {
+			n += int64(s["tx_renew"])
+		}
+	}
+	return n
 }
 
 // counters sums the caches' counters over the interfaces.
@@ -189,7 +214,7 @@ func (r *renewRuntime) counters() map[string]uint64 {
 	if r == nil || r.xr == nil {
 		return out
 	}
-	for _, p := range r.xr.paths {
+	for _, p := range r.paths {
 		if cc := p.RenewCache(); cc != nil {
 			for k, v := range cc.Counters() {
 				out[k] += v

@@ -87,8 +87,8 @@ type renewRuntime struct {
 	mu      sync.Mutex
 	xr      *xdpRuntime
 	paths   []*xdppath.Path // xr's, copied at start (xr.stop clears its own)
-	allowed bool // the configuration allows it
-	netOn   bool // the network state is enabled
+	allowed bool            // the configuration allows it
+	netOn   bool            // the network state is enabled
 	check   func(*dhcp.ReuseWindow) bool
 }
 

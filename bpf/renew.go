@@ -19,6 +19,7 @@ const (
 	RenewPreMax  = 256 // XDHCP_PRE_MAX
 	RenewPostMax = 256 // XDHCP_POST_MAX
 	RenewCIDMax  = 64  // XDHCP_CID_MAX: option 61 as echoed, header included
+	RenewRAIMax  = 64  // XDHCP_RAI_MAX: option 82 as echoed, header included
 	RenewNoOff   = 0xffff
 	RenewMinPay  = 300 // XDHCP_MIN_REPLY
 	// RenewProfiles is the number of profile slots (XDHCP_PROFILES).
@@ -48,11 +49,16 @@ type RenewEntry struct {
 	ReqSrc         [4]byte
 	ReqDst         [4]byte
 	ReplySrc       [4]byte
-	Yiaddr         [4]byte
-	Profile        uint32
-	DHCPLen        uint16
-	Hdr            [RenewHdrLen]byte
-	CID            []byte // option 61 as the reply carries it (code, length, data), at most RenewCIDMax
+	// ReplyDst:ReplyPort is where the reply goes: ciaddr:68, or giaddr:67
+	// for a relayed renewal.
+	ReplyDst  [4]byte
+	ReplyPort uint16
+	Yiaddr    [4]byte
+	Profile   uint32
+	DHCPLen   uint16
+	Hdr       [RenewHdrLen]byte
+	CID       []byte // option 61 as the reply carries it (code, length, data), at most RenewCIDMax
+	RAI       []byte // option 82 as the reply echoes it, at most RenewRAIMax
 }
 
 // RenewProfile is a shared reply option block (struct xdhcp_profile).
@@ -77,8 +83,8 @@ func (k RenewKey) raw() xdhcpXdhcpRenewKey {
 
 // SetRenew writes (or replaces) the cached renewal of k.
 func (d *Datapath) SetRenew(k RenewKey, e *RenewEntry) error {
-	if len(e.CID) > RenewCIDMax {
-		return fmt.Errorf("set renew entry: option 61 of %d bytes (max %d)", len(e.CID), RenewCIDMax)
+	if len(e.CID) > RenewCIDMax || len(e.RAI) > RenewRAIMax {
+		return fmt.Errorf("set renew entry: option 61/82 of %d/%d bytes (max %d/%d)", len(e.CID), len(e.RAI), RenewCIDMax, RenewRAIMax)
 	}
 	if e.Profile >= RenewProfiles {
 		return fmt.Errorf("set renew entry: profile %d out of range", e.Profile)
@@ -86,9 +92,11 @@ func (d *Datapath) SetRenew(k RenewKey, e *RenewEntry) error {
 	v := xdhcpXdhcpRenew{
 		Digest: e.Digest, ClttNs: e.ClttNs, MacUntilNs: e.MACUntilNs, Dmac: e.DstMAC, Smac: e.SrcMAC, MaxAge: e.MaxAge, Valid: e.Valid,
 		ReqSrc: be32(e.ReqSrc), ReqDst: be32(e.ReqDst), ReplySrc: be32(e.ReplySrc), Yiaddr: be32(e.Yiaddr),
+		ReplyDst: be32(e.ReplyDst), ReplyPort: e.ReplyPort, RaiLen: uint8(len(e.RAI)),
 		Profile: e.Profile, DhcpLen: e.DHCPLen, CidLen: uint8(len(e.CID)), Hdr: e.Hdr,
 	}
 	copy(v.Cid[:], e.CID)
+	copy(v.Rai[:], e.RAI)
 	if err := d.objs.XdhcpRenews.Put(k.raw(), &v); err != nil {
 		return fmt.Errorf("set renew entry: %w", err)
 	}
@@ -139,7 +147,7 @@ func (d *Datapath) RenewEntries() (int, error) {
 // value) and one profile take in their maps, before the kernel's per-element
 // overhead.
 const (
-	RenewEntrySize   = 16 + 176
+	RenewEntrySize   = 16 + 248
 	RenewProfileSize = 732
 )
 
@@ -148,7 +156,7 @@ const (
 func (d *Datapath) SetProfile(idx uint32, p *RenewProfile) error {
 	var v xdhcpXdhcpProfile
 	if p != nil {
-		if len(p.Pre) == 0 || len(p.Pre) > RenewPreMax || len(p.Post) == 0 || len(p.Post) > RenewPostMax {
+		if len(p.Pre) == 0 || len(p.Pre) > RenewPreMax || len(p.Post) > RenewPostMax {
 			return fmt.Errorf("set renew profile %d: option block of %d+%d bytes", idx, len(p.Pre), len(p.Post))
 		}
 		v = xdhcpXdhcpProfile{

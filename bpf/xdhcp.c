@@ -53,7 +53,6 @@ char __license[] SEC("license") = "Dual BSD/GPL";
 
 #define BOOTP_CIADDR 12
 #define BOOTP_XID 4
-#define DHCP_CLIENT_PORT 68
 #define NSEC 1000000000ULL
 #define OPT_PAD 0
 #define OPT_OVERLOAD 52
@@ -555,10 +554,11 @@ static __noinline int try_renew(struct xdp_md *ctx, struct renew_req *rq, __u64 
 	struct xdhcp_profile *pr;
 	struct iphdr *ip = data + sizeof(struct ethhdr);
 	__u8 *b = data + dh;
-	__u32 age, rem, t1, t2, ceiling, pre, post, cid, opt_len, reply_len, pad, udp_len;
+	__u32 age, rem, t1, t2, ceiling, pre, post, cid, rai, opt_len, reply_len, pad, udp_len;
 	__u32 off, xid, pidx;
 	__u8 zeros[64] = {};
 	__u8 cookie[4] = { 99, 130, 83, 99 };
+	__u8 end_opt = OPT_END;
 	struct iphdr nip = {};
 	struct udphdr nudp = {};
 	__s64 sum;
@@ -570,8 +570,6 @@ static __noinline int try_renew(struct xdp_md *ctx, struct renew_req *rq, __u64 
 	k.client = rq->key;
 	__builtin_memcpy(&k.giaddr, b + BOOTP_GIADDR, 4);
 	k.ifindex = ctx->ingress_ifindex;
-	if (k.giaddr != 0)
-		return RENEW_NO; /* relayed: not in this version */
 	e = bpf_map_lookup_elem(&xdhcp_renews, &k);
 	if (!e) {
 		*why = XDHCP_STAT_RENEW_MISS;
@@ -617,7 +615,8 @@ static __noinline int try_renew(struct xdp_md *ctx, struct renew_req *rq, __u64 
 	pre = pr->pre_len;
 	post = pr->post_len;
 	cid = e->cid_len;
-	if (pre == 0 || pre > XDHCP_PRE_MAX || post == 0 || post > XDHCP_POST_MAX || cid > XDHCP_CID_MAX ||
+	rai = e->rai_len;
+	if (pre == 0 || pre > XDHCP_PRE_MAX || post > XDHCP_POST_MAX || cid > XDHCP_CID_MAX || rai > XDHCP_RAI_MAX ||
 	    pr->off51 + 4 > pre || (pr->off58 != XDHCP_NO_OFF && pr->off58 + 4 > pre) ||
 	    (pr->off59 != XDHCP_NO_OFF && pr->off59 + 4 > pre)) {
 		*why = XDHCP_STAT_RENEW_MISS; /* a profile user space should not have written */
@@ -628,10 +627,10 @@ static __noinline int try_renew(struct xdp_md *ctx, struct renew_req *rq, __u64 
 	fib.family = 2; /* AF_INET */
 	fib.l4_protocol = IPPROTO_UDP;
 	fib.sport = bpf_htons(DHCP_SERVER_PORT);
-	fib.dport = bpf_htons(DHCP_CLIENT_PORT);
+	fib.dport = bpf_htons(e->reply_port);
 	fib.ifindex = ctx->ingress_ifindex;
 	fib.ipv4_src = e->reply_src;
-	fib.ipv4_dst = e->yiaddr;
+	fib.ipv4_dst = e->reply_dst;
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), BPF_FIB_LOOKUP_OUTPUT);
 	if (rc == BPF_FIB_LKUP_RET_FWD_DISABLED && now < e->mac_until_ns) {
 		__builtin_memcpy(fib.dmac, e->dmac, 6);
@@ -641,7 +640,7 @@ static __noinline int try_renew(struct xdp_md *ctx, struct renew_req *rq, __u64 
 		return RENEW_NO;
 	}
 
-	opt_len = pre + cid + post;
+	opt_len = pre + cid + post + rai + 1; /* + the end option */
 	reply_len = DHCP_OPTIONS + opt_len;
 	pad = reply_len < XDHCP_MIN_REPLY ? XDHCP_MIN_REPLY - reply_len : 0;
 	reply_len += pad;
@@ -660,7 +659,7 @@ static __noinline int try_renew(struct xdp_md *ctx, struct renew_req *rq, __u64 
 	nip.ttl = 64; /* packet.DefaultTTL */
 	nip.protocol = IPPROTO_UDP;
 	nip.saddr = e->reply_src;
-	nip.daddr = e->yiaddr;
+	nip.daddr = e->reply_dst;
 	{
 		__u16 *w = (__u16 *)&nip;
 		__u32 s = 0;
@@ -671,7 +670,7 @@ static __noinline int try_renew(struct xdp_md *ctx, struct renew_req *rq, __u64 
 		nip.check = ~csum_fold(s);
 	}
 	nudp.source = bpf_htons(DHCP_SERVER_PORT);
-	nudp.dest = bpf_htons(DHCP_CLIENT_PORT);
+	nudp.dest = bpf_htons(e->reply_port);
 	nudp.len = bpf_htons(udp_len);
 
 	if (bpf_xdp_store_bytes(ctx, 0, fib.dmac, 6) || bpf_xdp_store_bytes(ctx, 6, fib.smac, 6) ||
@@ -695,9 +694,25 @@ static __noinline int try_renew(struct xdp_md *ctx, struct renew_req *rq, __u64 
 			return RENEW_BROKEN;
 	}
 	off += cid;
-	if (bpf_xdp_store_bytes(ctx, off, pr->post, post))
-		return RENEW_BROKEN;
+	if (post > 0) {
+		__u32 n = post;
+
+		barrier_var(n);
+		if (n > XDHCP_POST_MAX || bpf_xdp_store_bytes(ctx, off, pr->post, ((n - 1) & 255) + 1))
+			return RENEW_BROKEN;
+	}
 	off += post;
+	if (rai > 0) {
+		__u32 n = rai;
+
+		barrier_var(n);
+		if (n > XDHCP_RAI_MAX || bpf_xdp_store_bytes(ctx, off, e->rai, ((n - 1) & 63) + 1))
+			return RENEW_BROKEN;
+	}
+	off += rai;
+	if (bpf_xdp_store_bytes(ctx, off, &end_opt, 1))
+		return RENEW_BROKEN;
+	off += 1;
 	if (pad > 0) {
 		__u32 n = pad;
 
@@ -717,7 +732,7 @@ static __noinline int try_renew(struct xdp_md *ctx, struct renew_req *rq, __u64 
 	if (sum < 0)
 		return RENEW_BROKEN;
 	sum += (bpf_ntohl(e->reply_src) >> 16) + (bpf_ntohl(e->reply_src) & 0xffff) +
-	       (bpf_ntohl(e->yiaddr) >> 16) + (bpf_ntohl(e->yiaddr) & 0xffff) + IPPROTO_UDP + udp_len;
+	       (bpf_ntohl(e->reply_dst) >> 16) + (bpf_ntohl(e->reply_dst) & 0xffff) + IPPROTO_UDP + udp_len;
 	{
 		__u16 cs = ~csum_fold((__u32)((sum & 0xffffffff) + (sum >> 32)));
 

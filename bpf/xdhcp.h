@@ -264,12 +264,12 @@ struct xdhcp_config {
  * Kernel renewals (issue 16; docs/kea/kernel-renew.md).
  *
  * User space writes an xdhcp_renew entry after it ACKed a REQUEST with
- * ciaddr set (RENEWING/REBINDING), no giaddr, whose lease Kea 2.2's lease
+ * ciaddr set (RENEWING/REBINDING; direct or relayed), whose lease Kea 2.2's lease
  * caching would reuse on an identical renewal (userspace/dhcp/cache.go).
  * The program answers a later REQUEST with XDP_TX when all of these hold:
  *   cfg.renew; the frame untagged, no IP options (as for every redirect);
  *   option 53 = REQUEST, ours (bucket), admitted by the rate limits;
- *   ciaddr != 0, giaddr == 0;
+ *   ciaddr != 0;
  *   an entry for (client key, giaddr, ingress ifindex);
  *   the UDP payload has the cached length, and its digest (below) equals
  *   the entry's: every byte the engine reads (options 54, 55, 82, 61,
@@ -292,7 +292,9 @@ struct xdhcp_config {
  *   hdr[0:44] from the entry (op..chaddr; xid from the request),
  *   file (sname+file, 192 bytes) from the profile, the cookie,
  *   options: pre (codes < 61), cid (option 61 as echoed, or nothing),
- *   post (codes > 61 and the end option), zeros up to 300 bytes.
+ *   post (codes > 61 but 82), rai (option 82 as echoed, or nothing), the
+ *   end option, zeros up to 300 bytes. The reply goes to reply_dst:
+ *   reply_port (ciaddr:68, or giaddr:67 for a relayed renewal).
  * Options 51, 58 and 59 sit in pre at off51/off58/off59 (offsets of the
  * 4-byte value); the program writes there rem = valid - age and T1/T2 as
  * Dhcpv4Srv::setTeeTimes derives them from rem (fixed timers, or the
@@ -306,12 +308,13 @@ struct xdhcp_config {
 #define XDHCP_PRE_MAX 256
 #define XDHCP_POST_MAX 256
 #define XDHCP_CID_MAX 64 /* option 61 as echoed: code, length, up to 62 bytes */
+#define XDHCP_RAI_MAX 64 /* option 82 as echoed: code, length, up to 62 bytes */
 #define XDHCP_NO_OFF 0xffff /* profile: option absent */
 #define XDHCP_MIN_REPLY 300 /* BOOTP minimum the user-space encoder pads to */
 
 struct xdhcp_renew_key {
 	__u64 client; /* client key (xdhcp.h, client key) */
-	__be32 giaddr; /* 0 in this version */
+	__be32 giaddr; /* the request's giaddr (0: direct) */
 	__u32 ifindex; /* ingress interface */
 };
 
@@ -324,6 +327,10 @@ struct xdhcp_renew {
 	__be32 req_src; /* request IP source */
 	__be32 req_dst; /* request IP destination */
 	__be32 reply_src; /* reply IP source */
+	__be32 reply_dst; /* reply IP destination: yiaddr, or giaddr for a relayed renewal */
+	__u16 reply_port; /* reply UDP destination port: 68, or 67 to a relay */
+	__u8 rai_len; /* bytes of rai used */
+	__u8 pad2;
 	__be32 yiaddr; /* the leased address (= ciaddr of a matching request) */
 	__u32 profile; /* index in xdhcp_profiles */
 	__u16 dhcp_len; /* the cached request's UDP payload length */
@@ -333,6 +340,7 @@ struct xdhcp_renew {
 	__u8 smac[6]; /* the port's MAC */
 	__u8 hdr[XDHCP_HDR_LEN]; /* reply bytes 0..43, xid and secs zero */
 	__u8 cid[XDHCP_CID_MAX]; /* option 61 as the reply carries it */
+	__u8 rai[XDHCP_RAI_MAX]; /* option 82 as the reply echoes it (last, RFC 3046) */
 };
 
 struct xdhcp_profile {
@@ -341,7 +349,7 @@ struct xdhcp_profile {
 	__u32 t1_pct; /* calculate-tee-times: t1-percent * 65536, exact (0: none) */
 	__u32 t2_pct;
 	__u16 pre_len; /* 1..XDHCP_PRE_MAX */
-	__u16 post_len; /* 1..XDHCP_POST_MAX (the end option at least) */
+	__u16 post_len; /* 0..XDHCP_POST_MAX */
 	__u16 off51; /* offset in pre of option 51's value */
 	__u16 off58; /* ... of option 58's, or XDHCP_NO_OFF */
 	__u16 off59; /* ... of option 59's, or XDHCP_NO_OFF */

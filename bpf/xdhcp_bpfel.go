@@ -130,6 +130,10 @@ type xdhcpXdhcpRenew struct {
 	ReqSrc     uint32
 	ReqDst     uint32
 	ReplySrc   uint32
+	ReplyDst   uint32
+	ReplyPort  uint16
+	RaiLen     uint8
+	Pad2       uint8
 	Yiaddr     uint32
 	Profile    uint32
 	DhcpLen    uint16
@@ -139,6 +143,7 @@ type xdhcpXdhcpRenew struct {
 	Smac       [6]uint8
 	Hdr        [44]uint8
 	Cid        [64]uint8
+	Rai        [64]uint8
 }
 
 type xdhcpXdhcpRenewKey struct {

@@ -45,8 +45,7 @@ type Observation struct {
 // Why Learn did not cache an observation (Counters keys "skip_<reason>").
 var (
 	errNoWindow  = errors.New("no-window")  // the engine says an identical renewal is not reused
-	errAddress   = errors.New("addressing") // not a unicast ciaddr:68 reply to a direct, untagged request
-	errRelayed   = errors.New("relayed")    // giaddr set (not in this version)
+	errAddress   = errors.New("addressing") // not ciaddr:68 (direct) or giaddr:67 (relayed) for an untagged request
 	errClock     = errors.New("clock")      // CLTT in the future or before the monotonic epoch
 	errProfiles  = errors.New("profiles")   // every profile slot in use
 	errClientKey = errors.New("client-key") // no client key (no option 61, hlen 0)
@@ -207,12 +206,18 @@ func (c *Cache) build(o *Observation) (*entry, profKey, *Shape, error) {
 	if w == nil {
 		return nil, profKey{}, nil, errNoWindow
 	}
-	if o.Tagged || o.ReplyPort != 68 || o.ReplyDst != w.Addr || !o.ReqSrc.Is4() || !o.ReqDst.Is4() ||
-		!o.ReplySrc.Is4() || len(o.Req) < optionsOff || len(o.Req) > 0xffff {
+	if o.Tagged || !o.ReqSrc.Is4() || !o.ReqDst.Is4() || !o.ReplySrc.Is4() || len(o.Req) < optionsOff || len(o.Req) > 0xffff {
 		return nil, profKey{}, nil, errAddress
 	}
-	if [4]byte(o.Req[24:28]) != [4]byte{} {
-		return nil, profKey{}, nil, errRelayed
+	// RFC 2131 §4.1 as packet.ReplyDestination: to the relay (giaddr:67)
+	// if there is one, else to ciaddr:68.
+	gi := netip.AddrFrom4([4]byte(o.Req[24:28]))
+	if gi.IsUnspecified() {
+		if o.ReplyPort != 68 || o.ReplyDst != w.Addr {
+			return nil, profKey{}, nil, errAddress
+		}
+	} else if o.ReplyPort != 67 || o.ReplyDst != gi {
+		return nil, profKey{}, nil, errAddress
 	}
 	if [4]byte(o.Req[12:16]) != w.Addr.As4() {
 		return nil, profKey{}, nil, errAddress
@@ -238,12 +243,13 @@ func (c *Cache) build(o *Observation) (*entry, profKey, *Shape, error) {
 	if !ok {
 		return nil, profKey{}, nil, errClock
 	}
-	e := &entry{key: bpf.RenewKey{Client: key, Ifindex: o.Ifindex}, cltt: w.CLTT}
+	e := &entry{key: bpf.RenewKey{Client: key, Giaddr: gi.As4(), Ifindex: o.Ifindex}, cltt: w.CLTT}
 	e.e = bpf.RenewEntry{
 		Digest: Digest(o.Req), ClttNs: cltt, MACUntilNs: mono + uint64(c.NeighTTL),
 		DstMAC: o.ReplyDstMAC, SrcMAC: o.ReplySrcMAC, MaxAge: w.MaxAge, Valid: w.Valid,
 		ReqSrc: o.ReqSrc.As4(), ReqDst: o.ReqDst.As4(), ReplySrc: o.ReplySrc.As4(), Yiaddr: w.Addr.As4(),
-		DHCPLen: uint16(len(o.Req)), Hdr: s.Hdr, CID: s.CID,
+		ReplyDst: o.ReplyDst.As4(), ReplyPort: o.ReplyPort,
+		DHCPLen: uint16(len(o.Req)), Hdr: s.Hdr, CID: s.CID, RAI: s.RAI,
 	}
 	return e, shapeKey(s, w), s, nil
 }

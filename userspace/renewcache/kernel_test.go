@@ -156,8 +156,9 @@ type client struct {
 	hw    net.HardwareAddr
 	cid   []byte // option 61 data, nil for none
 	extra []dhcpv4.Option
-	src   netip.Addr // IP source of renewals (its address)
 	prl   []dhcpv4.OptionCode
+	relay netip.Addr // renewals relayed (giaddr, option 82) when valid
+	rai   []byte     // option 82 data the relay adds
 }
 
 func (c *client) msg(t *testing.T, xid byte, mods ...dhcpv4.Modifier) *dhcpv4.DHCPv4 {
@@ -300,10 +301,19 @@ func (l *lab) lease(c *client, addr netip.Addr) {
 	}
 }
 
-// renewal is c's RENEWING request for addr with xid x and secs s.
+// renewal is c's RENEWING request for addr with xid x and secs s, as the
+// server receives it (through c's relay, if any).
 func (l *lab) renewal(c *client, addr netip.Addr, x byte, secs uint16, mods ...dhcpv4.Modifier) []byte {
 	m := c.msg(l.t, x, append([]dhcpv4.Modifier{dhcpv4.WithClientIP(addr.AsSlice())}, mods...)...)
 	m.NumSeconds = secs
+	if c.relay.IsValid() {
+		m.GatewayIPAddr = c.relay.AsSlice()
+		m.HopCount = 1
+		if c.rai != nil {
+			m.Options.Update(dhcpv4.OptGeneric(dhcpv4.OptionRelayAgentInformation, c.rai))
+		}
+		return frame(l.t, m, c.relay, srvAddr)
+	}
 	return frame(l.t, m, addr, srvAddr)
 }
 
@@ -338,6 +348,8 @@ func TestKernelRenewIdentical(t *testing.T) {
 			prl: []dhcpv4.OptionCode{dhcpv4.OptionSubnetMask, dhcpv4.OptionRouter, dhcpv4.OptionDomainNameServer}}, netip.MustParseAddr("198.18.0.11")},
 		{"routed, fixed timers, next-server and file", &client{hw: net.HardwareAddr{2, 0, 0, 0, 0, 0x12},
 			extra: []dhcpv4.Option{dhcpv4.OptClassIdentifier("PXEClient:Arch:00000")}}, netip.MustParseAddr("198.19.0.12")},
+		{"relayed, option 82 and client-id echoed", &client{hw: net.HardwareAddr{2, 0, 0, 0, 0, 0x13}, cid: []byte{1, 2, 0, 0, 0, 0, 0x13},
+			relay: netip.MustParseAddr("198.19.0.1"), rai: []byte{1, 5, 'p', 'o', 'r', 't', '7', 2, 3, 'r', 'i', 'd'}}, netip.MustParseAddr("198.19.0.13")},
 	}
 	for _, k := range cases {
 		t.Run(k.name, func(t *testing.T) {
@@ -358,6 +370,19 @@ func TestKernelRenewIdentical(t *testing.T) {
 				}
 				if !bytes.Equal(got, want) {
 					t.Fatalf("age step %d: kernel ACK differs from user space's\nkernel % x\nuser   % x", i, got, want)
+				}
+			}
+			if k.c.relay.IsValid() {
+				// Another circuit: the kernel stays out; user space still reuses.
+				o := *k.c
+				o.rai = []byte{1, 5, 'p', 'o', 'r', 't', '8', 2, 3, 'r', 'i', 'd'}
+				fr := l.renewal(&o, k.addr, 77, 0)
+				if ret, _, moved := l.run(fr); ret != xdpPass || moved["renew_mismatch"] != 1 {
+					t.Fatalf("other option 82: verdict %d, counters %v", ret, moved)
+				}
+				o.relay = netip.MustParseAddr("198.19.0.2")
+				if ret, _, moved := l.run(l.renewal(&o, k.addr, 78, 0)); ret != xdpPass || moved["renew_miss"] != 1 {
+					t.Fatalf("other relay: verdict %d, counters %v", ret, moved)
 				}
 			}
 			// Age 901: not reused any more.

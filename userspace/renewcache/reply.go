@@ -51,7 +51,8 @@ type Shape struct {
 	Hdr          [bpf.RenewHdrLen]byte // reply bytes 0..43, xid and secs zeroed
 	File         [bpf.RenewFileLen]byte
 	CID          []byte // option 61 as the reply carries it, or nil
-	Pre, Post    []byte // options below 61; options above 61 and the end option
+	RAI          []byte // option 82 as the reply echoes it (last), or nil
+	Pre, Post    []byte // options below 61; options above 61 but 82
 	Off51        uint16
 	Off58, Off59 uint16 // bpf.RenewNoOff: absent
 }
@@ -61,7 +62,7 @@ var ErrShape = errors.New("reply not cacheable in the kernel")
 
 // Split splits an encoded ACK. It refuses (ErrShape) a reply whose layout
 // the kernel does not rebuild byte for byte: options out of code order, a
-// repeated option, option 52 or 82, option 51 missing or not 4 bytes, a
+// repeated option, option 52, option 82 anywhere but last, option 51 missing or not 4 bytes, a
 // block over the kernel's sizes, or anything after the end option but the
 // zero padding to 300 bytes.
 func Split(reply []byte) (*Shape, error) {
@@ -87,11 +88,19 @@ func Split(reply []byte) (*Shape, error) {
 			return nil, fmt.Errorf("%w: option at %d", ErrShape, i)
 		}
 		n := int(reply[i+1])
-		if code <= last || code == 52 || code == 82 {
+		opt := reply[i : i+2+n]
+		if s.RAI != nil {
+			return nil, fmt.Errorf("%w: option %d after option 82", ErrShape, code)
+		}
+		if code == 82 {
+			s.RAI = append([]byte(nil), opt...)
+			i += 2 + n
+			continue
+		}
+		if code <= last || code == 52 {
 			return nil, fmt.Errorf("%w: option %d after %d", ErrShape, code, last)
 		}
 		last = code
-		opt := reply[i : i+2+n]
 		switch {
 		case code < optClientID:
 			at := uint16(len(s.Pre) + 2)
@@ -122,15 +131,14 @@ func Split(reply []byte) (*Shape, error) {
 	if end < 0 {
 		return nil, fmt.Errorf("%w: no end option", ErrShape)
 	}
-	s.Post = append(s.Post, optEnd)
 	for _, b := range reply[end+1:] {
 		if b != 0 {
 			return nil, fmt.Errorf("%w: bytes after the end option", ErrShape)
 		}
 	}
 	if s.Off51 == bpf.RenewNoOff || len(s.Pre) > bpf.RenewPreMax || len(s.Post) > bpf.RenewPostMax ||
-		len(s.CID) > bpf.RenewCIDMax {
-		return nil, fmt.Errorf("%w: option blocks %d/%d/%d bytes", ErrShape, len(s.Pre), len(s.CID), len(s.Post))
+		len(s.CID) > bpf.RenewCIDMax || len(s.RAI) > bpf.RenewRAIMax {
+		return nil, fmt.Errorf("%w: option blocks %d/%d/%d/%d bytes", ErrShape, len(s.Pre), len(s.CID), len(s.Post), len(s.RAI))
 	}
 	if want := payloadLen(s); want != len(reply) {
 		return nil, fmt.Errorf("%w: %d bytes, the kernel would send %d", ErrShape, len(reply), want)
@@ -139,7 +147,7 @@ func Split(reply []byte) (*Shape, error) {
 }
 
 func payloadLen(s *Shape) int {
-	n := optionsOff + len(s.Pre) + len(s.CID) + len(s.Post)
+	n := optionsOff + len(s.Pre) + len(s.CID) + len(s.Post) + len(s.RAI) + 1
 	return max(n, bpf.RenewMinPay)
 }
 
@@ -157,7 +165,9 @@ func Reply(s *Shape, xid [4]byte, rem, t1, t2 uint32) []byte {
 	copy(pre, s.Pre)
 	o += len(s.Pre)
 	o += copy(b[o:], s.CID)
-	copy(b[o:], s.Post)
+	o += copy(b[o:], s.Post)
+	o += copy(b[o:], s.RAI)
+	b[o] = optEnd
 	binary.BigEndian.PutUint32(pre[s.Off51:], rem)
 	if s.Off58 != bpf.RenewNoOff {
 		binary.BigEndian.PutUint32(pre[s.Off58:], t1)

@@ -10,10 +10,12 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/xdhcp/xdhcp/bpf"
 	"github.com/xdhcp/xdhcp/config"
 	"github.com/xdhcp/xdhcp/internal/crash"
 	"github.com/xdhcp/xdhcp/userspace/dhcp"
 	"github.com/xdhcp/xdhcp/userspace/lease"
+	"github.com/xdhcp/xdhcp/userspace/renewcache"
 	"github.com/xdhcp/xdhcp/userspace/stats"
 	"github.com/xdhcp/xdhcp/userspace/xdppath"
 )
@@ -222,4 +224,18 @@ func (r *renewRuntime) counters() map[string]uint64 {
 		}
 	}
 	return out
+}
+
+// renewCacheInfo is an interface's renewal cache in xdp-stats-get: its
+// counters and the kernel memory its entries and profiles take (map key
+// and value bytes, without the kernel's per-element overhead).
+func renewCacheInfo(c *renewcache.Cache) map[string]any {
+	n := c.Counters()
+	return map[string]any{
+		"counters":             n,
+		"entry-bytes":          bpf.RenewEntrySize,
+		"profile-bytes":        bpf.RenewProfileSize,
+		"entries-bytes-total":  n["entries"] * bpf.RenewEntrySize,
+		"profiles-bytes-total": n["profiles"] * bpf.RenewProfileSize,
+	}
 }

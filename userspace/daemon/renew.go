@@ -20,7 +20,7 @@ import (
 	"github.com/xdhcp/xdhcp/userspace/xdppath"
 )
 
-// Kernel renewals (docs/kea/kernel-renew.md): the XDP program answers
+// Kernel renewals (docs/kea/kernel-renew.md §5): the XDP program answers
 // renewals that Kea 2.2's lease caching reuses from a cache user space
 // keeps (userspace/renewcache, one per interface). This file decides when
 // the kernel may answer and keeps the caches in step with everything

@@ -167,7 +167,17 @@ func (b *bench) renewals(ctx context.Context, s *Server, d *daemon, p cfgParams,
 			mb := fmt.Sprintf("02:00:7d:%02x:00:00", 16*k+i)
 			leases := filepath.Join(p.Work, p.Name+"-leases4.csv")
 			k0 := d.kernelRenew()
+			var detach func()
+			if md.kernel == "on" {
+				if detach, err = passXDP(b.lab.ns("cli"), b.lab.prefix+"v1", b.lab.prefix+"v2"); err != nil {
+					r.Rows = append(r.Rows, RenewRow{Cached: cached, Kernel: md.kernel, Offered: rate, Err: err.Error()})
+					continue
+				}
+			}
 			row := b.renewRow(ctx, d, dl, rate, mb, leases, filepath.Join(dir, fmt.Sprintf("renewals-cached%v-kernel%s-%d", cached, md.kernel, rate)))
+			if detach != nil {
+				detach()
+			}
 			row.Cached, row.Kernel = cached, md.kernel
 			if md.kernel != "" {
 				k1 := d.kernelRenew()

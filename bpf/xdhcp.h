@@ -282,7 +282,7 @@ struct xdhcp_config {
  *   where it cannot answer because IPv4 forwarding is off on the port
  *   (BPF_FIB_LKUP_RET_FWD_DISABLED, the usual case on a server), the
  *   next hop user space resolved when it wrote the entry is still fresh
- *   (mac_until_ns: user space's own route cache TTL, xdppath NeighTTL).
+ *   (mac_until_ns, which user space extends while its own resolver agrees).
  * Anything else is counted (renew_*) and goes on to user space.
  *
  * Digest: FNV-1a 64 (basis and prime as the client key) over the UDP

@@ -128,6 +128,9 @@ func (d *Daemon) startRenew(xr *xdpRuntime) {
 				return
 			case <-t.C:
 				for _, p := range r.paths {
+					if _, _, err := p.RefreshRenewMACs(); err != nil {
+						log.Warn().Err(err).Str("interface", p.Interface()).Msg("refreshing cached renewals' next hops")
+					}
 					if c := p.RenewCache(); c != nil {
 						if n := c.Resync(50 * time.Millisecond); n > 0 {
 							log.Info().Int("entries", n).Str("interface", p.Interface()).Msg("wall clock stepped: cached renewals rewritten")

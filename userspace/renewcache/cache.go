@@ -381,3 +381,47 @@ func (c *Cache) Resync(tolerance time.Duration) (rewritten int) {
 	}
 	return rewritten
 }
+
+// RefreshMACs extends the next-hop MAC window (MACUntilNs) of every entry
+// whose window ends within horizon, if resolve (the AF_XDP path's own
+// resolution: route, then its mirror of the kernel's neighbour table)
+// still gives the same MAC for the entry's reply destination; an entry
+// whose next hop changed or is unresolved is removed (its next renewal
+// goes to user space, which resolves again). This keeps the kernel's
+// answers going to the next hop user space would use where
+// bpf_fib_lookup cannot say (IPv4 forwarding off). resolve is called once
+// per destination and must not call back into the cache. It walks every
+// entry: O(entries) per call.
+func (c *Cache) RefreshMACs(resolve func(netip.Addr) ([6]byte, bool), horizon time.Duration) (refreshed, dropped int) {
+	_, mono := c.clock()
+	type res struct {
+		mac [6]byte
+		ok  bool
+	}
+	seen := map[netip.Addr]res{}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, e := range c.byAddr {
+		if e.e.MACUntilNs > mono+uint64(horizon) {
+			continue
+		}
+		dst := netip.AddrFrom4(e.e.ReplyDst)
+		r, done := seen[dst]
+		if !done {
+			r.mac, r.ok = resolve(dst)
+			seen[dst] = r
+		}
+		if !r.ok || r.mac != e.e.DstMAC {
+			c.dropLocked(e)
+			dropped++
+			continue
+		}
+		e.e.MACUntilNs = mono + uint64(c.NeighTTL)
+		if err := c.t.SetRenew(e.key, &e.e); err != nil {
+			c.errs.Add(1)
+			continue
+		}
+		refreshed++
+	}
+	return refreshed, dropped
+}

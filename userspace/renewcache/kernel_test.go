@@ -553,6 +553,27 @@ func TestKernelRenewNoForwarding(t *testing.T) {
 	if ret, _, moved = l.run(l.renewal(c, addr, 5, 0)); ret != xdpTX {
 		t.Fatalf("refreshed entry: verdict %d, counters %v", ret, moved)
 	}
+	// RefreshMACs keeps the window open while the resolver agrees ...
+	mac := [6]byte{2, 0, 0, 0, 0, 10}
+	resolve := func(netip.Addr) ([6]byte, bool) { return mac, true }
+	for range 3 {
+		l.advance(4)
+		if n, d := l.c.RefreshMACs(resolve, 2*time.Second); n != 1 || d != 0 {
+			t.Fatalf("refresh: %d refreshed, %d dropped", n, d)
+		}
+	}
+	if ret, _, moved = l.run(l.renewal(c, addr, 6, 0)); ret != xdpTX {
+		t.Fatalf("after refreshes: verdict %d, counters %v", ret, moved)
+	}
+	// ... and drops the entry when the next hop's MAC changed.
+	mac[5] = 99
+	l.advance(4)
+	if n, d := l.c.RefreshMACs(resolve, 2*time.Second); n != 0 || d != 1 {
+		t.Fatalf("refresh after a MAC change: %d refreshed, %d dropped", n, d)
+	}
+	if ret, _, moved = l.run(l.renewal(c, addr, 7, 0)); ret != xdpPass || moved["renew_miss"] != 1 {
+		t.Fatalf("after the MAC change: verdict %d, counters %v", ret, moved)
+	}
 }
 
 func allBuckets() (b [bpf.Buckets]bool) {

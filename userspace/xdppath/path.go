@@ -290,6 +290,7 @@ func (p *Path) release() error {
 	if p.addrs != nil {
 		p.addrs.close()
 	}
+	p.renew.close()
 	for _, q := range p.queues {
 		if p.dp != nil {
 			if err := p.dp.UnregisterSocket(q.id); err != nil {

@@ -3,8 +3,13 @@
 package xdppath
 
 import (
+	"fmt"
+	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
+
+	"github.com/vishvananda/netlink"
 
 	"github.com/xdhcp/xdhcp/config"
 	"github.com/xdhcp/xdhcp/userspace/dhcp"
@@ -21,6 +26,9 @@ type renewState struct {
 	on    atomic.Bool
 	cache atomic.Pointer[renewcache.Cache]
 	check func(*dhcp.ReuseWindow) bool
+	// The MAC refresher's own resolver and netlink handle (RefreshRenewMACs).
+	res *resolver
+	nl  *netlink.Handle
 }
 
 // SetRenew turns kernel renewals on or off on this interface. On creates
@@ -36,6 +44,7 @@ func (p *Path) SetRenew(on bool) error {
 			return err
 		}
 		c.SetCheck(rs.check)
+		c.NeighTTL = p.cfg.NeighTTL
 		rs.cache.Store(c)
 	}
 	cfg := bpfConfig(rs.rl, p.ifmac)
@@ -84,4 +93,41 @@ func (q *queue) learnRenewal(m *pipeline.Meta, reply *dhcp.Reply, out *packet.Fr
 		ReplySrcMAC: out.SrcMAC, ReplyDstMAC: out.DstMAC,
 		Reply: payload, Window: reply.Reuse,
 	})
+}
+
+// RefreshRenewMACs runs the renewal cache's RefreshMACs with a resolver
+// like the queues' (route cache of NeighTTL, the shared neighbour mirror).
+// Call it from one goroutine, about every second.
+func (p *Path) RefreshRenewMACs() (refreshed, dropped int, err error) {
+	c := p.renew.cache.Load()
+	if c == nil || !p.renew.on.Load() {
+		return 0, 0, nil
+	}
+	p.renew.mu.Lock()
+	if p.renew.res == nil {
+		h, err := netlink.NewHandleAt(p.home)
+		if err != nil {
+			p.renew.mu.Unlock()
+			return 0, 0, fmt.Errorf("renew refresh on %s: %w", p.ifname, err)
+		}
+		p.renew.nl = h
+		p.renew.res = newResolver(h, p.neigh, p.ifindex, p.cfg.NeighTTL)
+	}
+	r := p.renew.res
+	p.renew.mu.Unlock()
+	refreshed, dropped = c.RefreshMACs(func(dst netip.Addr) ([6]byte, bool) {
+		mac, err := r.lookup(dst)
+		return mac, err == nil
+	}, 2*time.Second)
+	return refreshed, dropped, nil
+}
+
+// close releases the MAC refresher's netlink handle.
+func (rs *renewState) close() {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if rs.nl != nil {
+		rs.nl.Close()
+		rs.nl, rs.res = nil, nil
+	}
 }

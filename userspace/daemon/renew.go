@@ -94,9 +94,14 @@ type renewRuntime struct {
 	check   func(*dhcp.ReuseWindow) bool
 }
 
-// leaseUnchanged reports whether the store still holds the lease a reuse
-// window was computed from (see renewcache.Cache.Check).
+// leaseUnchanged reports whether the running engine computed a reuse
+// window and the store still holds the lease it was computed from (see
+// renewcache.Cache.SetCheck): a window from before a reload, or for a
+// lease changed since, is not cached.
 func (d *Daemon) leaseUnchanged(w *dhcp.ReuseWindow) bool {
+	if es := d.engine.Load(); es == nil || es.e != w.Engine {
+		return false
+	}
 	l, ok := d.store.Get(w.Addr)
 	return ok && l.State == lease.StateDefault && l.CLTT == w.CLTT && l.ValidLifetime == w.Valid && l.SubnetID == w.SubnetID
 }

@@ -71,6 +71,7 @@ func (x *exchange) request() *Reply {
 	rep := x.sealTo(&b.replyBlock, changes)
 	if hasCI {
 		if w, ok := c.sub.reuseWindow(stored, x.validLifetime(c.sub)); ok {
+			w.Engine = x.e
 			rep.Reuse = &w
 		}
 	}

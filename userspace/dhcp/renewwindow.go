@@ -27,6 +27,9 @@ type ReuseWindow struct {
 	// else calculate-tee-times' percentage × 65536 (0: none).
 	T1Fixed, T2Fixed uint32
 	T1Pct, T2Pct     uint32
+	// Engine is the engine (configuration) that answered: a cache drops a
+	// window from an engine a reload has replaced.
+	Engine *Engine
 }
 
 // reuseWindow computes the ReuseWindow of the stored lease l for a renewal

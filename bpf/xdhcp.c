@@ -575,6 +575,24 @@ static __noinline int try_renew(struct xdp_md *ctx, struct renew_req *rq, __u64 
 		*why = XDHCP_STAT_RENEW_MISS;
 		return RENEW_NO;
 	}
+	/*
+	 * The request as user space would decode it (packet.Decode): an IPv4
+	 * header with a valid checksum whose total length is the UDP
+	 * datagram's; anything else user space drops or reads differently.
+	 */
+	{
+		__u16 *w = (__u16 *)ip;
+		__u32 s = 0;
+
+#pragma unroll
+		for (int i = 0; i < 10; i++)
+			s += w[i];
+		if (csum_fold(s) != 0xffff ||
+		    bpf_ntohs(ip->tot_len) != sizeof(struct iphdr) + sizeof(struct udphdr) + rq->dhcp_len) {
+			*why = XDHCP_STAT_RENEW_MISMATCH;
+			return RENEW_NO;
+		}
+	}
 	if (e->dhcp_len != rq->dhcp_len || ip->saddr != e->req_src || ip->daddr != e->req_dst ||
 	    *(__be32 *)(b + BOOTP_CIADDR) != e->yiaddr ||
 	    renew_digest(data, data_end, dh, rq->dhcp_len) != e->digest) {

@@ -271,6 +271,8 @@ struct xdhcp_config {
  *   option 53 = REQUEST, ours (bucket), admitted by the rate limits;
  *   ciaddr != 0;
  *   an entry for (client key, giaddr, ingress ifindex);
+ *   the IPv4 header checksum is valid and its total length is the UDP
+ *   datagram's (what user space's decoder requires);
  *   the UDP payload has the cached length, and its digest (below) equals
  *   the entry's: every byte the engine reads (options 54, 55, 82, 61,
  *   chaddr, flags, ...) is the cached request's;

@@ -49,7 +49,7 @@ var (
 // ingress), the engine, and a Cache writing the program's maps. The engine's
 // wall clock and the program's monotonic clock move together.
 type lab struct {
-	t       *testing.T
+	t       testing.TB
 	ns      *testenv.Netns
 	ifindex int
 	d       *bpf.Datapath
@@ -60,7 +60,7 @@ type lab struct {
 	mono    uint64 // program clock, ns
 }
 
-func newLab(t *testing.T, cfgJSON string, forwarding bool) *lab {
+func newLab(t testing.TB, cfgJSON string, forwarding bool) *lab {
 	t.Helper()
 	testenv.RequireBPF(t)
 	srv, cli := testenv.NewNetns(t), testenv.NewNetns(t)
@@ -161,7 +161,7 @@ type client struct {
 	rai   []byte     // option 82 data the relay adds
 }
 
-func (c *client) msg(t *testing.T, xid byte, mods ...dhcpv4.Modifier) *dhcpv4.DHCPv4 {
+func (c *client) msg(t testing.TB, xid byte, mods ...dhcpv4.Modifier) *dhcpv4.DHCPv4 {
 	t.Helper()
 	all := []dhcpv4.Modifier{dhcpv4.WithMessageType(dhcpv4.MessageTypeRequest), dhcpv4.WithHwAddr(c.hw),
 		dhcpv4.WithTransactionID(dhcpv4.TransactionID{9, 9, 9, xid})}
@@ -182,7 +182,7 @@ func (c *client) msg(t *testing.T, xid byte, mods ...dhcpv4.Modifier) *dhcpv4.DH
 }
 
 // frame encodes m as sent from src to dst (client MAC to the server's).
-func frame(t *testing.T, m *dhcpv4.DHCPv4, src, dst netip.Addr) []byte {
+func frame(t testing.TB, m *dhcpv4.DHCPv4, src, dst netip.Addr) []byte {
 	t.Helper()
 	f := packet.Frame{SrcMAC: [6]byte(m.ClientHWAddr), DstMAC: srvMAC, Src: src, Dst: dst,
 		SrcPort: 68, DstPort: 67, Payload: m.ToBytes()}

@@ -32,6 +32,14 @@ import (
 // renewValid is the bench configurations' valid-lifetime (servers.go).
 const renewValid = 3600
 
+// renewPoolSize is the addresses in poolFirst..poolLast (198.19.0.10 -
+// 198.19.255.250).
+const renewPoolSize = 65536 - 10 - 5
+
+// renewLeasesNeeded is how many leases the renewal rows of one server take
+// at most: each (mode, rate) row has its own clients.
+func renewLeasesNeeded(o *options) int { return 3 * len(o.renewRates) * o.renewClients }
+
 // Renewals is one server's renewal phase (results.json servers[].renewals).
 type Renewals struct {
 	Clients   int        `json:"clients"`
@@ -77,8 +85,10 @@ type RenewRow struct {
 	Err        string  `json:"error,omitempty"`
 }
 
-// renewCost is the phase's time: two reloads, and per row the warm-up
-// (at most the clients at the lowest rate, twice over), the run and drains.
+// renewCost is the phase's time: a reload per mode (three for xdhcpd: no
+// caching, caching with the kernel cache off, and on), and per row the
+// warm-up (at most the clients at the lowest rate, twice over), the run
+// and drains.
 func (o *options) renewCost() time.Duration {
 	var d time.Duration
 	for _, rate := range o.renewRates {
@@ -88,7 +98,7 @@ func (o *options) renewCost() time.Duration {
 		}
 		d += warm + time.Duration(o.renewSecs)*time.Second + 5*time.Second
 	}
-	return 2*d + 2*time.Second
+	return 3*d + 3*time.Second
 }
 
 // renewConfig is cfg with calculate-tee-times and, when threshold > 0,

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
+
+	"github.com/xdhcp/xdhcp/userspace/packet"
 )
 
 // FuzzKernelRenew: the program against its model on mutations of a cached
@@ -41,11 +43,13 @@ func FuzzKernelRenew(f *testing.F) {
 		fr := append([]byte{}, base...)
 		o := int(off) % len(fr)
 		fr[o] = val
+		cutN := 0 // bytes cut off the datagram
 		switch {
 		case cut > 0:
 			fr = append(fr, make([]byte, int(cut)%64)...)
 		case cut < 0:
-			fr = fr[:len(fr)-int(-cut)%64]
+			cutN = int(-cut) % 64
+			fr = fr[:len(fr)-cutN]
 		}
 		ret, got, moved := l.run(fr)
 		// What a change to byte i means for user space's answer: xid and
@@ -54,7 +58,7 @@ func FuzzKernelRenew(f *testing.F) {
 		// bytes after the datagram may change nothing, or stop the frame
 		// earlier (not ours); any other byte changes what user space reads
 		// or makes it drop the frame (IPv4 checksum, lengths).
-		xidOnly, forbidden := true, cut < 0
+		xidOnly, forbidden := true, cutN > 0
 		for i := range min(len(fr), len(base)) {
 			if fr[i] == base[i] {
 				continue
@@ -79,8 +83,18 @@ func FuzzKernelRenew(f *testing.F) {
 		if ret != xdpTX {
 			return
 		}
-		exp := append([]byte{}, want...)
-		copy(exp[42+4:42+8], fr[42+4:42+8]) // the request's xid; the reply's secs stay 0
+		// The user-space ACK with the request's xid (its secs stay 0),
+		// encoded again for the UDP checksum.
+		var wf packet.Frame
+		if err := packet.Decode(want, &wf); err != nil {
+			t.Fatal(err)
+		}
+		wf.Payload = append([]byte{}, wf.Payload...)
+		copy(wf.Payload[4:8], fr[42+4:42+8])
+		exp, err := packet.AppendFrame(nil, &wf)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if !bytes.Equal(got, exp) {
 			t.Fatalf("kernel ACK differs from the model\n got % x\nwant % x", got, exp)
 		}

@@ -91,6 +91,10 @@ type Options struct {
 	// 0 keeps xdhcp.h's defaults (XDHCP_LIMIT_ENTRIES, XDHCP_KNOWN_ENTRIES).
 	// config.RateLimits.TableSize and KnownClients set them.
 	LimitEntries, KnownEntries uint32
+	// RenewEntries is the most cached renewals xdhcp_renews holds (one per
+	// client; its memory grows with the entries, not with this bound); 0
+	// keeps XDHCP_RENEW_ENTRIES.
+	RenewEntries uint32
 }
 
 // Stats are the program's counters summed over all CPUs, keyed by their
@@ -132,6 +136,9 @@ func Load(opts Options) (*Datapath, error) {
 	}
 	if opts.KnownEntries > 0 {
 		spec.Maps[xdhcpMapXdhcpKnown].MaxEntries = opts.KnownEntries
+	}
+	if opts.RenewEntries > 0 {
+		spec.Maps[xdhcpMapXdhcpRenews].MaxEntries = opts.RenewEntries
 	}
 	d := &Datapath{names: names, pinPath: opts.PinPath, links: map[int]link.Link{}}
 	var copts ebpf.CollectionOptions

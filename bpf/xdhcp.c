@@ -193,6 +193,7 @@ struct {
 /* xdhcp_renews: cached renewals (xdhcp.h, kernel renewals). Written by user space (renewcache). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* memory follows the entries, not max_entries */
 	__uint(max_entries, XDHCP_RENEW_ENTRIES);
 	__type(key, struct xdhcp_renew_key);
 	__type(value, struct xdhcp_renew);

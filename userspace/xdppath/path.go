@@ -101,7 +101,9 @@ func Open(cfg Config) (_ *Path, err error) {
 	}
 
 	if p.dp, err = bpf.Load(bpf.Options{PinPath: cfg.PinPath,
-		LimitEntries: cfg.RateLimits.TableSize, KnownEntries: cfg.RateLimits.KnownClients}); err != nil {
+		LimitEntries: cfg.RateLimits.TableSize, KnownEntries: cfg.RateLimits.KnownClients,
+		// One cached renewal per client holding a lease, at most.
+		RenewEntries: cfg.RateLimits.KnownClients}); err != nil {
 		return nil, fmt.Errorf("xdp path on %s: %w", cfg.Interface, err)
 	}
 	for _, r := range p.dp.ReplacedPins() {

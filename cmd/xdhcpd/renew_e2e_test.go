@@ -134,6 +134,17 @@ func TestKernelRenewE2E(t *testing.T) {
 		t.Errorf("lease file grew %d bytes over %d reused renewals", grew, r.RenewAck.Received)
 	}
 
+	// config-reload empties the caches (options or lifetimes may change).
+	if renewEntries(t, sock) == 0 {
+		t.Fatal("no cached renewals before the reload")
+	}
+	if rep, err := ctlCmd(sock, `{"command":"config-reload"}`); err != nil || rep.Result != 0 {
+		t.Fatalf("config-reload: %+v %v", rep, err)
+	}
+	if n := renewEntries(t, sock); n != 0 {
+		t.Errorf("%d cached renewals after config-reload", n)
+	}
+
 	// dhcp-disable while renewals run: from then on the kernel answers
 	// nothing (and user space, like Kea, drops them).
 	var outB, errB strings.Builder
@@ -192,4 +203,28 @@ func xdpPassIn(t *testing.T, ns *testenv.Netns, iface string) func() {
 		t.Fatalf("xdp pass on %s: %v", iface, err)
 	}
 	return func() { l.Close(); prog.Close() }
+}
+
+// renewEntries is the renewal caches' entries over xdp-stats-get's interfaces.
+func renewEntries(t *testing.T, sock string) int64 {
+	t.Helper()
+	r, err := ctlCmd(sock, `{"command":"xdp-stats-get"}`)
+	if err != nil || r.Result != 0 {
+		t.Fatalf("xdp-stats-get: %+v %v", r, err)
+	}
+	var a struct {
+		Interfaces []struct {
+			RenewCache struct {
+				Counters map[string]int64 `json:"counters"`
+			} `json:"renew-cache"`
+		} `json:"interfaces"`
+	}
+	if err := json.Unmarshal(r.Arguments, &a); err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, i := range a.Interfaces {
+		n += i.RenewCache.Counters["entries"]
+	}
+	return n
 }

@@ -19,8 +19,8 @@ func newMemTable() *memTable {
 }
 
 func (m *memTable) SetRenew(k bpf.RenewKey, e *bpf.RenewEntry) error { m.entries[k] = *e; return nil }
-func (m *memTable) DeleteRenew(k bpf.RenewKey) error                { delete(m.entries, k); return nil }
-func (m *memTable) ClearRenews() error                              { clear(m.entries); return nil }
+func (m *memTable) DeleteRenew(k bpf.RenewKey) error                 { delete(m.entries, k); return nil }
+func (m *memTable) ClearRenews() error                               { clear(m.entries); return nil }
 func (m *memTable) SetProfile(i uint32, p *bpf.RenewProfile) error {
 	if p == nil {
 		delete(m.profiles, i)

@@ -430,36 +430,65 @@ struct renew_req {
 	__u32 cand; /* 1: a REQUEST with ciaddr set, admitted and ours */
 };
 
+/* TAIL_BYTE ors byte k of p (if k < tail) into w at bit 8k. */
+#define TAIL_BYTE(w, p, tail, k, end)                                     \
+	do {                                                              \
+		if ((k) < (tail) && (void *)((p) + (k) + 1) <= (end))     \
+			(w) |= (__u64)(p)[k] << (8 * (k));                \
+	} while (0)
+
 /*
- * renew_digest is the FNV-1a 64 digest of the len-byte UDP payload at off,
- * bytes 4..9 (xid, secs) left out (xdhcp.h). Returns 0 if the payload is
- * not inside the packet (0 is never stored by user space).
+ * renew_digest is the request digest of xdhcp.h over the len-byte UDP
+ * payload at off: FNV-1a 64 steps over its little-endian 64-bit words,
+ * bytes 4..9 (xid, secs) zeroed, the last word zero-padded. Returns 0 if
+ * the payload is not inside the packet (0 is never stored by user space).
  */
 static __always_inline __u64 renew_digest(void *data, void *data_end, __u32 off, __u32 len)
 {
 	struct bpf_iter_num it;
-	__u64 f = FNV64_BASIS;
+	__u64 f = FNV64_BASIS, w;
+	__u32 tail = len & 7, i;
 	int ok = 1;
+	__u8 *p;
 	int *n;
 
-	bpf_iter_num_new(&it, 0, len & PKT_OFF_MASK);
+	bpf_iter_num_new(&it, 0, (len >> 3) & 0x1ff);
 	while ((n = bpf_iter_num_next(&it))) {
-		__u32 i = (__u32)*n;
-		__u8 *p;
-
-		if (i >= BOOTP_XID && i < 10)
-			continue;
+		i = (__u32)*n;
 		barrier_var(i);
 		barrier_var(off);
-		p = data + (off & 0xff) + (i & PKT_OFF_MASK);
-		if ((void *)(p + 1) > data_end) {
+		p = data + (off & 0xff) + ((i << 3) & PKT_OFF_MASK);
+		if ((void *)(p + 8) > data_end) {
 			ok = 0;
 			break;
 		}
-		f = (f ^ *p) * FNV64_PRIME;
+		w = *(__u64 *)p;
+		if (i == 0)
+			w &= 0x00000000ffffffffULL; /* bytes 4..7: xid */
+		else if (i == 1)
+			w &= ~0xffffULL; /* bytes 8..9: secs */
+		f = (f ^ w) * FNV64_PRIME;
 	}
 	bpf_iter_num_destroy(&it);
-	return ok ? f : 0;
+	if (!ok)
+		return 0;
+	if (tail) {
+		w = 0;
+		i = len & ~7U;
+		barrier_var(i);
+		p = data + (off & 0xff) + (i & PKT_OFF_MASK);
+		if ((void *)(p + tail) > data_end)
+			return 0;
+		TAIL_BYTE(w, p, tail, 0, data_end);
+		TAIL_BYTE(w, p, tail, 1, data_end);
+		TAIL_BYTE(w, p, tail, 2, data_end);
+		TAIL_BYTE(w, p, tail, 3, data_end);
+		TAIL_BYTE(w, p, tail, 4, data_end);
+		TAIL_BYTE(w, p, tail, 5, data_end);
+		TAIL_BYTE(w, p, tail, 6, data_end);
+		f = (f ^ w) * FNV64_PRIME;
+	}
+	return f;
 }
 
 /* csum_fold folds a 32-bit one's complement sum to 16 bits. */
@@ -471,42 +500,47 @@ static __always_inline __u16 csum_fold(__u32 sum)
 }
 
 /*
- * udp_sum is the one's complement sum (unfolded) of the len bytes at off
- * read as big-endian 16-bit words, an odd last byte padded with zero.
- * Returns -1 if they are not inside the packet.
+ * udp_sum is the one's complement sum (unfolded) of the len bytes at off,
+ * read as host-order (little-endian) 32-bit words, the last zero-padded:
+ * the byte-swapped image of the network-order sum (RFC 1071 §2(B)), so
+ * its folded complement is stored as is. Returns -1 if they are not
+ * inside the packet.
  */
 static __always_inline __s64 udp_sum(void *data, void *data_end, __u32 off, __u32 len)
 {
 	struct bpf_iter_num it;
-	__u64 sum = 0;
+	__u32 tail = len & 3, i;
+	__u64 sum = 0, w;
 	int ok = 1;
-	int *n;
 	__u8 *p;
+	int *n;
 
-	bpf_iter_num_new(&it, 0, (len / 2) & 0x7ff);
+	bpf_iter_num_new(&it, 0, (len >> 2) & 0x3ff);
 	while ((n = bpf_iter_num_next(&it))) {
-		__u32 i = (__u32)*n * 2;
-
+		i = (__u32)*n;
 		barrier_var(i);
 		barrier_var(off);
-		p = data + (off & 0xff) + (i & PKT_OFF_MASK);
-		if ((void *)(p + 2) > data_end) {
+		p = data + (off & 0xff) + ((i << 2) & PKT_OFF_MASK);
+		if ((void *)(p + 4) > data_end) {
 			ok = 0;
 			break;
 		}
-		sum += (__u32)p[0] << 8 | p[1];
+		sum += *(__u32 *)p;
 	}
 	bpf_iter_num_destroy(&it);
 	if (!ok)
 		return -1;
-	if (len & 1) {
-		__u32 i = len - 1;
-
+	if (tail) {
+		w = 0;
+		i = len & ~3U;
 		barrier_var(i);
 		p = data + (off & 0xff) + (i & PKT_OFF_MASK);
-		if ((void *)(p + 1) > data_end)
+		if ((void *)(p + tail) > data_end)
 			return -1;
-		sum += (__u32)p[0] << 8;
+		TAIL_BYTE(w, p, tail, 0, data_end);
+		TAIL_BYTE(w, p, tail, 1, data_end);
+		TAIL_BYTE(w, p, tail, 2, data_end);
+		sum += w;
 	}
 	return (__s64)((sum & 0xffffffff) + (sum >> 32));
 }
@@ -750,14 +784,14 @@ static __noinline int try_renew(struct xdp_md *ctx, struct renew_req *rq, __u64 
 	sum = udp_sum(data, data_end, dh - sizeof(nudp), udp_len);
 	if (sum < 0)
 		return RENEW_BROKEN;
-	sum += (bpf_ntohl(e->reply_src) >> 16) + (bpf_ntohl(e->reply_src) & 0xffff) +
-	       (bpf_ntohl(e->reply_dst) >> 16) + (bpf_ntohl(e->reply_dst) & 0xffff) + IPPROTO_UDP + udp_len;
+	/* Pseudo header in the same host-order image. */
+	sum += (__u64)e->reply_src + e->reply_dst + bpf_htons(IPPROTO_UDP) + bpf_htons(udp_len);
 	{
-		__u16 cs = ~csum_fold((__u32)((sum & 0xffffffff) + (sum >> 32)));
+		__u64 s64 = (sum & 0xffffffff) + (sum >> 32);
+		__u16 cs = ~csum_fold((__u32)((s64 & 0xffffffff) + (s64 >> 32)));
 
 		if (cs == 0)
 			cs = 0xffff;
-		cs = bpf_htons(cs);
 		if (bpf_xdp_store_bytes(ctx, dh - 2, &cs, 2))
 			return RENEW_BROKEN;
 	}

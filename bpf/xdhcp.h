@@ -287,8 +287,10 @@ struct xdhcp_config {
  *   (mac_until_ns, which user space extends while its own resolver agrees).
  * Anything else is counted (renew_*) and goes on to user space.
  *
- * Digest: FNV-1a 64 (basis and prime as the client key) over the UDP
- * payload with bytes 4..9 (xid, secs) left out. Go twin: renewcache.Digest.
+ * Digest: FNV-1a 64 steps (basis and prime as the client key) over the
+ * UDP payload's little-endian 64-bit words, h = (h ^ w) * prime, with
+ * bytes 4..9 (xid, secs) zeroed and the last word zero-padded; the length
+ * is compared on its own. Go twin: renewcache.Digest.
  *
  * The ACK is the user-space ACK's bytes (userspace/dhcp ToBytes layout):
  *   hdr[0:44] from the entry (op..chaddr; xid from the request),

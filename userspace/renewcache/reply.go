@@ -22,15 +22,21 @@ const (
 	fnvPrime = 0x100000001b3
 )
 
-// Digest is the kernel's request digest (xdhcp.h): FNV-1a 64 over the UDP
-// payload with bytes 4..9 (xid, secs) left out.
+// Digest is the kernel's request digest (xdhcp.h): FNV-1a 64 steps over
+// the UDP payload's little-endian 64-bit words, bytes 4..9 (xid, secs)
+// zeroed, the last word zero-padded.
 func Digest(payload []byte) uint64 {
 	h := uint64(fnvBasis)
-	for i, b := range payload {
-		if i >= 4 && i < 10 {
-			continue
+	var w [8]byte
+	for i := 0; i < len(payload); i += 8 {
+		clear(w[:])
+		copy(w[:], payload[i:])
+		for j := range 8 {
+			if k := i + j; k >= 4 && k < 10 {
+				w[j] = 0
+			}
 		}
-		h = (h ^ uint64(b)) * fnvPrime
+		h = (h ^ binary.LittleEndian.Uint64(w[:])) * fnvPrime
 	}
 	return h
 }

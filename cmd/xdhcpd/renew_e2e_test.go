@@ -16,6 +16,7 @@ import (
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/link"
 
+	"github.com/xdhcp/xdhcp/internal/keatest"
 	"github.com/xdhcp/xdhcp/internal/testenv"
 )
 
@@ -49,7 +50,8 @@ func TestKernelRenewE2E(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b = bytes.Replace(b, []byte(`"valid-lifetime": 3600,`), []byte(`"valid-lifetime": 3600, "calculate-tee-times": true, "cache-threshold": 0.5,`), 1)
+	b = bytes.Replace(b, []byte(`"valid-lifetime": 3600,`), []byte(`"valid-lifetime": 3600, "calculate-tee-times": true, "cache-threshold": 0.5,
+  "hooks-libraries": [ { "library": "`+filepath.Join(keatest.HooksDir, keatest.HookLeaseCmds)+`" } ],`), 1)
 	if err := os.WriteFile(cfg, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -134,10 +136,25 @@ func TestKernelRenewE2E(t *testing.T) {
 		t.Errorf("lease file grew %d bytes over %d reused renewals", grew, r.RenewAck.Received)
 	}
 
-	// config-reload empties the caches (options or lifetimes may change).
-	if renewEntries(t, sock) == 0 {
-		t.Fatal("no cached renewals before the reload")
+	// lease4-del removes the lease's cached renewal (every lease change
+	// goes through the store's change callback).
+	n0 := renewEntries(t, sock)
+	if n0 == 0 {
+		t.Fatal("no cached renewals")
 	}
+	rows := readLeaseFile(t, leases)
+	if len(rows) == 0 {
+		t.Fatal("no lease in the lease file")
+	}
+	del := rows[len(rows)-1].addr
+	if rep, err := ctlCmd(sock, fmt.Sprintf(`{"command":"lease4-del","arguments":{"ip-address":%q}}`, del)); err != nil || rep.Result != 0 {
+		t.Fatalf("lease4-del %s: %+v %v", del, rep, err)
+	}
+	if n := renewEntries(t, sock); n != n0-1 {
+		t.Errorf("lease4-del %s: %d cached renewals, want %d", del, n, n0-1)
+	}
+
+	// config-reload empties the caches (options or lifetimes may change).
 	if rep, err := ctlCmd(sock, `{"command":"config-reload"}`); err != nil || rep.Result != 0 {
 		t.Fatalf("config-reload: %+v %v", rep, err)
 	}

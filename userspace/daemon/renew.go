@@ -47,6 +47,14 @@ func kernelRenewBlockers(c *config.Dhcp4) []string {
 	if t := c.LeaseDatabase.Type; t != "" && t != "memfile" {
 		why = append(why, fmt.Sprintf("lease-database type %q: leases can change outside this process", t))
 	}
+	// The kernel matches a renewal on everything but xid and secs: a class
+	// that reads the xid (pkt4.transid) could answer two such renewals
+	// differently.
+	for _, cc := range c.ClientClasses {
+		if strings.Contains(cc.Test, "transid") {
+			why = append(why, fmt.Sprintf("client class %q tests pkt4.transid, which the kernel's match leaves out", cc.Name))
+		}
+	}
 	for _, h := range c.HooksLibraries {
 		switch filepath.Base(h.Library) {
 		case "libdhcp_ha.so", "libdhcp_lease_cmds.so":

@@ -23,6 +23,7 @@ func TestKernelRenewBlockers(t *testing.T) {
 		{"subnet max-age", wrap("", `"cache-max-age": 60,`), ""},
 		{"no caching", wrap("", ""), "lease caching"},
 		{"knob off", wrap(`"cache-threshold": 0.25, "user-context": { "xdhcp": { "kernel-renew": false } },`, ""), "kernel-renew is false"},
+		{"class on the xid", wrap(`"cache-threshold": 0.25, "client-classes": [ { "name": "odd", "test": "substring(pkt4.transid, 3, 1) == 0x01" } ],`, ""), "pkt4.transid"},
 		{"lease_cmds and ha are fine", wrap(`"cache-threshold": 0.25, "hooks-libraries": [ { "library": "/usr/lib/x86_64-linux-gnu/kea/hooks/libdhcp_lease_cmds.so" } ],`, ""), ""},
 	}
 	for _, c := range cases {

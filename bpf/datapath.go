@@ -91,6 +91,10 @@ type Options struct {
 	// 0 keeps xdhcp.h's defaults (XDHCP_LIMIT_ENTRIES, XDHCP_KNOWN_ENTRIES).
 	// config.RateLimits.TableSize and KnownClients set them.
 	LimitEntries, KnownEntries uint32
+	// RenewEntries is the most cached renewals xdhcp_renews holds (one per
+	// client; its memory grows with the entries, not with this bound); 0
+	// keeps XDHCP_RENEW_ENTRIES.
+	RenewEntries uint32
 }
 
 // Stats are the program's counters summed over all CPUs, keyed by their
@@ -133,6 +137,9 @@ func Load(opts Options) (*Datapath, error) {
 	if opts.KnownEntries > 0 {
 		spec.Maps[xdhcpMapXdhcpKnown].MaxEntries = opts.KnownEntries
 	}
+	if opts.RenewEntries > 0 {
+		spec.Maps[xdhcpMapXdhcpRenews].MaxEntries = opts.RenewEntries
+	}
 	d := &Datapath{names: names, pinPath: opts.PinPath, links: map[int]link.Link{}}
 	var copts ebpf.CollectionOptions
 	if opts.PinPath != "" {
@@ -160,6 +167,12 @@ func Load(opts Options) (*Datapath, error) {
 		return nil, fmt.Errorf("load xdp program: %w", err)
 	}
 	if opts.PinPath != "" {
+		// Cached renewals describe the previous run's leases and
+		// configuration: this run writes its own.
+		if err := d.ClearRenews(); err != nil {
+			d.objs.Close()
+			return nil, err
+		}
 		p := filepath.Join(opts.PinPath, xdhcpProgXdhcpXdp)
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 			d.objs.Close()
@@ -490,6 +503,9 @@ type Config struct {
 	// its token buckets instead of bpf_ktime_get_ns, so BPF_PROG_TEST_RUN
 	// results are reproducible (tests and the differential fuzz only).
 	ClockNs uint64
+	// Renew lets the program answer cached renewals (xdhcp_renews,
+	// xdhcp.h "Kernel renewals"); false sends every renewal to user space.
+	Renew bool
 }
 
 // SetConfig replaces the program's configuration. Buckets keep their
@@ -511,6 +527,9 @@ func (d *Datapath) SetConfig(c Config) error {
 	}
 	if c.RateLimits {
 		v.Enabled = 1
+	}
+	if c.Renew {
+		v.Renew = 1
 	}
 	if err := d.objs.XdhcpCfg.Put(uint32(0), &v); err != nil {
 		return fmt.Errorf("set xdp config: %w", err)

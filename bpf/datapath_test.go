@@ -215,7 +215,7 @@ func run(t testing.TB, d *Datapath, data []byte) (uint32, Stats) {
 }
 
 func isVerdict(name string) bool {
-	return strings.HasPrefix(name, "pass_") || strings.HasPrefix(name, "redirect_") || strings.HasPrefix(name, "drop_")
+	return strings.HasPrefix(name, "pass_") || strings.HasPrefix(name, "redirect_") || strings.HasPrefix(name, "drop_") || strings.HasPrefix(name, "tx_")
 }
 
 // ---- tests ----

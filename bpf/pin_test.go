@@ -5,6 +5,7 @@ package bpf
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -62,7 +63,8 @@ func TestPinReplacesStaleLayout(t *testing.T) {
 	defer d2.Close()
 	got := d2.ReplacedPins()
 	if len(got) != 2 || !strings.Contains(got[0], "xdhcp_buckets (ValueSize: 1 changed to 4") ||
-		!strings.Contains(got[1], "xdhcp_stats (ValueSize: 8 changed to 176, MaxEntries: 22 changed to 1") {
+		!strings.Contains(got[1], fmt.Sprintf("xdhcp_stats (ValueSize: 8 changed to %d, MaxEntries: %d changed to 1",
+			8*xdhcpXdhcpStatXDHCP_STAT_MAX, xdhcpXdhcpStatXDHCP_STAT_MAX)) {
 		t.Fatalf("replaced pins %q", got)
 	}
 	spec, err := loadXdhcp()

@@ -51,6 +51,9 @@ char __license[] SEC("license") = "Dual BSD/GPL";
 #define DHCP_OPTIONS 240
 #define BOOTREQUEST 1
 
+#define BOOTP_CIADDR 12
+#define BOOTP_XID 4
+#define NSEC 1000000000ULL
 #define OPT_PAD 0
 #define OPT_OVERLOAD 52
 #define OPT_MSG_TYPE 53
@@ -187,6 +190,23 @@ struct {
 	__type(value, struct xdhcp_scan);
 } xdhcp_scratch SEC(".maps");
 
+/* xdhcp_renews: cached renewals (xdhcp.h, kernel renewals). Written by user space (renewcache). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* memory follows the entries, not max_entries */
+	__uint(max_entries, XDHCP_RENEW_ENTRIES);
+	__type(key, struct xdhcp_renew_key);
+	__type(value, struct xdhcp_renew);
+} xdhcp_renews SEC(".maps");
+
+/* xdhcp_profiles: shared reply option blocks, indexed by xdhcp_renew.profile. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XDHCP_PROFILES);
+	__type(key, __u32);
+	__type(value, struct xdhcp_profile);
+} xdhcp_profiles SEC(".maps");
+
 /* RFC 3074 §6 mixing table (docs/kea/lb-hash.md §2; ha/lbhash.Table). */
 static const __u8 lb_table[256] = {
 	251, 175, 119, 215, 81,  14,  79,  191, 103, 49,  181, 143, 186, 157, 0,   232,
@@ -212,6 +232,7 @@ enum xdhcp_act {
 	XS_ACT_PASS,
 	XS_ACT_DROP,
 	XS_ACT_REDIRECT,
+	XS_ACT_RENEW, /* redirect_ours, unless try_renew answers it */
 };
 
 /* Result of the option walk. */
@@ -242,6 +263,17 @@ static __noinline void count_verdict(enum xdhcp_stat stat, int no_socket)
 		s->no_socket++;
 	/* Field stat of the struct (xdhcp.h asserts the layout). */
 	if (stat < XDHCP_STAT_MAX)
+		((__u64 *)s)[stat]++;
+}
+
+/* count_note counts a non-verdict reason (renew_*). */
+static __always_inline void count_note(enum xdhcp_stat stat)
+{
+	struct xdhcp_counters *s;
+	__u32 zero = 0;
+
+	s = bpf_map_lookup_elem(&xdhcp_stats, &zero);
+	if (s && stat < XDHCP_STAT_MAX)
 		((__u64 *)s)[stat]++;
 }
 
@@ -390,6 +422,382 @@ static __always_inline int lb_hash(void *data, void *data_end, __u32 off, __u32 
 	return ret < 0 ? ret : (int)h;
 }
 
+
+/* What classify_dhcp hands to try_renew for a REQUEST it would redirect as ours. */
+struct renew_req {
+	__u64 key; /* client key */
+	__u32 dhcp_len; /* UDP payload length */
+	__u32 cand; /* 1: a REQUEST with ciaddr set, admitted and ours */
+};
+
+/* TAIL_BYTE ors byte k of p (if k < tail) into w at bit 8k. */
+#define TAIL_BYTE(w, p, tail, k, end)                                     \
+	do {                                                              \
+		if ((k) < (tail) && (void *)((p) + (k) + 1) <= (end))     \
+			(w) |= (__u64)(p)[k] << (8 * (k));                \
+	} while (0)
+
+/*
+ * renew_digest is the request digest of xdhcp.h over the len-byte UDP
+ * payload at off: FNV-1a 64 steps over its little-endian 64-bit words,
+ * bytes 4..9 (xid, secs) zeroed, the last word zero-padded. Returns 0 if
+ * the payload is not inside the packet (0 is never stored by user space).
+ */
+static __always_inline __u64 renew_digest(void *data, void *data_end, __u32 off, __u32 len)
+{
+	struct bpf_iter_num it;
+	__u64 f = FNV64_BASIS, w;
+	__u32 tail = len & 7, i;
+	int ok = 1;
+	__u8 *p;
+	int *n;
+
+	bpf_iter_num_new(&it, 0, (len >> 3) & 0x1ff);
+	while ((n = bpf_iter_num_next(&it))) {
+		i = (__u32)*n;
+		barrier_var(i);
+		barrier_var(off);
+		p = data + (off & 0xff) + ((i << 3) & PKT_OFF_MASK);
+		if ((void *)(p + 8) > data_end) {
+			ok = 0;
+			break;
+		}
+		w = *(__u64 *)p;
+		if (i == 0)
+			w &= 0x00000000ffffffffULL; /* bytes 4..7: xid */
+		else if (i == 1)
+			w &= ~0xffffULL; /* bytes 8..9: secs */
+		f = (f ^ w) * FNV64_PRIME;
+	}
+	bpf_iter_num_destroy(&it);
+	if (!ok)
+		return 0;
+	if (tail) {
+		w = 0;
+		i = len & ~7U;
+		barrier_var(i);
+		p = data + (off & 0xff) + (i & PKT_OFF_MASK);
+		if ((void *)(p + tail) > data_end)
+			return 0;
+		TAIL_BYTE(w, p, tail, 0, data_end);
+		TAIL_BYTE(w, p, tail, 1, data_end);
+		TAIL_BYTE(w, p, tail, 2, data_end);
+		TAIL_BYTE(w, p, tail, 3, data_end);
+		TAIL_BYTE(w, p, tail, 4, data_end);
+		TAIL_BYTE(w, p, tail, 5, data_end);
+		TAIL_BYTE(w, p, tail, 6, data_end);
+		f = (f ^ w) * FNV64_PRIME;
+	}
+	return f;
+}
+
+/* csum_fold folds a 32-bit one's complement sum to 16 bits. */
+static __always_inline __u16 csum_fold(__u32 sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)sum;
+}
+
+/*
+ * udp_sum is the one's complement sum (unfolded) of the len bytes at off,
+ * read as host-order (little-endian) 32-bit words, the last zero-padded:
+ * the byte-swapped image of the network-order sum (RFC 1071 §2(B)), so
+ * its folded complement is stored as is. Returns -1 if they are not
+ * inside the packet.
+ */
+static __always_inline __s64 udp_sum(void *data, void *data_end, __u32 off, __u32 len)
+{
+	struct bpf_iter_num it;
+	__u32 tail = len & 3, i;
+	__u64 sum = 0, w;
+	int ok = 1;
+	__u8 *p;
+	int *n;
+
+	bpf_iter_num_new(&it, 0, (len >> 2) & 0x3ff);
+	while ((n = bpf_iter_num_next(&it))) {
+		i = (__u32)*n;
+		barrier_var(i);
+		barrier_var(off);
+		p = data + (off & 0xff) + ((i << 2) & PKT_OFF_MASK);
+		if ((void *)(p + 4) > data_end) {
+			ok = 0;
+			break;
+		}
+		sum += *(__u32 *)p;
+	}
+	bpf_iter_num_destroy(&it);
+	if (!ok)
+		return -1;
+	if (tail) {
+		w = 0;
+		i = len & ~3U;
+		barrier_var(i);
+		p = data + (off & 0xff) + (i & PKT_OFF_MASK);
+		if ((void *)(p + tail) > data_end)
+			return -1;
+		TAIL_BYTE(w, p, tail, 0, data_end);
+		TAIL_BYTE(w, p, tail, 1, data_end);
+		TAIL_BYTE(w, p, tail, 2, data_end);
+		sum += w;
+	}
+	return (__s64)((sum & 0xffffffff) + (sum >> 32));
+}
+
+/*
+ * tee_time is Dhcpv4Srv::setTeeTimes for one timer at the remaining
+ * lifetime rem (xdhcp.h): the fixed timer, else the exact percentage
+ * rounded half up, else 0 (none).
+ */
+static __always_inline __u32 tee_time(__u32 fixed, __u32 pct, __u32 rem)
+{
+	if (fixed)
+		return fixed;
+	if (pct)
+		return (__u32)(((__u64)pct * rem + 32768) >> 16);
+	return 0;
+}
+
+/* put_be32 writes v big-endian at off in the packet. */
+static __always_inline long put_be32(struct xdp_md *ctx, __u32 off, __u32 v)
+{
+	__be32 b = bpf_htonl(v);
+
+	return bpf_xdp_store_bytes(ctx, off, &b, 4);
+}
+
+enum renew_res {
+	RENEW_NO, /* not answered: go on as redirect_ours (*stat says why if set) */
+	RENEW_TX, /* the frame is the ACK */
+	RENEW_BROKEN, /* the frame was changed and cannot be sent nor passed on */
+};
+
+/*
+ * try_renew answers a cached renewal (xdhcp.h, kernel renewals) by turning
+ * the request frame into the ACK. The request is untagged IPv4 without
+ * options, so the DHCP payload starts at byte 42.
+ */
+static __noinline int try_renew(struct xdp_md *ctx, struct renew_req *rq, __u64 now, enum xdhcp_stat *why)
+{
+	const __u32 dh = sizeof(struct ethhdr) + sizeof(struct iphdr) + sizeof(struct udphdr);
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct xdhcp_renew_key k = {};
+	struct bpf_fib_lookup fib = {};
+	struct xdhcp_renew *e;
+	struct xdhcp_profile *pr;
+	struct iphdr *ip = data + sizeof(struct ethhdr);
+	__u8 *b = data + dh;
+	__u32 age, rem, t1, t2, ceiling, pre, post, cid, rai, opt_len, reply_len, pad, udp_len;
+	__u32 off, xid, pidx;
+	__u8 zeros[64] = {};
+	__u8 cookie[4] = { 99, 130, 83, 99 };
+	__u8 end_opt = OPT_END;
+	struct iphdr nip = {};
+	struct udphdr nudp = {};
+	__s64 sum;
+	int delta;
+	long rc;
+
+	if ((void *)(b + DHCP_OPTIONS) > data_end)
+		return RENEW_NO;
+	k.client = rq->key;
+	__builtin_memcpy(&k.giaddr, b + BOOTP_GIADDR, 4);
+	k.ifindex = ctx->ingress_ifindex;
+	e = bpf_map_lookup_elem(&xdhcp_renews, &k);
+	if (!e) {
+		*why = XDHCP_STAT_RENEW_MISS;
+		return RENEW_NO;
+	}
+	/*
+	 * The request as user space would decode it (packet.Decode): an IPv4
+	 * header with a valid checksum whose total length is the UDP
+	 * datagram's; anything else user space drops or reads differently.
+	 */
+	{
+		__u16 *w = (__u16 *)ip;
+		__u32 s = 0;
+
+#pragma unroll
+		for (int i = 0; i < 10; i++)
+			s += w[i];
+		if (csum_fold(s) != 0xffff ||
+		    bpf_ntohs(ip->tot_len) != sizeof(struct iphdr) + sizeof(struct udphdr) + rq->dhcp_len) {
+			*why = XDHCP_STAT_RENEW_MISMATCH;
+			return RENEW_NO;
+		}
+	}
+	if (e->dhcp_len != rq->dhcp_len || ip->saddr != e->req_src || ip->daddr != e->req_dst ||
+	    *(__be32 *)(b + BOOTP_CIADDR) != e->yiaddr ||
+	    renew_digest(data, data_end, dh, rq->dhcp_len) != e->digest) {
+		*why = XDHCP_STAT_RENEW_MISMATCH;
+		return RENEW_NO;
+	}
+	/* Kea's age: whole seconds since the CLTT (alloc_engine.cc setLeaseReusable). */
+	if (now < e->cltt_ns) {
+		*why = XDHCP_STAT_RENEW_STALE;
+		return RENEW_NO;
+	}
+	age = (__u32)((now - e->cltt_ns) / NSEC);
+	if (now - e->cltt_ns >= (__u64)e->valid * NSEC || age > e->max_age || age >= e->valid) {
+		*why = XDHCP_STAT_RENEW_STALE;
+		return RENEW_NO;
+	}
+	pidx = e->profile;
+	pr = bpf_map_lookup_elem(&xdhcp_profiles, &pidx);
+	if (!pr || !pr->set) {
+		*why = XDHCP_STAT_RENEW_MISS;
+		return RENEW_NO;
+	}
+	rem = e->valid - age;
+	/* Dhcpv4Srv::setTeeTimes: T2 only if 0 < T2 < valid, T1 only if 0 < T1 < (T2 or valid). */
+	t2 = tee_time(pr->t2_fixed, pr->t2_pct, rem);
+	ceiling = rem;
+	if (t2 > 0 && t2 < ceiling)
+		ceiling = t2;
+	else
+		t2 = 0;
+	t1 = tee_time(pr->t1_fixed, pr->t1_pct, rem);
+	if (!(t1 > 0 && t1 < ceiling))
+		t1 = 0;
+	if ((t1 != 0) != (pr->off58 != XDHCP_NO_OFF) || (t2 != 0) != (pr->off59 != XDHCP_NO_OFF)) {
+		*why = XDHCP_STAT_RENEW_LAYOUT;
+		return RENEW_NO;
+	}
+	pre = pr->pre_len;
+	post = pr->post_len;
+	cid = e->cid_len;
+	rai = e->rai_len;
+	if (pre == 0 || pre > XDHCP_PRE_MAX || post > XDHCP_POST_MAX || cid > XDHCP_CID_MAX || rai > XDHCP_RAI_MAX ||
+	    pr->off51 + 4 > pre || (pr->off58 != XDHCP_NO_OFF && pr->off58 + 4 > pre) ||
+	    (pr->off59 != XDHCP_NO_OFF && pr->off59 + 4 > pre)) {
+		*why = XDHCP_STAT_RENEW_MISS; /* a profile user space should not have written */
+		return RENEW_NO;
+	}
+
+	/* The next hop: the ciaddr's neighbour on the ingress port (bpf_fib_lookup). */
+	fib.family = 2; /* AF_INET */
+	fib.l4_protocol = IPPROTO_UDP;
+	fib.sport = bpf_htons(DHCP_SERVER_PORT);
+	fib.dport = bpf_htons(e->reply_port);
+	fib.ifindex = ctx->ingress_ifindex;
+	fib.ipv4_src = e->reply_src;
+	fib.ipv4_dst = e->reply_dst;
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), BPF_FIB_LOOKUP_OUTPUT);
+	if (rc == BPF_FIB_LKUP_RET_FWD_DISABLED && now < e->mac_until_ns) {
+		__builtin_memcpy(fib.dmac, e->dmac, 6);
+		__builtin_memcpy(fib.smac, e->smac, 6);
+	} else if (rc != BPF_FIB_LKUP_RET_SUCCESS || fib.ifindex != ctx->ingress_ifindex) {
+		*why = XDHCP_STAT_RENEW_ROUTE;
+		return RENEW_NO;
+	}
+
+	opt_len = pre + cid + post + rai + 1; /* + the end option */
+	reply_len = DHCP_OPTIONS + opt_len;
+	pad = reply_len < XDHCP_MIN_REPLY ? XDHCP_MIN_REPLY - reply_len : 0;
+	reply_len += pad;
+	xid = *(__u32 *)(b + BOOTP_XID);
+	delta = (int)(dh + reply_len) - (int)(data_end - data);
+	if (delta && bpf_xdp_adjust_tail(ctx, delta)) {
+		*why = XDHCP_STAT_RENEW_ROOM;
+		return RENEW_NO;
+	}
+
+	/* From here on the request is being overwritten. */
+	udp_len = sizeof(struct udphdr) + reply_len;
+	nip.version = 4;
+	nip.ihl = 5;
+	nip.tot_len = bpf_htons(sizeof(struct iphdr) + udp_len);
+	nip.ttl = 64; /* packet.DefaultTTL */
+	nip.protocol = IPPROTO_UDP;
+	nip.saddr = e->reply_src;
+	nip.daddr = e->reply_dst;
+	{
+		__u16 *w = (__u16 *)&nip;
+		__u32 s = 0;
+
+#pragma unroll
+		for (int i = 0; i < 10; i++)
+			s += w[i];
+		nip.check = ~csum_fold(s);
+	}
+	nudp.source = bpf_htons(DHCP_SERVER_PORT);
+	nudp.dest = bpf_htons(e->reply_port);
+	nudp.len = bpf_htons(udp_len);
+
+	if (bpf_xdp_store_bytes(ctx, 0, fib.dmac, 6) || bpf_xdp_store_bytes(ctx, 6, fib.smac, 6) ||
+	    bpf_xdp_store_bytes(ctx, sizeof(struct ethhdr), &nip, sizeof(nip)) ||
+	    bpf_xdp_store_bytes(ctx, dh - sizeof(nudp), &nudp, sizeof(nudp)) ||
+	    bpf_xdp_store_bytes(ctx, dh, e->hdr, XDHCP_HDR_LEN) ||
+	    bpf_xdp_store_bytes(ctx, dh + BOOTP_XID, &xid, 4) ||
+	    bpf_xdp_store_bytes(ctx, dh + XDHCP_HDR_LEN, pr->file, XDHCP_FILE_LEN) ||
+	    bpf_xdp_store_bytes(ctx, dh + BOOTP_COOKIE, cookie, 4))
+		return RENEW_BROKEN;
+	off = dh + DHCP_OPTIONS;
+	if (bpf_xdp_store_bytes(ctx, off, pr->pre, pre))
+		return RENEW_BROKEN;
+	off += pre;
+	if (cid > 0) {
+		__u32 n = cid;
+
+		barrier_var(n);
+		/* ((n - 1) & 63) + 1 is n (1..64) in a form the verifier bounds. */
+		if (n > XDHCP_CID_MAX || bpf_xdp_store_bytes(ctx, off, e->cid, ((n - 1) & 63) + 1))
+			return RENEW_BROKEN;
+	}
+	off += cid;
+	if (post > 0) {
+		__u32 n = post;
+
+		barrier_var(n);
+		if (n > XDHCP_POST_MAX || bpf_xdp_store_bytes(ctx, off, pr->post, ((n - 1) & 255) + 1))
+			return RENEW_BROKEN;
+	}
+	off += post;
+	if (rai > 0) {
+		__u32 n = rai;
+
+		barrier_var(n);
+		if (n > XDHCP_RAI_MAX || bpf_xdp_store_bytes(ctx, off, e->rai, ((n - 1) & 63) + 1))
+			return RENEW_BROKEN;
+	}
+	off += rai;
+	if (bpf_xdp_store_bytes(ctx, off, &end_opt, 1))
+		return RENEW_BROKEN;
+	off += 1;
+	if (pad > 0) {
+		__u32 n = pad;
+
+		barrier_var(n);
+		if (n > sizeof(zeros) || bpf_xdp_store_bytes(ctx, off, zeros, ((n - 1) & 63) + 1))
+			return RENEW_BROKEN;
+	}
+	off = dh + DHCP_OPTIONS;
+	if (put_be32(ctx, off + pr->off51, rem) || (t1 && put_be32(ctx, off + pr->off58, t1)) ||
+	    (t2 && put_be32(ctx, off + pr->off59, t2)))
+		return RENEW_BROKEN;
+
+	/* UDP checksum: pseudo header, then the segment as written. */
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	sum = udp_sum(data, data_end, dh - sizeof(nudp), udp_len);
+	if (sum < 0)
+		return RENEW_BROKEN;
+	/* Pseudo header in the same host-order image. */
+	sum += (__u64)e->reply_src + e->reply_dst + bpf_htons(IPPROTO_UDP) + bpf_htons(udp_len);
+	{
+		__u64 s64 = (sum & 0xffffffff) + (sum >> 32);
+		__u16 cs = ~csum_fold((__u32)((s64 & 0xffffffff) + (s64 >> 32)));
+
+		if (cs == 0)
+			cs = 0xffff;
+		if (bpf_xdp_store_bytes(ctx, dh - 2, &cs, 2))
+			return RENEW_BROKEN;
+	}
+	return RENEW_TX;
+}
+
 static __always_inline int balanced(__u32 type)
 {
 	/* DISCOVER, REQUEST, DECLINE, RELEASE, INFORM (ha/lbhash.Balanced) */
@@ -483,7 +891,8 @@ static __always_inline enum xdhcp_stat rate_limit(struct xdhcp_config *cfg, __u6
  * XDHCP_ADDR_LOCAL address (for the relay key).
  */
 static __always_inline enum xdhcp_act classify_dhcp(void *data, void *data_end, __u32 dhcp, __u32 dhcp_len,
-						    struct xdhcp_config *cfg, int unicast, enum xdhcp_stat *stat)
+						    struct xdhcp_config *cfg, int unicast, enum xdhcp_stat *stat,
+						    struct renew_req *rq)
 {
 	struct xdhcp_scan s = {};
 	__u8 *b = data + dhcp;
@@ -586,6 +995,13 @@ static __always_inline enum xdhcp_act classify_dhcp(void *data, void *data_end, 
 		}
 	}
 	*stat = XDHCP_STAT_REDIRECT_OURS;
+	if (s.type == DHCPREQUEST && cfg->renew &&
+	    (b[BOOTP_CIADDR] | b[BOOTP_CIADDR + 1] | b[BOOTP_CIADDR + 2] | b[BOOTP_CIADDR + 3])) {
+		rq->key = key;
+		rq->dhcp_len = dhcp_len;
+		rq->cand = 1;
+		return XS_ACT_RENEW;
+	}
 	return XS_ACT_REDIRECT;
 }
 
@@ -628,7 +1044,8 @@ static __always_inline enum xdhcp_stat admit_dst(struct ethhdr *eth, struct iphd
 	return 0;
 }
 
-static __always_inline enum xdhcp_act classify(struct xdp_md *ctx, enum xdhcp_stat *stat)
+static __always_inline enum xdhcp_act classify(struct xdp_md *ctx, enum xdhcp_stat *stat, struct renew_req *rq,
+					       __u64 *now)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -713,16 +1130,31 @@ static __always_inline enum xdhcp_act classify(struct xdp_md *ctx, enum xdhcp_st
 		return XS_ACT_REDIRECT;
 	}
 	off += sizeof(*udp);
-	return classify_dhcp(data, data_end, off, udp_len - sizeof(*udp), cfg, unicast, stat);
+	*now = cfg->clock_ns ? cfg->clock_ns : bpf_ktime_get_ns();
+	return classify_dhcp(data, data_end, off, udp_len - sizeof(*udp), cfg, unicast, stat, rq);
 }
 
 SEC("xdp")
 int xdhcp_xdp(struct xdp_md *ctx)
 {
 	enum xdhcp_stat stat = XDHCP_STAT_PASS_MALFORMED;
-	enum xdhcp_act act = classify(ctx, &stat);
+	struct renew_req rq = {};
+	__u64 now = 0;
+	enum xdhcp_act act = classify(ctx, &stat, &rq, &now);
+	enum xdhcp_stat why = XDHCP_STAT_MAX;
 	int verdict, no_socket = 0;
 
+	if (act == XS_ACT_RENEW) {
+		switch (try_renew(ctx, &rq, now, &why)) {
+		case RENEW_TX:
+			count_verdict(XDHCP_STAT_TX_RENEW, 0);
+			return XDP_TX;
+		case RENEW_BROKEN:
+			count_verdict(XDHCP_STAT_DROP_RENEW_BUILD, 0);
+			return XDP_DROP;
+		}
+		act = XS_ACT_REDIRECT;
+	}
 	switch (act) {
 	case XS_ACT_DROP:
 		verdict = XDP_DROP;
@@ -736,5 +1168,7 @@ int xdhcp_xdp(struct xdp_md *ctx)
 		verdict = XDP_PASS;
 	}
 	count_verdict(stat, no_socket);
+	if (why != XDHCP_STAT_MAX)
+		count_note(why);
 	return verdict;
 }

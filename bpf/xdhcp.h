@@ -32,7 +32,7 @@
  * counters from this struct's BTF member names.
  *
  * Every packet increments rx_total and exactly one verdict counter
- * (pass_*, redirect_*, drop_*), so the verdict counters sum to rx_total.
+ * (pass_*, redirect_*, drop_*, tx_*), so the verdict counters sum to rx_total.
  * no_socket is not a verdict: it counts redirect_* packets for which no
  * AF_XDP socket was bound on the receive queue, so bpf_redirect_map fell
  * back to XDP_PASS (kernel stack).
@@ -63,8 +63,21 @@ struct xdhcp_counters {
 	/* What user space would only parse to drop (pipeline's pkt4-parse-failed-*): */
 	__u64 drop_not_request; /* op != BOOTREQUEST */
 	__u64 drop_short; /* DHCP payload shorter than the BOOTP header and cookie (240 bytes) */
+	__u64 drop_renew_build; /* a kernel renewal reply failed half-built (cannot happen; counted) */
+	/* XDP_TX: a renewal answered from xdhcp_renew (see "Kernel renewals" below). */
+	__u64 tx_renew;
 	/* Not a verdict (see above). */
 	__u64 no_socket;
+	/*
+	 * Not verdicts: why a REQUEST with ciaddr set, admitted and ours, was
+	 * not answered in the kernel (it then goes on as redirect_ours).
+	 */
+	__u64 renew_miss; /* no xdhcp_renew entry for (client key, giaddr, ifindex), or no profile */
+	__u64 renew_mismatch; /* entry found; the request differs from the cached one */
+	__u64 renew_stale; /* entry found and matching; the lease is past its reuse limit */
+	__u64 renew_layout; /* T1/T2 presence differs from the profile's at this remaining lifetime */
+	__u64 renew_route; /* bpf_fib_lookup: no route/neighbour, or the reply leaves by another port */
+	__u64 renew_room; /* bpf_xdp_adjust_tail could not resize the frame */
 };
 
 /* enum xdhcp_stat: the index of each struct xdhcp_counters field, in order. */
@@ -90,7 +103,15 @@ enum xdhcp_stat {
 	XDHCP_STAT_DROP_RATE_UNKNOWN,
 	XDHCP_STAT_DROP_NOT_REQUEST,
 	XDHCP_STAT_DROP_SHORT,
+	XDHCP_STAT_DROP_RENEW_BUILD,
+	XDHCP_STAT_TX_RENEW,
 	XDHCP_STAT_NO_SOCKET,
+	XDHCP_STAT_RENEW_MISS,
+	XDHCP_STAT_RENEW_MISMATCH,
+	XDHCP_STAT_RENEW_STALE,
+	XDHCP_STAT_RENEW_LAYOUT,
+	XDHCP_STAT_RENEW_ROUTE,
+	XDHCP_STAT_RENEW_ROOM,
 	XDHCP_STAT_MAX,
 };
 
@@ -117,7 +138,15 @@ XDHCP_STAT_AT(drop_rate_relay, XDHCP_STAT_DROP_RATE_RELAY);
 XDHCP_STAT_AT(drop_rate_unknown, XDHCP_STAT_DROP_RATE_UNKNOWN);
 XDHCP_STAT_AT(drop_not_request, XDHCP_STAT_DROP_NOT_REQUEST);
 XDHCP_STAT_AT(drop_short, XDHCP_STAT_DROP_SHORT);
+XDHCP_STAT_AT(drop_renew_build, XDHCP_STAT_DROP_RENEW_BUILD);
+XDHCP_STAT_AT(tx_renew, XDHCP_STAT_TX_RENEW);
 XDHCP_STAT_AT(no_socket, XDHCP_STAT_NO_SOCKET);
+XDHCP_STAT_AT(renew_miss, XDHCP_STAT_RENEW_MISS);
+XDHCP_STAT_AT(renew_mismatch, XDHCP_STAT_RENEW_MISMATCH);
+XDHCP_STAT_AT(renew_stale, XDHCP_STAT_RENEW_STALE);
+XDHCP_STAT_AT(renew_layout, XDHCP_STAT_RENEW_LAYOUT);
+XDHCP_STAT_AT(renew_route, XDHCP_STAT_RENEW_ROUTE);
+XDHCP_STAT_AT(renew_room, XDHCP_STAT_RENEW_ROOM);
 _Static_assert(sizeof(struct xdhcp_counters) == XDHCP_STAT_MAX * sizeof(__u64), "struct xdhcp_counters and enum xdhcp_stat differ");
 
 /*
@@ -227,4 +256,109 @@ struct xdhcp_config {
 	__u32 relay_burst;
 	__u32 unknown_rate;
 	__u32 unknown_burst;
+	__u8 renew; /* 1: answer cached renewals (xdhcp_renew); user space clears it when the network state is off */
+	__u8 pad2[7];
+};
+
+/*
+ * Kernel renewals (issue 16; docs/kea/kernel-renew.md).
+ *
+ * User space writes an xdhcp_renew entry after it ACKed a REQUEST with
+ * ciaddr set (RENEWING/REBINDING; direct or relayed), whose lease Kea 2.2's lease
+ * caching would reuse on an identical renewal (userspace/dhcp/cache.go).
+ * The program answers a later REQUEST with XDP_TX when all of these hold:
+ *   cfg.renew; the frame untagged, no IP options (as for every redirect);
+ *   option 53 = REQUEST, ours (bucket), admitted by the rate limits;
+ *   ciaddr != 0;
+ *   an entry for (client key, giaddr, ingress ifindex);
+ *   the IPv4 header checksum is valid and its total length is the UDP
+ *   datagram's (what user space's decoder requires);
+ *   the UDP payload has the cached length, and its digest (below) equals
+ *   the entry's: every byte the engine reads (options 54, 55, 82, 61,
+ *   chaddr, flags, ...) is the cached request's;
+ *   IP source and destination are the cached request's, ciaddr = yiaddr;
+ *   age = (now - cltt_ns) / 10^9 <= max_age (Kea's reuse condition,
+ *   folded by user space: min(cache limit, valid - 1));
+ *   the T1/T2 presence at the remaining lifetime is the profile's;
+ *   bpf_fib_lookup(yiaddr) resolves a neighbour on the ingress port, or,
+ *   where it cannot answer because IPv4 forwarding is off on the port
+ *   (BPF_FIB_LKUP_RET_FWD_DISABLED, the usual case on a server), the
+ *   next hop user space resolved when it wrote the entry is still fresh
+ *   (mac_until_ns, which user space extends while its own resolver agrees).
+ * Anything else is counted (renew_*) and goes on to user space.
+ *
+ * Digest: FNV-1a 64 steps (basis and prime as the client key) over the
+ * UDP payload's little-endian 64-bit words, h = (h ^ w) * prime, with
+ * bytes 4..9 (xid, secs) zeroed and the last word zero-padded; the length
+ * is compared on its own. Go twin: renewcache.Digest.
+ *
+ * The ACK is the user-space ACK's bytes (userspace/dhcp ToBytes layout):
+ *   hdr[0:44] from the entry (op..chaddr; xid from the request),
+ *   file (sname+file, 192 bytes) from the profile, the cookie,
+ *   options: pre (codes < 61), cid (option 61 as echoed, or nothing),
+ *   post (codes > 61 but 82), rai (option 82 as echoed, or nothing), the
+ *   end option, zeros up to 300 bytes. The reply goes to reply_dst:
+ *   reply_port (ciaddr:68, or giaddr:67 for a relayed renewal).
+ * Options 51, 58 and 59 sit in pre at off51/off58/off59 (offsets of the
+ * 4-byte value); the program writes there rem = valid - age and T1/T2 as
+ * Dhcpv4Srv::setTeeTimes derives them from rem (fixed timers, or the
+ * percentages, which user space accepts only as exact k/65536 so that
+ * (pct * rem + 32768) >> 16 is C's round(pct * rem)).
+ */
+#define XDHCP_RENEW_ENTRIES 65536 /* xdhcp_renew default size; the loader may change it */
+#define XDHCP_PROFILES 4096 /* xdhcp_profiles: reply profiles */
+#define XDHCP_HDR_LEN 44 /* reply bytes op..chaddr */
+#define XDHCP_FILE_LEN 192 /* reply bytes sname..file */
+#define XDHCP_PRE_MAX 256
+#define XDHCP_POST_MAX 256
+#define XDHCP_CID_MAX 64 /* option 61 as echoed: code, length, up to 62 bytes */
+#define XDHCP_RAI_MAX 64 /* option 82 as echoed: code, length, up to 62 bytes */
+#define XDHCP_NO_OFF 0xffff /* profile: option absent */
+#define XDHCP_MIN_REPLY 300 /* BOOTP minimum the user-space encoder pads to */
+
+struct xdhcp_renew_key {
+	__u64 client; /* client key (xdhcp.h, client key) */
+	__be32 giaddr; /* the request's giaddr (0: direct) */
+	__u32 ifindex; /* ingress interface */
+};
+
+struct xdhcp_renew {
+	__u64 digest; /* of the cached request (above) */
+	__u64 cltt_ns; /* the lease's CLTT second on the monotonic clock (bpf_ktime_get_ns) */
+	__u64 mac_until_ns; /* dmac/smac may be used until then when bpf_fib_lookup cannot answer */
+	__u32 max_age; /* the last age in whole seconds that is still reused */
+	__u32 valid; /* the stored lease's valid lifetime, seconds */
+	__be32 req_src; /* request IP source */
+	__be32 req_dst; /* request IP destination */
+	__be32 reply_src; /* reply IP source */
+	__be32 reply_dst; /* reply IP destination: yiaddr, or giaddr for a relayed renewal */
+	__u16 reply_port; /* reply UDP destination port: 68, or 67 to a relay */
+	__u8 rai_len; /* bytes of rai used */
+	__u8 pad2;
+	__be32 yiaddr; /* the leased address (= ciaddr of a matching request) */
+	__u32 profile; /* index in xdhcp_profiles */
+	__u16 dhcp_len; /* the cached request's UDP payload length */
+	__u8 cid_len; /* bytes of cid used */
+	__u8 pad;
+	__u8 dmac[6]; /* the next hop user space sent the reply to */
+	__u8 smac[6]; /* the port's MAC */
+	__u8 hdr[XDHCP_HDR_LEN]; /* reply bytes 0..43, xid and secs zero */
+	__u8 cid[XDHCP_CID_MAX]; /* option 61 as the reply carries it */
+	__u8 rai[XDHCP_RAI_MAX]; /* option 82 as the reply echoes it (last, RFC 3046) */
+};
+
+struct xdhcp_profile {
+	__u32 t1_fixed; /* renew-timer (0: not set) */
+	__u32 t2_fixed; /* rebind-timer (0: not set) */
+	__u32 t1_pct; /* calculate-tee-times: t1-percent * 65536, exact (0: none) */
+	__u32 t2_pct;
+	__u16 pre_len; /* 1..XDHCP_PRE_MAX */
+	__u16 post_len; /* 0..XDHCP_POST_MAX */
+	__u16 off51; /* offset in pre of option 51's value */
+	__u16 off58; /* ... of option 58's, or XDHCP_NO_OFF */
+	__u16 off59; /* ... of option 59's, or XDHCP_NO_OFF */
+	__u16 set; /* 1: in use */
+	__u8 file[XDHCP_FILE_LEN];
+	__u8 pre[XDHCP_PRE_MAX];
+	__u8 post[XDHCP_POST_MAX];
 };

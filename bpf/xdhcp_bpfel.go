@@ -44,6 +44,8 @@ type xdhcpXdhcpConfig struct {
 	RelayBurst   uint32
 	UnknownRate  uint32
 	UnknownBurst uint32
+	Renew        uint8
+	Pad2         [7]uint8
 }
 
 type xdhcpXdhcpCounters struct {
@@ -69,7 +71,15 @@ type xdhcpXdhcpCounters struct {
 	DropRateUnknown     uint64
 	DropNotRequest      uint64
 	DropShort           uint64
+	DropRenewBuild      uint64
+	TxRenew             uint64
 	NoSocket            uint64
+	RenewMiss           uint64
+	RenewMismatch       uint64
+	RenewStale          uint64
+	RenewLayout         uint64
+	RenewRoute          uint64
+	RenewRoom           uint64
 }
 
 type xdhcpXdhcpKeyKind uint32
@@ -92,6 +102,56 @@ const (
 	xdhcpXdhcpLimitKindXDHCP_LIMIT_CLIENT xdhcpXdhcpLimitKind = 1
 	xdhcpXdhcpLimitKindXDHCP_LIMIT_RELAY  xdhcpXdhcpLimitKind = 2
 )
+
+type xdhcpXdhcpProfile struct {
+	_       structs.HostLayout
+	T1Fixed uint32
+	T2Fixed uint32
+	T1Pct   uint32
+	T2Pct   uint32
+	PreLen  uint16
+	PostLen uint16
+	Off51   uint16
+	Off58   uint16
+	Off59   uint16
+	Set     uint16
+	File    [192]uint8
+	Pre     [256]uint8
+	Post    [256]uint8
+}
+
+type xdhcpXdhcpRenew struct {
+	_          structs.HostLayout
+	Digest     uint64
+	ClttNs     uint64
+	MacUntilNs uint64
+	MaxAge     uint32
+	Valid      uint32
+	ReqSrc     uint32
+	ReqDst     uint32
+	ReplySrc   uint32
+	ReplyDst   uint32
+	ReplyPort  uint16
+	RaiLen     uint8
+	Pad2       uint8
+	Yiaddr     uint32
+	Profile    uint32
+	DhcpLen    uint16
+	CidLen     uint8
+	Pad        uint8
+	Dmac       [6]uint8
+	Smac       [6]uint8
+	Hdr        [44]uint8
+	Cid        [64]uint8
+	Rai        [64]uint8
+}
+
+type xdhcpXdhcpRenewKey struct {
+	_       structs.HostLayout
+	Client  uint64
+	Giaddr  uint32
+	Ifindex uint32
+}
 
 type xdhcpXdhcpScan struct {
 	_         structs.HostLayout
@@ -130,8 +190,16 @@ const (
 	xdhcpXdhcpStatXDHCP_STAT_DROP_RATE_UNKNOWN     xdhcpXdhcpStat = 18
 	xdhcpXdhcpStatXDHCP_STAT_DROP_NOT_REQUEST      xdhcpXdhcpStat = 19
 	xdhcpXdhcpStatXDHCP_STAT_DROP_SHORT            xdhcpXdhcpStat = 20
-	xdhcpXdhcpStatXDHCP_STAT_NO_SOCKET             xdhcpXdhcpStat = 21
-	xdhcpXdhcpStatXDHCP_STAT_MAX                   xdhcpXdhcpStat = 22
+	xdhcpXdhcpStatXDHCP_STAT_DROP_RENEW_BUILD      xdhcpXdhcpStat = 21
+	xdhcpXdhcpStatXDHCP_STAT_TX_RENEW              xdhcpXdhcpStat = 22
+	xdhcpXdhcpStatXDHCP_STAT_NO_SOCKET             xdhcpXdhcpStat = 23
+	xdhcpXdhcpStatXDHCP_STAT_RENEW_MISS            xdhcpXdhcpStat = 24
+	xdhcpXdhcpStatXDHCP_STAT_RENEW_MISMATCH        xdhcpXdhcpStat = 25
+	xdhcpXdhcpStatXDHCP_STAT_RENEW_STALE           xdhcpXdhcpStat = 26
+	xdhcpXdhcpStatXDHCP_STAT_RENEW_LAYOUT          xdhcpXdhcpStat = 27
+	xdhcpXdhcpStatXDHCP_STAT_RENEW_ROUTE           xdhcpXdhcpStat = 28
+	xdhcpXdhcpStatXDHCP_STAT_RENEW_ROOM            xdhcpXdhcpStat = 29
+	xdhcpXdhcpStatXDHCP_STAT_MAX                   xdhcpXdhcpStat = 30
 )
 
 type xdhcpXdhcpTokens struct {
@@ -144,16 +212,18 @@ type xdhcpXdhcpTokens struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	xdhcpMapXdhcpAddrs   = "xdhcp_addrs"
-	xdhcpMapXdhcpBuckets = "xdhcp_buckets"
-	xdhcpMapXdhcpCfg     = "xdhcp_cfg"
-	xdhcpMapXdhcpGlobal  = "xdhcp_global"
-	xdhcpMapXdhcpKnown   = "xdhcp_known"
-	xdhcpMapXdhcpLimits  = "xdhcp_limits"
-	xdhcpMapXdhcpScratch = "xdhcp_scratch"
-	xdhcpMapXdhcpStats   = "xdhcp_stats"
-	xdhcpMapXdhcpXsks    = "xdhcp_xsks"
-	xdhcpProgXdhcpXdp    = "xdhcp_xdp"
+	xdhcpMapXdhcpAddrs    = "xdhcp_addrs"
+	xdhcpMapXdhcpBuckets  = "xdhcp_buckets"
+	xdhcpMapXdhcpCfg      = "xdhcp_cfg"
+	xdhcpMapXdhcpGlobal   = "xdhcp_global"
+	xdhcpMapXdhcpKnown    = "xdhcp_known"
+	xdhcpMapXdhcpLimits   = "xdhcp_limits"
+	xdhcpMapXdhcpProfiles = "xdhcp_profiles"
+	xdhcpMapXdhcpRenews   = "xdhcp_renews"
+	xdhcpMapXdhcpScratch  = "xdhcp_scratch"
+	xdhcpMapXdhcpStats    = "xdhcp_stats"
+	xdhcpMapXdhcpXsks     = "xdhcp_xsks"
+	xdhcpProgXdhcpXdp     = "xdhcp_xdp"
 )
 
 // loadXdhcp returns the embedded CollectionSpec for xdhcp.
@@ -205,15 +275,17 @@ type xdhcpProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type xdhcpMapSpecs struct {
-	XdhcpAddrs   *ebpf.MapSpec `ebpf:"xdhcp_addrs"`
-	XdhcpBuckets *ebpf.MapSpec `ebpf:"xdhcp_buckets"`
-	XdhcpCfg     *ebpf.MapSpec `ebpf:"xdhcp_cfg"`
-	XdhcpGlobal  *ebpf.MapSpec `ebpf:"xdhcp_global"`
-	XdhcpKnown   *ebpf.MapSpec `ebpf:"xdhcp_known"`
-	XdhcpLimits  *ebpf.MapSpec `ebpf:"xdhcp_limits"`
-	XdhcpScratch *ebpf.MapSpec `ebpf:"xdhcp_scratch"`
-	XdhcpStats   *ebpf.MapSpec `ebpf:"xdhcp_stats"`
-	XdhcpXsks    *ebpf.MapSpec `ebpf:"xdhcp_xsks"`
+	XdhcpAddrs    *ebpf.MapSpec `ebpf:"xdhcp_addrs"`
+	XdhcpBuckets  *ebpf.MapSpec `ebpf:"xdhcp_buckets"`
+	XdhcpCfg      *ebpf.MapSpec `ebpf:"xdhcp_cfg"`
+	XdhcpGlobal   *ebpf.MapSpec `ebpf:"xdhcp_global"`
+	XdhcpKnown    *ebpf.MapSpec `ebpf:"xdhcp_known"`
+	XdhcpLimits   *ebpf.MapSpec `ebpf:"xdhcp_limits"`
+	XdhcpProfiles *ebpf.MapSpec `ebpf:"xdhcp_profiles"`
+	XdhcpRenews   *ebpf.MapSpec `ebpf:"xdhcp_renews"`
+	XdhcpScratch  *ebpf.MapSpec `ebpf:"xdhcp_scratch"`
+	XdhcpStats    *ebpf.MapSpec `ebpf:"xdhcp_stats"`
+	XdhcpXsks     *ebpf.MapSpec `ebpf:"xdhcp_xsks"`
 }
 
 // xdhcpVariableSpecs contains global variables before they are loaded into the kernel.
@@ -242,15 +314,17 @@ func (o *xdhcpObjects) Close() error {
 //
 // It can be passed to loadXdhcpObjects or ebpf.CollectionSpec.LoadAndAssign.
 type xdhcpMaps struct {
-	XdhcpAddrs   *ebpf.Map `ebpf:"xdhcp_addrs"`
-	XdhcpBuckets *ebpf.Map `ebpf:"xdhcp_buckets"`
-	XdhcpCfg     *ebpf.Map `ebpf:"xdhcp_cfg"`
-	XdhcpGlobal  *ebpf.Map `ebpf:"xdhcp_global"`
-	XdhcpKnown   *ebpf.Map `ebpf:"xdhcp_known"`
-	XdhcpLimits  *ebpf.Map `ebpf:"xdhcp_limits"`
-	XdhcpScratch *ebpf.Map `ebpf:"xdhcp_scratch"`
-	XdhcpStats   *ebpf.Map `ebpf:"xdhcp_stats"`
-	XdhcpXsks    *ebpf.Map `ebpf:"xdhcp_xsks"`
+	XdhcpAddrs    *ebpf.Map `ebpf:"xdhcp_addrs"`
+	XdhcpBuckets  *ebpf.Map `ebpf:"xdhcp_buckets"`
+	XdhcpCfg      *ebpf.Map `ebpf:"xdhcp_cfg"`
+	XdhcpGlobal   *ebpf.Map `ebpf:"xdhcp_global"`
+	XdhcpKnown    *ebpf.Map `ebpf:"xdhcp_known"`
+	XdhcpLimits   *ebpf.Map `ebpf:"xdhcp_limits"`
+	XdhcpProfiles *ebpf.Map `ebpf:"xdhcp_profiles"`
+	XdhcpRenews   *ebpf.Map `ebpf:"xdhcp_renews"`
+	XdhcpScratch  *ebpf.Map `ebpf:"xdhcp_scratch"`
+	XdhcpStats    *ebpf.Map `ebpf:"xdhcp_stats"`
+	XdhcpXsks     *ebpf.Map `ebpf:"xdhcp_xsks"`
 }
 
 func (m *xdhcpMaps) Close() error {
@@ -261,6 +335,8 @@ func (m *xdhcpMaps) Close() error {
 		m.XdhcpGlobal,
 		m.XdhcpKnown,
 		m.XdhcpLimits,
+		m.XdhcpProfiles,
+		m.XdhcpRenews,
 		m.XdhcpScratch,
 		m.XdhcpStats,
 		m.XdhcpXsks,

@@ -141,6 +141,7 @@ func TestInheritance(t *testing.T) {
 	want := XDHCP{Datapath: DatapathUDP, BPFPinPath: "/sys/fs/bpf/x", Prometheus: Prometheus{Listen: "127.0.0.1:9100"},
 		ControlSocketMode: 0o660, ControlSocketGroup: "root", ControlSocketGID: 0, AFXDP: AFXDP{FrameCount: 4096, FrameSize: 2048, Queues: 2}, OfferLifetime: 30}
 	want.RateLimits = DefaultRateLimits()
+	want.KernelRenew = true // the default
 	want.RateLimits.ClientRate = 2
 	want.RateLimits.UnknownRate = 0
 	got := d.XDHCP

@@ -498,6 +498,11 @@ type XDHCP struct {
 	// RateLimits are the admission limits applied before a request reaches
 	// the engine: in the XDP program, or in user space on the UDP path.
 	RateLimits RateLimits
+	// KernelRenew (default true) lets the XDP program answer renewals
+	// that lease caching reuses (docs/kea/kernel-renew.md); false sends
+	// every renewal to user space. It is off by itself where the kernel
+	// cannot be exact (see userspace/daemon/renew.go).
+	KernelRenew bool
 }
 
 // RateLimits bounds what one client, one relay and all clients without a

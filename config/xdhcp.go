@@ -8,14 +8,14 @@ import (
 
 var xdhcpKeys = keys("datapath", "bpf-pin-path", "prometheus", "control-socket-mode", "control-socket-group",
 	"afxdp",
-	"offer-lifetime", "rate-limits")
+	"offer-lifetime", "rate-limits", "kernel-renew")
 
 var rateLimitKeys = keys("enabled", "client-rate", "client-burst", "relay-rate", "relay-burst",
 	"unknown-client-rate", "unknown-client-burst", "table-size", "known-clients")
 
 // xdhcp decodes Dhcp4.user-context.xdhcp; other user-context content is free.
 func (d *decoder) xdhcp(uc *Node) XDHCP {
-	x := XDHCP{Datapath: DatapathAuto, ControlSocketMode: 0o600, ControlSocketGID: -1, RateLimits: DefaultRateLimits()}
+	x := XDHCP{Datapath: DatapathAuto, ControlSocketMode: 0o600, ControlSocketGID: -1, RateLimits: DefaultRateLimits(), KernelRenew: true}
 	n := uc.Get("xdhcp")
 	if n == nil || d.err != nil {
 		return x
@@ -78,6 +78,7 @@ func (d *decoder) xdhcp(uc *Node) XDHCP {
 	if r := o.get("rate-limits"); r != nil {
 		x.RateLimits = d.rateLimits(r)
 	}
+	x.KernelRenew = o.bool("kernel-renew", true)
 	return x
 }
 

@@ -273,6 +273,12 @@ func parseOptions(args []string) (*options, error) {
 		o.renewThreshold <= 0 || o.renewThreshold >= 1) {
 		return nil, errors.New("renew-secs must be 1..60, renew-clients 1..20000, renew-rates not empty, renew-threshold in (0, 1)")
 	}
+	// Every renewal row takes leases for its own clients (xdhcpd runs three
+	// modes per rate): they must fit the pool, or later rows get no lease.
+	if o.renew && renewLeasesNeeded(o) > renewPoolSize {
+		return nil, fmt.Errorf("renewal rows need %d leases (renew-clients %d x %d rates x 3 modes), the pool has %d: fewer clients or rates",
+			renewLeasesNeeded(o), o.renewClients, len(o.renewRates), renewPoolSize)
+	}
 	if o.renew && !o.renewOnly && !budgetSet {
 		// The renewal rows (Kea and xdhcpd-auto) come on top of the
 		// default budget rather than out of the ladders' time.

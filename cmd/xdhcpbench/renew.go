@@ -32,6 +32,14 @@ import (
 // renewValid is the bench configurations' valid-lifetime (servers.go).
 const renewValid = 3600
 
+// renewPoolSize is the addresses in poolFirst..poolLast (198.19.0.10 -
+// 198.19.255.250).
+const renewPoolSize = 65536 - 10 - 5
+
+// renewLeasesNeeded is how many leases the renewal rows of one server take
+// at most: each (mode, rate) row has its own clients.
+func renewLeasesNeeded(o *options) int { return 3 * len(o.renewRates) * o.renewClients }
+
 // Renewals is one server's renewal phase (results.json servers[].renewals).
 type Renewals struct {
 	Clients   int        `json:"clients"`
@@ -42,9 +50,12 @@ type Renewals struct {
 	Rows      []RenewRow `json:"rows"`
 }
 
-// RenewRow is one (caching, rate) run.
+// RenewRow is one (caching, kernel, rate) run.
 type RenewRow struct {
-	Cached     bool    `json:"cached"`
+	Cached bool `json:"cached"`
+	// Kernel is xdhcpd's kernel renewal cache (user-context.xdhcp
+	// kernel-renew): "on", "off", or "" for Kea.
+	Kernel     string  `json:"kernel_renew,omitempty"`
 	Offered    int     `json:"offered_per_sec"` // 0: as fast as the clients go
 	Sent       uint64  `json:"renewals_sent"`
 	Acked      uint64  `json:"renewals_acked"`
@@ -55,6 +66,16 @@ type RenewRow struct {
 	CPUSeconds float64 `json:"server_cpu_seconds"`
 	Per1k      float64 `json:"server_cpu_seconds_per_1k_renewals"`
 	HostBusy   float64 `json:"host_cpu_busy"`
+	// HostPer1k is the whole machine's busy CPU seconds (user, system,
+	// irq, softirq: the XDP program's work is softirq) per 1,000 renewals
+	// acked; it includes the load generator on the same machine.
+	HostPer1k float64 `json:"host_cpu_seconds_per_1k_renewals"`
+	// KernelAcked is how many of the ACKs the XDP program sent (tx_renew),
+	// KernelEntries and KernelBytes the renewal cache's entries and their
+	// kernel map bytes (entries and profiles) at the end of the run.
+	KernelAcked   uint64 `json:"kernel_acked,omitempty"`
+	KernelEntries uint64 `json:"kernel_cache_entries,omitempty"`
+	KernelBytes   uint64 `json:"kernel_cache_bytes,omitempty"`
 	// FileBytes is what the lease file grew by over the renewals: a
 	// renewal written is a row, a reused lease none.
 	FileBytes int64 `json:"lease_file_bytes"`
@@ -64,8 +85,10 @@ type RenewRow struct {
 	Err        string  `json:"error,omitempty"`
 }
 
-// renewCost is the phase's time: two reloads, and per row the warm-up
-// (at most the clients at the lowest rate, twice over), the run and drains.
+// renewCost is the phase's time: a reload per mode (three for xdhcpd: no
+// caching, caching with the kernel cache off, and on), and per row the
+// warm-up (at most the clients at the lowest rate, twice over), the run
+// and drains.
 func (o *options) renewCost() time.Duration {
 	var d time.Duration
 	for _, rate := range o.renewRates {
@@ -75,15 +98,23 @@ func (o *options) renewCost() time.Duration {
 		}
 		d += warm + time.Duration(o.renewSecs)*time.Second + 5*time.Second
 	}
-	return 2*d + 2*time.Second
+	return 3*d + 3*time.Second
 }
 
 // renewConfig is cfg with calculate-tee-times and, when threshold > 0,
-// cache-threshold added after the valid-lifetime.
-func renewConfig(cfg []byte, threshold float64) ([]byte, error) {
+// cache-threshold added after the valid-lifetime; kernelOff turns
+// xdhcpd's kernel renewal cache off (user-context.xdhcp.kernel-renew).
+func renewConfig(cfg []byte, threshold float64, kernelOff bool) ([]byte, error) {
 	key := []byte(`"valid-lifetime": ` + strconv.Itoa(renewValid) + `,`)
 	if !bytes.Contains(cfg, key) {
 		return nil, fmt.Errorf("renewals: configuration has no %s", key)
+	}
+	if kernelOff {
+		x := []byte(`"xdhcp": {`)
+		if !bytes.Contains(cfg, x) {
+			return nil, fmt.Errorf("renewals: configuration has no %s", x)
+		}
+		cfg = bytes.Replace(cfg, x, []byte(`"xdhcp": { "kernel-renew": false,`), 1)
 	}
 	add := `"calculate-tee-times": true,`
 	if threshold > 0 {
@@ -108,12 +139,21 @@ func (b *bench) renewals(ctx context.Context, s *Server, d *daemon, p cfgParams,
 		r.Rows = append(r.Rows, RenewRow{Err: err.Error()})
 		return
 	}
-	for k, cached := range []bool{false, true} {
+	type mode struct {
+		cached bool
+		kernel string
+	}
+	modes := []mode{{false, ""}, {true, ""}}
+	if d.xdhcpd() {
+		modes = []mode{{false, "off"}, {true, "off"}, {true, "on"}}
+	}
+	for k, md := range modes {
+		cached := md.cached
 		th := 0.0
 		if cached {
 			th = o.renewThreshold
 		}
-		cfg, err := renewConfig(base, th)
+		cfg, err := renewConfig(base, th, md.kernel == "off")
 		if err == nil {
 			err = os.WriteFile(filepath.Join(p.Work, p.Name+".json"), cfg, 0o644)
 		}
@@ -124,7 +164,7 @@ func (b *bench) renewals(ctx context.Context, s *Server, d *daemon, p cfgParams,
 			}
 		}
 		if err != nil {
-			r.Rows = append(r.Rows, RenewRow{Cached: cached, Err: err.Error()})
+			r.Rows = append(r.Rows, RenewRow{Cached: cached, Kernel: md.kernel, Err: err.Error()})
 			continue
 		}
 		for i, rate := range o.renewRates {
@@ -136,12 +176,29 @@ func (b *bench) renewals(ctx context.Context, s *Server, d *daemon, p cfgParams,
 			// new leases and its renewals meet this configuration only.
 			mb := fmt.Sprintf("02:00:7d:%02x:00:00", 16*k+i)
 			leases := filepath.Join(p.Work, p.Name+"-leases4.csv")
-			row := b.renewRow(ctx, d, dl, rate, mb, leases, filepath.Join(dir, fmt.Sprintf("renewals-cached%v-%d", cached, rate)))
-			row.Cached = cached
+			k0 := d.kernelRenew()
+			var detach func()
+			if md.kernel == "on" {
+				if detach, err = passXDP(b.lab.ns("cli"), b.lab.prefix+"v1", b.lab.prefix+"v2"); err != nil {
+					r.Rows = append(r.Rows, RenewRow{Cached: cached, Kernel: md.kernel, Offered: rate, Err: err.Error()})
+					continue
+				}
+			}
+			row := b.renewRow(ctx, d, dl, rate, mb, leases, filepath.Join(dir, fmt.Sprintf("renewals-cached%v-kernel%s-%d", cached, md.kernel, rate)))
+			if detach != nil {
+				detach()
+			}
+			row.Cached, row.Kernel = cached, md.kernel
+			if md.kernel != "" {
+				k1 := d.kernelRenew()
+				row.KernelAcked = k1.acked - k0.acked
+				row.KernelEntries, row.KernelBytes = k1.entries, k1.bytes
+			}
 			r.Rows = append(r.Rows, row)
-			fmt.Printf("bench:   %s renewals (%s): offered %s, acked %d (%.0f/s, loss %.2f%%), p50/p99 %s/%s ms, CPU %.3f ms per 1,000, memfile %.1f B per renewal, lease age %.1f s%s\n",
-				s.Name, cacheLabel(cached, o.renewThreshold), rateLabel(rate), row.Acked, row.PerSec, 100*row.Loss,
-				num(row.P50Ms), num(row.P99Ms), 1000*row.Per1k, perRenewal(row.FileBytes, row.Acked), row.AgeSeconds, errSuffix(row.Err))
+			fmt.Printf("bench:   %s renewals (%s%s): offered %s, acked %d (%.0f/s, loss %.2f%%, %d by the kernel), p50/p99 %s/%s ms, CPU %.3f ms per 1,000 (host %.3f), memfile %.1f B per renewal, lease age %.1f s, kernel cache %d entries %d B%s\n",
+				s.Name, cacheLabel(cached, o.renewThreshold), kernelLabel(md.kernel), rateLabel(rate), row.Acked, row.PerSec, 100*row.Loss, row.KernelAcked,
+				num(row.P50Ms), num(row.P99Ms), 1000*row.Per1k, 1000*row.HostPer1k, perRenewal(row.FileBytes, row.Acked), row.AgeSeconds,
+				row.KernelEntries, row.KernelBytes, errSuffix(row.Err))
 		}
 	}
 }
@@ -222,8 +279,57 @@ func (b *bench) renewRow(ctx context.Context, d *daemon, dl string, rate int, ma
 	row.HostBusy = busyShare(hb0, ht0, hb1, ht1)
 	if row.Acked > 0 {
 		row.Per1k = row.CPUSeconds / float64(row.Acked) * 1000
+		row.HostPer1k = (hb1 - hb0) / userHZ / float64(row.Acked) * 1000
 	}
 	return row
+}
+
+// userHZ is /proc/stat's tick rate (USER_HZ).
+const userHZ = 100
+
+func kernelLabel(k string) string {
+	if k == "" {
+		return ""
+	}
+	return ", kernel cache " + k
+}
+
+// kernelRenewState is what xdp-stats-get says of kernel renewals.
+type kernelRenewState struct {
+	acked, entries, bytes uint64
+}
+
+// xdhcpd reports whether d is an xdhcpd (it answers xdp-stats-get).
+func (d *daemon) xdhcpd() bool {
+	v, err := d.command(`{"command":"xdp-stats-get"}`, 5*time.Second)
+	return err == nil && result(v) == 0
+}
+
+// kernelRenew sums tx_renew and the renewal caches over d's interfaces.
+func (d *daemon) kernelRenew() kernelRenewState {
+	var k kernelRenewState
+	v, err := d.command(`{"command":"xdp-stats-get"}`, 5*time.Second)
+	if err != nil || result(v) != 0 {
+		return k
+	}
+	args, _ := v["arguments"].(map[string]any)
+	ifs, _ := args["interfaces"].([]any)
+	for _, x := range ifs {
+		m, _ := x.(map[string]any)
+		c, _ := m["counters"].(map[string]any)
+		k.acked += u64(c["bpf_tx_renew"])
+		if rc, ok := m["renew-cache"].(map[string]any); ok {
+			cc, _ := rc["counters"].(map[string]any)
+			k.entries += u64(cc["entries"])
+			k.bytes += u64(rc["entries-bytes-total"]) + u64(rc["profiles-bytes-total"])
+		}
+	}
+	return k
+}
+
+func u64(v any) uint64 {
+	f, _ := v.(float64)
+	return uint64(f)
 }
 
 func fileSize(path string) int64 {
@@ -284,16 +390,25 @@ func RenewTable(servers []*Server) string {
 	if len(ran) == 0 {
 		return ""
 	}
-	rows := [][]string{{"server", "lease caching", "renewals/s offered", "acked/s", "loss", "p50/p99 ms", "server CPU s", "CPU ms per 1,000 renewals", "memfile bytes per renewal", "lease age at renewal s"}}
+	rows := [][]string{{"server", "lease caching", "kernel cache", "renewals/s offered", "acked/s", "loss", "acked by the kernel", "p50/p99 ms", "server CPU s", "CPU ms per 1,000 renewals", "host CPU ms per 1,000", "memfile bytes per renewal", "lease age at renewal s", "kernel cache entries / bytes"}}
 	for _, s := range ran {
 		for _, r := range s.Renewals.Rows {
+			kc := r.Kernel
+			if kc == "" {
+				kc = "-"
+			}
 			if r.Err != "" {
-				rows = append(rows, []string{s.Name, cacheLabel(r.Cached, s.Renewals.Threshold), rateLabel(r.Offered), "ERROR " + firstOf(r.Err), "", "", "", "", "", ""})
+				rows = append(rows, []string{s.Name, cacheLabel(r.Cached, s.Renewals.Threshold), kc, rateLabel(r.Offered), "ERROR " + firstOf(r.Err), "", "", "", "", "", "", "", "", ""})
 				continue
 			}
-			rows = append(rows, []string{s.Name, cacheLabel(r.Cached, s.Renewals.Threshold), rateLabel(r.Offered),
-				fmt.Sprintf("%.0f", r.PerSec), fmt.Sprintf("%.2f%%", 100*r.Loss), num(r.P50Ms) + "/" + num(r.P99Ms),
-				fmt.Sprintf("%.3f", r.CPUSeconds), fmt.Sprintf("%.3f", 1000*r.Per1k), fmt.Sprintf("%.1f", perRenewal(r.FileBytes, r.Acked)), fmt.Sprintf("%.1f", r.AgeSeconds)})
+			kb := "-"
+			if r.Kernel != "" {
+				kb = fmt.Sprintf("%d / %d", r.KernelEntries, r.KernelBytes)
+			}
+			rows = append(rows, []string{s.Name, cacheLabel(r.Cached, s.Renewals.Threshold), kc, rateLabel(r.Offered),
+				fmt.Sprintf("%.0f", r.PerSec), fmt.Sprintf("%.2f%%", 100*r.Loss), fmt.Sprint(r.KernelAcked), num(r.P50Ms) + "/" + num(r.P99Ms),
+				fmt.Sprintf("%.3f", r.CPUSeconds), fmt.Sprintf("%.3f", 1000*r.Per1k), fmt.Sprintf("%.3f", 1000*r.HostPer1k),
+				fmt.Sprintf("%.1f", perRenewal(r.FileBytes, r.Acked)), fmt.Sprintf("%.1f", r.AgeSeconds), kb})
 		}
 	}
 	rn := ran[0].Renewals
@@ -306,6 +421,6 @@ func RenewTable(servers []*Server) string {
 	} else {
 		sb.WriteString("A client renewing at T1 (age = half the lifetime) does NOT hit the cache at this threshold (it needs one above 0.5); ")
 	}
-	sb.WriteString("here a lease is renewed at the age in the last column, well inside the threshold. CPU is the server's utime+stime from the end of the warm-up to the end of the run, per 1,000 renewals acked.\n")
+	sb.WriteString("here a lease is renewed at the age in its column, well inside the threshold. CPU is the server's utime+stime from the end of the warm-up to the end of the run, per 1,000 renewals acked; host CPU is the whole machine's busy time (user, system, irq, softirq: the XDP program's renewals are softirq time) including the load generator. Kernel cache on: xdhcpd's XDP program answers renewals the cache reuses (docs/kea/kernel-renew.md); bytes are its map keys and values.\n")
 	return sb.String()
 }

@@ -17,9 +17,25 @@ func TestRenewConfig(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, th := range []float64{0, 0.6} {
-			cfg, err := renewConfig(base, th)
+			cfg, err := renewConfig(base, th, false)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if xd {
+				off, err := renewConfig(base, th, true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var w struct {
+					Dhcp4 struct {
+						UserContext struct {
+							XDHCP map[string]any `json:"xdhcp"`
+						} `json:"user-context"`
+					}
+				}
+				if err := json.Unmarshal(off, &w); err != nil || w.Dhcp4.UserContext.XDHCP["kernel-renew"] != false {
+					t.Errorf("kernel off: %v %v\n%s", err, w.Dhcp4.UserContext.XDHCP, off)
+				}
 			}
 			var v struct {
 				Dhcp4 map[string]any
@@ -36,7 +52,7 @@ func TestRenewConfig(t *testing.T) {
 			}
 		}
 	}
-	if _, err := renewConfig([]byte(`{"Dhcp4": {}}`), 0.5); err == nil {
+	if _, err := renewConfig([]byte(`{"Dhcp4": {}}`), 0.5, false); err == nil {
 		t.Error("a configuration without the bench's valid-lifetime was accepted")
 	}
 }

@@ -67,6 +67,7 @@ type Daemon struct {
 	data   *dataPath
 	ha     *haRuntime
 	adm    *admissionState
+	renew  atomic.Pointer[renewRuntime]
 
 	ctx      context.Context // the run context, for loops started by a reload
 	started  time.Time
@@ -259,6 +260,7 @@ func (d *Daemon) leaseChanged(c lease.Change) {
 		es.e.LeaseChanged(c)
 	}
 	d.adm.changed(c)
+	d.renew.Load().forget(c)
 }
 
 // workerCount is Kea's thread-pool-size (0 = CPUs), 1 without multi-threading.
@@ -333,6 +335,7 @@ func (d *Daemon) Run(ctx context.Context) (int, error) {
 		return 1, err
 	}
 	d.data = dp
+	d.startRenew(dp.xdp)
 	if err := d.startHA(ctx); err != nil {
 		return 1, err
 	}
@@ -536,6 +539,9 @@ func (d *Daemon) apply(cfg *config.Config) error {
 		old.cancel()
 	}
 	d.applyRateLimits(cfg.Dhcp4)
+	if r := d.renew.Load(); r != nil && r.xr != nil {
+		r.configure(cfg.Dhcp4, false)
+	}
 	d.cfg = cfg
 	d.registerCommands(cfg.Dhcp4)
 	d.reloaded = time.Now()

@@ -233,9 +233,13 @@ func (x *xdpRuntime) addMetrics(c *metrics.Collector) {
 func (x *xdpRuntime) statsCommand(context.Context, *control.Request) control.Response {
 	var ifs []map[string]any
 	for _, p := range x.paths {
-		ifs = append(ifs, map[string]any{
+		m := map[string]any{
 			"name": p.Interface(), "mode": p.Mode(), "queues": p.Queues(), "counters": p.Counters(),
-		})
+		}
+		if c := p.RenewCache(); c != nil {
+			m["renew-cache"] = renewCacheInfo(c)
+		}
+		ifs = append(ifs, m)
 	}
 	return control.OK("", map[string]any{"datapath": x.mode(), "interfaces": ifs})
 }

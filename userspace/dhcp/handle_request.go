@@ -49,7 +49,7 @@ func (x *exchange) request() *Reply {
 	}
 	valid := x.validLifetime(c.sub)
 	b := new(ackBlock)
-	_, changes, reused, ok, err := x.commit(c, valid, prev, &b.leaseBlock)
+	stored, changes, reused, ok, err := x.commit(c, valid, prev, &b.leaseBlock)
 	if err != nil {
 		x.e.log.Error().Err(err).Msg("lease commit failed")
 		return x.w.drop(dropStoreError)
@@ -71,5 +71,12 @@ func (x *exchange) request() *Reply {
 		valid = reused
 	}
 	x.fillLease(&b.replyBlock, c, valid)
-	return x.sealTo(&b.replyBlock, changes)
+	rep := x.sealTo(&b.replyBlock, changes)
+	if hasCI {
+		if w, ok := c.sub.reuseWindow(stored, x.validLifetime(c.sub)); ok {
+			w.Engine = x.e
+			rep.Reuse = &w
+		}
+	}
+	return rep
 }

@@ -31,4 +31,7 @@ type Reply struct {
 	Msg     *dhcpv4.DHCPv4
 	Dest    packet.Destination
 	Changes []lease.Change
+	// Reuse is set on an ACK to a REQUEST with ciaddr when an identical
+	// renewal would reuse the stored lease (see ReuseWindow).
+	Reuse *ReuseWindow
 }

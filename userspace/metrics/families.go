@@ -73,7 +73,8 @@ var families = []Family{
 
 	// The XDP program (kernel counters, struct xdhcp_counters in bpf/xdhcp.h).
 	{"xdhcp_xdp_received_packets_total", counter, "Packets the XDP program saw (rx_total); the verdicts of xdhcp_xdp_packets_total sum to it.", []string{LabelInterface}},
-	{"xdhcp_xdp_packets_total", counter, "Packets by XDP verdict (pass to the kernel stack, redirect to AF_XDP, drop) and reason.", []string{LabelInterface, LabelVerdict, LabelReason}},
+	{"xdhcp_xdp_packets_total", counter, "Packets by XDP verdict (pass to the kernel stack, redirect to AF_XDP, drop, tx: answered in the kernel) and reason.", []string{LabelInterface, LabelVerdict, LabelReason}},
+	{"xdhcp_xdp_renew_misses_total", counter, "Renewals (REQUEST with ciaddr, ours, admitted) the XDP program left to user space, by reason (renew_* in bpf/xdhcp.h); answered ones are xdhcp_xdp_packets_total{verdict=\"tx\",reason=\"renew\"}.", []string{LabelInterface, LabelReason}},
 	{"xdhcp_xdp_redirect_fallback_packets_total", counter, "Redirects that fell back to the kernel stack: no AF_XDP socket on the queue (no_socket).", []string{LabelInterface}},
 
 	// The AF_XDP path in user space.
@@ -276,8 +277,11 @@ func InterfaceSeries(iface, name string) (family string, labels []string, ok boo
 		case "no_socket":
 			return "xdhcp_xdp_redirect_fallback_packets_total", []string{iface}, true
 		}
+		if why, ok := strings.CutPrefix(k, "renew_"); ok {
+			return "xdhcp_xdp_renew_misses_total", []string{iface, why}, true
+		}
 		verdict, reason, found := strings.Cut(k, "_")
-		if !found || (verdict != "pass" && verdict != "redirect" && verdict != "drop") {
+		if !found || (verdict != "pass" && verdict != "redirect" && verdict != "drop" && verdict != "tx") {
 			return "", nil, false
 		}
 		return "xdhcp_xdp_packets_total", []string{iface, verdict, strings.ReplaceAll(reason, "_", "-")}, true

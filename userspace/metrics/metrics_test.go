@@ -54,6 +54,8 @@ func TestInterfaceSeries(t *testing.T) {
 		{"bpf_pass_not_our_mac", "xdhcp_xdp_packets_total", []string{"eth0", "pass", "not-our-mac"}},
 		{"bpf_redirect_ours", "xdhcp_xdp_packets_total", []string{"eth0", "redirect", "ours"}},
 		{"bpf_no_socket", "xdhcp_xdp_redirect_fallback_packets_total", []string{"eth0"}},
+		{"bpf_tx_renew", "xdhcp_xdp_packets_total", []string{"eth0", "tx", "renew"}},
+		{"bpf_renew_mismatch", "xdhcp_xdp_renew_misses_total", []string{"eth0", "mismatch"}},
 		{"xsk_rx_ring_full", "xdhcp_afxdp_socket_rx_ring_full_total", []string{"eth0"}},
 		{"path_tx_frames", "xdhcp_afxdp_tx_frames_total", []string{"eth0"}},
 	}
@@ -116,7 +118,7 @@ func fullCollector() *Collector {
 	}
 	kea["pkt4-received"] = 5
 	kea["subnet[1].total-addresses"] = 100
-	iface := map[string]int64{"bpf_rx_total": 3, "bpf_no_socket": 0, "bpf_drop_partner": 1, "bpf_pass_not_ip": 1, "bpf_redirect_ours": 1}
+	iface := map[string]int64{"bpf_rx_total": 3, "bpf_no_socket": 0, "bpf_drop_partner": 1, "bpf_pass_not_ip": 1, "bpf_redirect_ours": 1, "bpf_renew_miss": 2}
 	for k := range interfaceCounters {
 		iface[k] = 1
 	}

@@ -92,6 +92,18 @@ type Registry struct {
 	shards []*Shard
 	base   [NumCounters]int64 // subtracted on read; set by Reset
 	cells  map[string]*Cell
+	srcs   []func(Counter) int64
+}
+
+// AddSource adds f's value to every read of a counter: counts kept outside
+// the shards, such as the XDP program's kernel-answered renewals (folded
+// into pkt4-received, pkt4-request-received, pkt4-sent and pkt4-ack-sent).
+// f must be cheap, monotonic per counter, and must not call back into the
+// registry.
+func (r *Registry) AddSource(f func(Counter) int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.srcs = append(r.srcs, f)
 }
 
 // New returns an empty registry.
@@ -125,6 +137,9 @@ func (r *Registry) sumLocked(c Counter) int64 {
 	var n int64
 	for _, s := range r.shards {
 		n += s.v[c].Load()
+	}
+	for _, f := range r.srcs {
+		n += f(c)
 	}
 	return n - r.base[c]
 }

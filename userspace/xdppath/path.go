@@ -42,6 +42,7 @@ type Path struct {
 	addrs   *addrWatch // nil until Open loaded the program
 
 	cells map[string]*stats.Cell // read-only after Open
+	renew renewState
 
 	mu       sync.Mutex // guards started, stopped, stopCh
 	started  bool
@@ -100,7 +101,9 @@ func Open(cfg Config) (_ *Path, err error) {
 	}
 
 	if p.dp, err = bpf.Load(bpf.Options{PinPath: cfg.PinPath,
-		LimitEntries: cfg.RateLimits.TableSize, KnownEntries: cfg.RateLimits.KnownClients}); err != nil {
+		LimitEntries: cfg.RateLimits.TableSize, KnownEntries: cfg.RateLimits.KnownClients,
+		// One cached renewal per client holding a lease, at most.
+		RenewEntries: cfg.RateLimits.KnownClients}); err != nil {
 		return nil, fmt.Errorf("xdp path on %s: %w", cfg.Interface, err)
 	}
 	for _, r := range p.dp.ReplacedPins() {
@@ -113,6 +116,7 @@ func Open(cfg Config) (_ *Path, err error) {
 	if err := p.dp.SetBuckets(serve); err != nil {
 		return nil, fmt.Errorf("xdp path on %s: %w", cfg.Interface, err)
 	}
+	p.renew.rl = cfg.RateLimits
 	if err := p.dp.SetConfig(bpfConfig(cfg.RateLimits, p.ifmac)); err != nil {
 		return nil, fmt.Errorf("xdp path on %s: %w", cfg.Interface, err)
 	}
@@ -288,6 +292,7 @@ func (p *Path) release() error {
 	if p.addrs != nil {
 		p.addrs.close()
 	}
+	p.renew.close()
 	for _, q := range p.queues {
 		if p.dp != nil {
 			if err := p.dp.UnregisterSocket(q.id); err != nil {
@@ -365,7 +370,12 @@ func (p *Path) UpdateKnown(add, del []uint64) error {
 // SetRateLimits changes the program's rate limits (a reload). The table
 // sizes stay those given to Open.
 func (p *Path) SetRateLimits(rl config.RateLimits) error {
-	if err := p.dp.SetConfig(bpfConfig(rl, p.ifmac)); err != nil {
+	p.renew.mu.Lock()
+	defer p.renew.mu.Unlock()
+	p.renew.rl = rl
+	c := bpfConfig(rl, p.ifmac)
+	c.Renew = p.renew.on.Load()
+	if err := p.dp.SetConfig(c); err != nil {
 		return fmt.Errorf("xdp path on %s: %w", p.ifname, err)
 	}
 	return nil

@@ -439,7 +439,8 @@ func (q *queue) Send(m *pipeline.Meta, req *dhcp.Request, reply *dhcp.Reply) err
 			return q.fallback("no-tx-frame", m, req, reply, errors.New("every tx frame in flight"))
 		}
 	}
-	n, err := packet.EncodeUDP(buf, &out, reply.Msg.ToBytes())
+	payload := reply.Msg.ToBytes()
+	n, err := packet.EncodeUDP(buf, &out, payload)
 	if err != nil {
 		_ = q.sock.FreeTxBuffer(addr)
 		q.c.txError.Add(1)
@@ -451,6 +452,7 @@ func (q *queue) Send(m *pipeline.Meta, req *dhcp.Request, reply *dhcp.Reply) err
 	}
 	q.dirty = true
 	q.c.txFrames.Add(1)
+	q.learnRenewal(m, reply, &out, payload)
 	return nil
 }
 

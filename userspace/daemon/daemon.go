@@ -59,7 +59,8 @@ type Daemon struct {
 	mu     sync.Mutex // serialises (re)configuration
 	cfg    *config.Config
 	store  leaseBackend
-	hosts  hostdb.Sources // hosts-database(s); nil: none
+	order  *dhcp.CommitOrder // stamps every engine's commits; orders HA's lease updates per address
+	hosts  hostdb.Sources    // hosts-database(s); nil: none
 	engine atomic.Pointer[engineSet]
 	pl     *pipeline.Pipeline
 	ctrl   *control.Server
@@ -144,11 +145,13 @@ func New(path string, opt Options) (_ *Daemon, err error) {
 		ParkedLimit: int(cfg.Dhcp4.ParkedPacketLimit),
 		Logger:      d.logs.Get(logging.Packets),
 	}
+	d.order = dhcp.NewCommitOrder()
 	if d.ha != nil {
 		// The runtime, not the service: a reload replaces the service,
 		// and may turn send-lease-updates on (Replicate answers at once
 		// while it is off).
 		pc.Replicator = d.ha
+		pc.Order = d.order
 	}
 	if d.pl, err = pipeline.New(pc); err != nil {
 		return nil, err
@@ -280,6 +283,7 @@ func (d *Daemon) buildEngine(cfg *config.Config) (*engineSet, error) {
 		Store:  d.store,
 		Stats:  d.reg,
 		Logger: d.logs.Get(logging.Leases),
+		Order:  d.order,
 	}
 	if d.ha != nil {
 		deps.ScopeFilter = d.ha.scopeFilter()

@@ -90,17 +90,24 @@ func (x *exchange) commit(c candidate, valid uint32, prev *lease.Lease, lb *leas
 			}
 		}
 	}
+	var seq uint64
+	if err == nil {
+		seq = e.order.stamp(c.addr)
+	}
 	mu.Unlock()
 	if err != nil {
 		return nil, nil, 0, false, fmt.Errorf("commit lease %s: %w", c.addr, err)
 	}
-	changes = append(changes, lease.Change{Old: existing, New: nl})
+	changes = append(changes, lease.Change{Old: existing, New: nl, Seq: seq})
 
 	x.fulfilOffer(c.addr, now)
 	if prev != nil && prev.Addr != c.addr {
-		if old, derr := e.deleteFrom(prev); derr == nil {
-			changes = append(changes, lease.Change{Old: old})
+		pmu := e.locks.lock(prev.Addr)
+		old, derr := e.deleteFrom(prev)
+		if derr == nil {
+			changes = append(changes, lease.Change{Old: old, Seq: e.order.stamp(prev.Addr)})
 		}
+		pmu.Unlock()
 	}
 	if fresh {
 		e.st.cumulative.Add(1)

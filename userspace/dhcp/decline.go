@@ -30,10 +30,14 @@ func (x *exchange) decline() *Reply {
 		UserContext:   l.UserContext,
 	}
 	err := e.updateFrom(l, d)
+	var seq uint64
+	if err == nil {
+		seq = e.order.stamp(a)
+	}
 	mu.Unlock()
 	if err != nil {
 		e.log.Error().Err(err).Stringer("ip", a).Msg("decline: lease update failed")
 		return x.w.drop(dropStoreError)
 	}
-	return &Reply{Changes: []lease.Change{{Old: l, New: d}}}
+	return &Reply{Changes: []lease.Change{{Old: l, New: d, Seq: seq}}}
 }

@@ -96,6 +96,10 @@ type Deps struct {
 	Logger      zerolog.Logger
 	ScopeFilter ScopeFilter // optional (HA)
 	Hosts       HostSource  // optional: hosts-database(s)
+	// Order stamps the changes the engine commits (CommitOrder); pass the
+	// same one to every engine built over a store, and to the pipeline.
+	// nil: a private one.
+	Order *CommitOrder
 }
 
 // Engine is a compiled configuration plus its allocator state. It is safe
@@ -119,6 +123,7 @@ type Engine struct {
 	offers   *offerTable
 	offerTTL int64 // seconds an OFFER holds its address; 0 = nothing held (Kea 2.2)
 	locks    addrLocks
+	order    *CommitOrder
 	st       globalStats
 
 	// reclaimed tracks state-2 leases for FlushReclaimed.
@@ -158,12 +163,16 @@ func NewFromDhcp4(d4 *config.Dhcp4, deps Deps) (*Engine, error) {
 		log:       deps.Logger.With().Str("component", "dhcp").Logger(),
 		scope:     deps.ScopeFilter,
 		hosts:     deps.Hosts,
+		order:     deps.Order,
 		offers:    newOfferTable(),
 		offerTTL:  int64(d4.XDHCP.OfferLifetime),
 		reclaimed: newReclaimedSet(),
 	}
 	if e.clock == nil {
 		e.clock = time.Now
+	}
+	if e.order == nil {
+		e.order = NewCommitOrder()
 	}
 	if e.reg == nil {
 		e.reg = stats.New()

@@ -13,13 +13,19 @@ func (x *exchange) release() *Reply {
 	if !ok {
 		return x.w.drop(dropBadPacket)
 	}
-	l, found := x.e.store.Get(ci)
+	e := x.e
+	mu := e.locks.lock(ci)
+	l, found := e.store.Get(ci)
 	if !found || l.State != lease.StateDefault || !belongsTo(l, x.hw, x.rawCID) {
+		mu.Unlock()
 		return x.w.drop(dropNoLease)
 	}
-	old, err := x.e.deleteFrom(l)
+	old, err := e.deleteFrom(l)
 	if err != nil {
+		mu.Unlock()
 		return x.w.drop(dropNoLease)
 	}
-	return &Reply{Changes: []lease.Change{{Old: old}}}
+	seq := e.order.stamp(ci)
+	mu.Unlock()
+	return &Reply{Changes: []lease.Change{{Old: old, Seq: seq}}}
 }

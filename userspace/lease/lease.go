@@ -89,4 +89,8 @@ const leaseIDsInline = 40
 // means the client moved: the old lease is gone).
 type Change struct {
 	Old, New *Lease
+	// Seq orders the engine's commits of one address (dhcp.CommitOrder:
+	// New's address, or Old's for a deletion); 0 when not stamped (the
+	// store's hook, HA's own changes).
+	Seq uint64
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 
+	"github.com/xdhcp/xdhcp/userspace/lease"
 	"github.com/xdhcp/xdhcp/userspace/stats"
 )
 
@@ -233,4 +234,48 @@ func TestReloadMakesNoShards(t *testing.T) {
 	if ms.HeapAlloc > heap+1<<20 {
 		t.Fatalf("heap %d -> %d bytes after 100 reloads", heap, ms.HeapAlloc)
 	}
+}
+
+// supersedeAll is an Orderer for which a later commit superseded every
+// change (dhcp.CommitOrder's verdict when another worker's newer commit of
+// the address was handed on first); it records whether Replicate ran
+// inside Fresh, where the addresses are held.
+type supersedeAll struct{ inside, calls int }
+
+func (o *supersedeAll) Fresh(_ []lease.Change, fn func([]lease.Change)) {
+	o.calls++
+	fn(nil)
+	o.inside++
+}
+
+// nothingToSend answers as ha.Service.Replicate does for no changes: done
+// at once, with nil.
+type nothingToSend struct{ got [][]lease.Change }
+
+func (r *nothingToSend) Replicate(ch []lease.Change, done func(error)) {
+	r.got = append(r.got, ch)
+	done(nil)
+}
+
+// TestOrderSupersededStillAnswers: with an Orderer the pipeline hands the
+// Replicator only what the Orderer found fresh, from inside Fresh; a reply
+// whose every change was superseded is still answered (its lease was
+// committed; the newer commit's update carries the address's state).
+func TestOrderSupersededStillAnswers(t *testing.T) {
+	reg := stats.New()
+	rep, ord := &nothingToSend{}, &supersedeAll{}
+	p := newPipeline(t, Config{Stats: reg, Replicator: rep, Order: ord}, &offerEngine{})
+	out := &sink{}
+	w := p.NewWorker(out, nil)
+	w.Process(msg(t, dhcpv4.MessageTypeRequest, 1, 2, 0xac), &Meta{})
+	if ord.calls != 1 || ord.inside != 1 || len(rep.got) != 1 || len(rep.got[0]) != 0 {
+		t.Fatalf("orderer calls %d, replicate calls %v", ord.calls, rep.got)
+	}
+	if got := out.sent(); len(got) != 1 || got[0] != 2 {
+		t.Fatalf("sent %v, want the ACK", got)
+	}
+	if p.Parked() != 0 {
+		t.Fatalf("parked %d", p.Parked())
+	}
+	wantStats(t, reg, map[string]int64{"pkt4-ack-sent": 1})
 }

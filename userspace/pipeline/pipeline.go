@@ -84,12 +84,23 @@ type Replicator interface {
 	Replicate(changes []lease.Change, done func(error))
 }
 
+// Orderer hands a reply's committed changes on in commit order per address
+// (*dhcp.CommitOrder): fn gets the changes no later commit of their address
+// superseded, with those addresses held until fn returns.
+type Orderer interface {
+	Fresh(changes []lease.Change, fn func([]lease.Change))
+}
+
 // Config are a Pipeline's collaborators.
 type Config struct {
 	Stats *stats.Registry // required
 	Gate  Gate            // nil: always enabled
 	// Replicator is HA's lease updates; nil when no update is sent.
 	Replicator Replicator
+	// Order keeps the updates of one address in commit order whichever
+	// worker hands them on (the engines' CommitOrder); nil: in the order
+	// the workers call Replicate.
+	Order Orderer
 	// ParkedLimit is Kea's parked-packet-limit: at most this many replies
 	// wait for the partner at once (0 = unlimited). SetParkedLimit changes
 	// it on a reload.
@@ -289,7 +300,7 @@ func (w *Worker) serve(msg *dhcpv4.DHCPv4, n int, m *Meta) {
 func (w *Worker) park(req *dhcp.Request, reply *dhcp.Reply, m *Meta) {
 	p := w.p
 	if reply.Msg == nil {
-		p.cfg.Replicator.Replicate(reply.Changes, func(err error) {
+		p.replicate(reply.Changes, func(err error) {
 			if err != nil {
 				p.c.unreplicated.Add(1)
 			}
@@ -311,7 +322,21 @@ func (w *Worker) park(req *dhcp.Request, reply *dhcp.Reply, m *Meta) {
 	w.mu.Lock()
 	w.pending[pd.key] = pd
 	w.mu.Unlock()
-	p.cfg.Replicator.Replicate(reply.Changes, pd.complete)
+	p.replicate(reply.Changes, pd.complete)
+}
+
+// replicate hands changes to the Replicator, through the Orderer when
+// there is one: an update a later commit of its address superseded is left
+// out (the later one carries the address's state), so none reaches the
+// partner after a newer one.
+func (p *Pipeline) replicate(changes []lease.Change, done func(error)) {
+	if p.cfg.Order == nil {
+		p.cfg.Replicator.Replicate(changes, done)
+		return
+	}
+	p.cfg.Order.Fresh(changes, func(fresh []lease.Change) {
+		p.cfg.Replicator.Replicate(fresh, done)
+	})
 }
 
 func (w *Worker) newPending() *pending {

@@ -956,3 +956,8 @@ func (d *Datapath) Close() error {
 	}
 	return err
 }
+
+// CountersValueSize is the byte size of xdhcp_stats's value, struct
+// xdhcp_counters: one __u64 per enum xdhcp_stat entry (what bpftool map
+// show reports as bytes_value).
+func CountersValueSize() int { return 8 * int(xdhcpXdhcpStatXDHCP_STAT_MAX) }

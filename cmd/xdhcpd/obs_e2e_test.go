@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -22,6 +23,7 @@ import (
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
+	"github.com/xdhcp/xdhcp/bpf"
 	"github.com/xdhcp/xdhcp/internal/dashboard"
 	"github.com/xdhcp/xdhcp/internal/testenv"
 	"github.com/xdhcp/xdhcp/userspace/metrics"
@@ -496,10 +498,11 @@ func TestStartReplacesStalePins(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	size := bpf.CountersValueSize()
 	var warned bool
 	for _, l := range strings.Split(string(log), "\n") {
 		if strings.Contains(l, `"level":"warn"`) && strings.Contains(l, "replaced a pinned map") &&
-			strings.Contains(l, "xdhcp_stats (ValueSize: 8 changed to 176, MaxEntries: 22 changed to 1)") {
+			strings.Contains(l, fmt.Sprintf("xdhcp_stats (ValueSize: 8 changed to %d, MaxEntries: 22 changed to 1)", size)) {
 			warned = true
 		}
 	}
@@ -511,7 +514,7 @@ func TestStartReplacesStalePins(t *testing.T) {
 		MaxEntries int `json:"max_entries"`
 	}
 	bpftoolJSON(t, []string{"map", "show", "pinned", filepath.Join(o.pins, "xd0", "xdhcp_stats")}, &mp)
-	if mp.BytesValue != 176 || mp.MaxEntries != 1 {
+	if mp.BytesValue != size || mp.MaxEntries != 1 {
 		t.Errorf("pinned xdhcp_stats after start: %+v", mp)
 	}
 	ss := parseExposition(t, o.scrapeBody)

@@ -146,6 +146,12 @@ func New(path string, opt Options) (_ *Daemon, err error) {
 		Logger:      d.logs.Get(logging.Packets),
 	}
 	d.order = dhcp.NewCommitOrder()
+	if cfg.Dhcp4.LeaseDatabase.Type == "postgresql" {
+		// The engine waits on database round trips: run it on lanes so
+		// the transport keeps receiving and the store can group the
+		// lanes' commits into one transaction (pipeline/lanes.go).
+		pc.Lanes = pgLanes
+	}
 	if d.ha != nil {
 		// The runtime, not the service: a reload replaces the service,
 		// and may turn send-lease-updates on (Replicate answers at once

@@ -76,3 +76,8 @@ func (r dbRecovery) Shutdown(reason error) {
 	r.d.log.Error().Err(reason).Msg("shutting down: the lease database connection could not be recovered")
 	r.d.Shutdown(1)
 }
+
+// pgLanes is the number of engine lanes with a PostgreSQL lease database
+// (pipeline.Config.Lanes): fewer than the pool's 16 connections, so the
+// store's group committer and the lease commands always find one.
+const pgLanes = 12

@@ -105,7 +105,11 @@ type Config struct {
 	// wait for the partner at once (0 = unlimited). SetParkedLimit changes
 	// it on a reload.
 	ParkedLimit int
-	Logger      zerolog.Logger
+	// Lanes > 0 runs the engine on that many lane goroutines instead of
+	// the transport's (lanes.go): for a lease database whose commits are
+	// round trips. 0 keeps the engine inline (memfile).
+	Lanes  int
+	Logger zerolog.Logger
 }
 
 // Pipeline is the shared part of every worker: the current engine, the
@@ -123,6 +127,9 @@ type Pipeline struct {
 
 	mu      sync.Mutex
 	workers map[*Worker]struct{}
+
+	lanes    chan *pending // nil: the engine runs inline
+	laneFull *stats.Cell
 }
 
 // New returns a pipeline without an engine: SetEngine before traffic.
@@ -139,6 +146,9 @@ func New(cfg Config) (*Pipeline, error) {
 		workers: map[*Worker]struct{}{},
 	}
 	p.limit.Store(int64(cfg.ParkedLimit))
+	if cfg.Lanes > 0 {
+		p.startLanes(cfg.Lanes)
+	}
 	return p, nil
 }
 
@@ -217,6 +227,7 @@ type pending struct {
 	reply *dhcp.Reply
 	err   error
 	next  *held
+	drop  bool // a lane's query that has no reply to send (dropped or none)
 }
 
 // held is a query that arrived while its client had a reply pending.
@@ -237,7 +248,7 @@ func (w *Worker) Process(data []byte, m *Meta) {
 		return
 	}
 	sh.Inc(receivedCounter(msg.MessageType()))
-	if w.p.cfg.Replicator != nil {
+	if w.p.cfg.Replicator != nil || w.p.lanes != nil {
 		k := keyOf(msg)
 		w.mu.Lock()
 		if pd := w.pending[k]; pd != nil {
@@ -276,6 +287,12 @@ func (w *Worker) serve(msg *dhcpv4.DHCPv4, n int, m *Meta) {
 	req := &dhcp.Request{
 		Msg: msg, Iface: m.Iface, IfIndex: m.IfIndex, IfAddr: m.IfAddr,
 		Src: m.Src, Dst: m.Dst, Len: n, Time: m.Time,
+	}
+	if w.p.lanes != nil {
+		if !w.toLane(req, m) {
+			sh.Inc(stats.Pkt4ReceiveDrop)
+		}
+		return
 	}
 	reply, ok := w.handle(req)
 	if !ok {
@@ -409,6 +426,7 @@ func (w *Worker) finish(pd *pending) {
 		w.shard.Inc(stats.Pkt4ReceiveDrop)
 		p.c.haSync.Add(1)
 		p.dbg.Debug().Err(pd.err).Str("xid", pd.req.Msg.TransactionID.String()).Msg("reply dropped: lease update failed")
+	case pd.drop:
 	case p.closed.Load() || w.isReleased():
 		p.c.closedPending.Add(1)
 	default:
@@ -442,6 +460,11 @@ func (w *Worker) send(m *Meta, req *dhcp.Request, reply *dhcp.Reply) {
 
 // handle runs the engine, turning a panic into a counted drop (ok=false).
 func (w *Worker) handle(req *dhcp.Request) (reply *dhcp.Reply, ok bool) {
+	return runEngine(w.p, w.run, req)
+}
+
+func runEngine(p *Pipeline, run func(*dhcp.Request) *dhcp.Reply, req *dhcp.Request) (reply *dhcp.Reply, ok bool) {
+	w := struct{ p *Pipeline }{p}
 	defer func() {
 		if r := recover(); r != nil {
 			reply, ok = nil, false
@@ -453,7 +476,7 @@ func (w *Worker) handle(req *dhcp.Request) (reply *dhcp.Reply, ok bool) {
 			}
 		}
 	}()
-	return w.run(req), true
+	return run(req), true
 }
 
 // panicLogEvery: an engine panic is logged the first time and then once

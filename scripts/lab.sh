@@ -39,6 +39,13 @@ lab_up() {
 	ip -n "${p}cli" link add br0 type bridge
 	ip -n "${p}cli" addr add "$LAB_CLI_ADDR/24" dev br0
 	ip -n "${p}cli" link set br0 up
+	# br0 stands for the access switch. Where br_netfilter is loaded (Docker
+	# loads it) every bridged frame would also traverse iptables, work the
+	# kernel charges to whichever process sent the frame (a server's reply
+	# send included): a cost of this lab, not of any DHCP server.
+	for f in iptables ip6tables arptables; do
+		ip netns exec "${p}cli" sysctl -qw "net.bridge.bridge-nf-call-$f=0" 2>/dev/null || true
+	done
 	local i addr
 	for i in 1 2; do
 		addr=$LAB_S1_ADDR

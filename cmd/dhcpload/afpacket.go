@@ -21,6 +21,7 @@ type packetTransport struct {
 	rxFrames uint64
 	txFrames uint64
 	pfd      [1]unix.PollFd
+	relayFD  int // the relay's own UDP port 67, never read (see openRelayPort)
 }
 
 // replyFilter accepts Ethernet/IPv4/UDP frames, not fragments, from port
@@ -83,7 +84,7 @@ func openPacket(ifindex int, giaddr uint32) (_ *packetTransport, err error) {
 	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_IP), Ifindex: ifindex}); err != nil {
 		return nil, fmt.Errorf("bind af_packet to ifindex %d: %w", ifindex, err)
 	}
-	t := &packetTransport{fd: fd, tx: make([]byte, 2048), rx: make([]byte, 2048)}
+	t := &packetTransport{fd: fd, tx: make([]byte, 2048), rx: make([]byte, 2048), relayFD: openRelayPort(giaddr)}
 	t.pfd[0] = unix.PollFd{Fd: int32(fd), Events: unix.POLLIN}
 	return t, nil
 }
@@ -145,4 +146,31 @@ func (t *packetTransport) counters() map[string]uint64 {
 	return m
 }
 
-func (t *packetTransport) close() error { return unix.Close(t.fd) }
+func (t *packetTransport) close() error {
+	if t.relayFD >= 0 {
+		unix.Close(t.relayFD)
+	}
+	return unix.Close(t.fd)
+}
+
+// openRelayPort binds a UDP socket to giaddr:67, as a relay agent has
+// one: without it the load namespace's IP stack answers every reply the
+// packet socket copied with an ICMP port unreachable to the server, work
+// (route lookup, ICMP send, the server's ICMP receive) charged to whichever
+// server sent the reply. The socket is never read; once its small buffer
+// is full the kernel drops further replies silently. -1 when the port is
+// taken (another relay process on the same address): nothing is lost but
+// the ICMP saving.
+func openRelayPort(giaddr uint32) int {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1
+	}
+	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 1)
+	sa := &unix.SockaddrInet4{Port: 67, Addr: [4]byte{byte(giaddr >> 24), byte(giaddr >> 16), byte(giaddr >> 8), byte(giaddr)}}
+	if err := unix.Bind(fd, sa); err != nil {
+		unix.Close(fd)
+		return -1
+	}
+	return fd
+}

@@ -51,10 +51,11 @@ func (s *Socket) Receive(descs []Desc) (int, error) {
 }
 
 // wakeRx asks the kernel to look at the fill ring again (recvfrom with
-// MSG_DONTWAIT, as libbpf's xdpsock does).
+// MSG_DONTWAIT, as libbpf's xdpsock does; raw, as it never blocks: see
+// kickTx).
 func (s *Socket) wakeRx() error {
 	s.counters.rxWakeups.Add(1)
-	_, _, e := unix.Syscall6(unix.SYS_RECVFROM, uintptr(s.fd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
+	_, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(s.fd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
 	switch e {
 	case 0, unix.EAGAIN, unix.EBUSY, unix.ENOBUFS, unix.ENETDOWN, unix.EINTR:
 		return nil

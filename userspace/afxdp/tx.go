@@ -145,10 +145,12 @@ func (s *Socket) needTxKick() bool {
 }
 
 // kickTx is one sendto(MSG_DONTWAIT) on the socket. The transient errors
-// libbpf's xdpsock tolerates are not errors here.
+// libbpf's xdpsock tolerates are not errors here. It never blocks, so it
+// is a raw system call: entering the scheduler's syscall state would wake
+// the runtime's sysmon thread (when every P was idle) for every reply.
 func (s *Socket) kickTx() error {
 	s.counters.txKicks.Add(1)
-	_, _, e := unix.Syscall6(unix.SYS_SENDTO, uintptr(s.fd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
+	_, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(s.fd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
 	switch e {
 	case 0, unix.EAGAIN, unix.EBUSY, unix.ENOBUFS, unix.ENETDOWN, unix.EINTR:
 		return nil

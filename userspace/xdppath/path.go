@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"runtime"
 	"sync"
 	"time"
 
@@ -216,7 +217,7 @@ func (p *Path) openQueues(nq int) error {
 		if q.efd, err = newEventfd(); err != nil {
 			return fmt.Errorf("xdp path on %s queue %d: %w", p.ifname, id, err)
 		}
-		if q.wait, err = newWaiter(s.FD(), q.efd); err != nil {
+		if q.wait, err = newWaiter(s, q.efd); err != nil {
 			return fmt.Errorf("xdp path on %s queue %d: %w", p.ifname, id, err)
 		}
 		if q.nl, err = netlink.NewHandle(unix.NETLINK_ROUTE); err != nil {
@@ -250,6 +251,14 @@ func (p *Path) Start(ctx context.Context) error {
 		return errors.New("start xdp path: already started")
 	}
 	p.started = true
+	// A hot queue goroutine keeps its P while it sleeps in the kernel
+	// (waiter.waitHot): leave at least two Ps for everything else (HA,
+	// the control socket, timers, the network poller).
+	if want := len(p.queues) + 2; runtime.GOMAXPROCS(0) < want {
+		p.log.Info().Int("gomaxprocs", want).Int("queues", len(p.queues)).
+			Msg("raising GOMAXPROCS: each hot af_xdp queue holds a P while it waits")
+		runtime.GOMAXPROCS(want)
+	}
 	for _, q := range p.queues {
 		q.w = p.cfg.Pipeline.NewWorker(q, q.wake)
 		p.done.Add(1)

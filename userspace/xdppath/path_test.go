@@ -6,6 +6,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/rs/zerolog"
@@ -180,5 +181,42 @@ func TestStopDetaches(t *testing.T) {
 		if out := l.srv.Run(t, "ip", "link", "show", "dev", l.srvIf); strings.Contains(out, "xdp") {
 			t.Fatalf("round %d: xdp program still attached after Stop:\n%s", round, out)
 		}
+	}
+}
+
+// TestQueueHotAndCold: a queue goroutine waits in the scheduler while
+// idle (cold), turns hot (raw waits) with traffic and cold again once the
+// traffic stops (hotLinger), serving every exchange either way.
+func TestQueueHotAndCold(t *testing.T) {
+	l := newLab(t)
+	pl, _, reg := newEnginePipeline(t, nil)
+	fb := newUDPFallback(t, l.srv, l.srvIf)
+	p := openPath(t, l, Config{Pipeline: pl, Stats: reg, Fallback: fb, Logger: zerolog.Nop()})
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	hot := func() (n int, turns uint64) {
+		for _, q := range p.queues {
+			if q.wait.isHot.Load() {
+				n++
+			}
+			turns += q.wait.hotTurns.Load()
+		}
+		return n, turns
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n, turns := hot(); n != 0 || turns != 0 {
+		t.Fatalf("before any traffic: %d queues hot, %d turns", n, turns)
+	}
+	res := parsePerfdhcp(runPerfdhcp(t, l, "-r", "500", "-p", "2", "-R", "1000"))
+	if ra := res["REQUEST-ACK"]; ra.sent == 0 || ra.received < ra.sent*99/100 {
+		t.Fatalf("REQUEST-ACK %d of %d answered", ra.received, ra.sent)
+	}
+	if _, turns := hot(); turns == 0 {
+		t.Errorf("no queue turned hot under 500 DORA/s")
+	}
+	time.Sleep(10 * (hotLinger + hotSlice))
+	if n, _ := hot(); n != 0 {
+		t.Errorf("%d queues still hot %s after the traffic stopped", n, 10*(hotLinger+hotSlice))
 	}
 }

@@ -243,7 +243,7 @@ func (q *queue) restart(cause error, stop <-chan struct{}, log zerolog.Logger) {
 func (q *queue) handOver(log zerolog.Logger, cause, why error) {
 	q.down = true
 	q.isDown.Store(true)
-	if w, err := newWaiter(-1, q.efd); err == nil {
+	if w, err := newWaiter(nil, q.efd); err == nil {
 		q.wait = w
 	}
 	if errors.Is(why, errStopping) {
@@ -292,7 +292,7 @@ func (q *queue) reopen() error {
 	if err != nil {
 		return err
 	}
-	w, err := newWaiter(s.FD(), q.efd)
+	w, err := newWaiter(s, q.efd)
 	if err != nil {
 		s.Close()
 		return err

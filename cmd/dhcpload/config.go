@@ -57,11 +57,16 @@ type Config struct {
 	// renewing REQUEST (ciaddr) of a bound client; -duration and -n count
 	// the renewal phase only, and the report's send time and rates are
 	// that phase's.
-	Renewals  bool
-	PoolFirst netip.Addr // zero = no pool check
-	PoolLast  netip.Addr
-	JSON      bool
-	Batch     int
+	Renewals bool
+	// WarmRenewals adds renewal rounds to the warm-up: each client also
+	// renews this many times before the measured phase (a server that
+	// learns from a first renewal, such as xdhcpd's kernel renewal cache,
+	// is then measured in its steady state).
+	WarmRenewals int
+	PoolFirst    netip.Addr // zero = no pool check
+	PoolLast     netip.Addr
+	JSON         bool
+	Batch        int
 	// DiscoverOnly stops each exchange at the OFFER (no REQUEST, so no
 	// lease is committed); an OFFER completes the exchange.
 	DiscoverOnly bool
@@ -103,6 +108,7 @@ func parseFlags(args []string) (*Config, error) {
 	fs.BoolVar(&c.Renew, "renew", false, "after each ACK, renew (REQUEST with ciaddr)")
 	fs.BoolVar(&c.Release, "release", false, "after each ACK (or renew ACK), send RELEASE")
 	fs.BoolVar(&c.Renewals, "renewals", false, "renewal load: one DORA per client first (warm-up; \"dhcpload: renewals begin\" on stderr when done), then every exchange started is a renewal (REQUEST with ciaddr) at -rate for -duration/-n")
+	fs.IntVar(&c.WarmRenewals, "warm-renewals", 0, "with -renewals: each client also renews this many times in the warm-up, before the measured phase")
 	fs.StringVar(&pool, "pool", "", "expected address range first-last; yiaddr outside it is a violation")
 	fs.BoolVar(&c.JSON, "json", false, "print the report as JSON")
 	fs.IntVar(&c.Batch, "batch", 64, "frames per receive/send batch")
@@ -176,6 +182,9 @@ func parseFlags(args []string) (*Config, error) {
 		if c.PoolFirst, c.PoolLast, err = parsePool(pool); err != nil {
 			bad("-pool: %w", err)
 		}
+	}
+	if c.WarmRenewals < 0 || (c.WarmRenewals > 0 && !c.Renewals) {
+		return nil, fmt.Errorf("-warm-renewals needs -renewals and a count >= 0")
 	}
 	if c.Renewals && (c.Renew || c.Release || c.DiscoverOnly || c.Malformed) {
 		bad("-renewals: takes no -renew, -release, -discover-only, -malformed or -hostile")

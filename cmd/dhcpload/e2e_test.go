@@ -80,7 +80,7 @@ func newTestNet(t testing.TB) *testNet {
 // startKea runs kea-dhcp4 in the server namespace, serving testPool to
 // clients relayed by relayAddr, and waits until its control socket
 // answers status-get.
-func startKea(t *testing.T, tn *testNet) {
+func startKea(t *testing.T, tn *testNet) *keatest.Kea {
 	t.Helper()
 	bin := testenv.RequireCommand(t, "kea-dhcp4")[0]
 	dir := t.TempDir()
@@ -111,6 +111,7 @@ func startKea(t *testing.T, tn *testNet) {
 			t.Logf("kea log:\n%s", k.Tail(1<<20))
 		}
 	})
+	return k
 }
 
 // runLoad runs dhcpload in the client namespace with -json (bounded by
@@ -180,5 +181,34 @@ func TestKea(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestKeaWarmRenewals: -warm-renewals 1 renews every client once in the
+// warm-up, before the measured renewals; Kea's request counter shows the
+// DORA, the warm-up renewal and the measured ones.
+func TestKeaWarmRenewals(t *testing.T) {
+	tn := newTestNet(t)
+	k := startKea(t, tn)
+	const clients, n = 200, 400
+	code, r := runLoad(t, tn, "-mode", "packet", "-server", serverAddr, "-renewals", "-warm-renewals", "1",
+		"-clients", fmt.Sprint(clients), "-n", fmt.Sprint(n), "-rate", "1000", "-duration", "20s", "-timeout", "2s", "-pool", testPool)
+	if code != exitOK {
+		t.Errorf("exit code %d, want 0", code)
+	}
+	if r.RenewAck == nil || r.RenewAck.Sent != n || r.RenewAck.Received != n {
+		t.Fatalf("measured renewals %+v, want %d sent and acked", r.RenewAck, n)
+	}
+	resp, err := k.Command("statistic-get", map[string]any{"name": "pkt4-request-received"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st map[string][][]any
+	if err := json.Unmarshal(resp.Arguments, &st); err != nil || len(st["pkt4-request-received"]) == 0 {
+		t.Fatalf("statistic-get: %s (%v)", resp.Arguments, err)
+	}
+	got, _ := st["pkt4-request-received"][0][0].(float64)
+	if want := float64(clients + clients + n); got != want {
+		t.Errorf("Kea received %.0f REQUESTs, want %.0f (DORA, one warm-up renewal per client, %d measured)", got, want, n)
 	}
 }

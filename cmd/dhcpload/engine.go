@@ -88,16 +88,18 @@ func (e *engine) run(ctx context.Context) error {
 	}
 	var startG, nextG func(int64, *outMsg) = g.start, g.next
 	// With -renewals the run begins with the warm-up: one DORA per client
-	// (the first Clients starts: the idle queue is FIFO), bounded by
-	// warmEnd; the renewal phase then starts at phase0 and -duration, -n
-	// and the report's send time count from there.
+	// (the first Clients starts: the idle queue is FIFO), then
+	// -warm-renewals renewals per client (the next rounds of Clients
+	// starts), bounded by warmEnd; the renewal phase then starts at phase0
+	// and -duration, -n and the report's send time count from there.
 	warming := cfg.Renewals
+	warmStarts := uint64(cfg.Clients) * uint64(1+cfg.WarmRenewals)
 	phase0, startedAt0 := int64(0), uint64(0)
 	warmEnd := int64(0)
 	if warming {
 		warmEnd = int64(10 * time.Second)
 		if cfg.Rate > 0 {
-			warmEnd += int64(float64(cfg.Clients) / cfg.Rate * 2 * 1e9)
+			warmEnd += int64(float64(warmStarts) / cfg.Rate * 2 * 1e9)
 		}
 		hardEnd = 0
 	}
@@ -127,7 +129,7 @@ func (e *engine) run(ctx context.Context) error {
 				tokens = float64(batch)
 			}
 			for k := 0; k < batch && tokens >= 1 && g.canStart() && (cfg.N <= 0 || g.st.started-startedAt0 < uint64(cfg.N)) &&
-				(!warming || g.st.started < uint64(cfg.Clients)); k++ {
+				(!warming || g.st.started < warmStarts); k++ {
 				ok, err := e.send(startG)
 				if err != nil {
 					return err
@@ -142,7 +144,7 @@ func (e *engine) run(ctx context.Context) error {
 		if err := e.tr.flush(); err != nil {
 			return err
 		}
-		if warming && ((g.st.started >= uint64(cfg.Clients) && !g.busy()) || e.now >= warmEnd || ctx.Err() != nil) {
+		if warming && ((g.st.started >= warmStarts && !g.busy()) || e.now >= warmEnd || ctx.Err() != nil) {
 			warming = false
 			phase0, startedAt0 = e.now, g.st.started
 			if cfg.Duration > 0 {
@@ -150,6 +152,9 @@ func (e *engine) run(ctx context.Context) error {
 			}
 			fmt.Fprintf(os.Stderr, "dhcpload: renewals begin: %d of %d clients bound after %.1f s\n", g.boundClients(), cfg.Clients, float64(e.now)/1e9)
 			e.renewStart, e.started0, e.completed0 = e.now, g.st.started, g.st.completed
+			// The warm-up's renewals (none in flight: it ended idle) are
+			// not the measured phase's.
+			g.st.renew = exchStats{h: newHist()}
 		}
 		if sending && !warming && ((cfg.Duration > 0 && e.now-phase0 >= int64(cfg.Duration)) || (cfg.N > 0 && g.st.started-startedAt0 >= uint64(cfg.N)) || ctx.Err() != nil) {
 			sending = false

@@ -163,7 +163,7 @@ func parseOptions(args []string) (*options, error) {
 	if pgOnly {
 		defServers = "kea-pg,xdhcpd-pg,xdhcpd-pg-udp"
 	}
-	defRenewSecs, defRenewRates := "3", "10000,max"
+	defRenewSecs, defRenewRates := "3", "10000,20000,max"
 	// Single xdhcpd on XDP sustains ~28k DORA/s on a quiet 2-vCPU machine,
 	// a pair ~20k: the ladders reach past that, finer near the top.
 	defLadder, defHA := "2k,4k,8k,12k,16k,20k,24k,28k,32k,40k,48k,56k", "1k,2k,4k,8k,12k,16k,18k,20k,22k,24k,28k"

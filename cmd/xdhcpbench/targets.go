@@ -36,6 +36,8 @@ import (
 //	   Kea's;
 //	5  from leaseload: <= 250 B RSS per lease at 1M leases, a 1M-lease
 //	   memfile loads in < 3 s and >= 5x faster than Kea.
+//	6  the hostile edge (targetsHostile); 7 PostgreSQL (pgtable.go);
+//	8  renewals answered in the kernel (renewtargets.go).
 
 const (
 	goalCPUEvery      = 0.20 // xdhcpd CPU/lease over Kea's, every rung up to Kea's best
@@ -211,6 +213,7 @@ func Targets(servers []*Server, ll *LeaseLoad, llWhy string) []Target {
 	}
 	ts = append(ts, targetsLeaseLoad(ll, llWhy)...)
 	ts = append(ts, targetsHostile(by["xdhcpd-auto"], by["kea"])...)
+	ts = append(ts, targetsRenew(by["xdhcpd-auto"], by["kea"])...)
 	if by["kea-pg"] != nil || by["xdhcpd-pg"] != nil {
 		ts = append(ts, targetPG(by))
 	}

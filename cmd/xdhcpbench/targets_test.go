@@ -150,8 +150,8 @@ func TestTargetsLab(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ts := Targets(tc.servers, nil, "")
-			if len(ts) != 12 {
-				t.Fatalf("want 12 targets, got %d", len(ts))
+			if len(ts) != 14 {
+				t.Fatalf("want 14 targets, got %d", len(ts))
 			}
 			got := ts[tc.target]
 			if got.Status != tc.status {
@@ -266,8 +266,8 @@ func TestTargetsTableAndJSON(t *testing.T) {
 	res.Targets = Targets(res.Servers, nil, "leaseload not run")
 	res.TargetsTable = TargetsTable(res.Targets)
 	lines := strings.Split(strings.TrimSpace(res.TargetsTable), "\n")
-	if len(lines) != 3+12 || !strings.HasPrefix(lines[1], "target") {
-		t.Fatalf("want title, header, rule, 12 rows:\n%s", res.TargetsTable)
+	if len(lines) != 3+14 || !strings.HasPrefix(lines[1], "target") {
+		t.Fatalf("want title, header, rule, 14 rows:\n%s", res.TargetsTable)
 	}
 	for _, l := range lines[3:] {
 		if !strings.Contains(l, " "+NA+" ") && !strings.Contains(l, Met) && !strings.Contains(l, Missed) {
@@ -285,7 +285,7 @@ func TestTargetsTableAndJSON(t *testing.T) {
 	var m struct {
 		Targets []map[string]any `json:"targets"`
 	}
-	if err := json.Unmarshal(b, &m); err != nil || len(m.Targets) != 12 {
+	if err := json.Unmarshal(b, &m); err != nil || len(m.Targets) != 14 {
 		t.Fatalf("targets in results.json: %v %d", err, len(m.Targets))
 	}
 	for _, k := range []string{"name", "goal", "value", "measured", "detail", "status"} {

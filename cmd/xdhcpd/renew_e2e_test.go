@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -244,4 +245,126 @@ func renewEntries(t *testing.T, sock string) int64 {
 		n += i.RenewCache.Counters["entries"]
 	}
 	return n
+}
+
+// TestKernelRenewHAPair: two xdhcpd in a load-balancing pair on the XDP
+// path, lease caching on. Every renewal (relayed, to the broadcast address)
+// reaches both servers: the owner of the client's bucket answers it in
+// the kernel, the other drops it in the kernel (drop_partner), so each
+// client gets exactly one ACK, from its own server, and a kernel-answered
+// renewal sends no lease update to the partner (as Kea leaves reused
+// leases out of leases4_committed).
+func TestKernelRenewHAPair(t *testing.T) {
+	requireHA(t)
+	testenv.RequireBPF(t)
+	dl := filepath.Join(t.TempDir(), "dhcpload")
+	if out, err := exec.Command("go", "build", "-o", dl, "../dhcpload").CombinedOutput(); err != nil {
+		t.Fatalf("build dhcpload: %v\n%s", err, out)
+	}
+	l := newHALab(t)
+	for _, port := range []string{"hv1", "hv2"} {
+		// XDP_TX frames cross a veth pair only into a peer with an XDP program.
+		detach := xdpPassIn(t, l.cli, port)
+		defer detach()
+	}
+	var nodes [2]*haNode
+	for i := range nodes {
+		nodes[i] = newHANode(t, i, "xdhcpd", l.srv[i], "xdp")
+		b, err := os.ReadFile(nodes[i].cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := []byte(`"valid-lifetime": 86400,`)
+		if !bytes.Contains(b, key) {
+			t.Fatalf("the pair template has no %s", key)
+		}
+		b = bytes.Replace(b, key, []byte(`"valid-lifetime": 86400, "calculate-tee-times": true, "cache-threshold": 0.5,`), 1)
+		if err := os.WriteFile(nodes[i].cfg, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		nodes[i].start()
+	}
+	waitStates(t, nodes, "load-balancing", 30*time.Second)
+
+	type snap struct{ tx, partner, acks, leaseBytes int64 }
+	take := func() (s [2]snap) {
+		for i, nd := range nodes {
+			_, c := xdpCounters(t, nd.sock)
+			fi, err := os.Stat(nd.leases)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s[i] = snap{tx: c["bpf_tx_renew"], partner: c["bpf_drop_partner"], acks: nd.stat("pkt4-ack-sent"), leaseBytes: fi.Size()}
+		}
+		return s
+	}
+
+	// 1,000 clients: a DORA and one renewal each in the warm-up (the
+	// renewal teaches the owner's kernel cache), then renewals at 1,000/s
+	// for 3 s: 3 per client per second, under the per-client limit.
+	var out, stderr strings.Builder
+	cmd := l.cli.Command(dl, "-i", "br0", "-mode", "packet", "-renewals", "-warm-renewals", "1",
+		"-server", "255.255.255.255", "-giaddr", haCliAddr, "-rate", "1000", "-duration", "3s", "-clients", "1000",
+		"-mac-base", "02:00:7f:00:00:00", "-pool", "198.19.0.10-198.19.255.250", "-json")
+	cmd.Stdout = &out
+	pr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var s0 [2]snap
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		stderr.WriteString(sc.Text() + "\n")
+		if strings.Contains(sc.Text(), "renewals begin") {
+			s0 = take()
+		}
+	}
+	if err := cmd.Wait(); err != nil && !strings.Contains(err.Error(), "exit status") {
+		t.Fatalf("dhcpload: %v\n%s", err, stderr.String())
+	}
+	s1 := take()
+	var r renewLoad
+	b := []byte(out.String())
+	if i := bytes.IndexByte(b, '{'); i < 0 || json.Unmarshal(b[i:], &r) != nil {
+		t.Fatalf("dhcpload: %q %s", b, stderr.String())
+	}
+	t.Logf("warm-up %d/%d REQUESTs, renewals %d/%d, violations %v", r.RequestAck.Received, r.RequestAck.Sent, r.RenewAck.Received, r.RenewAck.Sent, r.Violations)
+	var kernel int64
+	for i := range nodes {
+		d := func(f func(snap) int64) int64 { return f(s1[i]) - f(s0[i]) }
+		tx, partner := d(func(s snap) int64 { return s.tx }), d(func(s snap) int64 { return s.partner })
+		acks, grew := d(func(s snap) int64 { return s.acks }), d(func(s snap) int64 { return s.leaseBytes })
+		t.Logf("%s: kernel ACKs %d, partner-owned dropped in the kernel %d, pkt4-ack-sent +%d, lease file +%d bytes", nodes[i], tx, partner, acks, grew)
+		kernel += tx
+		if tx == 0 {
+			t.Errorf("%s: its kernel answered no renewal", nodes[i])
+		}
+		if partner == 0 {
+			t.Errorf("%s: dropped none of its partner's renewals", nodes[i])
+		}
+		// A kernel-answered renewal writes nothing, here or (through an
+		// HA lease update) at the partner.
+		if grew > int64(r.RenewAck.Sent-r.RenewAck.Received+10)*200 {
+			t.Errorf("%s: lease file grew %d bytes over %d reused renewals", nodes[i], grew, r.RenewAck.Received)
+		}
+	}
+	if r.RenewAck.Sent == 0 || float64(r.RenewAck.Received) < 0.99*float64(r.RenewAck.Sent) {
+		t.Fatalf("renewals: %d of %d acked", r.RenewAck.Received, r.RenewAck.Sent)
+	}
+	if len(r.Violations) != 0 || r.Malformed != 0 {
+		t.Fatalf("invalid replies: violations %v, malformed %d", r.Violations, r.Malformed)
+	}
+	// One ACK per renewal, nearly all of them the kernels'.
+	if kernel < int64(r.RenewAck.Received)*95/100 || kernel > int64(r.RenewAck.Sent) {
+		t.Errorf("the kernels answered %d renewals; the clients got %d ACKs for %d sent", kernel, r.RenewAck.Received, r.RenewAck.Sent)
+	}
+	checkNoDoubleLease(t, nodes)
+	for _, nd := range nodes {
+		if err := nd.x.stop(t); err != nil {
+			t.Errorf("%s exit: %v", nd, err)
+		}
+	}
 }

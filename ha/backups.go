@@ -79,12 +79,7 @@ func (s *Service) toBackups(ops []update, done func(error)) func(error) {
 		j.left.Store(int32(len(s.backups)) + 1)
 	}
 	for _, b := range s.backups {
-		r := &backupRun{s: s, b: b, ops: ops, pend: make([]peer.Update, len(ops))}
-		if j != nil {
-			r.done = j.one
-		}
-		r.left.Store(int32(len(ops)))
-		r.send()
+		s.toBackup(b, ops, j)
 	}
 	if j == nil {
 		return done
@@ -116,68 +111,35 @@ func (j *join) one(err error) {
 	}
 }
 
-// backupRun is one exchange's updates to one backup, written in order
-// (deletions first) as a chain, like the partner's (updates.go).
-type backupRun struct {
-	s    *Service
-	b    *backupPeer
-	ops  []update
-	pend []peer.Update
-	done func(error) // nil: nobody waits (no wait-backup-ack)
-	left atomic.Int32
-	over atomic.Bool
-}
-
-func (r *backupRun) send() {
-	for i, op := range r.ops {
-		cmd := op.command()
-		body, err := peer.EncodeCommand(cmd, op.args())
-		if err != nil { // nothing sent yet
-			r.b.failed.Add(uint64(len(r.ops)))
-			r.finish(fmt.Errorf("%w: backup %s: %w", ErrUpdateFailed, r.b.peer.Name, err))
-			return
-		}
-		r.pend[i] = peer.Update{Command: cmd, Body: body, Key: addrKey(op.lease.Addr),
-			Done: func(res peer.UpdateResult) { r.answered(i, res) }}
+// toBackup writes ops to backup b as a chain, like the partner's
+// (updates.go). A failure is counted and logged; it reaches the exchange
+// only through j (wait-backup-ack), and never marks the partner
+// unavailable.
+func (s *Service) toBackup(b *backupPeer, ops []update, j *join) {
+	finish := func(error) {}
+	if j != nil {
+		finish = j.one
 	}
-	r.b.updates.Send(r.pend)
-}
-
-func (r *backupRun) answered(i int, res peer.UpdateResult) {
-	err := res.Err
-	if err == nil {
-		err = res.Answer.Want(r.pend[i].Command, 0, 3)
-	}
-	if err != nil {
-		r.b.failed.Add(1)
-		if r.over.Swap(true) {
-			return
-		}
-		for j := i + 1; j < len(r.pend); j++ {
-			if r.pend[j].Sent() {
-				r.b.updates.Cancel(&r.pend[j])
+	c := &chain{to: b.updates, ops: ops, ok: []int{0, 3}, done: func() { finish(nil) },
+		each: func(err error) {
+			if err != nil {
+				b.failed.Add(1)
+			} else {
+				b.sent.Add(1)
 			}
+		}}
+	c.fail = func(i int, err error) {
+		if c.pend[i].Body == nil { // encoding failed: none was sent
+			b.failed.Add(uint64(len(ops)))
+		} else {
+			// Kea logs HA_LEASE_UPDATE_COMMUNICATIONS_FAILED or
+			// HA_LEASE_UPDATE_FAILED and leaves the partner's state alone.
+			s.log.Warn().Err(err).Str("backup", b.peer.Name).Str("ip", ops[i].lease.Addr.String()).
+				Bool("wait_backup_ack", s.cfg.WaitBackupAck).Msg("ha lease update to backup failed")
 		}
-		// Kea logs HA_LEASE_UPDATE_COMMUNICATIONS_FAILED or
-		// HA_LEASE_UPDATE_FAILED and leaves the partner's state alone.
-		r.s.log.Warn().Err(err).Str("backup", r.b.peer.Name).Str("ip", r.ops[i].lease.Addr.String()).
-			Bool("wait_backup_ack", r.s.cfg.WaitBackupAck).Msg("ha lease update to backup failed")
-		r.finish(fmt.Errorf("%w: backup %s: %w", ErrUpdateFailed, r.b.peer.Name, err))
-		return
+		finish(fmt.Errorf("%w: backup %s: %w", ErrUpdateFailed, b.peer.Name, err))
 	}
-	r.b.sent.Add(1)
-	if i+1 < len(r.pend) {
-		r.b.updates.Release(&r.pend[i+1])
-	}
-	if r.left.Add(-1) == 0 {
-		r.finish(nil)
-	}
-}
-
-func (r *backupRun) finish(err error) {
-	if r.done != nil {
-		r.done(err)
-	}
+	c.start()
 }
 
 // BackupCounters are the lease-update counters per backup peer: updates

@@ -124,64 +124,88 @@ func (s *Service) Replicate(changes []lease.Change, done func(error)) {
 		return
 	}
 	s.mu.Unlock()
-	r := &replication{s: s, ops: ops, done: done, pend: make([]peer.Update, len(ops))}
-	r.left.Store(int32(len(ops)))
-	for i, op := range ops {
+	var r *chain
+	r = &chain{to: s.updates, ops: ops, ok: peer.ResultsOK, done: func() { done(nil) },
+		fail: func(i int, err error) {
+			s.ctr.updateFailed.Add(1)
+			s.log.Warn().Err(err).Str("ip", r.ops[i].lease.Addr.String()).Msg("ha lease update failed")
+			s.markPartnerUnavailable()
+			done(fmt.Errorf("%w: %w", ErrUpdateFailed, err))
+		}}
+	r.start()
+}
+
+// chain is one exchange's lease updates to one peer (the failover
+// partner, or a backup: backups.go), written in order, deletions first:
+// each update is released to the wire once the one before it was
+// answered, and the first failure cancels those not yet answered.
+type chain struct {
+	to   updateSender
+	ops  []update
+	ok   []int // the results that count as success
+	pend []peer.Update
+	left atomic.Int32 // updates not yet acknowledged
+	over atomic.Bool  // fail called
+
+	// each (optional) sees every answer: nil for success.
+	each func(err error)
+	// fail is called once, at the first failure (of update i, or of
+	// encoding it: then nothing was sent); done once every update was
+	// answered with success.
+	fail func(i int, err error)
+	done func()
+}
+
+// start encodes the updates and hands them to the sender.
+func (c *chain) start() {
+	c.pend = make([]peer.Update, len(c.ops))
+	c.left.Store(int32(len(c.ops)))
+	for i, op := range c.ops {
 		cmd := op.command()
 		body, err := peer.EncodeCommand(cmd, op.args())
 		if err != nil { // nothing sent yet
-			r.fail(i, err)
+			c.failAt(i, err)
 			return
 		}
-		r.pend[i] = peer.Update{Command: cmd, Body: body, Key: addrKey(op.lease.Addr),
-			Done: func(res peer.UpdateResult) { r.answered(i, res) }}
+		c.pend[i] = peer.Update{Command: cmd, Body: body, Key: addrKey(op.lease.Addr),
+			Done: func(res peer.UpdateResult) { c.answered(i, res) }}
 	}
-	s.updates.Send(r.pend)
-}
-
-// replication is one Replicate call in flight.
-type replication struct {
-	s    *Service
-	ops  []update
-	pend []peer.Update // one per op, in order
-	done func(error)
-	left atomic.Int32 // updates not yet acknowledged
-	over atomic.Bool  // done called with a failure
+	c.to.Send(c.pend)
 }
 
 // answered is the completion of update i.
-func (r *replication) answered(i int, res peer.UpdateResult) {
+func (c *chain) answered(i int, res peer.UpdateResult) {
 	err := res.Err
 	if err == nil {
-		err = res.Answer.Want(r.pend[i].Command, peer.ResultsOK...)
+		err = res.Answer.Want(c.pend[i].Command, c.ok...)
+	}
+	if c.each != nil {
+		c.each(err)
 	}
 	if err != nil {
-		r.fail(i, err)
+		c.failAt(i, err)
 		return
 	}
-	if i+1 < len(r.pend) {
-		r.s.updates.Release(&r.pend[i+1])
+	if i+1 < len(c.pend) {
+		c.to.Release(&c.pend[i+1])
 	}
 	// Each update completes once, and any failure keeps left above zero.
-	if r.left.Add(-1) == 0 {
-		r.done(nil)
+	if c.left.Add(-1) == 0 {
+		c.done()
 	}
 }
 
-// fail ends the replication at its first failure, update i's.
-func (r *replication) fail(i int, err error) {
-	if r.over.Swap(true) {
+// failAt ends the chain at its first failure, update i's.
+func (c *chain) failAt(i int, err error) {
+	if c.over.Swap(true) {
 		return
 	}
-	for j := i + 1; j < len(r.pend); j++ {
-		if r.pend[j].Sent() {
-			r.s.updates.Cancel(&r.pend[j])
+	for j := i + 1; j < len(c.pend); j++ {
+		if c.pend[j].Sent() {
+			c.to.Cancel(&c.pend[j])
 		}
 	}
-	r.s.ctr.updateFailed.Add(1)
-	r.s.log.Warn().Err(err).Str("ip", r.ops[i].lease.Addr.String()).Msg("ha lease update failed")
-	r.s.markPartnerUnavailable()
-	r.done(fmt.Errorf("%w: %w", ErrUpdateFailed, err))
+	c.fail(i, err)
 }
 
 // Sync is Replicate for a caller that waits: it returns done's error, or

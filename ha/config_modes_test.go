@@ -2,10 +2,9 @@ package ha
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/xdhcp/xdhcp/internal/hamodes"
 )
 
 // TestValidateModeFixtures runs Validate on the relationships of
@@ -14,23 +13,11 @@ import (
 // kea-dhcp4 by userspace/daemon's TestHAModeFixturesKea): the same
 // combinations are refused with the same texts.
 func TestValidateModeFixtures(t *testing.T) {
-	files, err := filepath.Glob("../config/testdata/ha-modes/*.json")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no fixtures: %v", err)
-	}
-	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			first, body, _ := strings.Cut(string(b), "\n")
-			want := strings.TrimPrefix(first, "// want: ")
-			if first == "// accepted" {
-				want = ""
-			}
-			cfg := fixtureConfig(t, []byte(body))
-			err = cfg.Validate()
+	for _, f := range hamodes.Load(t) {
+		t.Run(f.Name(), func(t *testing.T) {
+			want := f.Want
+			cfg := fixtureConfig(t, f.Body)
+			err := cfg.Validate()
 			switch {
 			case want == "" && err != nil:
 				t.Fatalf("refused: %v", err)

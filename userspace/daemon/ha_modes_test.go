@@ -12,6 +12,8 @@ import (
 	"github.com/xdhcp/xdhcp/config"
 	"github.com/xdhcp/xdhcp/internal/keatest"
 	"github.com/xdhcp/xdhcp/internal/testenv"
+
+	"github.com/xdhcp/xdhcp/internal/hamodes"
 )
 
 // TestHAModeFixturesKea: every configuration of
@@ -20,19 +22,11 @@ import (
 // HAConfig::validate in ha_config.cc); those xdhcpd accepts convert and
 // validate as the daemon does (haConfig, ha.Config.Validate).
 func TestHAModeFixturesKea(t *testing.T) {
-	files, err := filepath.Glob("../../config/testdata/ha-modes/*.json")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no fixtures: %v", err)
-	}
-	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			first, _, _ := strings.Cut(string(b), "\n")
+	for _, fx := range hamodes.Load(t) {
+		f, want := fx.Path, fx.Want
+		t.Run(fx.Name(), func(t *testing.T) {
 			cfg, _, err := config.Load(f)
-			if first == "// accepted" {
+			if want == "" {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
 				}
@@ -41,7 +35,6 @@ func TestHAModeFixturesKea(t *testing.T) {
 				}
 				return
 			}
-			want := strings.TrimPrefix(first, "// want: ")
 			if err == nil || !strings.Contains(err.Error(), want) {
 				t.Fatalf("xdhcpd: error %v, want %q", err, want)
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/xdhcp/xdhcp/config"
+	"github.com/xdhcp/xdhcp/userspace/dbreconnect"
 )
 
 // SchemaVersion is the schema Kea 2.2 requires of a PostgreSQL database
@@ -66,8 +67,12 @@ type PgSQL struct {
 	cfg  *config.HostsDatabase
 	pool *pgxpool.Pool
 	defs atomic.Pointer[config.OptionDefs] // formatted_value parsing; replaced on reload
-	rc   reconnector
+	rc   *dbreconnect.Controller           // nil without Options.Recovery
 }
+
+// Recovery is what a lost hosts-database connection does to the server
+// (docs/kea/hosts-db.md §7); the daemon implements it.
+type Recovery = dbreconnect.Recovery
 
 // Options are a backend's hooks.
 type Options struct {
@@ -125,7 +130,15 @@ func Open(ctx context.Context, db *config.HostsDatabase, defs *config.OptionDefs
 		return nil, openError(db, err)
 	}
 	p := &PgSQL{cfg: db, pool: pool}
-	p.rc = reconnector{p: p, rec: opts.Recovery, log: opts.Logger}
+	if opts.Recovery != nil {
+		p.rc = dbreconnect.New(dbreconnect.Config{
+			What: "hosts database", OnFail: db.OnFail,
+			MaxReconnectTries: int(db.MaxReconnectTries),
+			ReconnectWait:     time.Duration(db.ReconnectWaitTime) * time.Millisecond,
+			Ping:              pool.Ping, PingTimeout: time.Duration(max(db.ConnectTimeout, 1)) * time.Second,
+			Recovery: opts.Recovery, Logger: opts.Logger,
+		})
+	}
 	p.defs.Store(defs)
 	cctx, cancel := context.WithTimeout(ctx, time.Duration(max(db.ConnectTimeout, 1))*time.Second+QueryTimeout)
 	defer cancel()
@@ -159,14 +172,18 @@ func (p *PgSQL) SetOptionDefs(defs *config.OptionDefs) { p.defs.Store(defs) }
 
 // Close stops recovery and closes the pool.
 func (p *PgSQL) Close() {
-	p.rc.stop()
+	if p.rc != nil {
+		p.rc.Stop()
+	}
 	p.pool.Close()
 }
 
 // fail wraps a lookup error; a lost connection starts recovery.
 func (p *PgSQL) fail(err error) error {
-	if connectionLost(err) {
-		p.rc.lost(err)
+	if dbreconnect.ConnectionLost(err) {
+		if p.rc != nil {
+			p.rc.Lost(err)
+		}
 		return fmt.Errorf("hosts-database %s: database connection: %w", p.cfg.Name, err)
 	}
 	return fmt.Errorf("hosts-database %s: %w", p.cfg.Name, err)

@@ -315,7 +315,7 @@ func (x *exchange) requestAddress() (candidate, *lease.Lease, bool) {
 	if s == nil {
 		return candidate{}, cl, false
 	}
-	existing, _ := e.store.Get(requested)
+	existing, _ := x.readAt(requested)
 	if existing != nil && !x.usable(existing, s) {
 		return candidate{}, cl, false
 	}

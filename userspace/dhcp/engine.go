@@ -119,6 +119,11 @@ type Engine struct {
 	scope ScopeFilter
 	hosts HostSource // nil: configuration reservations only
 
+	// conditional: the store decides every write that follows a read
+	// itself (ConditionalStore), so a query may reuse a row it read
+	// earlier in the same exchange (see exchange.readAt).
+	conditional bool
+
 	m        *model
 	offers   *offerTable
 	offerTTL int64 // seconds an OFFER holds its address; 0 = nothing held (Kea 2.2)
@@ -168,6 +173,7 @@ func NewFromDhcp4(d4 *config.Dhcp4, deps Deps) (*Engine, error) {
 		offerTTL:  int64(d4.XDHCP.OfferLifetime),
 		reclaimed: newReclaimedSet(),
 	}
+	_, e.conditional = deps.Store.(ConditionalStore)
 	if e.clock == nil {
 		e.clock = time.Now
 	}

@@ -2,6 +2,7 @@ package dhcp
 
 import (
 	"bytes"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -32,6 +33,14 @@ type exchange struct {
 
 	hostnameVal string // hostname(), once hostnameSet
 	hostnameSet bool
+
+	// What this exchange already read, reused only over a conditional
+	// store (Engine.conditional): the client's lease (clientLease) and
+	// the row at one address (readAt).
+	clDone bool
+	cl     *lease.Lease
+	clSub  *subnet
+	seen   leaseRead
 
 	opts   *optBuf     // the reply's options until seal (the worker's)
 	levels []*optSet   // scratch for optionLevels
@@ -79,12 +88,58 @@ func belongsTo(l *lease.Lease, hw, cid []byte) bool {
 	return len(hw) > 0 && bytes.Equal(hw, l.HWAddr)
 }
 
+// leaseRead is the row an exchange read at addr (l nil: none).
+type leaseRead struct {
+	addr netip.Addr
+	l    *lease.Lease
+}
+
+// readAt is the row at a as this exchange last read it (memo true), or,
+// if it has not, a fresh read. Only over a conditional store: every write
+// that follows is then decided by the database against the row as read
+// (an Add finds the address taken, an UpdateFrom the expiry changed), so
+// a row read a moment earlier in the same query can stand in for a new
+// read; a write refused that way is retried after a fresh read (commit).
+// Other stores always read again.
+func (x *exchange) readAt(a netip.Addr) (l *lease.Lease, memo bool) {
+	if x.e.conditional && x.seen.addr == a && a.IsValid() {
+		return x.seen.l, true
+	}
+	l, _ = x.e.store.Get(a)
+	x.remember(a, l)
+	return l, false
+}
+
+// remember records l as the row at a (conditional stores only).
+func (x *exchange) remember(a netip.Addr, l *lease.Lease) {
+	if x.e.conditional {
+		x.seen = leaseRead{addr: a, l: l}
+	}
+}
+
 // clientLease finds the client's lease in the selected subnet's family:
-// by client id first (if matched), then by hardware address.
+// by client id first (if matched), then by hardware address. Over a
+// conditional store the answer is kept for the rest of the exchange (an
+// INIT-REBOOT REQUEST asks twice), and the lease found is the row at its
+// address (readAt).
 func (x *exchange) clientLease() (*lease.Lease, *subnet) {
 	if x.sub == nil {
 		return nil, nil
 	}
+	if x.clDone {
+		return x.cl, x.clSub
+	}
+	l, s := x.findClientLease()
+	if x.e.conditional {
+		x.clDone, x.cl, x.clSub = true, l, s
+		if l != nil {
+			x.remember(l.Addr, l)
+		}
+	}
+	return l, s
+}
+
+func (x *exchange) findClientLease() (*lease.Lease, *subnet) {
 	st := x.e.store
 	fam := x.sub.family()
 	for _, s := range fam {

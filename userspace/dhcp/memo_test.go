@@ -1,0 +1,119 @@
+package dhcp
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
+
+	"github.com/xdhcp/xdhcp/userspace/lease"
+)
+
+// condStore is a ConditionalStore over the memfile store (as pgsql's: the
+// write decides against the row as read), counting Gets; before makes the
+// next conditional write find the row changed by someone else.
+type condStore struct {
+	*lease.Store
+	gets   int
+	before func()
+}
+
+func (c *condStore) Get(a netip.Addr) (*lease.Lease, bool) { c.gets++; return c.Store.Get(a) }
+
+func (c *condStore) UpdateFrom(old, nl *lease.Lease) error {
+	if f := c.before; f != nil {
+		c.before = nil
+		f()
+	}
+	if cur, ok := c.Store.Get(nl.Addr); !ok || cur.Expire() != old.Expire() {
+		return lease.ErrConflict
+	}
+	return c.Store.Update(nl)
+}
+
+func (c *condStore) DeleteFrom(old *lease.Lease) error {
+	if cur, ok := c.Store.Get(old.Addr); !ok || cur.Expire() != old.Expire() {
+		return lease.ErrConflict
+	}
+	_, err := c.Store.Delete(old.Addr)
+	return err
+}
+
+func newCondEnv(t *testing.T) (*env, *condStore) {
+	var cs *condStore
+	v := newEnv(t, baseConfig, func(d *Deps) {
+		cs = &condStore{Store: d.Store.(*lease.Store)}
+		d.Store = cs
+	})
+	return v, cs
+}
+
+// TestConditionalStoreReadsOnce: over a conditional store a REQUEST reads
+// the requested address once (requestAddress; the commit reuses the row),
+// and a client renewing its own lease not at all beyond clientLease.
+func TestConditionalStoreReadsOnce(t *testing.T) {
+	v, cs := newCondEnv(t)
+	hw := mac(1)
+	off := v.handle(broadcastReq(msg(t, dhcpv4.MessageTypeDiscover, hw)))
+	a := addrOf(off.Msg.YourIPAddr)
+	cs.gets = 0
+	if r := v.request(hw, a); r.MessageType() != dhcpv4.MessageTypeAck {
+		t.Fatalf("REQUEST: %v", r.MessageType())
+	}
+	if cs.gets != 1 {
+		t.Errorf("new lease: %d Gets in the REQUEST, want 1", cs.gets)
+	}
+	v.advance(100)
+	cs.gets = 0
+	if r := v.request(hw, a); r.MessageType() != dhcpv4.MessageTypeAck {
+		t.Fatalf("renewing REQUEST: %v", r.MessageType())
+	}
+	if cs.gets != 0 {
+		t.Errorf("renewal: %d Gets in the REQUEST, want 0 (the lease clientLease found)", cs.gets)
+	}
+	if l, _ := cs.Store.Get(a); l == nil || l.CLTT != v.clock().Unix() {
+		t.Errorf("renewed lease %+v", l)
+	}
+}
+
+// TestConditionalStoreStaleRowReadAgain: the row a REQUEST read changed
+// before its write. The write is refused and decided again on a fresh
+// read: still the client's lease → ACK with the new lease; now another
+// client's live lease → NAK, the other lease untouched.
+func TestConditionalStoreStaleRowReadAgain(t *testing.T) {
+	v, cs := newCondEnv(t)
+	hw := mac(1)
+	a := addrOf(v.dora(hw).YourIPAddr)
+	v.advance(100)
+	cs.before = func() {
+		l, _ := cs.Store.Get(a)
+		l = l.Clone()
+		l.CLTT += 7 // renewed meanwhile (another server)
+		if err := cs.Store.Update(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := v.request(hw, a); r.MessageType() != dhcpv4.MessageTypeAck {
+		t.Fatalf("REQUEST after a concurrent renewal: %v, want ACK", r.MessageType())
+	}
+	if l, _ := cs.Store.Get(a); l == nil || l.CLTT != v.clock().Unix() {
+		t.Errorf("lease after the retried write: %+v", l)
+	}
+
+	v.advance(100)
+	other := mac(2)
+	cs.before = func() {
+		l, _ := cs.Store.Get(a)
+		l = l.Clone()
+		l.HWAddr, l.ClientID, l.CLTT = other, nil, l.CLTT+3
+		if err := cs.Store.Update(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := v.request(hw, a); r.MessageType() != dhcpv4.MessageTypeNak {
+		t.Fatalf("REQUEST after another client took the address: %v, want NAK", r.MessageType())
+	}
+	if l, _ := cs.Store.Get(a); l == nil || l.HWAddr.String() != other.String() {
+		t.Errorf("the other client's lease was overwritten: %+v", l)
+	}
+}

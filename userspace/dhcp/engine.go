@@ -48,6 +48,17 @@ type ConditionalStore interface {
 	DeleteFrom(old *lease.Lease) error
 }
 
+// ClientRowsStore is implemented by conditional stores whose every read
+// is a round trip (userspace/lease/pgsql): ClientRows answers a REQUEST's
+// first reads in one query, the row at addr (none when addr is not
+// valid) and the rows with client id cid or hardware address hw (each
+// matched only when not empty) in the given subnets, as GetByClientID,
+// GetByHW and Get would each have read them. ok=false: the read failed
+// and the engine reads one by one.
+type ClientRowsStore interface {
+	ClientRows(addr netip.Addr, hw, cid []byte, subnets []uint32) (rows []*lease.Lease, ok bool)
+}
+
 // updateFrom replaces old (as read) with nl; conditional when the store
 // can do it.
 func (e *Engine) updateFrom(old, nl *lease.Lease) error {

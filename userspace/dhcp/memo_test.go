@@ -14,11 +14,36 @@ import (
 // next conditional write find the row changed by someone else.
 type condStore struct {
 	*lease.Store
-	gets   int
-	before func()
+	gets, byHW, rows int
+	before           func()
 }
 
 func (c *condStore) Get(a netip.Addr) (*lease.Lease, bool) { c.gets++; return c.Store.Get(a) }
+
+func (c *condStore) GetByHW(hw []byte, sid uint32) (*lease.Lease, bool) {
+	c.byHW++
+	return c.Store.GetByHW(hw, sid)
+}
+
+// rowsStore is condStore with ClientRows (as pgsql).
+type rowsStore struct{ *condStore }
+
+func (r rowsStore) ClientRows(a netip.Addr, hw, cid []byte, subnets []uint32) ([]*lease.Lease, bool) {
+	r.rows++
+	var out []*lease.Lease
+	if l, ok := r.Store.Get(a); ok {
+		out = append(out, l)
+	}
+	for _, sid := range subnets {
+		if l, ok := r.Store.GetByHW(hw, sid); ok && len(hw) > 0 {
+			out = append(out, l)
+		}
+		if l, ok := r.Store.GetByClientID(cid, sid); ok && len(cid) > 0 {
+			out = append(out, l)
+		}
+	}
+	return out, true
+}
 
 func (c *condStore) UpdateFrom(old, nl *lease.Lease) error {
 	if f := c.before; f != nil {
@@ -39,11 +64,14 @@ func (c *condStore) DeleteFrom(old *lease.Lease) error {
 	return err
 }
 
-func newCondEnv(t *testing.T) (*env, *condStore) {
+func newCondEnv(t *testing.T, withRows bool) (*env, *condStore) {
 	var cs *condStore
 	v := newEnv(t, baseConfig, func(d *Deps) {
 		cs = &condStore{Store: d.Store.(*lease.Store)}
 		d.Store = cs
+		if withRows {
+			d.Store = rowsStore{cs}
+		}
 	})
 	return v, cs
 }
@@ -51,28 +79,30 @@ func newCondEnv(t *testing.T) (*env, *condStore) {
 // TestConditionalStoreReadsOnce: over a conditional store a REQUEST reads
 // the requested address once (requestAddress; the commit reuses the row),
 // and a client renewing its own lease not at all beyond clientLease.
+// With ClientRows (pgsql) the REQUEST's reads are that one call.
 func TestConditionalStoreReadsOnce(t *testing.T) {
-	v, cs := newCondEnv(t)
-	hw := mac(1)
-	off := v.handle(broadcastReq(msg(t, dhcpv4.MessageTypeDiscover, hw)))
-	a := addrOf(off.Msg.YourIPAddr)
-	cs.gets = 0
-	if r := v.request(hw, a); r.MessageType() != dhcpv4.MessageTypeAck {
-		t.Fatalf("REQUEST: %v", r.MessageType())
-	}
-	if cs.gets != 1 {
-		t.Errorf("new lease: %d Gets in the REQUEST, want 1", cs.gets)
-	}
-	v.advance(100)
-	cs.gets = 0
-	if r := v.request(hw, a); r.MessageType() != dhcpv4.MessageTypeAck {
-		t.Fatalf("renewing REQUEST: %v", r.MessageType())
-	}
-	if cs.gets != 0 {
-		t.Errorf("renewal: %d Gets in the REQUEST, want 0 (the lease clientLease found)", cs.gets)
-	}
-	if l, _ := cs.Store.Get(a); l == nil || l.CLTT != v.clock().Unix() {
-		t.Errorf("renewed lease %+v", l)
+	for _, withRows := range []bool{false, true} {
+		v, cs := newCondEnv(t, withRows)
+		hw := mac(1)
+		off := v.handle(broadcastReq(msg(t, dhcpv4.MessageTypeDiscover, hw)))
+		a := addrOf(off.Msg.YourIPAddr)
+		want := [2][3]int{{1, 1, 0}, {0, 1, 0}} // Gets, GetByHWs, ClientRows: new lease, renewal
+		if withRows {
+			want = [2][3]int{{0, 0, 1}, {0, 0, 1}}
+		}
+		for i, what := range []string{"new lease", "renewal"} {
+			cs.gets, cs.byHW, cs.rows = 0, 0, 0
+			if r := v.request(hw, a); r.MessageType() != dhcpv4.MessageTypeAck {
+				t.Fatalf("ClientRows %v, %s: %v", withRows, what, r.MessageType())
+			}
+			if got := [3]int{cs.gets, cs.byHW, cs.rows}; got != want[i] {
+				t.Errorf("ClientRows %v, %s: Get, GetByHW, ClientRows calls %v, want %v", withRows, what, got, want[i])
+			}
+			if l, _ := cs.Store.Get(a); l == nil || l.CLTT != v.clock().Unix() {
+				t.Errorf("ClientRows %v, %s: lease %+v", withRows, what, l)
+			}
+			v.advance(100)
+		}
 	}
 }
 
@@ -81,7 +111,13 @@ func TestConditionalStoreReadsOnce(t *testing.T) {
 // read: still the client's lease → ACK with the new lease; now another
 // client's live lease → NAK, the other lease untouched.
 func TestConditionalStoreStaleRowReadAgain(t *testing.T) {
-	v, cs := newCondEnv(t)
+	for _, withRows := range []bool{false, true} {
+		staleRowReadAgain(t, withRows)
+	}
+}
+
+func staleRowReadAgain(t *testing.T, withRows bool) {
+	v, cs := newCondEnv(t, withRows)
 	hw := mac(1)
 	a := addrOf(v.dora(hw).YourIPAddr)
 	v.advance(100)

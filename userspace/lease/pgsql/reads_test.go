@@ -3,10 +3,12 @@ package pgsql
 import (
 	"fmt"
 	"net/netip"
+	"reflect"
 	"sync"
 	"testing"
 
 	"github.com/xdhcp/xdhcp/internal/pgtest"
+	"github.com/xdhcp/xdhcp/userspace/lease"
 )
 
 // TestGroupedReads: concurrent point reads share round trips and each
@@ -65,6 +67,49 @@ func TestGroupedReads(t *testing.T) {
 			t.Errorf("bad statement answered without error")
 		case i != 1 && (res.err != nil || len(res.ls) != 1):
 			t.Errorf("read %d of a failed batch: %v, %d rows", i, res.err, len(res.ls))
+		}
+	}
+}
+
+// TestClientRows: one statement answers Get, GetByClientID and GetByHW;
+// an empty identifier matches nothing (not the rows written with an
+// empty bytea), and only the subnets asked for count.
+func TestClientRows(t *testing.T) {
+	c := pgtest.Start(t)
+	s := open(t, c, Options{})
+	a, b, d := sample("192.0.2.10", 1), sample("192.0.2.11", 2), sample("192.0.2.12", 3)
+	d.HWAddr, d.ClientID = nil, nil // empty bytea in the row
+	other := sample("192.0.2.13", 1)
+	other.SubnetID = 2
+	for _, l := range []*lease.Lease{a, b, d, other} {
+		if err := s.Add(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	addrs := func(ls []*lease.Lease) map[netip.Addr]int {
+		m := map[netip.Addr]int{}
+		for _, l := range ls {
+			m[l.Addr]++
+		}
+		return m
+	}
+	for _, tc := range []struct {
+		name    string
+		at      string
+		hw, cid []byte
+		want    map[netip.Addr]int
+	}{
+		{"address, hw and client id", "192.0.2.11", a.HWAddr, a.ClientID, map[netip.Addr]int{b.Addr: 1, a.Addr: 2}},
+		{"no address", "", a.HWAddr, nil, map[netip.Addr]int{a.Addr: 1}},
+		{"empty identifiers", "192.0.2.99", nil, []byte{}, map[netip.Addr]int{}},
+	} {
+		var at netip.Addr
+		if tc.at != "" {
+			at = netip.MustParseAddr(tc.at)
+		}
+		ls, ok := s.ClientRows(at, tc.hw, tc.cid, []uint32{1})
+		if got := addrs(ls); !ok || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: %v %v, want %v", tc.name, got, ok, tc.want)
 		}
 	}
 }

@@ -504,6 +504,44 @@ func (s *Store) GetByClientID(cid []byte, subnetID uint32) (*lease.Lease, bool) 
 	return s.getNewest("get lease by client-id", "SELECT "+cols+" FROM lease4 WHERE client_id = $1 AND subnet_id + 0 = $2", cid, int64(subnetID))
 }
 
+// clientRowsSQL is GET_LEASE4_ADDR, GET_LEASE4_CLIENTID_SUBID and
+// GET_LEASE4_HWADDR_SUBID in one statement (subnet_id + 0 as in GetByHW;
+// a NULL identifier matches nothing).
+const clientRowsSQL = "SELECT " + cols + " FROM lease4 WHERE address = $1" +
+	" UNION ALL SELECT " + cols + " FROM lease4 WHERE client_id = $2 AND subnet_id + 0 = ANY($4::bigint[])" +
+	" UNION ALL SELECT " + cols + " FROM lease4 WHERE hwaddr = $3 AND subnet_id + 0 = ANY($4::bigint[])"
+
+// ClientRows is the engine's first reads of a REQUEST in one statement
+// (dhcp.ClientRowsStore): the row at addr (if valid) and the rows with
+// client id cid or hardware address hw (if not empty) in subnets, each
+// as Get, GetByClientID and GetByHW read them. ok=false if the query
+// failed.
+func (s *Store) ClientRows(addr netip.Addr, hw, cid []byte, subnets []uint32) ([]*lease.Lease, bool) {
+	var a int64 = -1
+	if addr.Is4() {
+		a = addrInt(addr)
+	}
+	var h, c []byte // nil: NULL
+	if len(hw) > 0 {
+		h = hw
+	}
+	if len(cid) > 0 {
+		c = cid
+	}
+	ids := make([]int64, len(subnets))
+	for i, id := range subnets {
+		ids[i] = int64(id)
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	ls, err := s.read(ctx, "get client leases", clientRowsSQL, a, c, h, ids)
+	if err != nil {
+		s.log.Error().Err(err).Msg("lease query failed")
+		return nil, false
+	}
+	return ls, true
+}
+
 // FindByHW is GET_LEASE4_HWADDR.
 func (s *Store) FindByHW(hw []byte) []*lease.Lease {
 	if len(hw) == 0 {

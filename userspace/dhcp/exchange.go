@@ -43,6 +43,7 @@ type exchange struct {
 	clSub  *subnet
 	seen   leaseRead
 	pf     prefetch
+	spec   specPick // DISCOVER: prefetchDiscover's pool candidate
 
 	opts   *optBuf     // the reply's options until seal (the worker's)
 	levels []*optSet   // scratch for optionLevels

@@ -2,6 +2,7 @@ package dhcp
 
 import (
 	"net/netip"
+	"reflect"
 	"testing"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
@@ -151,5 +152,39 @@ func staleRowReadAgain(t *testing.T, withRows bool) {
 	}
 	if l, _ := cs.Store.Get(a); l == nil || l.HWAddr.String() != other.String() {
 		t.Errorf("the other client's lease was overwritten: %+v", l)
+	}
+}
+
+// TestDiscoverPrefetch: with ClientRows a DISCOVER reads once (the
+// client's lease and the first pool candidate), and the addresses offered
+// are those offered without it: a returning client gets its lease and the
+// candidate picked for it is given back to the next new client.
+func TestDiscoverPrefetch(t *testing.T) {
+	offers := func(withRows bool) ([]netip.Addr, *condStore) {
+		v, cs := newCondEnv(t, withRows)
+		var got []netip.Addr
+		offer := func(hw []byte) {
+			off := v.handle(broadcastReq(msg(t, dhcpv4.MessageTypeDiscover, hw)))
+			if off == nil || off.Msg == nil {
+				t.Fatalf("no OFFER for %x", hw)
+			}
+			got = append(got, addrOf(off.Msg.YourIPAddr))
+		}
+		v.dora(mac(1))
+		v.dora(mac(2))
+		cs.gets, cs.byHW, cs.rows = 0, 0, 0
+		offer(mac(1)) // its lease
+		offer(mac(3)) // new: the next address
+		offer(mac(3))
+		offer(mac(2))
+		return got, cs
+	}
+	plain, _ := offers(false)
+	pre, cs := offers(true)
+	if !reflect.DeepEqual(plain, pre) {
+		t.Errorf("offers with ClientRows %v, without %v", pre, plain)
+	}
+	if got := [3]int{cs.gets, cs.byHW, cs.rows}; got != [3]int{0, 0, 4} {
+		t.Errorf("4 DISCOVERs: Get, GetByHW, ClientRows calls %v, want [0 0 4]", got)
 	}
 }

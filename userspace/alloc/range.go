@@ -45,6 +45,27 @@ func (r *Range) Next() (netip.Addr, bool) { return r.walk(true) }
 // takes it then (Take). It returns false at once when the range is full.
 func (r *Range) Pick() (netip.Addr, bool) { return r.walk(false) }
 
+// Unpick undoes a Pick of a whose address went unused: the cursor goes
+// back to a if it is still just past it (no Pick or Next moved it since),
+// so the next search starts at a again, as if Pick had not run. Otherwise
+// it does nothing (a is still free; the walk reaches it again on its next
+// round).
+func (r *Range) Unpick(a netip.Addr) {
+	i, ok := r.offset(a)
+	if !ok {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	next := i + 1
+	if next == r.size {
+		next = 0
+	}
+	if r.cursor == next {
+		r.cursor = i
+	}
+}
+
 // walk finds the first free address at or after the cursor (wrapping),
 // moves the cursor past it and, if take, marks it used.
 func (r *Range) walk(take bool) (netip.Addr, bool) {

@@ -266,3 +266,24 @@ func TestConcurrentNextNeverDuplicates(t *testing.T) {
 		t.Fatalf("handed out %d of %d, FreeCount=%d", len(seen), size, r.FreeCount())
 	}
 }
+
+// TestUnpick: an unused Pick given back restarts the walk at its address;
+// after another Pick or Next moved the cursor it changes nothing.
+func TestUnpick(t *testing.T) {
+	r := NewRange(netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.3"))
+	a, _ := r.Pick()
+	r.Unpick(a)
+	if b, _ := r.Pick(); b != a {
+		t.Fatalf("Pick after Unpick = %v, want %v", b, a)
+	}
+	c, _ := r.Pick() // .2
+	r.Unpick(a)      // cursor no longer just past a: no effect
+	d, _ := r.Pick()
+	if d != netip.MustParseAddr("192.0.2.3") {
+		t.Fatalf("Pick = %v after a stale Unpick, want the address after %v", d, c)
+	}
+	r.Unpick(d) // d is the last address: the cursor had wrapped to 0
+	if e, _ := r.Pick(); e != d {
+		t.Fatalf("Unpick at the wrap: Pick = %v, want %v", e, d)
+	}
+}

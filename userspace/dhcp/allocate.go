@@ -97,7 +97,7 @@ func (x *exchange) offerAddress() (candidate, bool) {
 	key := x.clientKey(x.sub)
 
 	if a, s := x.reservedAddr(); s != nil {
-		l, _ := e.store.Get(a)
+		l, _ := x.readAt(a)
 		if x.usable(l, s) && !e.heldByOther(a, key, now) {
 			return candidate{addr: a, sub: s, pool: e.m.poolFor(a)}, true
 		}
@@ -120,7 +120,7 @@ func (x *exchange) offerAddress() (candidate, bool) {
 	}
 	if hint, ok := requestedIP(x.req.Msg); ok {
 		if p := x.allowedPool(hint); p != nil && !x.reservedForOther(p.sub, hint) && !e.heldByOther(hint, key, now) {
-			l, _ := e.store.Get(hint)
+			l, _ := x.readAt(hint)
 			if x.usable(l, p.sub) {
 				switch {
 				case e.offerTTL == 0 && p.rng.IsFree(hint):
@@ -143,6 +143,63 @@ func (x *exchange) offerAddress() (candidate, bool) {
 		}
 	}
 	return x.fromExpired(key, now)
+}
+
+// specPick is the address prefetchDiscover picked from pool for the
+// DISCOVER's first pool candidate.
+type specPick struct {
+	addr netip.Addr
+	pool *pool
+	used bool
+}
+
+// prefetchDiscover reads, over a ClientRowsStore, the client's lease and
+// the row at the first address the DISCOVER would look at in one query:
+// the requested address, or (with offer-lifetime 0 and no reserved
+// address) the first pool candidate, picked now (Range.Pick, as fromPools
+// would) and given back (Range.Unpick) by unpickSpec if the client's
+// lease is offered instead. offerAddress then reads only what the
+// prefetch did not cover.
+func (x *exchange) prefetchDiscover() {
+	e := x.e
+	if _, ok := e.store.(ClientRowsStore); !ok || !e.conditional {
+		return
+	}
+	if a, s := x.reservedAddr(); s != nil {
+		x.prefetchClient(a)
+		return
+	}
+	if hint, ok := requestedIP(x.req.Msg); ok {
+		x.prefetchClient(hint)
+		return
+	}
+	if e.offerTTL == 0 {
+	pick:
+		for _, s := range x.sub.family() {
+			if !s.allowed(x.cls) {
+				continue
+			}
+			for _, p := range s.pools {
+				if !p.allowed(x.cls) {
+					continue
+				}
+				if a, ok := p.rng.Pick(); ok {
+					x.spec = specPick{addr: a, pool: p}
+				}
+				break pick
+			}
+		}
+	}
+	x.prefetchClient(x.spec.addr)
+}
+
+// unpickSpec gives back prefetchDiscover's pick if fromPools did not use
+// it.
+func (x *exchange) unpickSpec() {
+	if x.spec.pool != nil && !x.spec.used {
+		x.spec.pool.rng.Unpick(x.spec.addr)
+		x.spec = specPick{}
+	}
 }
 
 // heldByOther reports whether a is held by another client's live offer;
@@ -170,15 +227,19 @@ func (x *exchange) fromPools() (candidate, bool) {
 					a  netip.Addr
 					ok bool
 				)
-				if hold {
+				switch {
+				case hold:
 					a, ok = p.rng.Next()
-				} else {
+				case x.spec.pool == p && !x.spec.used:
+					a, ok = x.spec.addr, true // picked by prefetchDiscover
+					x.spec.used = true
+				default:
 					a, ok = p.rng.Pick()
 				}
 				if !ok {
 					break
 				}
-				l, _ := e.store.Get(a)
+				l, _ := x.readAt(a)
 				if holdsBit(l) {
 					if !hold {
 						p.rng.Take(a) // the lease (e.g. an HA partner's) holds it
@@ -315,7 +376,7 @@ func (x *exchange) requestAddress() (candidate, *lease.Lease, bool) {
 	if s == nil {
 		return candidate{}, cl, false
 	}
-	existing, _ := e.store.Get(requested)
+	existing, _ := x.readAt(requested)
 	if existing != nil && !x.usable(existing, s) {
 		return candidate{}, cl, false
 	}

@@ -43,11 +43,21 @@ func (x *exchange) commit(c candidate, valid uint32, prev *lease.Lease, lb *leas
 	changes = lb.ch[:0]
 
 	mu := e.locks.lock(c.addr)
-	existing, _ := e.store.Get(c.addr)
+	// Over a conditional store the row requestAddress read stands in for
+	// a new read when it is free or the client's own (the write decides
+	// against it; refused, it is read again below). A lease of another
+	// client is read again at once (its reclamation is counted).
+	existing, memo := x.readAt(c.addr)
+	if memo && existing != nil && !belongsTo(existing, x.hw, x.cidFor(c.sub)) {
+		existing, _ = e.store.Get(c.addr)
+		memo = false
+	}
+again:
 	if existing != nil && !x.usable(existing, c.sub) {
 		mu.Unlock()
 		return nil, nil, 0, false, nil
 	}
+	nl.UserContext = ""
 	if existing != nil {
 		// Kea keeps the stored lease's user context (renewLease4 and
 		// reuseExpiredLease4 update the lease object in place).
@@ -67,6 +77,13 @@ func (x *exchange) commit(c candidate, valid uint32, prev *lease.Lease, lb *leas
 			e.countReclaimed(existing)
 		}
 		err = e.updateFrom(existing, nl)
+		if errors.Is(err, lease.ErrConflict) && memo {
+			// The row changed since requestAddress read it: decide
+			// again on a fresh read, as without the memo.
+			existing, _ = e.store.Get(c.addr)
+			memo = false
+			goto again
+		}
 		if errors.Is(err, lease.ErrConflict) {
 			// Another server sharing the database changed the lease
 			// since it was read: not ours to take (NAK).

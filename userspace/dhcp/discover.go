@@ -15,7 +15,9 @@ func (x *exchange) discover() *Reply {
 	if c, ok := x.classifyLate(); !ok {
 		return x.w.drop(c)
 	}
+	x.prefetchDiscover()
 	c, ok := x.offerAddress()
+	x.unpickSpec()
 	if x.hostsFailed() {
 		return x.w.drop(dropHostsDB)
 	}

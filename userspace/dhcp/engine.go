@@ -48,6 +48,17 @@ type ConditionalStore interface {
 	DeleteFrom(old *lease.Lease) error
 }
 
+// ClientRowsStore is implemented by conditional stores whose every read
+// is a round trip (userspace/lease/pgsql): ClientRows answers a REQUEST's
+// first reads in one query, the row at addr (none when addr is not
+// valid) and the rows with client id cid or hardware address hw (each
+// matched only when not empty) in the given subnets, as GetByClientID,
+// GetByHW and Get would each have read them. ok=false: the read failed
+// and the engine reads one by one.
+type ClientRowsStore interface {
+	ClientRows(addr netip.Addr, hw, cid []byte, subnets []uint32) (rows []*lease.Lease, ok bool)
+}
+
 // updateFrom replaces old (as read) with nl; conditional when the store
 // can do it.
 func (e *Engine) updateFrom(old, nl *lease.Lease) error {
@@ -119,6 +130,11 @@ type Engine struct {
 	scope ScopeFilter
 	hosts HostSource // nil: configuration reservations only
 
+	// conditional: the store decides every write that follows a read
+	// itself (ConditionalStore), so a query may reuse a row it read
+	// earlier in the same exchange (see exchange.readAt).
+	conditional bool
+
 	m        *model
 	offers   *offerTable
 	offerTTL int64 // seconds an OFFER holds its address; 0 = nothing held (Kea 2.2)
@@ -168,6 +184,7 @@ func NewFromDhcp4(d4 *config.Dhcp4, deps Deps) (*Engine, error) {
 		offerTTL:  int64(d4.XDHCP.OfferLifetime),
 		reclaimed: newReclaimedSet(),
 	}
+	_, e.conditional = deps.Store.(ConditionalStore)
 	if e.clock == nil {
 		e.clock = time.Now
 	}

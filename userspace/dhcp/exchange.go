@@ -2,6 +2,8 @@ package dhcp
 
 import (
 	"bytes"
+	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,6 +34,16 @@ type exchange struct {
 
 	hostnameVal string // hostname(), once hostnameSet
 	hostnameSet bool
+
+	// What this exchange already read, reused only over a conditional
+	// store (Engine.conditional): the client's lease (clientLease) and
+	// the row at one address (readAt).
+	clDone bool
+	cl     *lease.Lease
+	clSub  *subnet
+	seen   leaseRead
+	pf     prefetch
+	spec   specPick // DISCOVER: prefetchDiscover's pool candidate
 
 	opts   *optBuf     // the reply's options until seal (the worker's)
 	levels []*optSet   // scratch for optionLevels
@@ -79,20 +91,142 @@ func belongsTo(l *lease.Lease, hw, cid []byte) bool {
 	return len(hw) > 0 && bytes.Equal(hw, l.HWAddr)
 }
 
+// prefetch is what one ClientRows read returned for a query (set: it
+// answers the client's lease lookups in subnets).
+type prefetch struct {
+	set     bool
+	rows    []*lease.Lease
+	subnets []uint32
+	at      leaseRead // the row at the address asked for
+}
+
+// prefetchClient reads, over a ClientRowsStore, the row at a and the
+// client's rows in the allowed subnets of the family in one query; the
+// client's lease lookups and readAt(a) are then answered from it.
+func (x *exchange) prefetchClient(a netip.Addr) {
+	cr, ok := x.e.store.(ClientRowsStore)
+	if !ok || !x.e.conditional || x.sub == nil {
+		return
+	}
+	var ids []uint32
+	for _, s := range x.sub.family() {
+		if s.allowed(x.cls) {
+			ids = append(ids, s.id)
+		}
+	}
+	rows, ok := cr.ClientRows(a, x.hw, x.rawCID, ids)
+	if !ok {
+		return
+	}
+	x.pf = prefetch{set: true, rows: rows, subnets: ids}
+	if a.IsValid() {
+		x.pf.at.addr = a
+		for _, l := range rows {
+			if l.Addr == a {
+				x.pf.at.l = l
+				break
+			}
+		}
+	}
+}
+
+// lookup is GetByClientID (byCID) or GetByHW for subnet sid, from the
+// prefetch when it covers sid.
+func (x *exchange) lookup(byCID bool, id []byte, sid uint32) (*lease.Lease, bool) {
+	if x.pf.set && slices.Contains(x.pf.subnets, sid) {
+		var best *lease.Lease
+		for _, l := range x.pf.rows {
+			if l.SubnetID != sid {
+				continue
+			}
+			if byCID && !bytes.Equal(l.ClientID, id) || !byCID && !bytes.Equal(l.HWAddr, id) {
+				continue
+			}
+			if best == nil || rowExpire(l) > rowExpire(best) {
+				best = l
+			}
+		}
+		return best, best != nil
+	}
+	if byCID {
+		return x.e.store.GetByClientID(id, sid)
+	}
+	return x.e.store.GetByHW(id, sid)
+}
+
+// rowExpire is the lease's expire column (cltt for an infinite lifetime),
+// which the store's GetByHW/GetByClientID compare to keep the newest row.
+func rowExpire(l *lease.Lease) int64 {
+	if l.ValidLifetime == infiniteLft {
+		return l.CLTT
+	}
+	return l.Expire()
+}
+
+// leaseRead is the row an exchange read at addr (l nil: none).
+type leaseRead struct {
+	addr netip.Addr
+	l    *lease.Lease
+}
+
+// readAt is the row at a as this exchange last read it (memo true), or,
+// if it has not, a fresh read. Only over a conditional store: every write
+// that follows is then decided by the database against the row as read
+// (an Add finds the address taken, an UpdateFrom the expiry changed), so
+// a row read a moment earlier in the same query can stand in for a new
+// read; a write refused that way is retried after a fresh read (commit).
+// Other stores always read again.
+func (x *exchange) readAt(a netip.Addr) (l *lease.Lease, memo bool) {
+	if x.e.conditional && a.IsValid() {
+		if x.seen.addr == a {
+			return x.seen.l, true
+		}
+		if x.pf.at.addr == a {
+			return x.pf.at.l, true
+		}
+	}
+	l, _ = x.e.store.Get(a)
+	x.remember(a, l)
+	return l, false
+}
+
+// remember records l as the row at a (conditional stores only).
+func (x *exchange) remember(a netip.Addr, l *lease.Lease) {
+	if x.e.conditional {
+		x.seen = leaseRead{addr: a, l: l}
+	}
+}
+
 // clientLease finds the client's lease in the selected subnet's family:
-// by client id first (if matched), then by hardware address.
+// by client id first (if matched), then by hardware address. Over a
+// conditional store the answer is kept for the rest of the exchange (an
+// INIT-REBOOT REQUEST asks twice), and the lease found is the row at its
+// address (readAt).
 func (x *exchange) clientLease() (*lease.Lease, *subnet) {
 	if x.sub == nil {
 		return nil, nil
 	}
-	st := x.e.store
+	if x.clDone {
+		return x.cl, x.clSub
+	}
+	l, s := x.findClientLease()
+	if x.e.conditional {
+		x.clDone, x.cl, x.clSub = true, l, s
+		if l != nil {
+			x.remember(l.Addr, l)
+		}
+	}
+	return l, s
+}
+
+func (x *exchange) findClientLease() (*lease.Lease, *subnet) {
 	fam := x.sub.family()
 	for _, s := range fam {
 		if !s.allowed(x.cls) {
 			continue
 		}
 		if cid := x.cidFor(s); len(cid) > 0 {
-			if l, ok := st.GetByClientID(cid, s.id); ok && l.State != lease.StateDeclined {
+			if l, ok := x.lookup(true, cid, s.id); ok && l.State != lease.StateDeclined {
 				return l, s
 			}
 		}
@@ -101,7 +235,7 @@ func (x *exchange) clientLease() (*lease.Lease, *subnet) {
 		if !s.allowed(x.cls) || len(x.hw) == 0 {
 			continue
 		}
-		if l, ok := st.GetByHW(x.hw, s.id); ok && l.State != lease.StateDeclined && belongsTo(l, x.hw, x.cidFor(s)) {
+		if l, ok := x.lookup(false, x.hw, s.id); ok && l.State != lease.StateDeclined && belongsTo(l, x.hw, x.cidFor(s)) {
 			return l, s
 		}
 	}

@@ -26,6 +26,14 @@ func (x *exchange) request() *Reply {
 	if c, ok := x.classifyLate(); !ok {
 		return x.w.drop(c)
 	}
+	// The client's lease and the row at the address it asks for, in one
+	// read where the store can (pgsql): requestAddress and the commit
+	// then read nothing more before the write.
+	if hasHint {
+		x.prefetchClient(hint)
+	} else if ci, ok := packet.Addr4(msg.ClientIPAddr); ok {
+		x.prefetchClient(ci)
+	}
 	if !hasSID && hasHint {
 		// INIT-REBOOT: verify the client's notion of its address.
 		l, _ := x.clientLease()

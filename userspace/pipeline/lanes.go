@@ -27,11 +27,16 @@ import (
 // lane queue was full.
 const StatLaneFull = "pkt4-dropped-lane-queue-full"
 
-// laneQueue bounds the queries waiting for a lane, per lane.
-const laneQueue = 64
+// laneQueue bounds the queries waiting for a lane, per lane, and
+// laneQueueMax in all: many lanes (each only waiting on the database)
+// must not make an overloaded server answer queries clients gave up on.
+const (
+	laneQueue    = 64
+	laneQueueMax = 1024
+)
 
 func (p *Pipeline) startLanes(n int) {
-	p.lanes = make(chan *pending, n*laneQueue)
+	p.lanes = make(chan *pending, min(n*laneQueue, laneQueueMax))
 	p.laneFull = p.cfg.Stats.Cell(StatLaneFull)
 	for range n {
 		go p.lane(p.cfg.Stats.NewShard())

@@ -37,6 +37,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -106,6 +107,11 @@ type Store struct {
 	wq                             chan *writeReq
 	quit, groupDone                chan struct{}
 	groups, txWrites, batchRetries atomic.Int64
+
+	// grouped point reads (reads.go)
+	rq                 chan *readReq
+	readersDone        sync.WaitGroup
+	readBatches, reads atomic.Int64
 }
 
 // DSN is the libpq keyword/value connection string for cfg (Kea's
@@ -172,6 +178,7 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Store, error) {
 	}
 	s.rc = newReconnector(s)
 	s.startGroup()
+	s.startReaders()
 	s.log.Info().Str("name", cfg.Name).Str("host", cfg.Host).Msg("PostgreSQL lease database opened (schema 13.0)")
 	return s, nil
 }
@@ -208,7 +215,8 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.rc.stop()
-	s.stopGroup()
+	s.stopGroup() // also stops the readers (quit)
+	s.readersDone.Wait()
 	s.pool.Close()
 	return nil
 }
@@ -399,17 +407,20 @@ func connectionLost(err error) bool {
 	return true
 }
 
+// getOne is a point read through the grouped readers (reads.go): the
+// first row, if any.
 func (s *Store) getOne(op, q string, a ...any) (*lease.Lease, bool) {
 	ctx, cancel := s.ctx()
 	defer cancel()
-	l, err := scanLease(s.pool.QueryRow(ctx, q, a...))
+	ls, err := s.read(ctx, op, q, a...)
 	if err != nil {
-		if !errors.Is(err, pgx.ErrNoRows) {
-			s.log.Error().Err(s.fail(op, err)).Msg("lease query failed")
-		}
+		s.log.Error().Err(err).Msg("lease query failed")
 		return nil, false
 	}
-	return l, true
+	if len(ls) == 0 {
+		return nil, false
+	}
+	return ls[0], true
 }
 
 // getNewest runs Kea's statement as it is (no ORDER BY ... LIMIT) and
@@ -423,7 +434,9 @@ func (s *Store) getOne(op, q string, a ...any) (*lease.Lease, bool) {
 // (on their leading column) fit, whatever the table's size when planned,
 // and the statement stays prepared (no parse and plan per call).
 func (s *Store) getNewest(op, q string, a ...any) (*lease.Lease, bool) {
-	ls, err := s.query(op, q, a...)
+	ctx, cancel := s.ctx()
+	defer cancel()
+	ls, err := s.read(ctx, op, q, a...)
 	if err != nil {
 		s.log.Error().Err(err).Msg("lease query failed")
 		return nil, false
@@ -489,6 +502,44 @@ func (s *Store) GetByClientID(cid []byte, subnetID uint32) (*lease.Lease, bool) 
 		return nil, false
 	}
 	return s.getNewest("get lease by client-id", "SELECT "+cols+" FROM lease4 WHERE client_id = $1 AND subnet_id + 0 = $2", cid, int64(subnetID))
+}
+
+// clientRowsSQL is GET_LEASE4_ADDR, GET_LEASE4_CLIENTID_SUBID and
+// GET_LEASE4_HWADDR_SUBID in one statement (subnet_id + 0 as in GetByHW;
+// a NULL identifier matches nothing).
+const clientRowsSQL = "SELECT " + cols + " FROM lease4 WHERE address = $1" +
+	" UNION ALL SELECT " + cols + " FROM lease4 WHERE client_id = $2 AND subnet_id + 0 = ANY($4::bigint[])" +
+	" UNION ALL SELECT " + cols + " FROM lease4 WHERE hwaddr = $3 AND subnet_id + 0 = ANY($4::bigint[])"
+
+// ClientRows is the engine's first reads of a REQUEST in one statement
+// (dhcp.ClientRowsStore): the row at addr (if valid) and the rows with
+// client id cid or hardware address hw (if not empty) in subnets, each
+// as Get, GetByClientID and GetByHW read them. ok=false if the query
+// failed.
+func (s *Store) ClientRows(addr netip.Addr, hw, cid []byte, subnets []uint32) ([]*lease.Lease, bool) {
+	var a int64 = -1
+	if addr.Is4() {
+		a = addrInt(addr)
+	}
+	var h, c []byte // nil: NULL
+	if len(hw) > 0 {
+		h = hw
+	}
+	if len(cid) > 0 {
+		c = cid
+	}
+	ids := make([]int64, len(subnets))
+	for i, id := range subnets {
+		ids[i] = int64(id)
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	ls, err := s.read(ctx, "get client leases", clientRowsSQL, a, c, h, ids)
+	if err != nil {
+		s.log.Error().Err(err).Msg("lease query failed")
+		return nil, false
+	}
+	return ls, true
 }
 
 // FindByHW is GET_LEASE4_HWADDR.

@@ -46,6 +46,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/rs/zerolog"
 
+	"github.com/xdhcp/xdhcp/userspace/dbreconnect"
 	"github.com/xdhcp/xdhcp/userspace/lease"
 )
 
@@ -99,7 +100,7 @@ type Store struct {
 	opts Options
 	log  zerolog.Logger
 	pool *pgxpool.Pool
-	rc   *reconnector
+	rc   *dbreconnect.Controller
 
 	closed atomic.Bool
 
@@ -176,7 +177,12 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Store, error) {
 		s.pool.Close()
 		return nil, err
 	}
-	s.rc = newReconnector(s)
+	s.rc = dbreconnect.New(dbreconnect.Config{
+		What: "lease database", OnFail: cfg.OnFail,
+		MaxReconnectTries: cfg.MaxReconnectTries, ReconnectWait: cfg.ReconnectWait,
+		Ping: s.pool.Ping, PingTimeout: s.connectTimeout(),
+		Recovery: opts.Recovery, Logger: s.log,
+	})
 	s.startGroup()
 	s.startReaders()
 	s.log.Info().Str("name", cfg.Name).Str("host", cfg.Host).Msg("PostgreSQL lease database opened (schema 13.0)")
@@ -214,7 +220,7 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
-	s.rc.stop()
+	s.rc.Stop()
 	s.stopGroup() // also stops the readers (quit)
 	s.readersDone.Wait()
 	s.pool.Close()
@@ -367,7 +373,7 @@ func check(l *lease.Lease) (*lease.Lease, error) {
 // answer from the server) starts recovery. It returns err wrapped.
 func (s *Store) fail(op string, err error) error {
 	if connectionLost(err) {
-		s.rc.lost(err)
+		s.rc.Lost(err)
 		return fmt.Errorf("%s: database connection: %w", op, err)
 	}
 	return fmt.Errorf("%s: %w", op, err)
@@ -391,20 +397,6 @@ func againOnStatRace[T any](f func() (T, error)) (T, error) {
 		v, err = f()
 	}
 	return v, err
-}
-
-// connectionLost: the statement got no answer from the server (or the
-// server ended the session: class 08 connection exception, 57P0x
-// shutdown), as opposed to an SQL error the server answered with.
-func connectionLost(err error) bool {
-	if err == nil || errors.Is(err, pgx.ErrNoRows) || errors.Is(err, context.Canceled) {
-		return false
-	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57P") || pe.Code == "28P01"
-	}
-	return true
 }
 
 // getOne is a point read through the grouped readers (reads.go): the

@@ -425,15 +425,17 @@ func allowance(left time.Duration, names []string, i int, fixed func(string) tim
 
 // bench is one run's state.
 type bench struct {
-	o       *options
-	loader  Loader
-	lab     *lab
-	work    string
-	keaBin  string
-	xdBin   string
-	res     *Results
-	started time.Time
-	pg      *pgCluster // the running server's lease database (PostgreSQL rows), else nil
+	o      *options
+	loader Loader
+	lab    *lab
+	work   string
+	keaBin string
+	// renewCPUs pins the renewal phase's load tool (taskset -c; "" = not pinned).
+	renewCPUs string
+	xdBin     string
+	res       *Results
+	started   time.Time
+	pg        *pgCluster // the running server's lease database (PostgreSQL rows), else nil
 }
 
 func run(ctx context.Context, o *options) int {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -42,12 +43,15 @@ func renewLeasesNeeded(o *options) int { return 3 * len(o.renewRates) * o.renewC
 
 // Renewals is one server's renewal phase (results.json servers[].renewals).
 type Renewals struct {
-	Clients   int        `json:"clients"`
-	Seconds   int        `json:"seconds"`
-	Valid     int        `json:"valid_lifetime"`
-	T1        int        `json:"t1"`
-	Threshold float64    `json:"cache_threshold"`
-	Rows      []RenewRow `json:"rows"`
+	Clients   int     `json:"clients"`
+	Seconds   int     `json:"seconds"`
+	Valid     int     `json:"valid_lifetime"`
+	T1        int     `json:"t1"`
+	Threshold float64 `json:"cache_threshold"`
+	// Pinning says where the server and the load tool ran ("" = not
+	// pinned: one CPU, or taskset failed).
+	Pinning string     `json:"pinning,omitempty"`
+	Rows    []RenewRow `json:"rows"`
 }
 
 // RenewRow is one (caching, kernel, rate) run.
@@ -149,6 +153,22 @@ func (b *bench) renewals(ctx context.Context, s *Server, d *daemon, p cfgParams,
 		r.Rows = append(r.Rows, RenewRow{Err: "needs bin/dhcpload (make build)"})
 		return
 	}
+	// The server on CPU 0, the load tool on the others, where the
+	// machine has more than one: the kernel answers renewals in the
+	// softirq of the load tool's sends, so this keeps the server process's
+	// CPU figure its own.
+	var loadCPUs string
+	if n := runtime.NumCPU(); n > 1 {
+		loadCPUs = fmt.Sprintf("1-%d", n-1)
+		if err := pinProcess(d.pid(), "0"); err != nil {
+			loadCPUs = ""
+			fmt.Printf("bench:   %s renewals: not pinned: %v\n", s.Name, err)
+		} else {
+			defer func() { _ = pinProcess(d.pid(), fmt.Sprintf("0-%d", n-1)) }()
+			r.Pinning = "server on CPU 0, load tool on CPUs " + loadCPUs
+		}
+	}
+	b.renewCPUs = loadCPUs
 	p.Name = d.name
 	base, err := renderConfig(p)
 	if err != nil {
@@ -231,14 +251,18 @@ func (b *bench) renewRow(ctx context.Context, d *daemon, dl string, rate int, ma
 	o := b.o
 	var row RenewRow
 	row.Offered = rate
-	args := []string{"netns", "exec", b.lab.ns("cli"), dl, "-i", "br0", "-mode", "packet", "-renewals",
+	args := []string{"netns", "exec", b.lab.ns("cli")}
+	if b.renewCPUs != "" {
+		args = append(args, "taskset", "-c", b.renewCPUs)
+	}
+	args = append(args, dl, "-i", "br0", "-mode", "packet", "-renewals",
 		"-server", labS1, "-giaddr", b.lab.relays[0], "-rate", strconv.Itoa(rate),
 		"-duration", fmt.Sprintf("%ds", o.renewSecs), "-clients", strconv.Itoa(o.renewClients),
-		"-mac-base", macBase, "-pool", poolFirst + "-" + poolLast, "-json",
+		"-mac-base", macBase, "-pool", poolFirst+"-"+poolLast, "-json",
 		// One renewal per client in the warm-up: xdhcpd's kernel cache learns
 		// each client from its first renewal (a user-space ACK), so the
 		// measured phase is every server's steady state.
-		"-warm-renewals", "1"}
+		"-warm-renewals", "1")
 	limit := time.Duration(o.renewSecs)*time.Second + 40*time.Second
 	if rate > 0 {
 		limit += time.Duration(2*o.renewClients/rate) * time.Second
@@ -316,6 +340,15 @@ func (b *bench) renewRow(ctx context.Context, d *daemon, dl string, rate int, ma
 		row.HostPer1k = (hb1 - hb0) / userHZ / float64(row.Acked) * 1000
 	}
 	return row
+}
+
+// pinProcess sets the CPU affinity of every thread of pid (taskset -a).
+func pinProcess(pid int, cpus string) error {
+	out, err := exec.Command("taskset", "-a", "-p", "-c", cpus, strconv.Itoa(pid)).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("taskset -a -p -c %s %d: %v: %s", cpus, pid, err, bytes.TrimSpace(out))
+	}
+	return nil
 }
 
 // idleCPU is d's utime+stime per second over an idle window of length w.
@@ -463,6 +496,9 @@ func RenewTable(servers []*Server) string {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "Renewals: %d clients take a lease (not measured), then renew it (REQUEST with ciaddr, relayed) for %d s; valid-lifetime %d s, calculate-tee-times, so T1 = %d s; cached rows: cache-threshold %s (a lease is reused while its age is at most %s x %d = %.0f s)\n",
 		rn.Clients, rn.Seconds, rn.Valid, rn.T1, strconv.FormatFloat(rn.Threshold, 'f', -1, 64), strconv.FormatFloat(rn.Threshold, 'f', -1, 64), rn.Valid, rn.Threshold*float64(rn.Valid))
+	if rn.Pinning != "" {
+		fmt.Fprintf(&sb, "Pinned: %s.\n", rn.Pinning)
+	}
 	sb.WriteString(columns(rows))
 	if rn.Threshold > 0.5 {
 		sb.WriteString("A client renewing at T1 (age = half the lifetime) hits the cache at this threshold (it needs one above 0.5); ")

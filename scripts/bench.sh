@@ -21,7 +21,7 @@
 #   HOSTILE=0 HOSTILE_GOOD (relay DORA/s) HOSTILE_SECS HOSTILE_RATES (e.g. 50000,max)
 #   HA_DROP=0 HA_DROP_RATE HA_DROP_SECS
 #   RENEW=0 RENEW_ONLY=1 (only the renewal rows: Kea and xdhcpd-auto, without
-#   and with cache-threshold) RENEW_RATES (default 10000,20000,max) RENEW_SECS
+#   and with cache-threshold) RENEW_RATES (default 2500,5000,10000,20000,max) RENEW_SECS
 #   RENEW_CLIENTS RENEW_THRESHOLD (default 0.6: above 0.5, so a T1 renewal hits)
 #   PG=0 (leave out the PostgreSQL rows kea-pg and xdhcpd-pg) PG_ONLY=1 (only
 #   them; also skips the micro-benchmarks and leaseload) PG_LADDER

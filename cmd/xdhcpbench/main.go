@@ -163,7 +163,7 @@ func parseOptions(args []string) (*options, error) {
 	if pgOnly {
 		defServers = "kea-pg,xdhcpd-pg,xdhcpd-pg-udp"
 	}
-	defRenewSecs, defRenewRates := "3", "10000,20000,max"
+	defRenewSecs, defRenewRates := "3", "2500,5000,10000,20000,max"
 	// Single xdhcpd on XDP sustains ~28k DORA/s on a quiet 2-vCPU machine,
 	// a pair ~20k: the ladders reach past that, finer near the top.
 	defLadder, defHA := "2k,4k,8k,12k,16k,20k,24k,28k,32k,40k,48k,56k", "1k,2k,4k,8k,12k,16k,18k,20k,22k,24k,28k"
@@ -210,7 +210,7 @@ func parseOptions(args []string) (*options, error) {
 	fs.BoolVar(&o.renewOnly, "renew-only", env("RENEW_ONLY", "0") == "1", "run only the renewal phase (Kea and xdhcpd-auto; no ladder, no other phase)")
 	renewRates := fs.String("renew-rates", env("RENEW_RATES", defRenewRates), "renewal phase: offered renewals/s per row (max: as fast as the clients go)")
 	fs.IntVar(&o.renewSecs, "renew-secs", atoi(env("RENEW_SECS", defRenewSecs)), "renewal phase: seconds of renewals per row")
-	fs.IntVar(&o.renewClients, "renew-clients", atoi(env("RENEW_CLIENTS", "5000")), "renewal phase: clients per row (each takes a lease first)")
+	fs.IntVar(&o.renewClients, "renew-clients", atoi(env("RENEW_CLIENTS", "3000")), "renewal phase: clients per row (each takes a lease first)")
 	fs.Float64Var(&o.renewThreshold, "renew-threshold", atof(env("RENEW_THRESHOLD", "0.6")), "renewal phase: cache-threshold of the cached rows (above 0.5: a T1 renewal hits)")
 	fs.StringVar(&o.leaseload, "leaseload", env("LEASELOAD_JSON", ""), "leaseload -json report for the targets table (scripts/bench.sh runs leaseload)")
 	budget := fs.Int("budget", atoi(env("BUDGET", defBudget)), "seconds for the whole lab run; ladders are cut to fit")
@@ -717,6 +717,26 @@ func (b *bench) bench(ctx context.Context, s *Server, until time.Time) {
 		b.hostile(ctx, s, ds[0], dir)
 	}
 	if o.renew && ctx.Err() == nil && ds[0].alive() {
+		// A fresh server (empty lease file) for the renewal rows: the
+		// ladder and the hostile phase leave most of the pool leased, and
+		// each renewal row takes leases for clients of its own.
+		if pk := peakRSSKB(ds[0].pid()); pk > s.PeakRSSKB {
+			s.PeakRSSKB = pk
+		}
+		ds[0].stop()
+		m, _ := filepath.Glob(filepath.Join(dir, "*leases4.csv*"))
+		for _, f := range m {
+			_ = os.Remove(f)
+		}
+		fresh := p
+		fresh.Name = "server1"
+		d, err := startDaemon(ctx, bin, nsFor[0], fresh, 20*time.Second)
+		if err != nil {
+			fmt.Println("bench: renewals: restarting the server:", err)
+			ds = ds[1:]
+			return
+		}
+		ds[0] = d
 		b.renewals(ctx, s, ds[0], p, dir)
 	}
 }

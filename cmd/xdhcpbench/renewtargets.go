@@ -10,8 +10,9 @@ import "fmt"
 //	   load tool shares them), the row is n/a and says so with its figure.
 //	8b what a kernel-answered renewal costs user space: the server's
 //	   utime+stime per 1,000 renewals with the kernel cache on, net of its
-//	   idle CPU (sampled just before), at the same offered rate as the
-//	   user-space cached row: <= 5 % of that row's.
+//	   idle CPU (sampled just before), at the highest offered rate (not
+//	   max) both it and the user-space cached row ran: <= 5 % of that
+//	   row's.
 const (
 	goalRenewVsKea  = 20.0
 	goalRenewUserSh = 0.05
@@ -88,19 +89,16 @@ func targetsRenew(x, kea *Server) []Target {
 		}
 		ts = append(ts, t)
 	}
+	// The highest offered rate (not max) both rows ran: the most
+	// kernel-answered renewals over the server's background.
 	var on, off *RenewRow
 	for i, r := range x.Renewals.Rows {
-		if r.Err != "" || r.Offered == 0 || r.Acked == 0 {
+		if r.Err != "" || r.Offered == 0 || r.Acked == 0 || !kernelOn(r) || (on != nil && r.Offered <= on.Offered) {
 			continue
 		}
-		if kernelOn(r) && on == nil {
-			on = &x.Renewals.Rows[i]
-		}
-	}
-	if on != nil {
-		for i, r := range x.Renewals.Rows {
-			if r.Err == "" && kernelOff(r) && r.Offered == on.Offered && r.Acked > 0 {
-				off = &x.Renewals.Rows[i]
+		for j, q := range x.Renewals.Rows {
+			if q.Err == "" && kernelOff(q) && q.Offered == r.Offered && q.Acked > 0 {
+				on, off = &x.Renewals.Rows[i], &x.Renewals.Rows[j]
 			}
 		}
 	}

@@ -35,6 +35,12 @@ func TestTargetsRenew(t *testing.T) {
 			Missed, Met, ""},
 		{"load tool's top", renewServer("xdhcpd-auto", off, on, RenewRow{Cached: true, Kernel: "on", Offered: 0, Sent: 120000, Acked: 120000, ServerAcks: 120000, PerSec: 40000, HostBusy: 0.5}),
 			NA, Met, "could not offer more"},
+		{"8b at the highest common rate", renewServer("xdhcpd-auto",
+			RenewRow{Cached: true, Kernel: "off", Offered: 2500, Sent: 7500, Acked: 7500, PerSec: 2500, Per1k: 0.040},
+			off,
+			RenewRow{Cached: true, Kernel: "on", Offered: 2500, Sent: 7500, Acked: 7500, PerSec: 2500, Per1k: 0.005, KernelAcked: 7500},
+			on),
+			Missed, Met, ""},
 		{"not run", nil, NA, NA, "not run"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -91,25 +91,34 @@ func (s *Store) committer() {
 	defer close(s.groupDone)
 	batch := make([]*writeReq, 0, groupMax)
 	for {
-		batch = batch[:0]
-		select {
-		case r := <-s.wq:
-			batch = append(batch, r)
-		case <-s.quit:
+		var ok bool
+		if batch, ok = gather(s.wq, s.quit, batch[:0]); !ok {
 			s.drainClosed()
 			return
 		}
-	more:
-		for len(batch) < groupMax {
-			select {
-			case r := <-s.wq:
-				batch = append(batch, r)
-			default:
-				break more
-			}
-		}
 		s.commitGroup(batch)
 	}
+}
+
+// gather waits for one request on ch, then takes whatever else is queued
+// without waiting, up to cap(batch): what arrived while the previous
+// round trip was in flight goes in one. false: quit closed first.
+func gather[T any](ch <-chan T, quit <-chan struct{}, batch []T) ([]T, bool) {
+	select {
+	case r := <-ch:
+		batch = append(batch, r)
+	case <-quit:
+		return batch, false
+	}
+	for len(batch) < cap(batch) {
+		select {
+		case r := <-ch:
+			batch = append(batch, r)
+		default:
+			return batch, true
+		}
+	}
+	return batch, true
 }
 
 func (s *Store) drainClosed() {

@@ -85,11 +85,8 @@ func (s *Store) reader() {
 	defer s.readersDone.Done()
 	batch := make([]*readReq, 0, readMax)
 	for {
-		batch = batch[:0]
-		select {
-		case r := <-s.rq:
-			batch = append(batch, r)
-		case <-s.quit:
+		var ok bool
+		if batch, ok = gather(s.rq, s.quit, batch[:0]); !ok {
 			for {
 				select {
 				case r := <-s.rq:
@@ -97,15 +94,6 @@ func (s *Store) reader() {
 				default:
 					return
 				}
-			}
-		}
-	more:
-		for len(batch) < readMax {
-			select {
-			case r := <-s.rq:
-				batch = append(batch, r)
-			default:
-				break more
 			}
 		}
 		s.readGroup(batch)

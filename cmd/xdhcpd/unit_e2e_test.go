@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -470,6 +471,9 @@ func TestAllowedSyscalls(t *testing.T) {
 
 // checkSyscalls compares the system calls in an strace -c summary with
 // what the unit's SystemCallFilter= lines admit.
+// syscallName is what a system call's name in strace's table looks like.
+var syscallName = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
+
 func checkSyscalls(t *testing.T, summary string, filters []string) {
 	t.Helper()
 	allowed := allowedSyscalls(t, filters)
@@ -485,6 +489,12 @@ func checkSyscalls(t *testing.T, summary string, filters []string) {
 			continue
 		}
 		name := f[len(f)-1]
+		if !syscallName.MatchString(name) {
+			// Not a row of strace's table (a stray line strace -f
+			// interleaves, such as a resumed call's "...>").
+			t.Logf("strace summary: skipping %q", l)
+			continue
+		}
 		used = append(used, name)
 		if !allowed[name] {
 			denied = append(denied, name)

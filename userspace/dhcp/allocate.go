@@ -1,6 +1,7 @@
 package dhcp
 
 import (
+	"iter"
 	"net/netip"
 	"sync"
 
@@ -41,6 +42,23 @@ func (x *exchange) allowedPool(a netip.Addr) *pool {
 		return nil
 	}
 	return p
+}
+
+// allowedPools yields the pools of the selected subnet's family the
+// client's classes may use, subnet by subnet in the family's order.
+func (x *exchange) allowedPools() iter.Seq[*pool] {
+	return func(yield func(*pool) bool) {
+		for _, s := range x.sub.family() {
+			if !s.allowed(x.cls) {
+				continue
+			}
+			for _, p := range s.pools {
+				if p.allowed(x.cls) && !yield(p) {
+					return
+				}
+			}
+		}
+	}
 }
 
 func (x *exchange) inFamily(s *subnet) bool {
@@ -174,20 +192,11 @@ func (x *exchange) prefetchDiscover() {
 		return
 	}
 	if e.offerTTL == 0 {
-	pick:
-		for _, s := range x.sub.family() {
-			if !s.allowed(x.cls) {
-				continue
+		for p := range x.allowedPools() { // the first, as fromPools starts
+			if a, ok := p.rng.Pick(); ok {
+				x.spec = specPick{addr: a, pool: p}
 			}
-			for _, p := range s.pools {
-				if !p.allowed(x.cls) {
-					continue
-				}
-				if a, ok := p.rng.Pick(); ok {
-					x.spec = specPick{addr: a, pool: p}
-				}
-				break pick
-			}
+			break
 		}
 	}
 	x.prefetchClient(x.spec.addr)
@@ -214,51 +223,44 @@ func (e *Engine) heldByOther(a netip.Addr, key offerKey, now int64) bool {
 func (x *exchange) fromPools() (candidate, bool) {
 	e := x.e
 	hold := e.offerTTL > 0
-	for _, s := range x.sub.family() {
-		if !s.allowed(x.cls) {
-			continue
-		}
-		for _, p := range s.pools {
-			if !p.allowed(x.cls) {
+	for p := range x.allowedPools() {
+		s := p.sub
+		for range maxTriesPerPool {
+			var (
+				a  netip.Addr
+				ok bool
+			)
+			switch {
+			case hold:
+				a, ok = p.rng.Next()
+			case x.spec.pool == p && !x.spec.used:
+				a, ok = x.spec.addr, true // picked by prefetchDiscover
+				x.spec.used = true
+			default:
+				a, ok = p.rng.Pick()
+			}
+			if !ok {
+				break
+			}
+			l, _ := x.readAt(a)
+			if holdsBit(l) {
+				if !hold {
+					p.rng.Take(a) // the lease (e.g. an HA partner's) holds it
+				}
+				// A lease this engine was never told about (another
+				// server on a shared database wrote it): index its
+				// expiry so fromExpired can reuse it once it expires.
+				p.due.Set(a, l.Expire())
+				continue // held by a lease: stays taken
+			}
+			if x.reservedForOther(s, a) {
+				continue // reserved addresses stay taken in the Range
+			}
+			if e.heldByOther(a, x.clientKey(x.sub), x.now.Unix()) {
+				p.rng.Free(a) // offered without its bit (expired-lease reuse)
 				continue
 			}
-			for range maxTriesPerPool {
-				var (
-					a  netip.Addr
-					ok bool
-				)
-				switch {
-				case hold:
-					a, ok = p.rng.Next()
-				case x.spec.pool == p && !x.spec.used:
-					a, ok = x.spec.addr, true // picked by prefetchDiscover
-					x.spec.used = true
-				default:
-					a, ok = p.rng.Pick()
-				}
-				if !ok {
-					break
-				}
-				l, _ := x.readAt(a)
-				if holdsBit(l) {
-					if !hold {
-						p.rng.Take(a) // the lease (e.g. an HA partner's) holds it
-					}
-					// A lease this engine was never told about (another
-					// server on a shared database wrote it): index its
-					// expiry so fromExpired can reuse it once it expires.
-					p.due.Set(a, l.Expire())
-					continue // held by a lease: stays taken
-				}
-				if x.reservedForOther(s, a) {
-					continue // reserved addresses stay taken in the Range
-				}
-				if e.heldByOther(a, x.clientKey(x.sub), x.now.Unix()) {
-					p.rng.Free(a) // offered without its bit (expired-lease reuse)
-					continue
-				}
-				return candidate{addr: a, sub: s, pool: p, bit: hold}, true
-			}
+			return candidate{addr: a, sub: s, pool: p, bit: hold}, true
 		}
 	}
 	return candidate{}, false
@@ -271,37 +273,30 @@ func (x *exchange) fromPools() (candidate, bool) {
 func (x *exchange) fromExpired(key offerKey, now int64) (candidate, bool) {
 	e := x.e
 	var buf [maxTriesPerPool]netip.Addr
-	for _, s := range x.sub.family() {
-		if !s.allowed(x.cls) {
-			continue
-		}
-		for _, p := range s.pools {
-			if !p.allowed(x.cls) {
+	for p := range x.allowedPools() {
+		s := p.sub
+		for _, a := range p.due.Due(now, maxTriesPerPool, buf[:0]) {
+			l, _ := e.store.Get(a)
+			if !holdsBit(l) {
+				// Gone (or reclaimed) without this engine being told:
+				// on a shared database another server removed it.
+				p.due.Remove(a)
+				if s.res.byAddr[a] == nil {
+					p.rng.Free(a) // as LeaseChanged frees a removed lease's bit
+				}
 				continue
 			}
-			for _, a := range p.due.Due(now, maxTriesPerPool, buf[:0]) {
-				l, _ := e.store.Get(a)
-				if !holdsBit(l) {
-					// Gone (or reclaimed) without this engine being told:
-					// on a shared database another server removed it.
-					p.due.Remove(a)
-					if s.res.byAddr[a] == nil {
-						p.rng.Free(a) // as LeaseChanged frees a removed lease's bit
-					}
-					continue
-				}
-				if !l.Expired(now) {
-					// Renewed meanwhile (by another server on a shared
-					// database): keep the index in step, or the stale
-					// entry would stay due and crowd out expired ones.
-					p.due.Set(a, l.Expire())
-					continue
-				}
-				if x.reservedForOther(s, a) || e.heldByOther(a, key, now) {
-					continue
-				}
-				return candidate{addr: a, sub: s, pool: p}, true
+			if !l.Expired(now) {
+				// Renewed meanwhile (by another server on a shared
+				// database): keep the index in step, or the stale
+				// entry would stay due and crowd out expired ones.
+				p.due.Set(a, l.Expire())
+				continue
 			}
+			if x.reservedForOther(s, a) || e.heldByOther(a, key, now) {
+				continue
+			}
+			return candidate{addr: a, sub: s, pool: p}, true
 		}
 	}
 	return candidate{}, false

@@ -45,6 +45,7 @@ func (s *Service) newBackups(conns int) error {
 		if err != nil {
 			return fmt.Errorf("ha backup %s: %w", p.Name, err)
 		}
+		uc.SetWrite(s.deps.Write)
 		b.updates = uc
 		s.backups = append(s.backups, b)
 	}

@@ -44,7 +44,7 @@ func appliedTags(p *peertest.RawPeer) []string {
 func TestRecoverReplaysWholeBacklog(t *testing.T) {
 	const limit, queued, during = 100, 40, 60
 	p := peertest.NewRawPeer(t, "")
-	p.Delay = func() time.Duration { return time.Millisecond }
+	p.SetDelay(func() time.Duration { return time.Millisecond })
 	s := newUnstartedService(t, p.URL(), func(c *Config) { c.DelayedUpdatesLimit = limit })
 	setStates(s, StateCommunicationRecovery, StateUnavailable)
 	var want []string
@@ -112,14 +112,14 @@ func TestRecoverOverflowDuringReplay(t *testing.T) {
 	p := peertest.NewRawPeer(t, "")
 	var s *Service
 	var n atomic.Int32
-	p.Delay = func() time.Duration {
+	p.SetDelay(func() time.Duration {
 		if n.Add(1) == 1 { // while the first backlog update is in flight
 			for i := range 2 * limit {
 				grant(s, addrOf(100+i), fmt.Sprintf("late%d", i))
 			}
 		}
 		return 0
-	}
+	})
 	s = newUnstartedService(t, p.URL(), func(c *Config) { c.DelayedUpdatesLimit = limit })
 	setStates(s, StateCommunicationRecovery, StateUnavailable)
 	for i := range limit {
@@ -218,7 +218,7 @@ func TestRecoverResetDuringReplay(t *testing.T) {
 	p := peertest.NewRawPeer(t, "")
 	var s *Service
 	var n atomic.Int32
-	p.Delay = func() time.Duration {
+	p.SetDelay(func() time.Duration {
 		if n.Add(1) == 1 {
 			res := s.cmdReset(context.Background(), nil) // the partner's ha-reset arrives
 			if res.Text != "HA state machine reset." {
@@ -226,7 +226,7 @@ func TestRecoverResetDuringReplay(t *testing.T) {
 			}
 		}
 		return 0
-	}
+	})
 	s = newUnstartedService(t, p.URL(), func(c *Config) { c.DelayedUpdatesLimit = 10 })
 	setStates(s, StateCommunicationRecovery, StateUnavailable)
 	for i := range 3 {

@@ -255,7 +255,7 @@ func TestReplicateOrderPerAddress(t *testing.T) {
 	for _, server := range []string{"xdhcpd", ""} {
 		t.Run("server="+server, func(t *testing.T) {
 			p := peertest.NewRawPeer(t, server)
-			p.Delay = func() time.Duration { return time.Duration(rand.IntN(300)) * time.Microsecond }
+			p.SetDelay(func() time.Duration { return time.Duration(rand.IntN(300)) * time.Microsecond })
 			s := newUnstartedService(t, p.URL(), func(c *Config) { c.MultiThreading.HTTPClientThreads = 2 })
 			setStates(s, StateLoadBalancing, StateLoadBalancing)
 			if server != "" {

@@ -60,6 +60,10 @@ type Deps struct {
 	// as Kea serves both from one command manager. nil: a dispatcher of
 	// the Service's own with only the HA commands and list-commands.
 	Commands *control.Dispatcher
+	// Write is write(2) for the lease updates' sockets, which the DHCP
+	// hot path writes on (peer.UpdateClient.SetWrite): the daemon gives
+	// afxdp.RawWrite. nil: unix.Write.
+	Write func(fd int, b []byte) (int, error)
 }
 
 // Service is one HA relationship: state machine, heartbeats, lease updates
@@ -190,9 +194,12 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		if s.client, err = peer.NewClient(s.partner.target(), s.clientTLS, conns, false, &s.partnerSW); err != nil {
 			return nil, err
 		}
-		if s.updates, err = peer.NewUpdateClient(s.partner.target(), s.clientTLS, conns, &s.partnerSW); err != nil {
+		uc, err := peer.NewUpdateClient(s.partner.target(), s.clientTLS, conns, &s.partnerSW)
+		if err != nil {
 			return nil, err
 		}
+		uc.SetWrite(deps.Write)
+		s.updates = uc
 	}
 	if s.this.Role != RoleBackup {
 		if err = s.newBackups(conns); err != nil {

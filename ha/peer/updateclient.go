@@ -9,14 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/url"
-	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // ServerSoftware is what our peer listener puts in its Server header. Kea
@@ -80,16 +79,18 @@ const (
 
 // UpdateClient carries the DHCP hot path's lease updates (lease4-update,
 // lease4-del) to the partner over persistent HTTP/1.1 connections of its
-// own, one goroutine each. It never blocks its caller: Send queues an
-// Update (a small struct with a completion callback, no goroutine,
-// no channel) on a connection and returns; the connection's goroutine
-// writes everything queued in one write, reads the replies in order and
-// calls each update's Done. Against an xdhcpd partner (PartnerInfo) that is
-// HTTP/1.1 pipelining (RFC 9112 §9.3.2): under load one write and one read
-// carry many updates, instead of a write, a read and two wake-ups per
-// update on each side. Against anything else, Kea included (which never
-// pipelines and is not known to accept it), a connection carries one
-// request at a time, as Kea's own client does.
+// own, one reading goroutine each. It never blocks its caller: Send queues
+// an Update (a small struct with a completion callback, no goroutine, no
+// channel) on a connection and, on an open plain TCP connection, writes it
+// right away with one non-blocking write (see updateConn); the
+// connection's goroutine reads the replies in order and calls each
+// update's Done. Against an xdhcpd partner (PartnerInfo) that is HTTP/1.1
+// pipelining (RFC 9112 §9.3.2): up to maxPipeline updates are written
+// before their answers come, and under load one read carries many
+// answers. Against anything else, Kea included (which never pipelines and
+// is not known to accept it), a connection carries one request at a time,
+// as Kea's own client does: the next is written when the previous is
+// answered.
 //
 // Ordering. The connection of an update is chosen by its key (a hash of
 // the lease address), so the updates of one address queue on one
@@ -154,6 +155,8 @@ type UpdateClient struct {
 	partner *PartnerInfo
 	conns   []*updateConn
 	timeout time.Duration // per-update deadline and per-exchange I/O deadline
+	// write is write(2) on a connection's socket (SetWrite).
+	write func(fd int, b []byte) (int, error)
 	// inflight counts the updates sent and not yet done.
 	inflight atomic.Int64
 	// draining counts the connections waiting for stale answers.
@@ -164,8 +167,9 @@ type UpdateClient struct {
 	drainsCut    atomic.Int64 // drains ended by the partner closing or an error
 	badAnswers   atomic.Int64 // answers that were not replies (the connection then awaits the partner's close)
 
-	mu     sync.Mutex
-	closed bool
+	mu       sync.Mutex
+	closed   bool
+	isClosed atomic.Bool // closed, for the connections' goroutines
 	// piping: keys are reduced over the piped connections (the partner
 	// pipelines). Changed only when inflight is zero, under mu.
 	piping bool
@@ -192,6 +196,10 @@ type Update struct {
 	Done  func(UpdateResult)
 	uc    *updateConn
 	state atomic.Int32
+	// Under uc.mu: when it was written, and whether it was resent after
+	// its connection closed under it.
+	wrote   time.Time
+	retried bool
 }
 
 // Sent reports whether u was queued by Send.
@@ -225,9 +233,10 @@ func NewUpdateClient(t Target, tc *tls.Config, threads int, info *PartnerInfo) (
 	}
 	h.WriteString("Content-Type: application/json\r\nContent-Length: ")
 	threads = max(threads, 1)
-	c := &UpdateClient{addr: addr, head: h.Bytes(), tls: tc, partner: info, piped: threads, timeout: RequestTimeout}
+	c := &UpdateClient{addr: addr, head: h.Bytes(), tls: tc, partner: info, piped: threads, timeout: RequestTimeout,
+		write: writeEINTR}
 	for range threads * updateConnsPerThread {
-		c.conns = append(c.conns, &updateConn{c: c, wake: make(chan struct{}, 1)})
+		c.conns = append(c.conns, newUpdateConn(c))
 	}
 	return c, nil
 }
@@ -273,7 +282,9 @@ func (c *UpdateClient) Send(chain []Update) {
 	}
 	c.mu.Unlock()
 	for i := range chain {
-		chain[i].uc.signal()
+		if i == 0 || chain[i].uc != chain[i-1].uc {
+			chain[i].uc.pump()
+		}
 	}
 }
 
@@ -281,7 +292,7 @@ func (c *UpdateClient) Send(chain []Update) {
 // predecessor was answered.
 func (c *UpdateClient) Release(p *Update) {
 	if p.state.CompareAndSwap(updHeld, updReady) {
-		p.uc.signal()
+		p.uc.pump()
 	}
 }
 
@@ -290,7 +301,7 @@ func (c *UpdateClient) Release(p *Update) {
 // ErrUpdateCanceled.
 func (c *UpdateClient) Cancel(p *Update) {
 	if p.state.Swap(updCanceled) == updHeld {
-		p.uc.signal()
+		p.uc.pump()
 	}
 }
 
@@ -298,6 +309,26 @@ func (c *UpdateClient) Cancel(p *Update) {
 func (c *UpdateClient) finish(p *Update, r UpdateResult) {
 	c.inflight.Add(-1)
 	p.Done(r)
+}
+
+// SetWrite replaces the write(2) the callers of Send use on a plain TCP
+// connection (default unix.Write): the daemon gives afxdp.RawWrite, a raw
+// system call the Go scheduler does not see, because Send runs on hot
+// queue goroutines that must keep their P. Call it before the first Send.
+func (c *UpdateClient) SetWrite(f func(fd int, b []byte) (int, error)) {
+	if f != nil {
+		c.write = f
+	}
+}
+
+// writeEINTR is unix.Write retried on EINTR.
+func writeEINTR(fd int, b []byte) (int, error) {
+	for {
+		n, err := unix.Write(fd, b)
+		if err != unix.EINTR {
+			return n, err
+		}
+	}
 }
 
 // SetTimeout replaces the per-update deadline and I/O timeout (default
@@ -358,6 +389,7 @@ func (c *UpdateClient) Close() {
 		return
 	}
 	c.closed = true
+	c.isClosed.Store(true)
 	c.mu.Unlock()
 	for _, uc := range c.conns {
 		uc.mu.Lock()
@@ -368,354 +400,6 @@ func (c *UpdateClient) Close() {
 		uc.signal()
 	}
 	c.wg.Wait()
-}
-
-// updateConn is one connection and its queue. The goroutine that owns the
-// connection starts with the first request and ends at close.
-type updateConn struct {
-	c    *UpdateClient
-	wake chan struct{}
-
-	mu      sync.Mutex
-	queue   []*Update
-	running bool
-	cur     net.Conn // the open connection, for close to interrupt
-
-	// Owned by the connection goroutine.
-	nc      net.Conn
-	br      *bufio.Reader
-	wbuf    []byte
-	lastUse time.Time
-}
-
-func (uc *updateConn) signal() {
-	select {
-	case uc.wake <- struct{}{}:
-	default:
-	}
-}
-
-// push adds p to the queue, starting the goroutine if needed. The caller
-// holds c.mu and has checked that the client is open; it signals after.
-func (uc *updateConn) push(p *Update) {
-	uc.mu.Lock()
-	uc.queue = append(uc.queue, p)
-	start := !uc.running
-	uc.running = true
-	uc.mu.Unlock()
-	if start {
-		uc.c.wg.Add(1)
-		go uc.run()
-	}
-}
-
-// take removes up to n queued requests, stopping at one that is held; all
-// takes everything (close).
-func (uc *updateConn) take(n int, all bool) []*Update {
-	uc.mu.Lock()
-	defer uc.mu.Unlock()
-	n = min(n, len(uc.queue))
-	if !all {
-		for i, p := range uc.queue[:n] {
-			if p.state.Load() == updHeld {
-				n = i
-				break
-			}
-		}
-	}
-	if n == 0 {
-		return nil
-	}
-	b := make([]*Update, n)
-	copy(b, uc.queue)
-	k := copy(uc.queue, uc.queue[n:])
-	clear(uc.queue[k:])
-	uc.queue = uc.queue[:k]
-	return b
-}
-
-func (uc *updateConn) closedClient() bool {
-	uc.c.mu.Lock()
-	defer uc.c.mu.Unlock()
-	return uc.c.closed
-}
-
-func (uc *updateConn) run() {
-	defer uc.c.wg.Done()
-	defer uc.drop()
-	for range uc.wake {
-		if uc.closedClient() {
-			// Send queues nothing more: fail what is left, held
-			// updates included.
-			for b := uc.take(maxPipeline, true); len(b) > 0; b = uc.take(maxPipeline, true) {
-				uc.fail(b, ErrClientClosed)
-			}
-			return
-		}
-		for {
-			n := 1
-			if uc.c.partner.Pipelines() {
-				n = maxPipeline
-			}
-			b := uc.take(n, false)
-			if len(b) == 0 {
-				break
-			}
-			uc.exchange(b)
-		}
-	}
-}
-
-// drop closes the connection.
-func (uc *updateConn) drop() {
-	if uc.nc != nil {
-		_ = uc.nc.Close()
-		uc.nc, uc.br = nil, nil
-		uc.mu.Lock()
-		uc.cur = nil
-		uc.mu.Unlock()
-	}
-}
-
-// fail completes every request of b with err.
-func (uc *updateConn) fail(b []*Update, err error) {
-	for _, p := range b {
-		uc.c.finish(p, UpdateResult{Err: &CommError{p.Command, err}})
-	}
-}
-
-// writable fails the updates of b that must not be written (canceled, or
-// past their deadline at now) and returns the others, in order. It runs
-// right before a write; completing an update here may cancel the rest of
-// its chain, which the later iterations see.
-func (uc *updateConn) writable(b []*Update, now time.Time) []*Update {
-	k := 0
-	for _, p := range b {
-		switch {
-		case p.state.Load() == updCanceled:
-			uc.c.finish(p, UpdateResult{Err: &CommError{p.Command, ErrUpdateCanceled}})
-		case !now.Before(p.Deadline):
-			uc.c.finish(p, UpdateResult{Err: &CommError{p.Command, ErrUpdateExpired}})
-		default:
-			b[k] = p
-			k++
-		}
-	}
-	clear(b[k:])
-	return b[:k]
-}
-
-// exchange writes batch b and reads its replies, in order.
-func (uc *updateConn) exchange(b []*Update) {
-	retried := false
-	for len(b) > 0 {
-		if uc.nc != nil && time.Since(uc.lastUse) > updateIdleTimeout {
-			uc.drop()
-		}
-		if b = uc.writable(b, time.Now()); len(b) == 0 {
-			return
-		}
-		fresh := uc.nc == nil
-		if fresh {
-			if err := uc.dial(); err != nil {
-				uc.fail(b, err)
-				return
-			}
-			// Dialing may take up to the timeout: check again.
-			if b = uc.writable(b, time.Now()); len(b) == 0 {
-				return
-			}
-		}
-		uc.wbuf = uc.wbuf[:0]
-		for _, p := range b {
-			uc.wbuf = append(uc.wbuf, uc.c.head...)
-			uc.wbuf = strconv.AppendInt(uc.wbuf, int64(len(p.Body)), 10)
-			uc.wbuf = append(uc.wbuf, "\r\n\r\n"...)
-			uc.wbuf = append(uc.wbuf, p.Body...)
-		}
-		_ = uc.nc.SetDeadline(time.Now().Add(uc.c.timeout))
-		if uc.closedClient() {
-			// Checked after the deadline is set: a close from now on
-			// overrides it and interrupts the exchange.
-			uc.fail(b, ErrClientClosed)
-			return
-		}
-		_, err := uc.nc.Write(uc.wbuf)
-		answered := 0
-		for err == nil && answered < len(b) {
-			var r reply1
-			r, err = readReply(uc.br)
-			if err != nil {
-				break
-			}
-			uc.c.partner.Observe(r.server)
-			uc.c.finish(b[answered], UpdateResult{Answer: r.a, Err: r.err})
-			answered++
-			if r.close {
-				break
-			}
-		}
-		uc.lastUse = time.Now()
-		b = b[answered:]
-		if err == nil {
-			if len(b) > 0 { // the partner closed after an earlier reply
-				uc.drop()
-			}
-			continue
-		}
-		if isTimeout(err) && !uc.closedClient() {
-			// Written, unanswered: the partner may still apply them.
-			// Draining is counted before they complete, so that Send
-			// never sees nothing in flight and nothing draining while
-			// this connection still holds them.
-			uc.c.draining.Add(1)
-			uc.c.timedOut.Add(int64(len(b)))
-			uc.fail(b, ErrUpdateTimeout)
-			ok := uc.drain(len(b))
-			uc.c.draining.Add(-1)
-			if !ok {
-				uc.drop()
-			}
-			return
-		}
-		if !partnerClosed(err) && !uc.closedClient() {
-			// Not a reply (garbage, a broken frame): the stream is lost,
-			// but what we wrote may still be applied, so it is neither
-			// resent nor followed on a fresh connection until the
-			// partner closes this one (see awaitClose).
-			uc.c.draining.Add(1)
-			uc.c.badAnswers.Add(1)
-			uc.fail(b, err)
-			uc.awaitClose()
-			uc.c.draining.Add(-1)
-			uc.drop()
-			return
-		}
-		uc.drop()
-		if answered == 0 && !fresh && !retried {
-			// A kept-alive connection the partner had closed: resend once.
-			retried = true
-			continue
-		}
-		uc.fail(b, err)
-		return
-	}
-}
-
-// isTimeout reports whether err is an I/O deadline passing (the timeout,
-// or Close interrupting an exchange).
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
-}
-
-// drain reads the answers to n requests written and timed out, writing
-// nothing, so that nothing written later on this connection's keys can be
-// applied before them (see UpdateClient). It reports whether the
-// connection may carry updates again: false when the partner closed it or
-// it broke (the partner can no longer apply anything from it) or the
-// client closed. The updates queued meanwhile fail as their deadlines
-// pass.
-func (uc *updateConn) drain(n int) bool {
-	for n > 0 {
-		if uc.closedClient() {
-			return false
-		}
-		_ = uc.nc.SetReadDeadline(time.Now().Add(drainPoll))
-		if _, err := uc.br.Peek(1); err != nil {
-			if isTimeout(err) {
-				uc.expireQueued(time.Now())
-				continue
-			}
-			uc.c.drainsCut.Add(1)
-			return false
-		}
-		_ = uc.nc.SetReadDeadline(time.Now().Add(uc.c.timeout))
-		r, err := readReply(uc.br)
-		if err != nil {
-			if !partnerClosed(err) {
-				uc.c.badAnswers.Add(1)
-				uc.awaitClose()
-			}
-			uc.c.drainsCut.Add(1)
-			return false
-		}
-		uc.c.partner.Observe(r.server)
-		uc.c.staleAnswers.Add(1)
-		n--
-		if r.close {
-			uc.c.drainsCut.Add(1)
-			return false
-		}
-	}
-	uc.lastUse = time.Now()
-	return true
-}
-
-// partnerClosed reports whether err means the partner closed the
-// connection (or it broke): nothing more written on it can be applied.
-func partnerClosed(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed)
-}
-
-// awaitClose discards what the partner sends on a connection whose stream
-// is lost, writing nothing, until the partner closes it (Kea and xdhcpd
-// close a connection idle for 30 s, after answering what they read), the
-// client closes, or fenceMax passes (a partner that never closes). The
-// updates queued meanwhile fail as their deadlines pass.
-func (uc *updateConn) awaitClose() {
-	buf := make([]byte, 4096)
-	for end := time.Now().Add(fenceMax); time.Now().Before(end) && !uc.closedClient(); {
-		_ = uc.nc.SetReadDeadline(time.Now().Add(drainPoll))
-		if _, err := uc.br.Read(buf); err != nil {
-			if isTimeout(err) {
-				uc.expireQueued(time.Now())
-				continue
-			}
-			return
-		}
-	}
-}
-
-// expireQueued fails the queued updates that must no longer be written
-// (deadline passed, or canceled), keeping the others in order.
-func (uc *updateConn) expireQueued(now time.Time) {
-	uc.mu.Lock()
-	var out []*Update
-	k := 0
-	for _, p := range uc.queue {
-		if p.state.Load() == updCanceled || !now.Before(p.Deadline) {
-			out = append(out, p)
-			continue
-		}
-		uc.queue[k] = p
-		k++
-	}
-	clear(uc.queue[k:])
-	uc.queue = uc.queue[:k]
-	uc.mu.Unlock()
-	uc.writable(out, now) // fails every one of them
-}
-
-// dial opens the connection (TLS when configured).
-func (uc *updateConn) dial() error {
-	d := &net.Dialer{Timeout: uc.c.timeout, KeepAlive: 30 * time.Second}
-	var nc net.Conn
-	var err error
-	if uc.c.tls != nil {
-		nc, err = tls.DialWithDialer(d, "tcp", uc.c.addr, uc.c.tls)
-	} else {
-		nc, err = d.Dial("tcp", uc.c.addr)
-	}
-	if err != nil {
-		return err
-	}
-	uc.nc, uc.br = nc, bufio.NewReaderSize(nc, 16<<10)
-	uc.mu.Lock()
-	uc.cur = nc
-	uc.mu.Unlock()
-	return nil
 }
 
 // reply1 is one HTTP reply read from a connection.

@@ -75,12 +75,12 @@ func TestUpdateTimeoutNeverReorders(t *testing.T) {
 				const ip = "192.0.2.10"
 				p := peertest.NewRawPeer(t, server)
 				var n atomic.Int32
-				p.Delay = func() time.Duration {
+				p.SetDelay(func() time.Duration {
 					if n.Add(1) == 1 {
 						return 600 * time.Millisecond // the first request, past the timeout
 					}
 					return 0
-				}
+				})
 				c, info := newTestUpdateClient(t, p.URL(), 1)
 				info.Observe([]byte(server))
 				c.timeout = 150 * time.Millisecond
@@ -124,12 +124,12 @@ func TestUpdateTimeoutNeverReorders(t *testing.T) {
 func TestUpdateTimeoutPartnerCloses(t *testing.T) {
 	const ip = "192.0.2.11"
 	p := peertest.NewRawPeer(t, "")
-	p.Delay = func() time.Duration {
+	p.SetDelay(func() time.Duration {
 		if p.CloseUnanswered.Load() {
 			return 300 * time.Millisecond
 		}
 		return 0
-	}
+	})
 	p.CloseUnanswered.Store(true)
 	c, _ := newTestUpdateClient(t, p.URL(), 1)
 	c.timeout = 100 * time.Millisecond

@@ -62,3 +62,24 @@ func DrainEventFD(efd int) {
 	var b [8]byte
 	_, _, _ = unix.RawSyscall(unix.SYS_READ, uintptr(efd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
 }
+
+// RawWrite is write(2) on a non-blocking descriptor as one raw system
+// call: the Go scheduler does not see it, so a hot queue goroutine that
+// holds its P (WaitHot) can write a lease update to the partner's TCP
+// socket without waking sysmon or having its P taken while the kernel
+// delivers the segment. A full socket returns EAGAIN; EINTR is retried.
+func RawWrite(fd int, b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	for {
+		n, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+		switch e {
+		case 0:
+			return int(n), nil
+		case unix.EINTR:
+			continue
+		}
+		return 0, e
+	}
+}

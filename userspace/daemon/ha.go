@@ -13,6 +13,7 @@ import (
 
 	"github.com/xdhcp/xdhcp/config"
 	"github.com/xdhcp/xdhcp/ha"
+	"github.com/xdhcp/xdhcp/userspace/afxdp"
 	"github.com/xdhcp/xdhcp/userspace/control"
 	"github.com/xdhcp/xdhcp/userspace/dhcp"
 	"github.com/xdhcp/xdhcp/userspace/lease"
@@ -74,6 +75,7 @@ func (d *Daemon) haDeps(relay *bucketRelay) ha.Deps {
 		Buckets:  relay,
 		Logger:   d.logs.Get(logging.HA),
 		Commands: d.disp, // the peer listener serves the control socket's commands
+		Write:    afxdp.RawWrite,
 	}
 }
 

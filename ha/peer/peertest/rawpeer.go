@@ -29,18 +29,19 @@ type RawPeer struct {
 	Requests  atomic.Int64
 	// CloseAfter: answer this many requests per connection, the last with
 	// Connection: close, then close (0 = never).
-	CloseAfter int
+	CloseAfter atomic.Int64
 	// Hang: never answer.
 	Hang atomic.Bool
 	// CloseUnanswered: after the gate and Delay, close the connection
 	// instead of answering (a partner killed while it held a request); the
 	// request is not applied.
 	CloseUnanswered atomic.Bool
-	// gate, when set (Hold), delays every answer until Release; Delay, when
-	// set, is slept before each answer.
+	// gate, when set (Hold), delays every answer until Release; delay, when
+	// set (SetDelay), is slept before each answer. Both under mu: tests set
+	// them while the partner serves.
 	gate     chan struct{}
 	gateOnce sync.Once
-	Delay    func() time.Duration
+	delay    func() time.Duration
 	// got records every request in the order the partner read them;
 	// applied, in the order it applied them (after the gate and Delay,
 	// right before answering), as a partner's lease store sees them.
@@ -59,12 +60,26 @@ type Request struct {
 // when the test ends, before the partner's own cleanup waits for its
 // connections).
 func (p *RawPeer) Hold(t testing.TB) {
+	p.mu.Lock()
 	p.gate = make(chan struct{})
+	p.mu.Unlock()
 	t.Cleanup(p.Release)
 }
 
 // Release lets the held answers go.
-func (p *RawPeer) Release() { p.gateOnce.Do(func() { close(p.gate) }) }
+func (p *RawPeer) Release() {
+	p.mu.Lock()
+	gate := p.gate
+	p.mu.Unlock()
+	p.gateOnce.Do(func() { close(gate) })
+}
+
+// SetDelay makes the partner sleep f() before each answer.
+func (p *RawPeer) SetDelay(f func() time.Duration) {
+	p.mu.Lock()
+	p.delay = f
+	p.mu.Unlock()
+}
 
 // RequestsSeen returns the requests read so far, in order.
 func (p *RawPeer) RequestsSeen() []Request {
@@ -137,11 +152,14 @@ func (p *RawPeer) serve(c net.Conn) {
 		if br.Buffered() > 0 {
 			p.Pipelined.Add(1)
 		}
-		if p.gate != nil {
-			<-p.gate
+		p.mu.Lock()
+		gate, delay := p.gate, p.delay
+		p.mu.Unlock()
+		if gate != nil {
+			<-gate
 		}
-		if p.Delay != nil {
-			time.Sleep(p.Delay())
+		if delay != nil {
+			time.Sleep(delay())
 		}
 		if p.CloseUnanswered.Load() {
 			return
@@ -150,7 +168,8 @@ func (p *RawPeer) serve(c net.Conn) {
 		p.applied = append(p.applied, Request{env.Command, env.Arguments.IP, env.Arguments.Hostname})
 		p.mu.Unlock()
 		out := fmt.Sprintf(`[ { "result": 0, "text": "%s %s" } ]`, env.Command, env.Arguments.IP)
-		last := p.CloseAfter > 0 && n == p.CloseAfter
+		after := p.CloseAfter.Load()
+		last := after > 0 && int64(n) == after
 		var h strings.Builder
 		fmt.Fprintf(&h, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nContent-Type: application/json\r\n", len(out))
 		if p.server != "" {

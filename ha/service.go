@@ -246,7 +246,9 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	s.cancel = cancel
 	s.ln = ln
-	s.srv = peer.NewServer(ctx, s.handler, s.serverTLS, s.log, &s.lstats, bodyCap(&s.cfg), peer.MaxConns)
+	srv := peer.NewServer(ctx, s.handler, s.serverTLS, s.log, &s.lstats, bodyCap(&s.cfg), peer.MaxConns)
+	srv.SetWrite(s.deps.Write)
+	s.srv = srv
 	s.lastPoke.Store(s.now().UnixNano())
 	s.wg.Add(2)
 	crash.Go(s.log, "ha listener", func() {

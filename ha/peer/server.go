@@ -87,6 +87,7 @@ type Server struct {
 	maxConns int
 	gate     *accept.Gate  // connection slots, accept-error backoff
 	done     chan struct{} // closed by shutdown
+	write    func(fd int, b []byte) (int, error)
 
 	mu     sync.Mutex
 	ln     net.Listener
@@ -111,6 +112,12 @@ func NewServer(ctx context.Context, h http.Handler, tc *tls.Config, log zerolog.
 	ps.gate = accept.New(maxConns, ps.done, &st.connWaits, &st.acceptErrors, ps.warnAccept)
 	return ps
 }
+
+// SetWrite gives the server a write(2) to answer plain TCP connections
+// with first (afxdp.RawWrite, as UpdateClient.SetWrite): one raw system
+// call per answer, the connection's own Write only for what the socket
+// did not take. Call it before Serve.
+func (ps *Server) SetWrite(f func(fd int, b []byte) (int, error)) { ps.write = f }
 
 // Serve accepts connections until Shutdown; it returns nil after Shutdown. An
 // accept error is counted, logged (rate-limited) and backed off; only a
@@ -226,7 +233,12 @@ func (ps *Server) serveConn(pc *peerConn) {
 	}
 	lc := &limitConn{Conn: pc.nc}
 	br := bufio.NewReaderSize(lc, peerConnReadBuf)
-	bw := bufio.NewWriterSize(pc.nc, 16<<10)
+	var out io.Writer = pc.nc
+	fd := socketFD(pc.nc)
+	if fd >= 0 && ps.write != nil {
+		out = &rawFirst{fd: fd, nc: pc.nc, write: ps.write}
+	}
+	bw := bufio.NewWriterSize(out, 16<<10)
 	remote := pc.nc.RemoteAddr().String()
 	wait := RequestTimeout // a new connection's first request
 	for {
@@ -303,7 +315,9 @@ func (ps *Server) serveConn(pc *peerConn) {
 		// Answer now unless the next request is already here: then its
 		// response goes out in the same write.
 		if br.Buffered() == 0 || !keep {
-			_ = pc.nc.SetWriteDeadline(time.Now().Add(listenerWrite))
+			if out == pc.nc {
+				_ = pc.nc.SetWriteDeadline(time.Now().Add(listenerWrite))
+			}
 			if bw.Flush() != nil {
 				return
 			}
@@ -426,4 +440,36 @@ func writeBare(bw *bufio.Writer, status int, text string) {
 	r := &bufResponse{header: http.Header{}}
 	writeJSON(r, status, reply{Result: status, Text: text})
 	r.writeTo(bw, false)
+}
+
+// rawFirst writes an answer with one raw write(2) on the socket and hands
+// what the socket did not take (EAGAIN, a short write) to the
+// connection's Write, under the listener's write deadline.
+type rawFirst struct {
+	fd    int
+	nc    net.Conn
+	write func(fd int, b []byte) (int, error)
+}
+
+func (w *rawFirst) Write(b []byte) (int, error) {
+	n, err := w.write(w.fd, b)
+	if err == nil && n == len(b) {
+		return n, nil
+	}
+	n = max(n, 0)
+	_ = w.nc.SetWriteDeadline(time.Now().Add(listenerWrite))
+	m, err := w.nc.Write(b[n:])
+	return n + m, err
+}
+
+// socketFD is the descriptor of a plain TCP connection, -1 for anything
+// else (TLS). The caller may use it while nc is open.
+func socketFD(nc net.Conn) int {
+	fd := -1
+	if tc, ok := nc.(*net.TCPConn); ok {
+		if rc, err := tc.SyscallConn(); err == nil {
+			_ = rc.Control(func(s uintptr) { fd = int(s) })
+		}
+	}
+	return fd
 }

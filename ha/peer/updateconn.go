@@ -705,12 +705,7 @@ func (uc *updateConn) dial() error {
 	if err != nil {
 		return err
 	}
-	fd := -1
-	if tc, ok := nc.(*net.TCPConn); ok {
-		if rc, err := tc.SyscallConn(); err == nil {
-			_ = rc.Control(func(s uintptr) { fd = int(s) })
-		}
-	}
+	fd := socketFD(nc)
 	uc.nc, uc.br = nc, bufio.NewReaderSize(nc, 16<<10)
 	uc.mu.Lock()
 	uc.cur, uc.fd, uc.reading, uc.deadline = nc, fd, true, time.Time{}

@@ -108,7 +108,7 @@ var efdOne = [8]byte{1} // eventfd counter increment (host order, little endian)
 func (q *queue) wake() {
 	q.efdMu.RLock()
 	if q.efd >= 0 {
-		_, _ = unix.Write(q.efd, efdOne[:])
+		_, _ = afxdp.RawWrite(q.efd, efdOne[:]) // non-blocking: nothing for the scheduler to see
 	}
 	q.efdMu.RUnlock()
 }

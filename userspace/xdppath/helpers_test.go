@@ -114,6 +114,34 @@ func newEnginePipeline(t *testing.T, rep pipeline.Replicator) (*pipeline.Pipelin
 	return pl, h, reg
 }
 
+// serving is the server side of a lab: an engine pipeline, the UDP
+// fallback and a started Path on the lab's server veth.
+type serving struct {
+	p   *Path
+	pl  *pipeline.Pipeline
+	h   *engineHandler
+	reg *stats.Registry
+	fb  *udpFallback
+}
+
+// startServing opens and starts a Path on l, its pipeline replicating to
+// rep when it is not nil; tweak, when set, adjusts the Path's Config.
+func startServing(t *testing.T, l *lab, rep pipeline.Replicator, tweak func(*Config)) *serving {
+	t.Helper()
+	s := &serving{}
+	s.pl, s.h, s.reg = newEnginePipeline(t, rep)
+	s.fb = newUDPFallback(t, l.srv, l.srvIf)
+	cfg := Config{Pipeline: s.pl, Stats: s.reg, Fallback: s.fb, Logger: zerolog.Nop()}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	s.p = openPath(t, l, cfg)
+	if err := s.p.Start(context.Background()); err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	return s
+}
+
 // lab is two namespaces joined by a veth with two RX/TX queues.
 type lab struct {
 	srv, cli       *testenv.Netns

@@ -23,17 +23,13 @@ import (
 func TestPerfdhcpOverXDP(t *testing.T) {
 	testenv.Short(t, "runs perfdhcp for 10 s")
 	l := newLab(t)
-	pl, _, reg := newEnginePipeline(t, nil)
-	fb := newUDPFallback(t, l.srv, l.srvIf)
-	p := openPath(t, l, Config{Pipeline: pl, Stats: reg, Fallback: fb, Logger: zerolog.Nop()})
+	s := startServing(t, l, nil, nil)
+	p, fb := s.p, s.fb
 	if p.Queues() != 2 {
 		t.Fatalf("serving %d queues, want 2", p.Queues())
 	}
 	if p.Mode() != "native" {
 		t.Errorf("mode %s (%s), want native on veth", p.Mode(), p.Why())
-	}
-	if err := p.Start(context.Background()); err != nil {
-		t.Fatalf("start: %v", err)
 	}
 
 	out := runPerfdhcp(t, l, "-r", "2000", "-p", "10", "-R", "20000")
@@ -91,16 +87,12 @@ func TestPerfdhcpOverXDP(t *testing.T) {
 func TestHAFilterOverXDP(t *testing.T) {
 	testenv.Short(t, "runs perfdhcp for 4 s")
 	l := newLab(t)
-	pl, h, reg := newEnginePipeline(t, nil)
-	fb := newUDPFallback(t, l.srv, l.srvIf)
 	var even [bpf.Buckets]bool
 	for i := range even {
 		even[i] = i%2 == 0
 	}
-	p := openPath(t, l, Config{Pipeline: pl, Stats: reg, Fallback: fb, Buckets: &even, Logger: zerolog.Nop()})
-	if err := p.Start(context.Background()); err != nil {
-		t.Fatalf("start: %v", err)
-	}
+	s := startServing(t, l, nil, func(c *Config) { c.Buckets = &even })
+	p, h := s.p, s.h
 
 	out := runPerfdhcp(t, l, "-r", "500", "-p", "4", "-R", "2000")
 	res := parsePerfdhcp(out)
@@ -189,12 +181,7 @@ func TestStopDetaches(t *testing.T) {
 // traffic stops (hotLinger), serving every exchange either way.
 func TestQueueHotAndCold(t *testing.T) {
 	l := newLab(t)
-	pl, _, reg := newEnginePipeline(t, nil)
-	fb := newUDPFallback(t, l.srv, l.srvIf)
-	p := openPath(t, l, Config{Pipeline: pl, Stats: reg, Fallback: fb, Logger: zerolog.Nop()})
-	if err := p.Start(context.Background()); err != nil {
-		t.Fatalf("start: %v", err)
-	}
+	p := startServing(t, l, nil, nil).p
 	hot := func() (n int, turns uint64) {
 		for _, q := range p.queues {
 			if q.wait.isHot.Load() {

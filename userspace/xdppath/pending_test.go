@@ -3,12 +3,9 @@
 package xdppath
 
 import (
-	"context"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/rs/zerolog"
 
 	"github.com/xdhcp/xdhcp/internal/testenv"
 	"github.com/xdhcp/xdhcp/userspace/lease"
@@ -37,12 +34,8 @@ func TestSlowPartnerPerfdhcp(t *testing.T) {
 	testenv.Short(t, "runs perfdhcp for 5 s")
 	l := newLab(t)
 	rep := &slowPartner{delay: 5 * time.Millisecond}
-	pl, _, reg := newEnginePipeline(t, rep)
-	fb := newUDPFallback(t, l.srv, l.srvIf)
-	p := openPath(t, l, Config{Pipeline: pl, Stats: reg, Fallback: fb, Logger: zerolog.Nop()})
-	if err := p.Start(context.Background()); err != nil {
-		t.Fatalf("start: %v", err)
-	}
+	s := startServing(t, l, rep, nil)
+	p, fb, reg := s.p, s.fb, s.reg
 
 	// -W: wait 200 ms for the replies still pending when the period ends.
 	out := runPerfdhcp(t, l, "-r", "1000", "-p", "5", "-R", "10000", "-W", "200000")

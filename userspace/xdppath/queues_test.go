@@ -3,13 +3,11 @@
 package xdppath
 
 import (
-	"context"
 	"net"
 	"testing"
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
-	"github.com/rs/zerolog"
 	"github.com/vishvananda/netlink"
 
 	"github.com/xdhcp/xdhcp/userspace/afxdp"
@@ -123,12 +121,8 @@ func readOffers(t *testing.T, conn *net.UDPConn, n int) int {
 // fallback while the kernel resolves it, the rest through the TX ring.
 func TestBothQueuesAndFallback(t *testing.T) {
 	l := newLab(t)
-	pl, _, reg := newEnginePipeline(t, nil)
-	fb := newUDPFallback(t, l.srv, l.srvIf)
-	p := openPath(t, l, Config{Pipeline: pl, Stats: reg, Fallback: fb, Logger: zerolog.Nop()})
-	if err := p.Start(context.Background()); err != nil {
-		t.Fatalf("start: %v", err)
-	}
+	s := startServing(t, l, nil, nil)
+	p, fb, reg := s.p, s.fb, s.reg
 	relay := relaySocket(t, l)
 	senders := []*clientSender{newClientSender(t, l, 0), newClientSender(t, l, 1)}
 

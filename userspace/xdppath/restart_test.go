@@ -3,15 +3,12 @@
 package xdppath
 
 import (
-	"context"
 	"errors"
 	"net"
 	"net/netip"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/rs/zerolog"
 
 	"github.com/xdhcp/xdhcp/userspace/packet"
 	"github.com/xdhcp/xdhcp/userspace/pipeline"
@@ -34,10 +31,7 @@ func waitCell(t *testing.T, reg *stats.Registry, name string, want int64) {
 // sender per queue, with the relay's MAC known to the path.
 type restartLab struct {
 	*lab
-	p       *Path
-	pl      *pipeline.Pipeline
-	reg     *stats.Registry
-	fb      *udpFallback
+	*serving
 	relay   *net.UDPConn
 	senders []*clientSender
 }
@@ -45,12 +39,7 @@ type restartLab struct {
 func newRestartLab(t *testing.T) *restartLab {
 	t.Helper()
 	l := &restartLab{lab: newLab(t)}
-	l.pl, _, l.reg = newEnginePipeline(t, nil)
-	l.fb = newUDPFallback(t, l.srv, l.srvIf)
-	l.p = openPath(t, l.lab, Config{Pipeline: l.pl, Stats: l.reg, Fallback: l.fb, Logger: zerolog.Nop()})
-	if err := l.p.Start(context.Background()); err != nil {
-		t.Fatalf("start: %v", err)
-	}
+	l.serving = startServing(t, l.lab, nil, nil)
 	l.relay = relaySocket(t, l.lab)
 	l.senders = []*clientSender{newClientSender(t, l.lab, 0), newClientSender(t, l.lab, 1)}
 	// The first OFFER resolves the relay's MAC.

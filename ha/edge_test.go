@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/xdhcp/xdhcp/ha/peer"
+	"github.com/xdhcp/xdhcp/ha/peer/peertest"
 	"github.com/xdhcp/xdhcp/internal/testenv"
 	"github.com/xdhcp/xdhcp/userspace/control"
 )
@@ -171,16 +172,7 @@ func TestPeerServerRecoversHandlerPanic(t *testing.T) {
 		t.Fatal(err)
 	}
 	ps := peer.NewServer(t.Context(), h, nil, zerolog.New(&logs), &st, maxPeerBody, 4)
-	done := make(chan error, 1)
-	go func() { done <- ps.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		ps.Shutdown(ctx)
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
+	peertest.Serve(t, ps, ln)
 	do := func(path string) (int, string) {
 		c, err := net.DialTimeout("tcp", ln.Addr().String(), 2*time.Second)
 		if err != nil {

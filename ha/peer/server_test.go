@@ -1,16 +1,16 @@
 package peer
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/rs/zerolog"
 	"golang.org/x/sys/unix"
+
+	"github.com/xdhcp/xdhcp/ha/peer/peertest"
 )
 
 // TestServerRawWrites: answers written through SetWrite's raw write reach
@@ -45,14 +45,7 @@ func TestServerRawWrites(t *testing.T) {
 			}
 			ps := NewServer(t.Context(), h, nil, zerolog.Nop(), &Stats{}, 1<<20, 4)
 			ps.SetWrite(w)
-			done := make(chan error, 1)
-			go func() { done <- ps.Serve(ln) }()
-			t.Cleanup(func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-				defer cancel()
-				ps.Shutdown(ctx)
-				<-done
-			})
+			peertest.Serve(t, ps, ln)
 			c, _ := newTestUpdateClient(t, "http://"+ln.Addr().String()+"/", 2)
 			sendMany(t, c, 1)
 			sendMany(t, c, 300)

@@ -167,9 +167,8 @@ type UpdateClient struct {
 	drainsCut    atomic.Int64 // drains ended by the partner closing or an error
 	badAnswers   atomic.Int64 // answers that were not replies (the connection then awaits the partner's close)
 
-	mu       sync.Mutex
-	closed   bool
-	isClosed atomic.Bool // closed, for the connections' goroutines
+	mu     sync.Mutex
+	closed atomic.Bool // set under mu; read without it by the connections' goroutines
 	// piping: keys are reduced over the piped connections (the partner
 	// pipelines). Changed only when inflight is zero, under mu.
 	piping bool
@@ -200,6 +199,18 @@ type Update struct {
 	// its connection closed under it.
 	wrote   time.Time
 	retried bool
+}
+
+// unwritable is why u must not be written at now (canceled, or its
+// deadline passed), nil when it may be (held or not).
+func (u *Update) unwritable(now time.Time) error {
+	switch {
+	case u.state.Load() == updCanceled:
+		return ErrUpdateCanceled
+	case !now.Before(u.Deadline):
+		return ErrUpdateExpired
+	}
+	return nil
 }
 
 // Sent reports whether u was queued by Send.
@@ -247,7 +258,7 @@ func NewUpdateClient(t Target, tc *tls.Config, threads int, info *PartnerInfo) (
 func (c *UpdateClient) Send(chain []Update) {
 	now := time.Now()
 	c.mu.Lock()
-	if c.closed {
+	if c.closed.Load() {
 		c.mu.Unlock()
 		for i := range chain {
 			p := &chain[i]
@@ -309,6 +320,11 @@ func (c *UpdateClient) Cancel(p *Update) {
 func (c *UpdateClient) finish(p *Update, r UpdateResult) {
 	c.inflight.Add(-1)
 	p.Done(r)
+}
+
+// failUpdate completes p with err, as a *CommError.
+func (c *UpdateClient) failUpdate(p *Update, err error) {
+	c.finish(p, UpdateResult{Err: &CommError{p.Command, err}})
 }
 
 // SetWrite replaces the write(2) the callers of Send use on a plain TCP
@@ -384,12 +400,11 @@ func (c *UpdateClient) Do(ctx context.Context, key uint32, command string, body 
 // Close stops every connection; queued requests fail.
 func (c *UpdateClient) Close() {
 	c.mu.Lock()
-	if c.closed {
+	if c.closed.Load() {
 		c.mu.Unlock()
 		return
 	}
-	c.closed = true
-	c.isClosed.Store(true)
+	c.closed.Store(true)
 	c.mu.Unlock()
 	for _, uc := range c.conns {
 		uc.mu.Lock()

@@ -108,7 +108,7 @@ func (uc *updateConn) pump() {
 		if p == nil {
 			return
 		}
-		uc.c.finish(p, UpdateResult{Err: &CommError{p.Command, err}})
+		uc.c.failUpdate(p, err)
 	}
 }
 
@@ -137,19 +137,15 @@ func (uc *updateConn) writeLocked(self bool) (*Update, error) {
 	n := 0
 	for n < len(uc.queue) && n < room {
 		p := uc.queue[n]
-		st := p.state.Load()
-		if st == updHeld {
+		if p.state.Load() == updHeld {
 			break
 		}
-		if st == updCanceled || !now.Before(p.Deadline) {
+		if err := p.unwritable(now); err != nil {
 			if n > 0 {
 				break // write what is before it first
 			}
 			uc.popLocked(1)
-			if st == updCanceled {
-				return p, ErrUpdateCanceled
-			}
-			return p, ErrUpdateExpired
+			return p, err
 		}
 		uc.wbuf = append(uc.wbuf, uc.c.head...)
 		uc.wbuf = strconv.AppendInt(uc.wbuf, int64(len(p.Body)), 10)
@@ -225,7 +221,7 @@ func (uc *updateConn) selfWorkLocked() bool {
 		uc.queue[0].state.Load() != updHeld
 }
 
-func (uc *updateConn) closedClient() bool { return uc.c.isClosed.Load() }
+func (uc *updateConn) closedClient() bool { return uc.c.closed.Load() }
 
 func (uc *updateConn) run() {
 	defer uc.c.wg.Done()
@@ -284,22 +280,18 @@ func (uc *updateConn) settle() bool {
 			return false
 		}
 		p := uc.queue[0]
-		var err error
-		switch st := p.state.Load(); {
-		case st == updHeld:
+		if p.state.Load() == updHeld {
 			uc.mu.Unlock()
 			return false
-		case st == updCanceled:
-			err = ErrUpdateCanceled
-		case !now.Before(p.Deadline):
-			err = ErrUpdateExpired
-		default:
+		}
+		err := p.unwritable(now)
+		if err == nil {
 			uc.mu.Unlock()
 			return true
 		}
 		uc.popLocked(1)
 		uc.mu.Unlock()
-		uc.c.finish(p, UpdateResult{Err: &CommError{p.Command, err}})
+		uc.c.failUpdate(p, err)
 	}
 }
 
@@ -390,7 +382,7 @@ func (uc *updateConn) writeSelf() bool {
 		rest := uc.rest
 		uc.mu.Unlock()
 		if p != nil {
-			uc.c.finish(p, UpdateResult{Err: &CommError{p.Command, err}})
+			uc.c.failUpdate(p, err)
 			continue
 		}
 		if rest == nil {
@@ -583,7 +575,7 @@ func (uc *updateConn) drop() {
 // fail completes every request of b with err.
 func (uc *updateConn) fail(b []*Update, err error) {
 	for _, p := range b {
-		uc.c.finish(p, UpdateResult{Err: &CommError{p.Command, err}})
+		uc.c.failUpdate(p, err)
 	}
 }
 
@@ -668,12 +660,16 @@ func (uc *updateConn) awaitClose() {
 // expireQueued fails the queued updates that must no longer be written
 // (deadline passed, or canceled), keeping the others in order.
 func (uc *updateConn) expireQueued(now time.Time) {
+	type expired struct {
+		p   *Update
+		err error
+	}
 	uc.mu.Lock()
-	var out []*Update
+	var out []expired
 	k := 0
 	for _, p := range uc.queue {
-		if p.state.Load() == updCanceled || !now.Before(p.Deadline) {
-			out = append(out, p)
+		if err := p.unwritable(now); err != nil {
+			out = append(out, expired{p, err})
 			continue
 		}
 		uc.queue[k] = p
@@ -682,12 +678,8 @@ func (uc *updateConn) expireQueued(now time.Time) {
 	clear(uc.queue[k:])
 	uc.queue = uc.queue[:k]
 	uc.mu.Unlock()
-	for _, p := range out {
-		err := ErrUpdateExpired
-		if p.state.Load() == updCanceled {
-			err = ErrUpdateCanceled
-		}
-		uc.c.finish(p, UpdateResult{Err: &CommError{p.Command, err}})
+	for _, e := range out {
+		uc.c.failUpdate(e.p, e.err)
 	}
 }
 
